@@ -1,0 +1,10 @@
+"""The API function: one Chalice app routes every HTTP path of the platform.
+
+``template.yaml`` deploys this module with ``Handler: app.app``; the API key
+authorizer is the same module's ``app.api_key_authorizer``.
+"""
+
+from chalicelib.http import api_key_authorizer, app
+from chalicelib.routes import customers, health
+
+__all__ = ["api_key_authorizer", "app", "customers", "health"]

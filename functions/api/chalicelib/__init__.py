@@ -1,0 +1,1 @@
+"""HTTP edge of the API function: routing, auth, error mapping. No business rules here."""

@@ -1,0 +1,141 @@
+"""The Chalice app, its authorizer, and the ``route`` decorator every view uses.
+
+``route`` is the one place where requests are parsed, ``Idempotency-Key`` is
+honoured, and domain errors become the error envelope with their status.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from chalice import AuthResponse, Chalice, Response
+from chalice.app import AuthRequest
+
+from billing.errors import BillingError, InvalidRequest, Unauthenticated
+from billing.idempotency import StoredResponse, fingerprint
+from billing.scope import Scope
+from chalicelib import services
+
+app = Chalice(app_name="billing-api")
+logger = Logger(service="billing-api")
+
+STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "not_found_error": 404,
+    "conflict_error": 409,
+    "domain_error": 422,
+    "api_error": 500,
+}
+
+
+@app.authorizer()
+def api_key_authorizer(auth_request: AuthRequest) -> AuthResponse:
+    """API key -> tenant. A refused key is denied with the reason in the context, which the
+    gateway's ACCESS_DENIED response (template.yaml) renders as a 401 envelope."""
+    try:
+        scope = services.tenants().authenticate(auth_request.token)
+    except Unauthenticated as exc:
+        return AuthResponse(routes=[], principal_id="anonymous", context={"error_code": exc.code, "error_message": exc.message})
+    context = {"tenant_id": scope.tenant_id, "livemode": str(scope.livemode).lower()}
+    return AuthResponse(routes=["*"], principal_id=scope.tenant_id, context=context)
+
+
+@dataclass
+class Call:
+    """What a view gets: the caller's scope and the parsed parts of the request."""
+
+    scope: Scope
+    params: dict[str, str]
+    query: dict[str, str]
+    raw_body: bytes
+    _body: Any = field(default=None, init=False)
+
+    def json(self) -> Any:
+        if not self.raw_body.strip():
+            return {}
+        try:
+            return json.loads(self.raw_body)
+        except ValueError:
+            raise InvalidRequest("The request body is not valid JSON.", code="body_invalid") from None
+
+
+View = Callable[[Call], Any]
+
+
+def route(path: str, methods: tuple[str, ...] = ("GET",), auth: bool = True, query: frozenset[str] = frozenset()) -> Callable[[View], View]:
+    """Register ``view`` for ``path``. It returns a body (200) or ``(status, body)``."""
+
+    def register(view: View) -> View:
+        def handler(**params: str) -> Response:
+            request = app.current_request
+            try:
+                response = _respond(view, request, params, auth, query)
+            except BillingError as exc:
+                response = _error(exc)
+            return Response(body=json.dumps(response.body), status_code=response.status, headers={"Content-Type": "application/json"})
+
+        handler.__name__ = view.__name__
+        app.route(path, methods=list(methods), authorizer=api_key_authorizer if auth else None)(handler)
+        return view
+
+    return register
+
+
+def _respond(view: View, request: Any, params: dict[str, str], auth: bool, allowed_query: frozenset[str]) -> StoredResponse:
+    scope = _scope(request) if auth else Scope(tenant_id="", livemode=False)
+    query = dict(request.query_params or {})
+    for name in query:
+        if name not in allowed_query:
+            raise InvalidRequest(f"Unknown query parameter: {name}.", code="parameter_unknown", param=name)
+    call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"")
+    key = request.headers.get("idempotency-key")
+    if request.method == "POST" and key is not None and auth:
+        request_print = fingerprint(request.method, request.context.get("path", ""), call.raw_body)
+        return services.idempotency().run(scope, key, request_print, lambda: _run(view, call))
+    return _run(view, call)
+
+
+def _run(view: View, call: Call) -> StoredResponse:
+    """Run the view; every outcome, failures included, becomes a response."""
+    try:
+        result = view(call)
+    except BillingError as exc:
+        return _error(exc)
+    except Exception:
+        logger.exception("unhandled error")
+        return _error(BillingError("An internal error occurred; it has been logged."))
+    if isinstance(result, tuple):
+        return StoredResponse(status=result[0], body=result[1])
+    return StoredResponse(status=200, body=result)
+
+
+def _error(exc: BillingError) -> StoredResponse:
+    return StoredResponse(status=STATUS[exc.type], body={"error": exc.to_dict()})
+
+
+def _scope(request: Any) -> Scope:
+    authorizer = request.context.get("authorizer") or {}
+    tenant_id = authorizer.get("tenant_id")
+    if not tenant_id:  # the gateway never lets this happen; refuse rather than guess
+        raise Unauthenticated("No authenticated tenant.")
+    return Scope(tenant_id=tenant_id, livemode=authorizer.get("livemode") == "true")
+
+
+@app.middleware("http")
+def request_log(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Structured log line per request; the request id is echoed as ``X-Request-Id``."""
+    request_id = event.context.get("requestId") or app.lambda_context.aws_request_id
+    tenant_id = (event.context.get("authorizer") or {}).get("tenant_id")
+    logger.append_keys(request_id=request_id, tenant_id=tenant_id)
+    started = time.perf_counter()
+    response = get_response(event)
+    response.headers["X-Request-Id"] = request_id
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    logger.info("request", method=event.method, path=event.path, status=response.status_code, duration_ms=elapsed_ms)
+    return response

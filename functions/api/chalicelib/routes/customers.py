@@ -1,0 +1,36 @@
+"""``/v1/customers``: thin views over ``CustomerService``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.http import Call, route
+from chalicelib.services import customers
+
+LIST_QUERY = frozenset({"limit", "starting_after", "external_id", "email", "status"})
+
+
+@route("/v1/customers", methods=("POST",))
+def create_customer(call: Call) -> tuple[int, dict[str, Any]]:
+    return 201, customers().create(call.scope, call.json()).to_public()
+
+
+@route("/v1/customers", query=LIST_QUERY)
+def list_customers(call: Call) -> dict[str, Any]:
+    page = customers().list(call.scope, call.query)
+    return {"object": "list", "data": [c.to_public() for c in page.data], "has_more": page.has_more}
+
+
+@route("/v1/customers/{customer_id}")
+def get_customer(call: Call) -> dict[str, Any]:
+    return customers().get(call.scope, call.params["customer_id"]).to_public()
+
+
+@route("/v1/customers/{customer_id}", methods=("PATCH",))
+def update_customer(call: Call) -> dict[str, Any]:
+    return customers().update(call.scope, call.params["customer_id"], call.json()).to_public()
+
+
+@route("/v1/customers/{customer_id}", methods=("DELETE",))
+def archive_customer(call: Call) -> dict[str, Any]:
+    return customers().archive(call.scope, call.params["customer_id"]).to_public()

@@ -1,0 +1,147 @@
+"""The ``billing`` command: run the local platform and manage tenants and API keys.
+
+Every command talks to the AWS endpoint in ``AWS_ENDPOINT_URL``, or to the
+embedded one on ``127.0.0.1:$EMULATOR_PORT`` (default 4566).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from infra.local.stack import EmbeddedStack, StackConfig, use_endpoint
+from infra.provision import physical_name
+
+
+def _connect(config: StackConfig) -> None:
+    """Point this process at the running stack's endpoint and table."""
+    use_endpoint(config.endpoint_url or f"http://{config.host}:{config.emulator_port}", config.region)
+    os.environ.setdefault("BILLING_TABLE", physical_name(config.stack_name, "BillingTable"))
+
+
+def up(config: StackConfig) -> int:
+    from infra import demo
+
+    stack = EmbeddedStack(config)
+    print(f"Starting the AWS endpoint ({'given: ' + stack.endpoint_url if config.endpoint_url else 'moto on ' + stack.endpoint_url}) ...", flush=True)
+    stack.start_emulator()
+    provisioned = stack.provision()
+    print(f"Provisioned {len(provisioned.template['Resources'])} resources of template.yaml.", flush=True)
+    stack.serve_api()
+    assert stack.plumbing is not None
+    stack.plumbing.start()
+    seeded = demo.seed(config.stack_name)
+    print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created), flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    print("\nStopping ...", flush=True)
+    stack.stop()
+    return 0
+
+
+def _welcome(api: str, tenant_id: str, key: str, created: bool) -> str:
+    origin = "created" if created else "found (a new key was issued)"
+    return f"""
+Billing platform running.
+  API:            {api}
+  Demo tenant:    {tenant_id} ({origin})
+  Demo API key:   {key}
+
+Try it:
+  export KEY={key}
+  curl -s {api}/health
+  curl -s {api}/v1/customers -H "Authorization: Bearer $KEY"
+  curl -s {api}/v1/customers -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \\
+       -H "Idempotency-Key: $(uuidgen || date +%s)" \\
+       -d '{{"external_id": "cust-1", "name": "Jane Doe", "email": "jane@example.com", "currency": "USD"}}'
+
+More: .venv/bin/billing tenant create --name "Other Co"   (README.md has the walkthrough)
+Press Ctrl-C to stop.
+"""
+
+
+def tenant_create(name: str, live: bool, as_json: bool) -> int:
+    from billing.adapters.dynamodb.tenants import DynamoTenantRepository
+    from billing.tenants import TenantService
+
+    tenant, issued = TenantService(DynamoTenantRepository()).create_tenant(name, livemode=live)
+    if as_json:
+        print(json.dumps({"tenant_id": tenant.id, "api_key": issued.secret, "key_id": issued.key.id}))
+    else:
+        print(f"Tenant:  {tenant.id} ({tenant.name})\nAPI key: {issued.secret}\n(The key is shown only once.)")
+    return 0
+
+
+def api_key_create(tenant_id: str, live: bool, as_json: bool) -> int:
+    from billing.adapters.dynamodb.tenants import DynamoTenantRepository
+    from billing.tenants import TenantService
+
+    issued = TenantService(DynamoTenantRepository()).create_key(tenant_id, livemode=live)
+    if as_json:
+        print(json.dumps({"tenant_id": tenant_id, "api_key": issued.secret, "key_id": issued.key.id}))
+    else:
+        print(f"Key id:  {issued.key.id}\nAPI key: {issued.secret}\n(The key is shown only once.)")
+    return 0
+
+
+def api_key_revoke(tenant_id: str, key_id: str) -> int:
+    from billing.adapters.dynamodb.tenants import DynamoTenantRepository
+    from billing.tenants import TenantService
+
+    TenantService(DynamoTenantRepository()).revoke_key(tenant_id, key_id)
+    print(f"Revoked {key_id}.")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="billing", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="run the whole platform locally (what `make run` runs)")
+
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
+    create = tenant.add_parser("create", help="create a tenant and its first API key")
+    create.add_argument("--name", required=True)
+    create.add_argument("--live", action="store_true", help="issue a live-mode key (default: test mode)")
+    create.add_argument("--json", action="store_true", help="print one JSON object")
+
+    keys = commands.add_parser("api-key", help="manage API keys").add_subparsers(dest="action", required=True)
+    key_create = keys.add_parser("create", help="issue another API key for a tenant")
+    key_create.add_argument("--tenant", required=True)
+    key_create.add_argument("--live", action="store_true")
+    key_create.add_argument("--json", action="store_true")
+    revoke = keys.add_parser("revoke", help="revoke an API key")
+    revoke.add_argument("--tenant", required=True)
+    revoke.add_argument("key_id")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from billing.errors import BillingError
+
+    args = parser().parse_args(argv)
+    config = StackConfig.from_env()
+    if args.command == "up":
+        return up(config)
+    _connect(config)
+    try:
+        if args.command == "tenant":
+            return tenant_create(args.name, args.live, args.json)
+        if args.action == "create":
+            return api_key_create(args.tenant, args.live, args.json)
+        return api_key_revoke(args.tenant, args.key_id)
+    except BillingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

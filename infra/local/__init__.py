@@ -1,0 +1,1 @@
+"""The embedded local stack: AWS on moto (or any endpoint), functions run in-process."""

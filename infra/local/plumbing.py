@@ -1,0 +1,159 @@
+"""Event source mappings of the template, run in-process against the endpoint.
+
+moto cannot run Lambda code, so for each ``AWS::Lambda::EventSourceMapping``
+(DynamoDB stream or SQS queue) a poller reads the source, applies the
+mapping's filter criteria and batch size, and calls the function's handler
+with the event shape Lambda would send. Partial batch failures are retried
+up to ``MaximumRetryAttempts`` times and then sent to the on-failure queue.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from infra.local.functions import Handler, LambdaContext, load_handler
+from infra.local.patterns import matches
+from infra.provision import Provisioner, Stack
+
+logger = Logger(service="local-plumbing")
+
+
+class Poller:
+    """One event source mapping: ``poll_once`` handles what is waiting and returns how much."""
+
+    def __init__(self, name: str, handler: Handler, mapping: dict[str, Any], stack: Stack, provisioner: Provisioner):
+        self.name = name
+        self._handler = handler
+        self._batch_size = int(mapping.get("BatchSize", 10))
+        self._max_retries = int(mapping.get("MaximumRetryAttempts", 2))
+        filters = mapping.get("FilterCriteria", {}).get("Filters", [])
+        self._patterns = [json.loads(item["Pattern"]) for item in filters]
+        self._failure_queue = mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        self._stack = stack
+        self._provisioner = provisioner
+
+    def wanted(self, record: dict[str, Any]) -> bool:
+        return not self._patterns or any(matches(pattern, record) for pattern in self._patterns)
+
+    def invoke(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Call the handler; return the records it reported as failed."""
+        try:
+            result = self._handler({"Records": records}, LambdaContext(self.name))
+        except Exception:
+            logger.exception("handler failed", function=self.name)
+            return records
+        failed_ids = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
+        return [record for record in records if self.identifier(record) in failed_ids]
+
+    def identifier(self, record: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def poll_once(self) -> int:
+        raise NotImplementedError
+
+    def _dead_letter(self, records: list[dict[str, Any]]) -> None:
+        if not self._failure_queue or not records:
+            return
+        queue_name = self._failure_queue.rsplit(":", 1)[1]
+        sqs = self._provisioner.client("sqs")
+        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        for record in records:
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"source": self.name, "record": record}, default=str))
+
+
+class StreamPoller(Poller):
+    """A DynamoDB stream, read from every shard in order."""
+
+    def __init__(self, *args: Any, stream_arn: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._arn = stream_arn
+        self._streams = self._provisioner.client("dynamodbstreams")
+        self._iterators: dict[str, str | None] = {}
+
+    def identifier(self, record: dict[str, Any]) -> str:
+        return str(record["dynamodb"]["SequenceNumber"])
+
+    def _refresh_shards(self) -> None:
+        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            if shard["ShardId"] not in self._iterators:
+                iterator = self._streams.get_shard_iterator(
+                    StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+                self._iterators[shard["ShardId"]] = iterator
+
+    def poll_once(self) -> int:
+        self._refresh_shards()
+        handled = 0
+        for shard_id, iterator in list(self._iterators.items()):
+            if iterator is None:
+                continue
+            response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+            self._iterators[shard_id] = response.get("NextShardIterator")
+            records = [{**record, "eventSourceARN": self._arn} for record in response.get("Records", [])]
+            wanted = [record for record in records if self.wanted(record)]
+            for start in range(0, len(wanted), self._batch_size):
+                self._deliver(wanted[start : start + self._batch_size])
+            handled += len(wanted)
+        return handled
+
+    def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        for attempt in range(self._max_retries + 1):
+            batch = self.invoke(batch)
+            if not batch:
+                return
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        logger.error("records exhausted their retries", function=self.name, count=len(batch))
+        self._dead_letter(batch)
+
+
+class Plumbing:
+    """All pollers of a stack, each on its own daemon thread."""
+
+    def __init__(self, stack: Stack, provisioner: Provisioner, interval_s: float = 0.2):
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.pollers: list[Poller] = []
+        functions = stack.resources("AWS::Lambda::Function")
+        for name, resource in stack.resources("AWS::Lambda::EventSourceMapping").items():
+            props = stack.resolve(resource["Properties"])
+            function_id = resource["Properties"]["FunctionName"]["Ref"]
+            handler = load_handler(function_id, functions[function_id])
+            source = props["EventSourceArn"]
+            if ":dynamodb:" in source:
+                self.pollers.append(StreamPoller(name, handler, props, stack, provisioner, stream_arn=source))
+            else:
+                raise NotImplementedError(f"{name}: no local poller for event source {source}")
+
+    def drain(self, rounds: int = 50) -> None:
+        """Handle everything waiting now (tests call this instead of sleeping)."""
+        for _ in range(rounds):
+            if sum(poller.poll_once() for poller in self.pollers) == 0:
+                return
+
+    def start(self) -> None:
+        for poller in self.pollers:
+            thread = threading.Thread(target=self._loop, args=(poller,), name=poller.name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _loop(self, poller: Poller) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = poller.poll_once()
+            except Exception:
+                logger.exception("poller failed", poller=poller.name)
+                handled = 0
+            if not handled:
+                self._stop.wait(self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)

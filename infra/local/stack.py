@@ -1,0 +1,123 @@
+"""The embedded stack: AWS endpoint, provisioned template, API server, background plumbing.
+
+Every AWS client reads the standard environment (``AWS_ENDPOINT_URL``,
+``AWS_DEFAULT_REGION``, credentials), so pointing the endpoint at moto,
+LocalStack or AWS changes nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra import template
+from infra.local.functions import load_handler
+from infra.local.gateway import serve
+from infra.local.plumbing import Plumbing
+from infra.provision import Provisioner, Stack
+
+# Keys that differ per function; in-process, functions share one environment.
+_PER_FUNCTION = {"POWERTOOLS_SERVICE_NAME"}
+
+
+@dataclass
+class StackConfig:
+    endpoint_url: str | None = None
+    emulator_port: int = 4566
+    api_port: int = 3000
+    host: str = "127.0.0.1"
+    region: str = "us-east-1"
+    stack_name: str = "billing"
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        return cls(
+            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            emulator_port=int(os.environ.get("EMULATOR_PORT", "4566")),
+            api_port=int(os.environ.get("PORT", "3000")),
+            region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            stack_name=os.environ.get("STACK_NAME", "billing"),
+        )
+
+
+def use_endpoint(endpoint_url: str, region: str) -> None:
+    """Point every AWS client of this process at ``endpoint_url``."""
+    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    os.environ["AWS_DEFAULT_REGION"] = region
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+@dataclass
+class EmbeddedStack:
+    config: StackConfig = field(default_factory=StackConfig)
+    stack: Stack | None = None
+    plumbing: Plumbing | None = None
+    _moto: Any = None
+    _server: Any = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.config.endpoint_url or f"http://{self.config.host}:{self.config.emulator_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.api_port}"
+
+    def start_emulator(self) -> None:
+        """Start moto in server mode, unless an endpoint was given."""
+        if self.config.endpoint_url is None:
+            import logging
+
+            from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+            self._moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.emulator_port, verbose=False)
+            self._moto.start()
+        use_endpoint(self.endpoint_url, self.config.region)
+
+    def provision(self) -> Stack:
+        provisioner = Provisioner(self.endpoint_url, self.config.region, self.config.stack_name)
+        self.stack = provisioner.provision(template.transformed(region=self.config.region))
+        environment = self.stack.function_environment("ApiFunction")
+        os.environ.update({key: value for key, value in environment.items() if key not in _PER_FUNCTION})
+        from billing.adapters.dynamodb import table
+        from billing.settings import get_settings
+
+        get_settings.cache_clear()
+        table.client.cache_clear()
+        self.plumbing = Plumbing(self.stack, provisioner)
+        return self.stack
+
+    def api_app(self) -> Any:
+        assert self.stack is not None, "provision first"
+        function = self.stack.template["Resources"]["ApiFunction"]
+        return load_handler("ApiFunction", function)
+
+    def gateway_responses(self) -> dict[str, Any]:
+        assert self.stack is not None, "provision first"
+        body = self.stack.template["Resources"]["Api"]["Properties"]["Body"]
+        responses: dict[str, Any] = body.get("x-amazon-apigateway-gateway-responses", {})
+        return responses
+
+    def serve_api(self) -> None:
+        self._server = serve(self.api_app(), self.gateway_responses(), self.config.host, self.config.api_port)
+        threading.Thread(target=self._server.server.serve_forever, name="api", daemon=True).start()
+
+    def start(self) -> None:
+        self.start_emulator()
+        self.provision()
+        self.serve_api()
+        assert self.plumbing is not None
+        self.plumbing.start()
+
+    def stop(self) -> None:
+        if self.plumbing:
+            self.plumbing.stop()
+        if self._server:
+            self._server.server.shutdown()
+            self._server.server.server_close()
+        if self._moto:
+            self._moto.stop()

@@ -1,0 +1,236 @@
+"""Create every resource of the transformed template on an AWS endpoint (moto, LocalStack).
+
+Used where CloudFormation cannot be: moto's CloudFormation skips or fails on
+part of our template. Each supported resource type has one creator; types
+that run as code (functions, the API, IAM) are recorded, not created, as the
+local stack runs their code in-process. An unknown type is an error, so a
+resource added to the template is never silently missing locally.
+Provisioning is idempotent: what exists is reused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from infra.intrinsics import Resolver, dependencies
+
+ACCOUNT = "123456789012"
+
+IN_PROCESS = {
+    "AWS::Lambda::Function",
+    "AWS::Lambda::LayerVersion",
+    "AWS::Lambda::Permission",
+    "AWS::Lambda::EventSourceMapping",
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::GatewayResponse",
+}
+
+
+@dataclass
+class Stack:
+    """What was provisioned: ``Ref`` values and ``GetAtt`` attributes by logical id."""
+
+    name: str
+    region: str
+    template: dict[str, Any]
+    refs: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    @property
+    def resolve(self) -> Resolver:
+        return Resolver(self.refs, self.attributes)
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {name: res for name, res in self.template["Resources"].items() if res["Type"] == kind}
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        props = self.template["Resources"][logical_id]["Properties"]
+        variables = props.get("Environment", {}).get("Variables", {})
+        return {key: str(value) for key, value in self.resolve(variables).items()}
+
+
+class Provisioner:
+    def __init__(self, endpoint_url: str | None, region: str, stack_name: str):
+        self._session = boto3.session.Session(region_name=region)
+        self._endpoint = endpoint_url
+        self._stack_name = stack_name
+        self._region = region
+        self._creators: dict[str, Callable[[str, dict[str, Any]], tuple[Any, dict[str, Any]]]] = {
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::SQS::Queue": self._queue,
+            "AWS::SNS::Topic": self._topic,
+            "AWS::Events::EventBus": self._event_bus,
+            "AWS::S3::Bucket": self._bucket,
+            "AWS::SSM::Parameter": self._parameter,
+            "AWS::SecretsManager::Secret": self._secret,
+            "AWS::SES::EmailIdentity": self._email_identity,
+        }
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, endpoint_url=self._endpoint)
+
+    def provision(self, template: dict[str, Any]) -> Stack:
+        stack = Stack(name=self._stack_name, region=self._region, template=template)
+        stack.refs.update(
+            {
+                "AWS::StackName": self._stack_name,
+                "AWS::Region": self._region,
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+            }
+        )
+        for name, spec in template.get("Parameters", {}).items():
+            stack.refs[name] = spec.get("Default")
+        for logical_id in _creation_order(template["Resources"]):
+            resource = template["Resources"][logical_id]
+            kind = resource["Type"]
+            if kind in IN_PROCESS:
+                ref, attributes = self._recorded(logical_id, kind)
+            elif kind in self._creators:
+                props = stack.resolve(resource.get("Properties", {}))
+                ref, attributes = self._creators[kind](logical_id, props)
+            else:
+                raise NotImplementedError(f"{logical_id}: no local provisioner for {kind}; add one in infra/provision.py")
+            stack.refs[logical_id] = ref
+            stack.attributes.update({(logical_id, key): value for key, value in attributes.items()})
+        return stack
+
+    def _name(self, logical_id: str) -> str:
+        return physical_name(self._stack_name, logical_id)
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self._region}:{ACCOUNT}:{resource}"
+
+    def _recorded(self, logical_id: str, kind: str) -> tuple[Any, dict[str, Any]]:
+        name = self._name(logical_id)
+        service = kind.split("::")[1].lower()
+        return name, {"Arn": self._arn(service, f"function:{name}" if service == "lambda" else name)}
+
+    def _table(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props.get("TableName") or self._name(logical_id)
+        dynamodb = self.client("dynamodb")
+        request: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"):
+            if key in props:
+                request[key] = props[key]
+        if "StreamSpecification" in props:
+            request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        try:
+            dynamodb.create_table(**request)
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl and ttl.get("Enabled"):
+                dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+        description = dynamodb.describe_table(TableName=name)["Table"]
+        return name, {"Arn": description["TableArn"], "StreamArn": description.get("LatestStreamArn")}
+
+    def _queue(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        fifo = bool(props.get("FifoQueue"))
+        name = props.get("QueueName") or self._name(logical_id) + (".fifo" if fifo else "")
+        attributes = {
+            key: json.dumps(value) if isinstance(value, dict) else str(value).lower() if isinstance(value, bool) else str(value)
+            for key, value in props.items()
+            if key not in {"QueueName", "Tags", "SqsManagedSseEnabled"}
+        }
+        url = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        return url, {"Arn": self._arn("sqs", name), "QueueName": name, "QueueUrl": url}
+
+    def _topic(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props.get("TopicName") or self._name(logical_id)
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        return arn, {"TopicName": name, "TopicArn": arn}
+
+    def _event_bus(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props["Name"]
+        events = self.client("events")
+        try:
+            arn = events.create_event_bus(Name=name)["EventBusArn"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                raise
+            arn = events.describe_event_bus(Name=name)["Arn"]
+        return name, {"Arn": arn, "Name": name}
+
+    def _bucket(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props.get("BucketName") or self._name(logical_id).lower()
+        s3 = self.client("s3")
+        try:
+            if self._region == "us-east-1":
+                s3.create_bucket(Bucket=name)
+            else:
+                s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self._region})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                raise
+        return name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+
+    def _parameter(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props.get("Name") or f"/{self._stack_name}/{logical_id}"
+        self.client("ssm").put_parameter(Name=name, Value=str(props["Value"]), Type=props.get("Type", "String"), Overwrite=True)
+        return name, {"Type": props.get("Type", "String"), "Value": props["Value"]}
+
+    def _secret(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props.get("Name") or self._name(logical_id)
+        secrets = self.client("secretsmanager")
+        try:
+            arn = secrets.create_secret(Name=name, SecretString=props.get("SecretString", "{}"))["ARN"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceExistsException":
+                raise
+            arn = secrets.describe_secret(SecretId=name)["ARN"]
+        return arn, {"Id": arn}
+
+    def _email_identity(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        identity = props["EmailIdentity"]
+        ses = self.client("ses")
+        if "@" in identity:
+            ses.verify_email_identity(EmailAddress=identity)
+        else:
+            ses.verify_domain_identity(Domain=identity)
+        return identity, {}
+
+
+def physical_name(stack_name: str, logical_id: str) -> str:
+    """Name of a resource whose template gives none, as this provisioner creates it."""
+    return f"{stack_name}-{logical_id}"
+
+
+def _creation_order(resources: dict[str, Any]) -> list[str]:
+    """Logical ids with every resource after the resources it refers to."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name not in resources:
+            return
+        if name in visiting:
+            return  # cycles only arise between in-process resources (function <-> permission)
+        visiting.add(name)
+        resource = resources[name]
+        depends = resource.get("DependsOn", [])
+        for dependency in sorted(dependencies(resource.get("Properties", {})) | set([depends] if isinstance(depends, str) else depends)):
+            visit(dependency)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in sorted(resources):
+        visit(name)
+    return order

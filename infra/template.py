@@ -1,0 +1,66 @@
+"""Read ``template.yaml`` (with CloudFormation's short-form tags) and apply the SAM transform."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+CODE_BUCKET = "local-code"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that turns ``!Ref x`` into ``{"Ref": x}`` and ``!Sub s`` into ``{"Fn::Sub": s}``."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _intrinsic)
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    return data
+
+
+@lru_cache(maxsize=4)
+def transformed(path: Path = TEMPLATE, region: str = "us-east-1") -> dict[str, Any]:
+    """The plain CloudFormation template that ``sam deploy`` would create.
+
+    The template names no AWS managed policy by name, so the transform needs no IAM lookups.
+    Local code folders stand in as keys of a placeholder bucket, as ``sam package`` would
+    upload them.
+    """
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    sam = load(path)
+    for resource in sam["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
+                props[key] = f"s3://{CODE_BUCKET}/{props[key].rstrip('/')}"
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    result: dict[str, Any] = translator.translate(sam, parameter_values={}, get_managed_policy_map=dict)
+    return result
+
+
+def code_dir(function: dict[str, Any]) -> Path:
+    """The local source folder of a transformed ``AWS::Lambda::Function``."""
+    return ROOT / function["Properties"]["Code"]["S3Key"]

@@ -1,0 +1,1 @@
+"""Adapters from the core's ports to AWS services. Only this package imports boto3."""

@@ -1,0 +1,157 @@
+"""Customers in the billing table.
+
+- customer:      ``PK={scope}#CUS#{id}``, ``SK=CUS``; GSI1 ``{scope}#CUS`` / id lists a
+  scope's customers newest first; GSI2 ``{scope}#CUS#EMAIL#{email}`` / id finds them by email.
+- external id:   ``PK={scope}#CUSEXT#{external_id}``, ``SK=CUSEXT`` -> customer id; written in
+  the same transaction as the customer, its condition keeps external ids unique.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from billing.adapters.dynamodb import outbox, table
+from billing.customers.model import Customer, CustomerQuery
+from billing.errors import Conflict
+from billing.events import DomainEvent
+from billing.pagination import Page
+from billing.scope import Scope
+
+_NEW = "attribute_not_exists(PK)"
+
+
+def _key(scope: Scope, customer_id: str) -> dict[str, str]:
+    return {"PK": f"{scope.key}#CUS#{customer_id}", "SK": "CUS"}
+
+
+def _list_key(scope: Scope) -> str:
+    return f"{scope.key}#CUS"
+
+
+def _email_key(scope: Scope, email: str) -> str:
+    return f"{scope.key}#CUS#EMAIL#{email.lower()}"
+
+
+def _external_key(scope: Scope, external_id: str) -> dict[str, str]:
+    return {"PK": f"{scope.key}#CUSEXT#{external_id}", "SK": "CUSEXT"}
+
+
+def _to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
+    return {
+        **_key(scope, customer.id),
+        "GSI1PK": _list_key(scope),
+        "GSI1SK": customer.id,
+        "GSI2PK": _email_key(scope, customer.email) if customer.email else None,
+        "GSI2SK": customer.id if customer.email else None,
+        "entity": "customer",
+        "id": customer.id,
+        "livemode": customer.livemode,
+        "created_at": customer.created_at.isoformat(),
+        "external_id": customer.external_id,
+        "name": customer.name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "currency": customer.currency,
+        "address": customer.address,
+        "billing_mode": customer.billing_mode,
+        "tags": list(customer.tags),
+        "metadata": customer.metadata,
+        "status": customer.status,
+        "version": customer.version,
+    }
+
+
+def _from_item(item: dict[str, Any]) -> Customer:
+    return Customer(
+        id=item["id"],
+        livemode=bool(item["livemode"]),
+        created_at=datetime.fromisoformat(item["created_at"]),
+        external_id=item.get("external_id"),
+        name=item.get("name"),
+        email=item.get("email"),
+        phone=item.get("phone"),
+        currency=item.get("currency"),
+        address=item.get("address"),
+        billing_mode=item["billing_mode"],
+        tags=tuple(item.get("tags", [])),
+        metadata=item.get("metadata", {}),
+        status=item["status"],
+        version=int(item["version"]),
+    )
+
+
+def _external_taken(external_id: str) -> Conflict:
+    return Conflict(
+        f"A customer with external_id '{external_id}' already exists.", code="external_id_taken", param="external_id"
+    )
+
+
+def _external_guard(scope: Scope, customer: Customer) -> dict[str, Any]:
+    assert customer.external_id is not None
+    guard = {**_external_key(scope, customer.external_id), "entity": "customer_external_id", "customer_id": customer.id}
+    return table.put(guard, _NEW)
+
+
+class DynamoCustomerRepository:
+    def create(self, scope: Scope, customer: Customer, event: DomainEvent) -> None:
+        operations = [table.put(_to_item(scope, customer), _NEW), outbox.put_event(event)]
+        conflicts = {}
+        if customer.external_id:
+            conflicts[len(operations)] = _external_taken(customer.external_id)
+            operations.append(_external_guard(scope, customer))
+        table.transact(operations, conflicts)
+
+    def get(self, scope: Scope, customer_id: str) -> Customer | None:
+        item = table.get(_key(scope, customer_id))
+        return _from_item(item) if item else None
+
+    def find_by_external_id(self, scope: Scope, external_id: str) -> Customer | None:
+        guard = table.get(_external_key(scope, external_id))
+        return self.get(scope, guard["customer_id"]) if guard else None
+
+    def save(self, scope: Scope, customer: Customer, previous: Customer, event: DomainEvent) -> None:
+        operations = [
+            table.put(_to_item(scope, customer), "version = :v"),
+            outbox.put_event(event),
+        ]
+        operations[0]["Put"]["ExpressionAttributeValues"] = table.encode({":v": previous.version})
+        conflicts: dict[int, Conflict] = {}
+        if customer.external_id != previous.external_id:
+            if previous.external_id:
+                operations.append(
+                    {"Delete": {"TableName": table.table_name(), "Key": table.encode(_external_key(scope, previous.external_id))}}
+                )
+            if customer.external_id:
+                conflicts[len(operations)] = _external_taken(customer.external_id)
+                operations.append(_external_guard(scope, customer))
+        table.transact(operations, conflicts)
+
+    def list(self, scope: Scope, query: CustomerQuery, limit: int, starting_after: str | None) -> Page[Customer]:
+        if query.external_id is not None:
+            found = self.find_by_external_id(scope, query.external_id)
+            matches = [found] if found and _matches(found, query) else []
+            return Page(data=matches, has_more=False)
+        if query.email is not None:
+            index, key_name, key_value = "GSI2", "GSI2PK", _email_key(scope, query.email)
+        else:
+            index, key_name, key_value = "GSI1", "GSI1PK", _list_key(scope)
+        start = None
+        if starting_after:
+            start = {**_key(scope, starting_after), key_name: key_value, f"{index}SK": starting_after}
+        if query.status:
+            filter_expr, values = "#status = :status", {":status": query.status}
+        else:
+            filter_expr, values = "#status <> :status", {":status": "archived"}
+        items, has_more = table.query_pages(
+            index, key_name, key_value, start, limit, filter_expr, {"#status": "status"}, values
+        )
+        return Page(data=[_from_item(item) for item in items], has_more=has_more)
+
+
+def _matches(customer: Customer, query: CustomerQuery) -> bool:
+    if query.email is not None and (customer.email or "").lower() != query.email.lower():
+        return False
+    if query.status is not None:
+        return customer.status == query.status
+    return customer.status != "archived"

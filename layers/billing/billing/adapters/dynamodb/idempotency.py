@@ -1,0 +1,65 @@
+"""Idempotency claims in the billing table: ``PK={scope}#IDEM#{key}``, ``SK=IDEM``.
+
+``expires_at`` (epoch seconds, also the table's TTL attribute) is the lease end
+while the request runs and the retention end once it answered. A claim whose
+``expires_at`` passed is free again, whether or not TTL removed it yet.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from billing.adapters.dynamodb import table
+from billing.idempotency import Claim, StoredResponse
+from billing.scope import Scope
+
+
+def _key(scope: Scope, key: str) -> dict[str, str]:
+    return {"PK": f"{scope.key}#IDEM#{key}", "SK": "IDEM"}
+
+
+def _claim_from_item(item: dict[str, Any]) -> Claim:
+    response = None
+    if "status" in item:
+        response = StoredResponse(status=int(item["status"]), body=json.loads(item["body"]))
+    return Claim(fingerprint=item["fingerprint"], response=response)
+
+
+class DynamoIdempotencyStore:
+    def claim(self, scope: Scope, key: str, fingerprint: str, now: datetime, lease_until: datetime) -> Claim | None:
+        item = {**_key(scope, key), "entity": "idempotency_key", "fingerprint": fingerprint, "expires_at": int(lease_until.timestamp())}
+        try:
+            table.client().put_item(
+                TableName=table.table_name(),
+                Item=table.encode(item),
+                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
+                ExpressionAttributeValues=table.encode({":now": int(now.timestamp())}),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = exc.response.get("Item")
+            existing = table.decode(old) if old else table.get(_key(scope, key))
+            if existing is None:  # released between our write and our read: claim again
+                return self.claim(scope, key, fingerprint, now, lease_until)
+            return _claim_from_item(existing)
+
+    def complete(self, scope: Scope, key: str, response: StoredResponse, expires_at: datetime) -> None:
+        table.client().update_item(
+            TableName=table.table_name(),
+            Key=table.encode(_key(scope, key)),
+            UpdateExpression="SET #status = :status, body = :body, expires_at = :exp",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=table.encode(
+                {":status": response.status, ":body": json.dumps(response.body), ":exp": int(expires_at.timestamp())}
+            ),
+        )
+
+    def release(self, scope: Scope, key: str) -> None:
+        table.client().delete_item(TableName=table.table_name(), Key=table.encode(_key(scope, key)))

@@ -1,0 +1,117 @@
+"""One DynamoDB client for the process, item codec, and error translation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from billing.errors import Conflict
+from billing.settings import get_settings
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+Item = dict[str, Any]
+
+
+@lru_cache(maxsize=1)
+def client() -> Any:
+    """The DynamoDB client, built lazily from the standard AWS environment."""
+    settings = get_settings()
+    config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50)
+    return boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config)
+
+
+def table_name() -> str:
+    return get_settings().table_name
+
+
+def encode(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Python values -> DynamoDB attribute values; ``None`` attributes are left out."""
+    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
+
+
+def decode(item: Mapping[str, Any]) -> Item:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def get(key: Mapping[str, str], consistent: bool = True) -> Item | None:
+    response = client().get_item(TableName=table_name(), Key=encode(key), ConsistentRead=consistent)
+    item = response.get("Item")
+    return decode(item) if item else None
+
+
+def put(item: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
+    """A ``Put`` for ``transact``; ``condition`` guards it."""
+    request: dict[str, Any] = {"TableName": table_name(), "Item": encode(item)}
+    if condition:
+        request["ConditionExpression"] = condition
+    return {"Put": request}
+
+
+def transact(operations: list[dict[str, Any]], conflicts: Mapping[int, Conflict]) -> None:
+    """Write all operations or none. A failed condition at index i raises ``conflicts[i]``."""
+    try:
+        client().transact_write_items(TransactItems=operations)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        reasons = exc.response.get("CancellationReasons", [])
+        for index, reason in enumerate(reasons):
+            if reason.get("Code") == "ConditionalCheckFailed" and index in conflicts:
+                raise conflicts[index] from None
+        raise Conflict("The object was changed by another request; retry.", code="concurrent_update") from None
+
+
+@contextmanager
+def condition_as(error: Exception) -> Iterator[None]:
+    """Translate a failed condition of a single-item write into a domain error."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise error from None
+        raise
+
+
+def query_pages(
+    index: str | None,
+    key_name: str,
+    key_value: str,
+    start: Item | None,
+    want: int,
+    filter_expr: str | None = None,
+    names: dict[str, str] | None = None,
+    values: Item | None = None,
+) -> tuple[list[Item], bool]:
+    """Newest-first query that collects ``want`` items passing the filter; also says if more exist."""
+    request: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": f"{key_name} = :pk",
+        "ExpressionAttributeValues": encode({":pk": key_value, **(values or {})}),
+        "ScanIndexForward": False,
+        "Limit": want + 1,
+    }
+    if index:
+        request["IndexName"] = index
+    if filter_expr:
+        request["FilterExpression"] = filter_expr
+    if names:
+        request["ExpressionAttributeNames"] = names
+    if start:
+        request["ExclusiveStartKey"] = encode(start)
+    found: list[Item] = []
+    while True:
+        response = client().query(**request)
+        found.extend(decode(item) for item in response.get("Items", []))
+        last = response.get("LastEvaluatedKey")
+        if len(found) > want or not last:
+            return found[:want], len(found) > want
+        request["ExclusiveStartKey"] = last

@@ -1,0 +1,90 @@
+"""Tenants and API keys in the billing table.
+
+Keys are found by the digest of the presented secret (one ``GetItem``), and
+listed per tenant through GSI1.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from billing.adapters.dynamodb import table
+from billing.errors import Conflict
+from billing.tenants import ApiKey, Tenant
+
+
+def _tenant_key(tenant_id: str) -> dict[str, str]:
+    return {"PK": f"TENANT#{tenant_id}", "SK": "TENANT"}
+
+
+def _api_key_key(digest: str) -> dict[str, str]:
+    return {"PK": f"APIKEY#{digest}", "SK": "APIKEY"}
+
+
+def _key_to_item(key: ApiKey) -> dict[str, Any]:
+    return {
+        **_api_key_key(key.digest),
+        "GSI1PK": f"TENANT#{key.tenant_id}#APIKEYS",
+        "GSI1SK": key.id,
+        "entity": "api_key",
+        "id": key.id,
+        "tenant_id": key.tenant_id,
+        "livemode": key.livemode,
+        "digest": key.digest,
+        "last4": key.last4,
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
+
+
+def _key_from_item(item: dict[str, Any]) -> ApiKey:
+    return ApiKey(
+        id=item["id"],
+        tenant_id=item["tenant_id"],
+        livemode=bool(item["livemode"]),
+        digest=item["digest"],
+        last4=item["last4"],
+        created_at=datetime.fromisoformat(item["created_at"]),
+        revoked_at=datetime.fromisoformat(item["revoked_at"]) if item.get("revoked_at") else None,
+    )
+
+
+class DynamoTenantRepository:
+    def create_tenant(self, tenant: Tenant) -> None:
+        item = {
+            **_tenant_key(tenant.id),
+            "entity": "tenant",
+            "id": tenant.id,
+            "name": tenant.name,
+            "created_at": tenant.created_at.isoformat(),
+        }
+        with table.condition_as(Conflict(f"Tenant {tenant.id} exists.")):
+            table.client().put_item(
+                TableName=table.table_name(), Item=table.encode(item), ConditionExpression="attribute_not_exists(PK)"
+            )
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        item = table.get(_tenant_key(tenant_id))
+        if item is None:
+            return None
+        return Tenant(id=item["id"], name=item["name"], created_at=datetime.fromisoformat(item["created_at"]))
+
+    def add_key(self, key: ApiKey) -> None:
+        table.client().put_item(TableName=table.table_name(), Item=table.encode(_key_to_item(key)))
+
+    def key_by_digest(self, digest: str) -> ApiKey | None:
+        item = table.get(_api_key_key(digest))
+        return _key_from_item(item) if item else None
+
+    def keys_of(self, tenant_id: str) -> list[ApiKey]:
+        items, _ = table.query_pages("GSI1", "GSI1PK", f"TENANT#{tenant_id}#APIKEYS", None, want=1000)
+        return [_key_from_item(item) for item in items]
+
+    def revoke_key(self, key: ApiKey, at: datetime) -> None:
+        table.client().update_item(
+            TableName=table.table_name(),
+            Key=table.encode(_api_key_key(key.digest)),
+            UpdateExpression="SET revoked_at = :at",
+            ExpressionAttributeValues=table.encode({":at": at.isoformat()}),
+        )

@@ -1,0 +1,95 @@
+"""The customer entity and the request models that create and change it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from billing.clock import to_wire
+from billing.customers.fields import Country, Currency, Email, ExternalId, Metadata, Phone, Tags, Text
+from billing.validation import Input
+
+BillingMode = Literal["postpaid", "prepaid"]
+Status = Literal["active", "suspended", "archived"]
+
+
+class Address(Input):
+    country: Country | None = None
+    region: Text | None = None
+    city: Text | None = None
+    line1: Text | None = None
+    postal_code: Text | None = None
+
+
+class CustomerCreate(Input):
+    """``POST /v1/customers``. ``external_id`` is the tenant's own id, unique per tenant."""
+
+    external_id: ExternalId | None = None
+    name: Text | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    currency: Currency | None = None
+    address: Address | None = None
+    billing_mode: BillingMode = "postpaid"
+    tags: Tags = []
+    metadata: Metadata = {}
+
+
+class CustomerUpdate(Input):
+    """``PATCH /v1/customers/{id}``: only the fields sent change; ``null`` clears one."""
+
+    external_id: ExternalId | None = None
+    name: Text | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    currency: Currency | None = None
+    address: Address | None = None
+    billing_mode: BillingMode | None = None
+    tags: Tags | None = None
+    metadata: Metadata | None = None
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """List filters. Archived customers are listed only when asked for by status."""
+
+    external_id: str | None = None
+    email: str | None = None
+    status: Status | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    livemode: bool
+    created_at: datetime
+    external_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    currency: str | None = None
+    address: dict[str, str] | None = None
+    billing_mode: BillingMode = "postpaid"
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+    status: Status = "active"
+    version: int = 1
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "customer",
+            "external_id": self.external_id,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "currency": self.currency,
+            "address": self.address,
+            "billing_mode": self.billing_mode,
+            "tags": list(self.tags),
+            "metadata": self.metadata,
+            "status": self.status,
+            "livemode": self.livemode,
+            "created_at": to_wire(self.created_at),
+        }

@@ -1,0 +1,114 @@
+"""Customer use cases: create, read, change, archive, list.
+
+Archiving keeps the customer and its billing history; an archived customer
+still holds its ``external_id`` and can no longer be changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Protocol, get_args
+
+from billing.clock import Clock, SystemClock
+from billing.customers.model import Customer, CustomerCreate, CustomerQuery, CustomerUpdate, Status
+from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
+from billing.events import DomainEvent
+from billing.ids import new_id
+from billing.pagination import Page, page_request
+from billing.scope import Scope
+from billing.validation import parse
+
+_REQUIRED_WHEN_SENT = {"billing_mode", "tags", "metadata"}
+
+
+class CustomerRepository(Protocol):
+    def create(self, scope: Scope, customer: Customer, event: DomainEvent) -> None:
+        """Store a new customer; ``Conflict`` if its external id is taken."""
+
+    def get(self, scope: Scope, customer_id: str) -> Customer | None: ...
+
+    def find_by_external_id(self, scope: Scope, external_id: str) -> Customer | None: ...
+
+    def save(self, scope: Scope, customer: Customer, previous: Customer, event: DomainEvent) -> None:
+        """Replace ``previous`` (compared by version) with ``customer``; ``Conflict`` on a race."""
+
+    def list(self, scope: Scope, query: CustomerQuery, limit: int, starting_after: str | None) -> Page[Customer]: ...
+
+
+class CustomerService:
+    def __init__(self, repo: CustomerRepository, clock: Clock | None = None):
+        self._repo = repo
+        self._clock = clock or SystemClock()
+
+    def create(self, scope: Scope, body: Any) -> Customer:
+        data = parse(CustomerCreate, body)
+        now = self._clock.now()
+        customer = Customer(
+            id=new_id("cus", int(now.timestamp() * 1000)),
+            livemode=scope.livemode,
+            created_at=now,
+            external_id=data.external_id,
+            name=data.name,
+            email=data.email,
+            phone=data.phone,
+            currency=data.currency,
+            address=data.address.model_dump(exclude_none=True) if data.address else None,
+            billing_mode=data.billing_mode,
+            tags=tuple(data.tags),
+            metadata=data.metadata,
+        )
+        self._repo.create(scope, customer, self._event("CustomerCreated", scope, customer))
+        return customer
+
+    def get(self, scope: Scope, customer_id: str) -> Customer:
+        customer = self._repo.get(scope, customer_id)
+        if customer is None:
+            raise NotFound(f"No such customer: '{customer_id}'", param="id")
+        return customer
+
+    def update(self, scope: Scope, customer_id: str, body: Any) -> Customer:
+        data = parse(CustomerUpdate, body)
+        current = self.get(scope, customer_id)
+        self._refuse_if_archived(current)
+        changes: dict[str, Any] = {}
+        for name in data.model_fields_set:
+            value = getattr(data, name)
+            if value is None and name in _REQUIRED_WHEN_SENT:
+                raise InvalidRequest(f"{name} cannot be null.", param=name)
+            if name == "address" and value is not None:
+                value = value.model_dump(exclude_none=True)
+            if name == "tags":
+                value = tuple(value)
+            changes[name] = value
+        updated = replace(current, **changes, version=current.version + 1)
+        if updated == replace(current, version=current.version + 1):
+            return current
+        previous = {name: current.to_public()[name] for name in changes}
+        event = self._event("CustomerUpdated", scope, updated, previous_attributes=previous)
+        self._repo.save(scope, updated, current, event)
+        return updated
+
+    def archive(self, scope: Scope, customer_id: str) -> Customer:
+        current = self.get(scope, customer_id)
+        if current.status == "archived":
+            return current
+        archived = replace(current, status="archived", version=current.version + 1)
+        self._repo.save(scope, archived, current, self._event("CustomerArchived", scope, archived))
+        return archived
+
+    def list(self, scope: Scope, params: Mapping[str, str]) -> Page[Customer]:
+        page = page_request(params, "cus")
+        status = params.get("status")
+        if status is not None and status not in get_args(Status):
+            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
+        query = CustomerQuery(external_id=params.get("external_id"), email=params.get("email"), status=status)  # type: ignore[arg-type]
+        return self._repo.list(scope, query, page.limit, page.starting_after)
+
+    @staticmethod
+    def _refuse_if_archived(customer: Customer) -> None:
+        if customer.status == "archived":
+            raise DomainRuleViolation(f"Customer '{customer.id}' is archived and cannot be changed.", code="customer_archived")
+
+    def _event(self, kind: str, scope: Scope, customer: Customer, **extra: Any) -> DomainEvent:
+        return DomainEvent(type=kind, scope=scope, occurred_at=self._clock.now(), data={"object": customer.to_public(), **extra})

@@ -1,0 +1,59 @@
+"""Domain errors. The HTTP edge maps each ``type`` to one status code."""
+
+from __future__ import annotations
+
+
+class BillingError(Exception):
+    """Base of every error the core reports to a caller.
+
+    ``type`` selects the HTTP status at the edge, ``code`` is a stable machine
+    code, ``param`` names the offending field (dotted path, ``tags[2]``).
+    """
+
+    type = "api_error"
+
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.param = param
+
+    default_code = "internal_error"
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"type": self.type, "code": self.code, "message": self.message, "param": self.param}
+
+
+class InvalidRequest(BillingError):
+    """Bad input (400): nothing was written."""
+
+    type = "invalid_request_error"
+    default_code = "parameter_invalid"
+
+
+class Unauthenticated(BillingError):
+    """Missing, malformed or revoked API key (401)."""
+
+    type = "authentication_error"
+    default_code = "invalid_api_key"
+
+
+class NotFound(BillingError):
+    """Unknown id, or an id that belongs to another tenant (404)."""
+
+    type = "not_found_error"
+    default_code = "resource_missing"
+
+
+class Conflict(BillingError):
+    """The request conflicts with stored state (409): duplicates, idempotency keys."""
+
+    type = "conflict_error"
+    default_code = "conflict"
+
+
+class DomainRuleViolation(BillingError):
+    """Well-formed input that a business rule refuses (422)."""
+
+    type = "domain_error"
+    default_code = "rule_violated"

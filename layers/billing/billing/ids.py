@@ -1,0 +1,32 @@
+"""Prefixed, unguessable, time-ordered ids (``cus_01j...``).
+
+48 bits of millisecond time followed by 80 random bits, Crockford base32 in
+lower case (a ULID). Ids of one kind sort by creation time, which lets lists
+page by id alone.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_BODY = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
+
+
+def new_id(prefix: str, now_ms: int | None = None) -> str:
+    """Return ``f"{prefix}_{ulid}"``."""
+    millis = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (millis << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def is_id(value: str, prefix: str) -> bool:
+    """True when ``value`` has the shape of an id made by ``new_id(prefix)``."""
+    head, sep, body = value.partition("_")
+    return sep == "_" and head == prefix and bool(_BODY.match(body))

@@ -1,0 +1,32 @@
+"""Environment read once, at cold start, into a validated settings model."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    """What every function needs to reach its resources (names come from template.yaml)."""
+
+    table_name: str = Field(min_length=1)
+    event_bus_name: str | None = None
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            table_name=env.get("BILLING_TABLE", ""),
+            event_bus_name=env.get("EVENT_BUS_NAME") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
