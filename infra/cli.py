@@ -69,6 +69,18 @@ Press Ctrl-C to stop.
 """
 
 
+def provision(config: StackConfig) -> int:
+    """Provision template.yaml on the endpoint in AWS_ENDPOINT_URL (e.g. LocalStack) and exit."""
+    if not config.endpoint_url:
+        print("error: set AWS_ENDPOINT_URL to the endpoint to provision", file=sys.stderr)
+        return 2
+    stack = EmbeddedStack(config)
+    stack.start_emulator()
+    provisioned = stack.provision()
+    print(f"Provisioned {len(provisioned.template['Resources'])} resources of template.yaml on {config.endpoint_url}.")
+    return 0
+
+
 def tenant_create(name: str, live: bool, as_json: bool) -> int:
     from billing.adapters.dynamodb.tenants import DynamoTenantRepository
     from billing.tenants import TenantService
@@ -106,6 +118,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="billing", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="run the whole platform locally (what `make run` runs)")
+    commands.add_parser("provision", help="create the resources of template.yaml on AWS_ENDPOINT_URL and exit")
 
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     create = tenant.add_parser("create", help="create a tenant and its first API key")
@@ -131,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = StackConfig.from_env()
     if args.command == "up":
         return up(config)
+    if args.command == "provision":
+        return provision(config)
     _connect(config)
     try:
         if args.command == "tenant":

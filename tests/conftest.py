@@ -1,0 +1,91 @@
+"""Shared fixtures: the AWS endpoint, the provisioned stack, and the running platform.
+
+Tests use the endpoint in ``AWS_ENDPOINT_URL`` when one is given (e.g.
+LocalStack) and otherwise start their own moto server on a free port. Each
+test session provisions its own stack name, so sessions never share tables.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from infra.local.stack import EmbeddedStack, StackConfig
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[EmbeddedStack]:
+    config = StackConfig(
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        emulator_port=free_port(),
+        api_port=free_port(),
+        stack_name=f"test-{uuid.uuid4().hex[:8]}",
+    )
+    embedded = EmbeddedStack(config)
+    embedded.start_emulator()
+    embedded.provision()
+    yield embedded
+    embedded.stop()
+
+
+@dataclass
+class Running:
+    url: str
+    endpoint_url: str
+    demo_key: str
+    env: dict[str, str]
+
+    def billing(self, *args: str) -> str:
+        exe = os.path.join(os.path.dirname(sys.executable), "billing")
+        return subprocess.run([exe, *args], env=self.env, capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+@pytest.fixture(scope="session")
+def running() -> Iterator[Running]:
+    """`billing up` on free ports, as a newcomer starts it; yields its URL and demo key."""
+    api_port, emulator_port = free_port(), free_port()
+    env = {**os.environ, "PORT": str(api_port), "EMULATOR_PORT": str(emulator_port), "STACK_NAME": "e2e"}
+    for name in ("AWS_ENDPOINT_URL", "BILLING_TABLE", "EVENT_BUS_NAME"):
+        env.pop(name, None)
+    exe = os.path.join(os.path.dirname(sys.executable), "billing")
+    process = subprocess.Popen([exe, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    demo_key, deadline, lines = None, time.monotonic() + 120, []
+    assert process.stdout is not None
+    while demo_key is None and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        lines.append(line)
+        if line.strip().startswith("Demo API key:"):
+            demo_key = line.split(":", 1)[1].strip()
+    if demo_key is None:
+        process.kill()
+        pytest.fail("billing up did not start:\n" + "".join(lines))
+    url = f"http://127.0.0.1:{api_port}"
+    assert requests.get(f"{url}/health", timeout=10).status_code == 200
+    client_env = {**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{emulator_port}"}
+    # keep draining the server's log so it never blocks on a full pipe
+    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    yield Running(url=url, endpoint_url=client_env["AWS_ENDPOINT_URL"], demo_key=demo_key, env=client_env)
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -1,0 +1,42 @@
+"""OpenAPI paths, Chalice routes and template.yaml API events are the same set of (method, path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from infra import template
+from infra.local.functions import load_handler
+
+ROOT = Path(__file__).resolve().parents[2]
+METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
+
+
+def openapi_routes() -> set[tuple[str, str]]:
+    spec = yaml.safe_load((ROOT / "api_spec" / "openapi.yaml").read_text())
+    return {(method.upper(), path) for path, item in spec["paths"].items() for method in item if method in METHODS}
+
+
+def chalice_routes() -> set[tuple[str, str]]:
+    resources = template.transformed()["Resources"]
+    app = load_handler("ApiFunction", resources["ApiFunction"])
+    return {(method, path) for path, entries in app.routes.items() for method in entries}
+
+
+def template_routes() -> set[tuple[str, str]]:
+    body = template.transformed()["Resources"]["Api"]["Properties"]["Body"]
+    return {(method.upper(), path) for path, item in body["paths"].items() for method in item if method in METHODS}
+
+
+def test_openapi_matches_chalice_routes() -> None:
+    assert openapi_routes() == chalice_routes()
+
+
+def test_template_matches_chalice_routes() -> None:
+    assert template_routes() == chalice_routes()
+
+
+def test_openapi_version_is_3_1() -> None:
+    spec = yaml.safe_load((ROOT / "api_spec" / "openapi.yaml").read_text())
+    assert spec["openapi"].startswith("3.1")

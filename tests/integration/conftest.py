@@ -1,0 +1,72 @@
+"""Integration fixtures: the API called in-process through the local API Gateway."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from chalice.config import Config
+
+from billing.adapters.dynamodb.tenants import DynamoTenantRepository
+from billing.tenants import TenantService
+from infra.local.gateway import Gateway
+from infra.local.stack import EmbeddedStack
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class Api:
+    """Sends requests through the same gateway code the local server uses."""
+
+    def __init__(self, stack: EmbeddedStack) -> None:
+        app = stack.api_app()
+        self._gateway = Gateway(app, Config.create(app_name=app.app_name), stack.gateway_responses())
+
+    def request(self, method: str, path: str, key: str | None = None, body: Any = None, **headers: str) -> Reply:
+        sent = {"content-type": "application/json", **{k.replace("_", "-"): v for k, v in headers.items()}}
+        if key is not None:
+            sent["authorization"] = f"Bearer {key}"
+        raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
+        response = self._gateway.handle_request(method, path, sent, raw)
+        text = response["body"]
+        return Reply(response["statusCode"], response["headers"], json.loads(text) if text else None)
+
+    def get(self, path: str, key: str | None = None, **headers: str) -> Reply:
+        return self.request("GET", path, key, **headers)
+
+    def post(self, path: str, key: str | None = None, body: Any = None, **headers: str) -> Reply:
+        return self.request("POST", path, key, body, **headers)
+
+    def patch(self, path: str, key: str | None = None, body: Any = None, **headers: str) -> Reply:
+        return self.request("PATCH", path, key, body, **headers)
+
+    def delete(self, path: str, key: str | None = None, **headers: str) -> Reply:
+        return self.request("DELETE", path, key, **headers)
+
+
+@pytest.fixture(scope="session")
+def api(stack: EmbeddedStack) -> Api:
+    return Api(stack)
+
+
+@pytest.fixture(scope="session")
+def tenants(stack: EmbeddedStack) -> TenantService:
+    return TenantService(DynamoTenantRepository())
+
+
+@pytest.fixture
+def key(tenants: TenantService) -> str:
+    """A test-mode key of a fresh tenant."""
+    return tenants.create_tenant("Tenant A")[1].secret
+
+
+@pytest.fixture
+def other_key(tenants: TenantService) -> str:
+    return tenants.create_tenant("Tenant B")[1].secret

@@ -1,0 +1,49 @@
+"""Every /v1 route needs a valid key; refusals use the error envelope; the request id is echoed."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing.tenants import TenantService
+from tests.integration.conftest import Api
+
+
+def test_health_needs_no_key(api: Api) -> None:
+    reply = api.get("/health")
+    assert (reply.status, reply.body) == (200, {"status": "ok"})
+    assert reply.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({}, "missing_api_key"),
+        ({"authorization": "Bearer not-a-key"}, "invalid_api_key"),
+        ({"authorization": "Bearer sk_test_" + "A" * 43}, "invalid_api_key"),
+        ({"authorization": "Basic dXNlcjpwYXNz"}, "missing_api_key"),
+    ],
+)
+def test_requests_without_a_valid_key_get_401(api: Api, headers: dict[str, str], code: str) -> None:
+    reply = api.get("/v1/customers", **headers)
+    assert reply.status == 401
+    assert reply.body["error"]["type"] == "authentication_error"
+    assert reply.body["error"]["code"] == code
+    assert reply.headers["X-Request-Id"]
+
+
+def test_a_revoked_key_stops_working_at_once(api: Api, tenants: TenantService) -> None:
+    tenant, issued = tenants.create_tenant("Revoker")
+    assert api.get("/v1/customers", issued.secret).status == 200
+    tenants.revoke_key(tenant.id, issued.key.id)
+    reply = api.get("/v1/customers", issued.secret)
+    assert reply.status == 401 and reply.body["error"]["code"] == "api_key_revoked"
+
+
+def test_unknown_routes_are_404_in_the_envelope(api: Api, key: str) -> None:
+    reply = api.get("/v1/nothing-here", key)
+    assert reply.status == 404 and reply.body["error"]["code"] == "route_not_found"
+
+
+def test_each_response_has_its_own_request_id(api: Api, key: str) -> None:
+    ids = {api.get("/v1/customers", key).headers["X-Request-Id"] for _ in range(3)}
+    assert len(ids) == 3

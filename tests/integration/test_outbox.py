@@ -1,0 +1,55 @@
+"""A change and its domain event are written together; the stream publisher puts the event on the bus."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+
+from infra.local.stack import EmbeddedStack
+from tests.integration.conftest import Api
+
+
+def _capture_bus(stack: EmbeddedStack, detail_type: str) -> str:
+    """Route the bus's events of one type to a fresh queue (a rule as a consumer would add)."""
+    assert stack.stack is not None
+    bus = stack.stack.refs["EventBus"]
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName=f"capture-{int(time.time() * 1000)}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"capture-{detail_type}-{int(time.time() * 1000)}"
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"detail-type": [detail_type]}))
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def _received(url: str) -> list[dict]:
+    sqs = boto3.client("sqs")
+    found = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return found
+        found += [json.loads(m["Body"]) for m in messages]
+
+
+def test_customer_changes_reach_the_event_bus(stack: EmbeddedStack, api: Api, key: str) -> None:
+    created_queue = _capture_bus(stack, "CustomerCreated")
+    updated_queue = _capture_bus(stack, "CustomerUpdated")
+    customer = api.post("/v1/customers", key, {"name": "Evented"}).body
+    api.patch(f"/v1/customers/{customer['id']}", key, {"name": "Renamed"})
+    api.post("/v1/customers", key, {"email": "bad"})  # refused: no event
+    assert stack.plumbing is not None
+    stack.plumbing.drain()
+
+    created = [m["detail"] for m in _received(created_queue)]
+    mine = [d for d in created if d["data"]["object"]["id"] == customer["id"]]
+    assert len(mine) == 1
+    assert mine[0]["type"] == "CustomerCreated" and mine[0]["id"].startswith("evt_")
+    assert mine[0]["livemode"] is False
+
+    updated = [m["detail"] for m in _received(updated_queue) if m["detail"]["data"]["object"]["id"] == customer["id"]]
+    assert len(updated) == 1
+    assert updated[0]["data"]["previous_attributes"] == {"name": "Evented"}
+    assert updated[0]["data"]["object"]["name"] == "Renamed"

@@ -1,0 +1,108 @@
+"""Idempotency keys: replay the stored answer, refuse a reused key, release it when nothing ran."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing.errors import Conflict, InvalidRequest
+from billing.idempotency import LEASE, RETENTION, Idempotency, StoredResponse, fingerprint
+from billing.scope import Scope
+from tests.unit.clock import FrozenClock
+from tests.unit.fakes import MemoryIdempotency
+
+SCOPE = Scope("ten_a", livemode=False)
+
+
+class Counter:
+    def __init__(self, response: StoredResponse) -> None:
+        self.calls = 0
+        self.response = response
+
+    def __call__(self) -> StoredResponse:
+        self.calls += 1
+        return self.response
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def idem(clock: FrozenClock) -> Idempotency:
+    return Idempotency(MemoryIdempotency(), clock)
+
+
+def test_a_retry_replays_the_first_answer_without_running_again(idem: Idempotency) -> None:
+    call = Counter(StoredResponse(201, {"id": "cus_1"}))
+    first = idem.run(SCOPE, "k1", "print-a", call)
+    again = idem.run(SCOPE, "k1", "print-a", call)
+    assert first == again == StoredResponse(201, {"id": "cus_1"})
+    assert call.calls == 1
+
+
+def test_the_same_key_with_another_request_is_a_conflict(idem: Idempotency) -> None:
+    idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(201, {})))
+    with pytest.raises(Conflict) as refused:
+        idem.run(SCOPE, "k1", "print-b", Counter(StoredResponse(201, {})))
+    assert refused.value.code == "idempotency_key_reused"
+
+
+def test_keys_are_per_tenant(idem: Idempotency) -> None:
+    idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(201, {})))
+    other = Counter(StoredResponse(201, {"other": True}))
+    assert idem.run(Scope("ten_b", False), "k1", "print-b", other).body == {"other": True}
+
+
+@pytest.mark.parametrize("status", [400, 500, 503])
+def test_bad_input_and_failures_release_the_key(idem: Idempotency, status: int) -> None:
+    idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(status, {})))
+    fixed = Counter(StoredResponse(201, {"ok": True}))
+    assert idem.run(SCOPE, "k1", "print-b", fixed).body == {"ok": True}
+
+
+def test_an_exception_releases_the_key(idem: Idempotency) -> None:
+    def boom() -> StoredResponse:
+        raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError):
+        idem.run(SCOPE, "k1", "print-a", boom)
+    assert idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(201, {}))).status == 201
+
+
+def test_domain_refusals_are_replayed(idem: Idempotency) -> None:
+    idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(409, {"error": {}})))
+    call = Counter(StoredResponse(201, {}))
+    assert idem.run(SCOPE, "k1", "print-a", call).status == 409
+    assert call.calls == 0
+
+
+def test_a_request_in_flight_blocks_its_retry_until_the_lease_lapses(clock: FrozenClock) -> None:
+    store = MemoryIdempotency()
+    idem = Idempotency(store, clock)
+    store.claim(SCOPE, "k1", "print-a", clock.now(), clock.now() + LEASE)
+    with pytest.raises(Conflict) as refused:
+        idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(201, {})))
+    assert refused.value.code == "idempotency_request_in_progress"
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(201, {}))).status == 201
+
+
+def test_answers_are_kept_for_the_retention_period(idem: Idempotency, clock: FrozenClock) -> None:
+    idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(201, {"n": 1})))
+    clock.advance(seconds=RETENTION.total_seconds() + 1)
+    assert idem.run(SCOPE, "k1", "print-b", Counter(StoredResponse(201, {"n": 2}))).body == {"n": 2}
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256])
+def test_key_length_is_checked(idem: Idempotency, key: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        idem.run(SCOPE, key, "p", Counter(StoredResponse(201, {})))
+    assert refused.value.param == "Idempotency-Key"
+
+
+def test_fingerprint_depends_on_method_path_and_body() -> None:
+    base = fingerprint("POST", "/v1/customers", b'{"a":1}')
+    assert base == fingerprint("POST", "/v1/customers", b'{"a":1}')
+    assert base != fingerprint("POST", "/v1/customers", b'{"a":2}')
+    assert base != fingerprint("POST", "/v1/plans", b'{"a":1}')
