@@ -7,6 +7,7 @@ embedded one on ``127.0.0.1:$EMULATOR_PORT`` (default 4566).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -28,7 +29,8 @@ def up(config: StackConfig) -> int:
     from infra import demo
 
     stack = EmbeddedStack(config)
-    print(f"Starting the AWS endpoint ({'given: ' + stack.endpoint_url if config.endpoint_url else 'moto on ' + stack.endpoint_url}) ...", flush=True)
+    source = "given" if config.endpoint_url else "embedded moto"
+    print(f"Starting the AWS endpoint ({source}: {stack.endpoint_url}) ...", flush=True)
     stack.start_emulator()
     provisioned = stack.provision()
     print(f"Provisioned {len(provisioned.template['Resources'])} resources of template.yaml.", flush=True)
@@ -39,10 +41,8 @@ def up(config: StackConfig) -> int:
     print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created), flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     print("\nStopping ...", flush=True)
     stack.stop()
     return 0

@@ -24,7 +24,13 @@ CUSTOMERS = [
         "name": "Acme Streaming Ltd",
         "email": "billing@acme.example",
         "currency": "USD",
-        "address": {"country": "US", "region": "CA", "city": "San Francisco", "line1": "1 Market St", "postal_code": "94105"},
+        "address": {
+            "country": "US",
+            "region": "CA",
+            "city": "San Francisco",
+            "line1": "1 Market St",
+            "postal_code": "94105",
+        },
         "tags": ["enterprise"],
     },
     {

@@ -101,7 +101,9 @@ class Provisioner:
                 props = stack.resolve(resource.get("Properties", {}))
                 ref, attributes = self._creators[kind](logical_id, props)
             else:
-                raise NotImplementedError(f"{logical_id}: no local provisioner for {kind}; add one in infra/provision.py")
+                raise NotImplementedError(
+                    f"{logical_id}: no local provisioner for {kind}; add one in infra/provision.py"
+                )
             stack.refs[logical_id] = ref
             stack.attributes.update({(logical_id, key): value for key, value in attributes.items()})
         return stack
@@ -146,7 +148,11 @@ class Provisioner:
         fifo = bool(props.get("FifoQueue"))
         name = props.get("QueueName") or self._name(logical_id) + (".fifo" if fifo else "")
         attributes = {
-            key: json.dumps(value) if isinstance(value, dict) else str(value).lower() if isinstance(value, bool) else str(value)
+            key: json.dumps(value)
+            if isinstance(value, dict)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
             for key, value in props.items()
             if key not in {"QueueName", "Tags", "SqsManagedSseEnabled"}
         }
@@ -184,7 +190,9 @@ class Provisioner:
 
     def _parameter(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = props.get("Name") or f"/{self._stack_name}/{logical_id}"
-        self.client("ssm").put_parameter(Name=name, Value=str(props["Value"]), Type=props.get("Type", "String"), Overwrite=True)
+        self.client("ssm").put_parameter(
+            Name=name, Value=str(props["Value"]), Type=props.get("Type", "String"), Overwrite=True
+        )
         return name, {"Type": props.get("Type", "String"), "Value": props["Value"]}
 
     def _secret(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -226,7 +234,9 @@ def _creation_order(resources: dict[str, Any]) -> list[str]:
         visiting.add(name)
         resource = resources[name]
         depends = resource.get("DependsOn", [])
-        for dependency in sorted(dependencies(resource.get("Properties", {})) | set([depends] if isinstance(depends, str) else depends)):
+        for dependency in sorted(
+            dependencies(resource.get("Properties", {})) | set([depends] if isinstance(depends, str) else depends)
+        ):
             visit(dependency)
         visiting.discard(name)
         order.append(name)

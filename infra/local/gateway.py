@@ -86,7 +86,9 @@ class Gateway(LocalGateway):
         headers = {"Content-Type": "application/json"}
         for name, source in spec.get("responseParameters", {}).items():
             header = name.removeprefix("gatewayresponse.header.")
-            headers[header] = _VARIABLE.sub(lookup, "$" + source) if source.startswith("context.") else source.strip("'")
+            headers[header] = (
+                _VARIABLE.sub(lookup, "$" + source) if source.startswith("context.") else source.strip("'")
+            )
         status = int(spec.get("statusCode", default_status))
         return {"statusCode": status, "headers": headers, "multiValueHeaders": {}, "body": body}
 

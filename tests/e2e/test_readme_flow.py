@@ -39,7 +39,9 @@ def test_walkthrough(running: Running) -> None:
 
     nosy = requests.get(f"{running.url}/v1/customers/{customer['id']}", headers=bearer(second["api_key"]), timeout=10)
     assert nosy.status_code == 404 and nosy.json()["error"]["type"] == "not_found_error"
-    assert requests.get(f"{running.url}/v1/customers", headers=bearer(second["api_key"]), timeout=10).json()["data"] == []
+    assert (
+        requests.get(f"{running.url}/v1/customers", headers=bearer(second["api_key"]), timeout=10).json()["data"] == []
+    )
 
     anonymous = requests.get(f"{running.url}/v1/customers", timeout=10)
     assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "missing_api_key"

@@ -46,7 +46,9 @@ def test_create_read_update_archive(api: Api, key: str) -> None:
 
 
 def test_list_pages_and_filters(api: Api, key: str) -> None:
-    ids = [api.post("/v1/customers", key, {"name": f"c{i}", "email": f"c{i % 2}@example.com"}).body["id"] for i in range(5)]
+    ids = [
+        api.post("/v1/customers", key, {"name": f"c{i}", "email": f"c{i % 2}@example.com"}).body["id"] for i in range(5)
+    ]
     first = api.get("/v1/customers?limit=2", key).body
     assert first["object"] == "list" and first["has_more"] is True
     assert [c["id"] for c in first["data"]] == ids[::-1][:2]

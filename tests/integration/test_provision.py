@@ -20,7 +20,9 @@ def test_every_resource_of_the_template_is_provisioned(stack: EmbeddedStack) -> 
     ttl = boto3.client("dynamodb").describe_time_to_live(TableName=stack.stack.refs["BillingTable"])
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
 
-    assert boto3.client("events").describe_event_bus(Name=stack.stack.refs["EventBus"])["Name"].endswith("domain-events")
+    assert (
+        boto3.client("events").describe_event_bus(Name=stack.stack.refs["EventBus"])["Name"].endswith("domain-events")
+    )
     queue_url = stack.stack.refs["StreamPublisherDeadLetterQueue"]
     assert boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
 
@@ -30,6 +32,8 @@ def test_every_resource_of_the_template_is_provisioned(stack: EmbeddedStack) -> 
 
 def test_provisioning_again_reuses_what_exists(stack: EmbeddedStack) -> None:
     assert stack.stack is not None
-    again = Provisioner(stack.endpoint_url, stack.config.region, stack.config.stack_name).provision(template.transformed())
+    again = Provisioner(stack.endpoint_url, stack.config.region, stack.config.stack_name).provision(
+        template.transformed()
+    )
     assert again.refs["BillingTable"] == stack.stack.refs["BillingTable"]
     assert again.refs["EventBus"] == stack.stack.refs["EventBus"]

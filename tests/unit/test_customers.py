@@ -135,8 +135,13 @@ def test_archiving_keeps_the_customer_and_freezes_it(service: CustomerService, r
 
 @pytest.mark.parametrize(
     ("params", "param"),
-    [({"limit": "0"}, "limit"), ({"limit": "101"}, "limit"), ({"limit": "x"}, "limit"),
-     ({"starting_after": "inv_1"}, "starting_after"), ({"status": "gone"}, "status")],
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"starting_after": "inv_1"}, "starting_after"),
+        ({"status": "gone"}, "status"),
+    ],
 )
 def test_list_parameters_are_validated(service: CustomerService, params: dict[str, str], param: str) -> None:
     with pytest.raises(BillingError) as refused:

@@ -55,7 +55,7 @@ def test_a_revoked_key_is_refused_and_others_keep_working(service: TenantService
 
 def test_keys_of_another_tenant_cannot_be_revoked(service: TenantService) -> None:
     tenant, _ = service.create_tenant("Acme")
-    other, other_key = service.create_tenant("Other")
+    _other, other_key = service.create_tenant("Other")
     with pytest.raises(NotFound):
         service.revoke_key(tenant.id, other_key.key.id)
 

@@ -41,7 +41,9 @@ def api_key_authorizer(auth_request: AuthRequest) -> AuthResponse:
     try:
         scope = services.tenants().authenticate(auth_request.token)
     except Unauthenticated as exc:
-        return AuthResponse(routes=[], principal_id="anonymous", context={"error_code": exc.code, "error_message": exc.message})
+        return AuthResponse(
+            routes=[], principal_id="anonymous", context={"error_code": exc.code, "error_message": exc.message}
+        )
     context = {"tenant_id": scope.tenant_id, "livemode": str(scope.livemode).lower()}
     return AuthResponse(routes=["*"], principal_id=scope.tenant_id, context=context)
 
@@ -68,7 +70,9 @@ class Call:
 View = Callable[[Call], Any]
 
 
-def route(path: str, methods: tuple[str, ...] = ("GET",), auth: bool = True, query: frozenset[str] = frozenset()) -> Callable[[View], View]:
+def route(
+    path: str, methods: tuple[str, ...] = ("GET",), auth: bool = True, query: frozenset[str] = frozenset()
+) -> Callable[[View], View]:
     """Register ``view`` for ``path``. It returns a body (200) or ``(status, body)``."""
 
     def register(view: View) -> View:
@@ -78,7 +82,11 @@ def route(path: str, methods: tuple[str, ...] = ("GET",), auth: bool = True, que
                 response = _respond(view, request, params, auth, query)
             except BillingError as exc:
                 response = _error(exc)
-            return Response(body=json.dumps(response.body), status_code=response.status, headers={"Content-Type": "application/json"})
+            return Response(
+                body=json.dumps(response.body),
+                status_code=response.status,
+                headers={"Content-Type": "application/json"},
+            )
 
         handler.__name__ = view.__name__
         app.route(path, methods=list(methods), authorizer=api_key_authorizer if auth else None)(handler)
@@ -87,7 +95,9 @@ def route(path: str, methods: tuple[str, ...] = ("GET",), auth: bool = True, que
     return register
 
 
-def _respond(view: View, request: Any, params: dict[str, str], auth: bool, allowed_query: frozenset[str]) -> StoredResponse:
+def _respond(
+    view: View, request: Any, params: dict[str, str], auth: bool, allowed_query: frozenset[str]
+) -> StoredResponse:
     scope = _scope(request) if auth else Scope(tenant_id="", livemode=False)
     query = dict(request.query_params or {})
     for name in query:

@@ -20,10 +20,10 @@ _TWO = (
 )
 
 EXPONENTS: dict[str, int] = {
-    **{code: 0 for code in _ZERO.split()},
-    **{code: 2 for code in _TWO.split()},
-    **{code: 3 for code in _THREE.split()},
-    **{code: 4 for code in _FOUR.split()},
+    **dict.fromkeys(_ZERO.split(), 0),
+    **dict.fromkeys(_TWO.split(), 2),
+    **dict.fromkeys(_THREE.split(), 3),
+    **dict.fromkeys(_FOUR.split(), 4),
 }
 
 

@@ -63,7 +63,9 @@ class Idempotency:
         self._store = store
         self._clock = clock or SystemClock()
 
-    def run(self, scope: Scope, key: str, request_fingerprint: str, call: Callable[[], StoredResponse]) -> StoredResponse:
+    def run(
+        self, scope: Scope, key: str, request_fingerprint: str, call: Callable[[], StoredResponse]
+    ) -> StoredResponse:
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
             raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", param="Idempotency-Key")
         now = self._clock.now()

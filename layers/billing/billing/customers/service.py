@@ -108,7 +108,11 @@ class CustomerService:
     @staticmethod
     def _refuse_if_archived(customer: Customer) -> None:
         if customer.status == "archived":
-            raise DomainRuleViolation(f"Customer '{customer.id}' is archived and cannot be changed.", code="customer_archived")
+            raise DomainRuleViolation(
+                f"Customer '{customer.id}' is archived and cannot be changed.", code="customer_archived"
+            )
 
     def _event(self, kind: str, scope: Scope, customer: Customer, **extra: Any) -> DomainEvent:
-        return DomainEvent(type=kind, scope=scope, occurred_at=self._clock.now(), data={"object": customer.to_public(), **extra})
+        return DomainEvent(
+            type=kind, scope=scope, occurred_at=self._clock.now(), data={"object": customer.to_public(), **extra}
+        )

@@ -120,7 +120,12 @@ class DynamoCustomerRepository:
         if customer.external_id != previous.external_id:
             if previous.external_id:
                 operations.append(
-                    {"Delete": {"TableName": table.table_name(), "Key": table.encode(_external_key(scope, previous.external_id))}}
+                    {
+                        "Delete": {
+                            "TableName": table.table_name(),
+                            "Key": table.encode(_external_key(scope, previous.external_id)),
+                        }
+                    }
                 )
             if customer.external_id:
                 conflicts[len(operations)] = _external_taken(customer.external_id)

@@ -31,7 +31,12 @@ def _claim_from_item(item: dict[str, Any]) -> Claim:
 
 class DynamoIdempotencyStore:
     def claim(self, scope: Scope, key: str, fingerprint: str, now: datetime, lease_until: datetime) -> Claim | None:
-        item = {**_key(scope, key), "entity": "idempotency_key", "fingerprint": fingerprint, "expires_at": int(lease_until.timestamp())}
+        item = {
+            **_key(scope, key),
+            "entity": "idempotency_key",
+            "fingerprint": fingerprint,
+            "expires_at": int(lease_until.timestamp()),
+        }
         try:
             table.client().put_item(
                 TableName=table.table_name(),
