@@ -20,7 +20,10 @@ from infra.provision import physical_name
 
 
 def _connect(config: StackConfig) -> None:
-    """Point this process at the running stack's endpoint and table."""
+    """Point this process at the stack: the endpoint in AWS_ENDPOINT_URL, else AWS itself when
+    BILLING_TABLE names a deployed table, else the embedded endpoint of `billing up`."""
+    if not config.endpoint_url and os.environ.get("BILLING_TABLE"):
+        return
     use_endpoint(config.endpoint_url or f"http://{config.host}:{config.emulator_port}", config.region)
     os.environ.setdefault("BILLING_TABLE", physical_name(config.stack_name, "BillingTable"))
 
