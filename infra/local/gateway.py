@@ -69,6 +69,8 @@ class Gateway(LocalGateway):
             event: dict[str, Any] = super()._generate_lambda_event(method, path, headers, body)
         except ValueError:
             raise _NoRoute(path) from None
+        if method not in self._app_object.routes[event["requestContext"]["resourcePath"]]:
+            raise _NoRoute(path)  # API Gateway has no such method, so no such route
         event["requestContext"]["requestId"] = self._request_id
         return event
 
@@ -104,5 +106,11 @@ def serve(app: Chalice, gateway_responses: dict[str, Any], host: str, port: int)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the app logs requests itself
             pass
+
+        def __getattr__(self, name: str) -> Any:
+            """Every HTTP method (TRACE, CONNECT, made-up ones) goes to the gateway, as in AWS."""
+            if name.startswith("do_"):
+                return self._generic_handle
+            raise AttributeError(name)
 
     return LocalDevServer(app, config, host, port, handler_cls=Handler)

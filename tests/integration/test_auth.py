@@ -47,3 +47,14 @@ def test_unknown_routes_are_404_in_the_envelope(api: Api, key: str) -> None:
 def test_each_response_has_its_own_request_id(api: Api, key: str) -> None:
     ids = {api.get("/v1/customers", key).headers["X-Request-Id"] for _ in range(3)}
     assert len(ids) == 3
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/v1/customers"), ("TRACE", "/health"), ("FOO", "/v1/customers")])
+def test_methods_a_route_lacks_are_404_in_the_envelope(api: Api, key: str, method: str, path: str) -> None:
+    reply = api.request(method, path, key)
+    assert reply.status == 404 and reply.body["error"]["code"] == "route_not_found"
+
+
+def test_bodies_are_json_whatever_the_content_type_says(api: Api, key: str) -> None:
+    reply = api.post("/v1/customers", key, {"name": "Form"}, content_type="application/x-www-form-urlencoded")
+    assert reply.status == 201 and reply.body["name"] == "Form"
