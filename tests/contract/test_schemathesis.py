@@ -35,5 +35,5 @@ def test_running_api_conforms_to_openapi(running: Running, tmp_path: Path) -> No
         "--request-timeout", "20",
         "--report-dir", str(tmp_path),
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
