@@ -22,6 +22,9 @@ import requests
 
 from infra.local.stack import EmbeddedStack, StackConfig
 
+# Read before any fixture points this process at its own endpoint.
+GIVEN_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL") or None
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -33,7 +36,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[EmbeddedStack]:
     config = StackConfig(
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        endpoint_url=GIVEN_ENDPOINT,
         emulator_port=free_port(),
         api_port=free_port(),
         stack_name=f"test-{uuid.uuid4().hex[:8]}",
@@ -61,9 +64,12 @@ class Running:
 def running() -> Iterator[Running]:
     """`billing up` on free ports, as a newcomer starts it; yields its URL and demo key."""
     api_port, emulator_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(api_port), "EMULATOR_PORT": str(emulator_port), "STACK_NAME": "e2e"}
+    stack_name = f"e2e-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "PORT": str(api_port), "EMULATOR_PORT": str(emulator_port), "STACK_NAME": stack_name}
     for name in ("AWS_ENDPOINT_URL", "BILLING_TABLE", "EVENT_BUS_NAME"):
         env.pop(name, None)
+    if GIVEN_ENDPOINT:
+        env["AWS_ENDPOINT_URL"] = GIVEN_ENDPOINT
     exe = os.path.join(os.path.dirname(sys.executable), "billing")
     process = subprocess.Popen([exe, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     demo_key, deadline, lines = None, time.monotonic() + 120, []
@@ -80,7 +86,7 @@ def running() -> Iterator[Running]:
         pytest.fail("billing up did not start:\n" + "".join(lines))
     url = f"http://127.0.0.1:{api_port}"
     assert requests.get(f"{url}/health", timeout=10).status_code == 200
-    client_env = {**env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{emulator_port}"}
+    client_env = {**env, "AWS_ENDPOINT_URL": GIVEN_ENDPOINT or f"http://127.0.0.1:{emulator_port}"}
     # keep draining the server's log so it never blocks on a full pipe
     threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
     yield Running(url=url, endpoint_url=client_env["AWS_ENDPOINT_URL"], demo_key=demo_key, env=client_env)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -56,7 +56,6 @@ class Call:
     params: dict[str, str]
     query: dict[str, str]
     raw_body: bytes
-    _body: Any = field(default=None, init=False)
 
     def json(self) -> Any:
         if not self.raw_body.strip():

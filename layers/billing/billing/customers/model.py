@@ -22,20 +22,6 @@ class Address(Input):
     postal_code: Text | None = None
 
 
-class CustomerCreate(Input):
-    """``POST /v1/customers``. ``external_id`` is the tenant's own id, unique per tenant."""
-
-    external_id: ExternalId | None = None
-    name: Text | None = None
-    email: Email | None = None
-    phone: Phone | None = None
-    currency: Currency | None = None
-    address: Address | None = None
-    billing_mode: BillingMode = "postpaid"
-    tags: Tags = []
-    metadata: Metadata = {}
-
-
 class CustomerUpdate(Input):
     """``PATCH /v1/customers/{id}``: only the fields sent change; ``null`` clears one."""
 
@@ -48,6 +34,15 @@ class CustomerUpdate(Input):
     billing_mode: BillingMode | None = None
     tags: Tags | None = None
     metadata: Metadata | None = None
+
+
+class CustomerCreate(CustomerUpdate):
+    """``POST /v1/customers``: the same fields, with defaults. ``external_id`` is the tenant's
+    own id for the customer, unique per tenant."""
+
+    billing_mode: BillingMode = "postpaid"
+    tags: Tags = []
+    metadata: Metadata = {}
 
 
 @dataclass(frozen=True)
