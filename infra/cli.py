@@ -7,7 +7,6 @@ embedded one on ``127.0.0.1:$EMULATOR_PORT`` (default 4566).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -43,9 +42,10 @@ def up(config: StackConfig) -> int:
     seeded = demo.seed(config.stack_name)
     print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created), flush=True)
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # set explicitly: a background job may inherit SIGINT ignored
+        signal.signal(signum, lambda *_: stopped.set())
+    while not stopped.wait(timeout=1):
+        pass
     print("\nStopping ...", flush=True)
     stack.stop()
     return 0

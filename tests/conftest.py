@@ -8,6 +8,7 @@ test session provisions its own stack name, so sessions never share tables.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -60,9 +61,28 @@ class Running:
         return subprocess.run([exe, *args], env=self.env, capture_output=True, text=True, check=True, timeout=60).stdout
 
 
-@pytest.fixture(scope="session")
-def running() -> Iterator[Running]:
-    """`billing up` on free ports, as a newcomer starts it; yields its URL and demo key."""
+@dataclass
+class Started:
+    """A `billing up` process: its stdout so far, and the URL and key it printed."""
+
+    process: subprocess.Popen[str]
+    running: Running
+    output: list[str]
+    reader: threading.Thread
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
+        try:
+            code = self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        self.reader.join(timeout=5)  # the last lines of output
+        return code
+
+
+def start_platform() -> Started:
+    """`billing up` on free ports, as a newcomer starts it (the given AWS endpoint, if any)."""
     api_port, emulator_port = free_port(), free_port()
     stack_name = f"e2e-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "PORT": str(api_port), "EMULATOR_PORT": str(emulator_port), "STACK_NAME": stack_name}
@@ -87,11 +107,16 @@ def running() -> Iterator[Running]:
     url = f"http://127.0.0.1:{api_port}"
     assert requests.get(f"{url}/health", timeout=10).status_code == 200
     client_env = {**env, "AWS_ENDPOINT_URL": GIVEN_ENDPOINT or f"http://127.0.0.1:{emulator_port}"}
-    # keep draining the server's log so it never blocks on a full pipe
-    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
-    yield Running(url=url, endpoint_url=client_env["AWS_ENDPOINT_URL"], demo_key=demo_key, env=client_env)
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    # keep reading the server's log so it never blocks on a full pipe
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+    reader.start()
+    running = Running(url=url, endpoint_url=client_env["AWS_ENDPOINT_URL"], demo_key=demo_key, env=client_env)
+    return Started(process=process, running=running, output=lines, reader=reader)
+
+
+@pytest.fixture(scope="session")
+def running() -> Iterator[Running]:
+    """The platform as `make run` starts it, shared by a session's e2e and contract tests."""
+    started = start_platform()
+    yield started.running
+    started.stop()

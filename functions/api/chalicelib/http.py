@@ -21,7 +21,7 @@ from billing.idempotency import StoredResponse, fingerprint
 from billing.scope import Scope
 from chalicelib import services
 
-app = Chalice(app_name="billing-api")
+app = Chalice(app_name="billing-api", configure_logs=False)  # Powertools Logger writes the logs
 logger = Logger(service="billing-api")
 
 STATUS = {
