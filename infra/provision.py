@@ -135,13 +135,20 @@ class Provisioner:
             request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         try:
             dynamodb.create_table(**request)
-            ttl = props.get("TimeToLiveSpecification")
-            if ttl and ttl.get("Enabled"):
-                dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceInUseException":
                 raise
+        dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        ttl = props.get("TimeToLiveSpecification")
+        current = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if ttl and ttl.get("Enabled") and current.get("TimeToLiveStatus") not in {"ENABLED", "ENABLING"}:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         description = dynamodb.describe_table(TableName=name)["Table"]
+        missing = {i["IndexName"] for i in request.get("GlobalSecondaryIndexes", [])} - {
+            i["IndexName"] for i in description.get("GlobalSecondaryIndexes", [])
+        }
+        if missing:
+            raise RuntimeError(f"Table {name} exists without indexes {sorted(missing)}; recreate it")
         return name, {"Arn": description["TableArn"], "StreamArn": description.get("LatestStreamArn")}
 
     def _queue(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

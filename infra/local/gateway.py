@@ -18,7 +18,9 @@ from chalice import Chalice
 from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
+    CustomLocalChalice,
     ForbiddenError,
+    LocalChalice,
     LocalDevServer,
     LocalGateway,
     LocalGatewayAuthorizer,
@@ -44,8 +46,20 @@ class _NoRoute(Exception):
     """No route matches: API Gateway answers MISSING_AUTHENTICATION_TOKEN."""
 
 
+def _per_thread_requests(app: Chalice) -> None:
+    """Give the app a ``current_request`` per thread, as Chalice's own local server does.
+
+    In Lambda one container serves one request at a time; here one process serves many
+    concurrently, and a shared ``current_request`` would hand a view another request.
+    """
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+
+
 class Gateway(LocalGateway):
     def __init__(self, app: Chalice, config: Config, gateway_responses: dict[str, Any]):
+        _per_thread_requests(app)
         super().__init__(app, config)
         self._authorizer = _Authorizer(app)
         self._responses = gateway_responses

@@ -3,8 +3,11 @@
 moto cannot run Lambda code, so for each ``AWS::Lambda::EventSourceMapping``
 (DynamoDB stream or SQS queue) a poller reads the source, applies the
 mapping's filter criteria and batch size, and calls the function's handler
-with the event shape Lambda would send. Partial batch failures are retried
-up to ``MaximumRetryAttempts`` times and then sent to the on-failure queue.
+with the event shape Lambda would send. After a partial batch failure the
+batch is retried from its first failed record, up to ``MaximumRetryAttempts``
+times, and then sent to the on-failure queue (Lambda sends a pointer to the
+records there; here the records themselves). A new process reads streams from
+their start again, so consumers must dedupe by event id, as they must on AWS.
 """
 
 from __future__ import annotations
@@ -103,10 +106,12 @@ class StreamPoller(Poller):
         return handled
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        """As Lambda does for streams: retry from the first failed record, keeping shard order."""
         for attempt in range(self._max_retries + 1):
-            batch = self.invoke(batch)
-            if not batch:
+            failed = self.invoke(batch)
+            if not failed:
                 return
+            batch = batch[batch.index(failed[0]) :]
             time.sleep(min(0.05 * 2**attempt, 1.0))
         logger.error("records exhausted their retries", function=self.name, count=len(batch))
         self._dead_letter(batch)

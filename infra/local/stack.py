@@ -71,10 +71,10 @@ class EmbeddedStack:
         if self.config.endpoint_url is None:
             import logging
 
-            from moto.server import ThreadedMotoServer
+            from infra.local.emulator import Emulator
 
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-            self._moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.emulator_port, verbose=False)
+            self._moto = Emulator(ip_address=self.config.host, port=self.config.emulator_port, verbose=False)
             self._moto.start()
         use_endpoint(self.endpoint_url, self.config.region)
 

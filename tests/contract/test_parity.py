@@ -37,6 +37,22 @@ def test_template_matches_chalice_routes() -> None:
     assert template_routes() == chalice_routes()
 
 
+def test_the_same_routes_need_a_key_everywhere() -> None:
+    """A route public in one place and protected in another would work locally and fail on AWS."""
+    spec = yaml.safe_load((ROOT / "api_spec" / "openapi.yaml").read_text())
+    default_security = spec.get("security", [])
+    body = template.transformed()["Resources"]["Api"]["Properties"]["Body"]
+    resources = template.transformed()["Resources"]
+    app = load_handler("ApiFunction", resources["ApiFunction"])
+    for path, entries in app.routes.items():
+        for method, entry in entries.items():
+            chalice_public = entry.authorizer is None
+            template_public = body["paths"][path][method.lower()].get("security") == [{"NONE": []}]
+            operation = spec["paths"][path][method.lower()]
+            spec_public = operation.get("security", default_security) == []
+            assert chalice_public == template_public == spec_public, (method, path)
+
+
 def test_openapi_version_is_3_1() -> None:
     spec = yaml.safe_load((ROOT / "api_spec" / "openapi.yaml").read_text())
     assert spec["openapi"].startswith("3.1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import uuid
 
@@ -46,25 +47,38 @@ def test_create_read_update_archive(api: Api, key: str) -> None:
 
 
 def test_list_pages_and_filters(api: Api, key: str) -> None:
-    ids = [
-        api.post("/v1/customers", key, {"name": f"c{i}", "email": f"c{i % 2}@example.com"}).body["id"] for i in range(5)
+    created = [
+        api.post("/v1/customers", key, {"name": f"c{i}", "email": f"c{i % 2}@example.com"}).body for i in range(5)
     ]
+    ids = [c["id"] for c in created]
+    newest_first = sorted(ids, reverse=True)  # ids made in the same millisecond tie-break at random
     first = api.get("/v1/customers?limit=2", key).body
     assert first["object"] == "list" and first["has_more"] is True
-    assert [c["id"] for c in first["data"]] == ids[::-1][:2]
+    assert [c["id"] for c in first["data"]] == newest_first[:2]
     rest = api.get(f"/v1/customers?limit=10&starting_after={first['data'][-1]['id']}", key).body
-    assert [c["id"] for c in rest["data"]] == ids[::-1][2:] and rest["has_more"] is False
+    assert [c["id"] for c in rest["data"]] == newest_first[2:] and rest["has_more"] is False
 
-    by_email = api.get("/v1/customers?email=C1@example.com", key).body["data"]
-    assert sorted(c["id"] for c in by_email) == sorted([ids[1], ids[3]])
+    ones = sorted((c["id"] for c in created if c["email"] == "c1@example.com"), reverse=True)
+    by_email = api.get("/v1/customers?email=C1@example.com&limit=1", key).body
+    assert [c["id"] for c in by_email["data"]] == ones[:1] and by_email["has_more"] is True
+    after = api.get(f"/v1/customers?email=c1@example.com&starting_after={ones[0]}", key).body
+    assert [c["id"] for c in after["data"]] == ones[1:] and after["has_more"] is False
 
     api.post("/v1/customers", key, {"external_id": "ext-9"})
     by_external = api.get("/v1/customers?external_id=ext-9", key).body["data"]
     assert [c["external_id"] for c in by_external] == ["ext-9"]
 
     api.delete(f"/v1/customers/{ids[0]}", key)
-    assert ids[0] not in [c["id"] for c in api.get("/v1/customers?limit=100", key).body["data"]]
-    assert [c["id"] for c in api.get("/v1/customers?status=archived", key).body["data"]] == [ids[0]]
+    api.delete(f"/v1/customers/{ids[1]}", key)
+    assert not {ids[0], ids[1]} & {c["id"] for c in api.get("/v1/customers?limit=100", key).body["data"]}
+    archived = sorted([ids[0], ids[1]], reverse=True)
+    page = api.get("/v1/customers?status=archived&limit=1", key).body
+    assert [c["id"] for c in page["data"]] == archived[:1] and page["has_more"] is True
+    page = api.get(f"/v1/customers?status=archived&starting_after={archived[0]}", key).body
+    assert [c["id"] for c in page["data"]] == archived[1:] and page["has_more"] is False
+    active = api.get("/v1/customers?status=active&limit=100", key).body["data"]
+    assert len(active) == 4 and all(c["status"] == "active" for c in active)
+    assert ids[1] not in [c["id"] for c in api.get("/v1/customers?email=c1@example.com", key).body["data"]]
 
 
 def test_bad_input_is_400_naming_the_field_and_writes_nothing(api: Api, key: str) -> None:
@@ -171,3 +185,26 @@ def test_concurrent_retries_with_one_key_create_one_customer(api: Api, key: str)
     assert len(created) == 1
     assert all(r.status in (201, 409) for r in replies)
     assert count(api, key) == 1
+
+
+def test_concurrent_requests_of_two_tenants_never_mix(api: Api, key: str, other_key: str) -> None:
+    """One process serves requests on many threads; each must keep its own tenant."""
+    mine = api.post("/v1/customers", key, {"name": "mine"}).body["id"]
+    theirs = api.post("/v1/customers", other_key, {"name": "theirs"}).body["id"]
+    statuses: list[int] = []
+
+    def read(k: str, customer_id: str) -> None:
+        for _ in range(40):
+            statuses.append(api.get(f"/v1/customers/{customer_id}", k).status)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=read, args=(k, c)) for k, c in [(key, mine), (other_key, theirs)] * 4]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert statuses == [200] * 320

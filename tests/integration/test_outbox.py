@@ -46,6 +46,7 @@ def test_customer_changes_reach_the_event_bus(stack: EmbeddedStack, api: Api, ke
     created = [m["detail"] for m in _received(created_queue)]
     mine = [d for d in created if d["data"]["object"]["id"] == customer["id"]]
     assert len(mine) == 1
+    assert [d for d in created if d["tenant_id"] == mine[0]["tenant_id"]] == mine  # the refused POST published nothing
     assert mine[0]["type"] == "CustomerCreated" and mine[0]["id"].startswith("evt_")
     assert mine[0]["livemode"] is False
 

@@ -54,11 +54,24 @@ def test_keys_are_per_tenant(idem: Idempotency) -> None:
     assert idem.run(Scope("ten_b", False), "k1", "print-b", other).body == {"other": True}
 
 
-@pytest.mark.parametrize("status", [400, 500, 503])
-def test_bad_input_and_failures_release_the_key(idem: Idempotency, status: int) -> None:
-    idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(status, {})))
+def test_bad_input_releases_the_key(idem: Idempotency) -> None:
+    idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(400, {})))
     fixed = Counter(StoredResponse(201, {"ok": True}))
     assert idem.run(SCOPE, "k1", "print-b", fixed).body == {"ok": True}
+
+
+def test_a_lost_race_releases_the_key(idem: Idempotency) -> None:
+    idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(409, {}, retryable=True)))
+    again = Counter(StoredResponse(200, {"ok": True}))
+    assert idem.run(SCOPE, "k1", "print-a", again).body == {"ok": True}
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_server_errors_are_replayed_as_stripe_does(idem: Idempotency, status: int) -> None:
+    idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(status, {"error": {}})))
+    retry = Counter(StoredResponse(201, {}))
+    assert idem.run(SCOPE, "k1", "print-a", retry).status == status
+    assert retry.calls == 0
 
 
 def test_an_exception_releases_the_key(idem: Idempotency) -> None:

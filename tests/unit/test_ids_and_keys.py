@@ -21,9 +21,20 @@ def test_ids_created_in_the_same_millisecond_differ() -> None:
     assert len(ids) == 1000
 
 
+@given(st.integers(min_value=0, max_value=2**48 - 2), st.integers(min_value=1, max_value=2**20))
+def test_ids_of_later_milliseconds_sort_later(earlier_ms: int, gap: int) -> None:
+    first, second = new_id("cus", earlier_ms), new_id("cus", min(earlier_ms + gap, 2**48 - 1))
+    assert is_id(first, "cus") and is_id(second, "cus")
+    assert first < second
+
+
 @given(st.text(max_size=40))
-def test_is_id_rejects_arbitrary_text(text: str) -> None:
-    assert not is_id(text, "cus") or (text.startswith("cus_") and len(text) == 30)
+def test_is_id_accepts_only_its_own_shape(text: str) -> None:
+    body = text.removeprefix("cus_")
+    expected = (
+        text.startswith("cus_") and len(body) == 26 and all(c in "0123456789abcdefghjkmnpqrstvwxyz" for c in body)
+    )
+    assert is_id(text, "cus") is expected
 
 
 def test_keys_are_mode_prefixed_and_long() -> None:

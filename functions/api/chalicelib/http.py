@@ -77,10 +77,7 @@ def route(
     def register(view: View) -> View:
         def handler(**params: str) -> Response:
             request = app.current_request
-            try:
-                response = _respond(view, request, params, auth, query)
-            except BillingError as exc:
-                response = _error(exc)
+            response = _guarded(lambda: _respond(view, request, params, auth, query))
             return Response(
                 body=json.dumps(response.body),
                 status_code=response.status,
@@ -108,27 +105,35 @@ def _respond(
     call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"")
     key = request.headers.get("idempotency-key")
     if request.method == "POST" and key is not None and auth:
-        request_print = fingerprint(request.method, request.context.get("path", ""), call.raw_body)
-        return services.idempotency().run(scope, key, request_print, lambda: _run(view, call))
-    return _run(view, call)
+        request_print = fingerprint(request.method, request.context.get("path", ""), _canonical(call.raw_body))
+        return services.idempotency().run(scope, key, request_print, lambda: _guarded(lambda: view(call)))
+    return _guarded(lambda: view(call))
 
 
-def _run(view: View, call: Call) -> StoredResponse:
-    """Run the view; every outcome, failures included, becomes a response."""
+def _guarded(run: Callable[[], Any]) -> StoredResponse:
+    """Every outcome, failures included, as a response in the error envelope."""
     try:
-        result = view(call)
+        result = run()
     except BillingError as exc:
-        return _error(exc)
+        body = {"error": exc.to_dict()}
+        return StoredResponse(status=STATUS[exc.type], body=body, retryable=exc.retryable)
     except Exception:
         logger.exception("unhandled error")
-        return _error(BillingError("An internal error occurred; it has been logged."))
+        error = BillingError("An internal error occurred; it has been logged.")
+        return StoredResponse(status=500, body={"error": error.to_dict()})
+    if isinstance(result, StoredResponse):
+        return result
     if isinstance(result, tuple):
         return StoredResponse(status=result[0], body=result[1])
     return StoredResponse(status=200, body=result)
 
 
-def _error(exc: BillingError) -> StoredResponse:
-    return StoredResponse(status=STATUS[exc.type], body={"error": exc.to_dict()})
+def _canonical(raw_body: bytes) -> bytes:
+    """The body as canonical JSON, so a retry that orders or spaces its JSON differently matches."""
+    try:
+        return json.dumps(json.loads(raw_body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        return raw_body
 
 
 def _scope(request: Any) -> Scope:

@@ -8,17 +8,19 @@ class BillingError(Exception):
 
     ``type`` selects the HTTP status at the edge, ``code`` is a stable machine
     code, ``param`` names the offending field (dotted path, ``tags[2]``).
+    ``retryable`` marks a refusal caused by a concurrent request: the same request
+    may succeed when sent again, so its answer is not kept for an idempotency key.
     """
 
     type = "api_error"
+    default_code = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, param: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None, retryable: bool = False):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.param = param
-
-    default_code = "internal_error"
+        self.retryable = retryable
 
     def to_dict(self) -> dict[str, str | None]:
         return {"type": self.type, "code": self.code, "message": self.message, "param": self.param}

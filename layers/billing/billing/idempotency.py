@@ -1,12 +1,14 @@
-"""Idempotency keys for POST requests.
+"""Idempotency keys for POST requests, with Stripe's rules.
 
 The first request with a key claims it and runs; its response is stored for
-24 hours. A retry with the same key and the same request gets the stored
-response; the same key with a different request is a 409. A request that is
-still running when its retry arrives is a 409 too. Requests rejected as bad
-input (400) and server failures (5xx) release the key, as nothing ran, so a
-corrected retry may reuse it. A claim whose request died without answering
-lapses after ``LEASE``.
+24 hours, server errors included (the request may have changed state before
+failing, so only the stored answer is safe to give a retry). A retry with the
+same key and the same request gets the stored response; the same key with a
+different request is a 409. A request that is still running when its retry
+arrives is a 409 too. Requests that did not run, because their input was
+refused (400) or they lost a race with a concurrent request (a retryable
+conflict), release the key so a corrected or later retry may reuse it. A
+claim whose request died without answering lapses after ``LEASE``.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ MAX_KEY_LENGTH = 255
 class StoredResponse:
     status: int
     body: Any
+    retryable: bool = False  # lost a race: the same request may succeed when sent again
 
     @property
     def replayable(self) -> bool:
-        return self.status != 400 and self.status < 500
+        return self.status != 400 and not self.retryable
 
 
 @dataclass(frozen=True)

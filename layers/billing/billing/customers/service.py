@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Protocol, get_args
+from typing import Any, Protocol, cast, get_args
 
 from billing.clock import Clock, SystemClock
 from billing.customers.model import Customer, CustomerCreate, CustomerQuery, CustomerUpdate, Status
@@ -102,7 +102,9 @@ class CustomerService:
         status = params.get("status")
         if status is not None and status not in get_args(Status):
             raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
-        query = CustomerQuery(external_id=params.get("external_id"), email=params.get("email"), status=status)  # type: ignore[arg-type]
+        query = CustomerQuery(
+            external_id=params.get("external_id"), email=params.get("email"), status=cast(Status, status)
+        )
         return self._repo.list(scope, query, page.limit, page.starting_after)
 
     @staticmethod

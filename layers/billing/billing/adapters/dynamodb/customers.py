@@ -1,7 +1,8 @@
 """Customers in the billing table.
 
 - customer:      ``PK={scope}#CUS#{id}``, ``SK=CUS``; GSI1 ``{scope}#CUS`` / id lists a
-  scope's customers newest first; GSI2 ``{scope}#CUS#EMAIL#{email}`` / id finds them by email.
+  scope's customers newest first, archived ones under ``{scope}#CUS#ARCHIVED`` so that
+  lists never read past them; GSI2 ``{scope}#CUS#EMAIL#{email}`` / id finds them by email.
 - external id:   ``PK={scope}#CUSEXT#{external_id}``, ``SK=CUSEXT`` -> customer id; written in
   the same transaction as the customer, its condition keeps external ids unique.
 """
@@ -25,8 +26,8 @@ def _key(scope: Scope, customer_id: str) -> dict[str, str]:
     return {"PK": f"{scope.key}#CUS#{customer_id}", "SK": "CUS"}
 
 
-def _list_key(scope: Scope) -> str:
-    return f"{scope.key}#CUS"
+def _list_key(scope: Scope, archived: bool = False) -> str:
+    return f"{scope.key}#CUS#ARCHIVED" if archived else f"{scope.key}#CUS"
 
 
 def _email_key(scope: Scope, email: str) -> str:
@@ -40,7 +41,7 @@ def _external_key(scope: Scope, external_id: str) -> dict[str, str]:
 def _to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
     return {
         **_key(scope, customer.id),
-        "GSI1PK": _list_key(scope),
+        "GSI1PK": _list_key(scope, archived=customer.status == "archived"),
         "GSI1SK": customer.id,
         "GSI2PK": _email_key(scope, customer.email) if customer.email else None,
         "GSI2SK": customer.id if customer.email else None,
@@ -137,20 +138,21 @@ class DynamoCustomerRepository:
             found = self.find_by_external_id(scope, query.external_id)
             matches = [found] if found and _matches(found, query) else []
             return Page(data=matches, has_more=False)
+        archived = query.status == "archived"
+        filter_expr, values = None, None
         if query.email is not None:
-            index, key_name, key_value = "GSI2", "GSI2PK", _email_key(scope, query.email)
+            index, key_value = "GSI2", _email_key(scope, query.email)
+            filter_expr = "#status = :status" if query.status else "#status <> :status"
+            values = {":status": query.status or "archived"}
         else:
-            index, key_name, key_value = "GSI1", "GSI1PK", _list_key(scope)
+            index, key_value = "GSI1", _list_key(scope, archived)
+            if query.status and not archived:
+                filter_expr, values = "#status = :status", {":status": query.status}
         start = None
         if starting_after:
-            start = {**_key(scope, starting_after), key_name: key_value, f"{index}SK": starting_after}
-        if query.status:
-            filter_expr, values = "#status = :status", {":status": query.status}
-        else:
-            filter_expr, values = "#status <> :status", {":status": "archived"}
-        items, has_more = table.query_pages(
-            index, key_name, key_value, start, limit, filter_expr, {"#status": "status"}, values
-        )
+            start = {**_key(scope, starting_after), f"{index}PK": key_value, f"{index}SK": starting_after}
+        names = {"#status": "status"} if filter_expr else None
+        items, has_more = table.query_pages(index, f"{index}PK", key_value, start, limit, filter_expr, names, values)
         return Page(data=[_from_item(item) for item in items], has_more=has_more)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
@@ -48,26 +50,53 @@ def get(key: Mapping[str, str], consistent: bool = True) -> Item | None:
     return decode(item) if item else None
 
 
-def put(item: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
-    """A ``Put`` for ``transact``; ``condition`` guards it."""
+def put(
+    item: Mapping[str, Any], condition: str | None = None, values: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ``Put`` for ``transact``; ``condition`` (with its ``values``) guards it."""
     request: dict[str, Any] = {"TableName": table_name(), "Item": encode(item)}
     if condition:
         request["ConditionExpression"] = condition
+    if values:
+        request["ExpressionAttributeValues"] = encode(values)
     return {"Put": request}
 
 
+def delete(key: Mapping[str, str]) -> dict[str, Any]:
+    """A ``Delete`` for ``transact``."""
+    return {"Delete": {"TableName": table_name(), "Key": encode(key)}}
+
+
+TRANSACTION_ATTEMPTS = 4
+
+
 def transact(operations: list[dict[str, Any]], conflicts: Mapping[int, Conflict]) -> None:
-    """Write all operations or none. A failed condition at index i raises ``conflicts[i]``."""
-    try:
-        client().transact_write_items(TransactItems=operations)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "TransactionCanceledException":
-            raise
-        reasons = exc.response.get("CancellationReasons", [])
-        for index, reason in enumerate(reasons):
-            if reason.get("Code") == "ConditionalCheckFailed" and index in conflicts:
-                raise conflicts[index] from None
-        raise Conflict("The object was changed by another request; retry.", code="concurrent_update") from None
+    """Write all operations or none.
+
+    A failed condition at index i raises ``conflicts[i]`` (or a retryable
+    ``concurrent_update`` where none is given). A transaction that lost against
+    another one touching the same items is retried, with backoff, a few times.
+    Any other cancellation (throttling, validation) is raised as it is.
+    """
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            client().transact_write_items(TransactItems=operations)
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
+            for index, code in enumerate(codes):
+                if code == "ConditionalCheckFailed":
+                    raise conflicts.get(index) or _concurrent_update() from None
+            if set(codes) - {"None", "TransactionConflict"}:
+                raise
+            time.sleep(0.02 * 2**attempt + random.random() * 0.02)
+    raise _concurrent_update()
+
+
+def _concurrent_update() -> Conflict:
+    return Conflict("The object was changed by another request; retry.", code="concurrent_update", retryable=True)
 
 
 @contextmanager
@@ -97,7 +126,8 @@ def query_pages(
         "KeyConditionExpression": f"{key_name} = :pk",
         "ExpressionAttributeValues": encode({":pk": key_value, **(values or {})}),
         "ScanIndexForward": False,
-        "Limit": want + 1,
+        # A filter drops items after they are read: read more per round than asked for.
+        "Limit": want + 1 if not filter_expr else max(want + 1, 100),
     }
     if index:
         request["IndexName"] = index
