@@ -1,4 +1,5 @@
-"""Demo data for ``make run``: a tenant with customers, created on first start.
+"""Demo data for ``make run``: a tenant with a tariff, customers and subscriptions,
+created on first start.
 
 The demo tenant's id is kept in an SSM parameter. Secrets are never stored,
 so when the endpoint kept the tenant from an earlier run (LocalStack), a
@@ -8,14 +9,19 @@ fresh key is issued for it and printed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
 from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
 from billing.adapters.dynamodb.tenants import DynamoTenantRepository
+from billing.catalog.service import CatalogService
 from billing.customers import CustomerService
 from billing.scope import Scope
+from billing.subscriptions.service import SubscriptionService
 from billing.tenants import TenantService
 
 CUSTOMERS = [
@@ -54,6 +60,38 @@ CUSTOMERS = [
 ]
 
 
+CATALOG: list[tuple[str, dict[str, Any]]] = [
+    ("meter", {"code": "api_calls", "name": "API calls", "aggregation": "count"}),
+    ("meter", {"code": "call_minutes", "name": "Call minutes", "aggregation": "sum", "field": "seconds",
+               "rounding": {"increment": 60, "minimum": 60}}),
+    ("meter", {"code": "water_m3", "name": "Water", "aggregation": "sum", "field": "m3"}),
+    ("supplier", {"code": "city-water", "name": "City Water Works",
+                  "bank_details": {"iban": "DE89370400440532013000"}}),
+    ("tax_rate", {"name": "VAT DE", "percent": "19", "inclusive": True, "country": "DE"}),
+    ("tax_rate", {"name": "Sales tax CA", "percent": "7.25", "country": "US", "region": "CA"}),
+    ("plan", {"code": "starter", "name": "Starter", "currency": "USD", "interval": "month", "base_fee": 1900}),
+    ("plan", {"code": "pro", "name": "Pro", "currency": "USD", "interval": "month", "base_fee": 4900, "trial_days": 14,
+              "charges": [{"meter": "api_calls", "model": "graduated", "tiers": [
+                  {"up_to": 1000, "unit_amount": "0"}, {"up_to": 10000, "unit_amount": "0.2"},
+                  {"up_to": None, "unit_amount": "0.1"}]},
+                  {"meter": "call_minutes", "model": "per_unit", "unit_amount": "1.5", "free_units": 100}]}),
+    ("plan", {"code": "household-water", "name": "Household water", "currency": "EUR", "interval": "month",
+              "base_fee": 800, "charges": [{"meter": "water_m3", "model": "per_unit", "unit_amount": "215",
+                                            "supplier": "city-water"}]}),
+    ("plan", {"code": "telecom-jp", "name": "Telecom JP", "currency": "JPY", "interval": "month", "base_fee": 2980,
+              "charges": [{"meter": "call_minutes", "model": "package", "package_size": 60, "unit_amount": "300"}]}),
+    ("add_on", {"code": "priority-support", "name": "Priority support", "amount": 1500, "currency": "USD",
+                "interval": "month"}),
+    ("coupon", {"code": "WELCOME20", "percent_off": "20", "duration": "repeating", "duration_in_periods": 3}),
+]  # fmt: skip
+
+SUBSCRIPTIONS = {
+    "acme-001": {"plan": "pro", "coupon": "WELCOME20", "add_ons": [{"add_on": "priority-support"}]},
+    "household-17": {"plan": "household-water"},
+    "tokyo-42": {"plan": "telecom-jp"},
+}
+
+
 @dataclass(frozen=True)
 class Demo:
     tenant_id: str
@@ -72,8 +110,15 @@ def seed(stack_name: str) -> Demo:
     if tenant_id:
         return Demo(tenant_id=tenant_id, api_key=tenants.create_key(tenant_id).secret, created=False)
     tenant, issued = tenants.create_tenant("Demo Co")
-    customers = CustomerService(DynamoCustomerRepository())
+    scope = Scope(tenant.id, livemode=False)
+    catalog = CatalogService(DynamoCatalogRepository())
+    for kind, body in CATALOG:
+        catalog.create(scope, kind, body)
+    customer_repo = DynamoCustomerRepository()
+    customers = CustomerService(customer_repo)
+    subscriptions = SubscriptionService(DynamoSubscriptionRepository(), customer_repo, catalog)
     for body in CUSTOMERS:
-        customers.create(Scope(tenant.id, livemode=False), body)
+        customer = customers.create(scope, body)
+        subscriptions.create(scope, {"customer": customer.id, **SUBSCRIPTIONS[body["external_id"]]})
     ssm.put_parameter(Name=parameter, Value=tenant.id, Type="String", Overwrite=True)
     return Demo(tenant_id=tenant.id, api_key=issued.secret, created=True)

@@ -70,6 +70,8 @@ class Provisioner:
             "AWS::SQS::Queue": self._queue,
             "AWS::SNS::Topic": self._topic,
             "AWS::Events::EventBus": self._event_bus,
+            "AWS::Events::Rule": self._rule,
+            "AWS::SQS::QueuePolicy": self._queue_policy,
             "AWS::S3::Bucket": self._bucket,
             "AWS::SSM::Parameter": self._parameter,
             "AWS::SecretsManager::Secret": self._secret,
@@ -181,6 +183,30 @@ class Provisioner:
                 raise
             arn = events.describe_event_bus(Name=name)["Arn"]
         return name, {"Arn": arn, "Name": name}
+
+    def _rule(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props.get("Name") or self._name(logical_id)
+        events = self.client("events")
+        request: dict[str, Any] = {"Name": name, "State": props.get("State", "ENABLED")}
+        for key in ("EventBusName", "Description", "ScheduleExpression"):
+            if key in props:
+                request[key] = props[key]
+        if "EventPattern" in props:
+            request["EventPattern"] = json.dumps(props["EventPattern"])
+        arn = events.put_rule(**request)["RuleArn"]
+        targets = [
+            {"Id": t["Id"], "Arn": t["Arn"], **({"Input": t["Input"]} if "Input" in t else {})}
+            for t in props.get("Targets", [])
+        ]
+        if targets:
+            events.put_targets(Rule=name, EventBusName=props.get("EventBusName", "default"), Targets=targets)
+        return name, {"Arn": arn}
+
+    def _queue_policy(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        sqs = self.client("sqs")
+        for url in props["Queues"]:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
+        return self._name(logical_id), {}
 
     def _bucket(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = props.get("BucketName") or self._name(logical_id).lower()

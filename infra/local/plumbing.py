@@ -117,6 +117,48 @@ class StreamPoller(Poller):
         self._dead_letter(batch)
 
 
+class QueuePoller(Poller):
+    """An SQS queue: messages the handler reports as failed stay for the queue to redeliver."""
+
+    def __init__(self, *args: Any, queue_arn: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._arn = queue_arn
+        self._sqs = self._provisioner.client("sqs")
+        self._url = self._sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
+
+    def identifier(self, record: dict[str, Any]) -> str:
+        return str(record["messageId"])
+
+    def poll_once(self) -> int:
+        response = self._sqs.receive_message(
+            QueueUrl=self._url,
+            MaxNumberOfMessages=min(self._batch_size, 10),
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = response.get("Messages", [])
+        records = [self._record(message) for message in messages]
+        wanted = [record for record in records if self.wanted(record)]
+        failed = {self.identifier(record) for record in self.invoke(wanted)} if wanted else set()
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody"),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self._arn,
+            "awsRegion": self._arn.split(":")[3],
+        }
+
+
 class Plumbing:
     """All pollers of a stack, each on its own daemon thread."""
 
@@ -133,6 +175,8 @@ class Plumbing:
             source = props["EventSourceArn"]
             if ":dynamodb:" in source:
                 self.pollers.append(StreamPoller(name, handler, props, stack, provisioner, stream_arn=source))
+            elif ":sqs:" in source:
+                self.pollers.append(QueuePoller(name, handler, props, stack, provisioner, queue_arn=source))
             else:
                 raise NotImplementedError(f"{name}: no local poller for event source {source}")
 

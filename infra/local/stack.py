@@ -22,6 +22,20 @@ from infra.provision import Provisioner, Stack
 _PER_FUNCTION = {"POWERTOOLS_SERVICE_NAME"}
 
 
+def _shared_environment(stack: Stack) -> dict[str, str]:
+    """Every function's environment variables, merged: in-process, functions share one
+    environment, so two functions giving one variable different values is an error."""
+    merged: dict[str, str] = {}
+    for logical_id in stack.resources("AWS::Lambda::Function"):
+        for key, value in stack.function_environment(logical_id).items():
+            if key in _PER_FUNCTION:
+                continue
+            if merged.get(key, value) != value:
+                raise ValueError(f"{key} differs between functions ({merged[key]!r}, {value!r}); rename one")
+            merged[key] = value
+    return merged
+
+
 @dataclass
 class StackConfig:
     endpoint_url: str | None = None
@@ -81,8 +95,7 @@ class EmbeddedStack:
     def provision(self) -> Stack:
         provisioner = Provisioner(self.endpoint_url, self.config.region, self.config.stack_name)
         self.stack = provisioner.provision(template.transformed(region=self.config.region))
-        environment = self.stack.function_environment("ApiFunction")
-        os.environ.update({key: value for key, value in environment.items() if key not in _PER_FUNCTION})
+        os.environ.update(_shared_environment(self.stack))
         from billing.adapters.dynamodb import table
         from billing.settings import get_settings
 

@@ -97,3 +97,91 @@ class MemoryIdempotency:
 
     def release(self, scope: Scope, key: str) -> None:
         self.claims.pop((scope, key), None)
+
+
+class MemoryCatalog:
+    """Catalog objects of every kind, by (scope, kind, id), with a code index."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[Scope, str, str], dict] = {}
+        self.codes: dict[tuple[Scope, str, str], str] = {}
+        self.events: list[DomainEvent] = []
+
+    def create(self, scope: Scope, kind, item: dict, event: DomainEvent) -> None:
+        code_key = (scope, kind.name, item.get("code"))
+        if kind.has_code and code_key in self.codes:
+            raise Conflict("taken", code="code_taken", param="code")
+        self.items[(scope, kind.name, item["id"])] = dict(item)
+        if kind.has_code:
+            self.codes[code_key] = item["id"]
+        self.events.append(event)
+
+    def get(self, scope: Scope, kind, object_id: str) -> dict | None:
+        found = self.items.get((scope, kind.name, object_id))
+        return dict(found) if found else None
+
+    def by_code(self, scope: Scope, kind, code: str) -> dict | None:
+        object_id = self.codes.get((scope, kind.name, code))
+        return self.get(scope, kind, object_id) if object_id else None
+
+    def list(self, scope: Scope, kind, limit: int, starting_after: str | None) -> Page[dict]:
+        rows = sorted(
+            (i for (s, k, _), i in self.items.items() if s == scope and k == kind.name), key=lambda i: i["id"]
+        )
+        rows = [r for r in reversed(rows) if starting_after is None or r["id"] < starting_after]
+        return Page(data=rows[:limit], has_more=len(rows) > limit)
+
+    def replace(self, scope: Scope, kind, item: dict, revision: int, event: DomainEvent) -> None:
+        if self.items[(scope, kind.name, item["id"])]["revision"] != revision:
+            raise Conflict("raced", code="concurrent_update", retryable=True)
+        self.items[(scope, kind.name, item["id"])] = dict(item)
+        self.events.append(event)
+
+    def supersede(self, scope: Scope, kind, new: dict, old: dict, revision: int, event: DomainEvent) -> None:
+        self.replace(scope, kind, old, revision, event)
+        self.items[(scope, kind.name, new["id"])] = dict(new)
+        self.codes[(scope, kind.name, new["code"])] = new["id"]
+
+
+class MemorySubscriptions:
+    def __init__(self, catalog: MemoryCatalog, customers: MemoryCustomers) -> None:
+        self.rows: dict[tuple[Scope, str], object] = {}
+        self.histories: dict[tuple[Scope, str], list] = {}
+        self.events: list[DomainEvent] = []
+        self._catalog = catalog
+        self._customers = customers
+
+    def create(self, scope: Scope, new) -> None:
+        subscription = new.subscription
+        if new.coupon:
+            key = (scope, "coupon", new.coupon.id)
+            stored = self._catalog.items[key]
+            if new.coupon.max_redemptions is not None and stored.get("times_redeemed", 0) >= new.coupon.max_redemptions:
+                raise Conflict("exhausted", code="coupon_exhausted")
+            stored["times_redeemed"] = stored.get("times_redeemed", 0) + 1
+        if new.customer_currency:
+            customer = self._customers.rows[(scope, subscription.customer)]
+            self._customers.rows[(scope, subscription.customer)] = replace(customer, currency=new.customer_currency)
+        self.rows[(scope, subscription.id)] = subscription
+        self.histories[(scope, subscription.id)] = [new.history]
+        self.events.append(new.event)
+
+    def get(self, scope: Scope, subscription_id: str):
+        return self.rows.get((scope, subscription_id))
+
+    def save(self, scope: Scope, subscription, revision: int, history, event: DomainEvent) -> None:
+        if self.rows[(scope, subscription.id)].revision != revision:
+            raise Conflict("raced", code="concurrent_update", retryable=True)
+        self.rows[(scope, subscription.id)] = subscription
+        self.histories[(scope, subscription.id)].append(history)
+        self.events.append(event)
+
+    def list(self, scope: Scope, query, limit: int, starting_after: str | None) -> Page:
+        rows = sorted((s for (sc, _), s in self.rows.items() if sc == scope), key=lambda s: s.id, reverse=True)
+        rows = [s for s in rows if starting_after is None or s.id < starting_after]
+        rows = [s for s in rows if query.customer in (None, s.customer) and query.status in (None, s.status)]
+        rows = [s for s in rows if query.plan_code in (None, s.plan_code)]
+        return Page(data=rows[:limit], has_more=len(rows) > limit)
+
+    def history(self, scope: Scope, subscription_id: str) -> list:
+        return list(self.histories.get((scope, subscription_id), []))

@@ -70,9 +70,14 @@ View = Callable[[Call], Any]
 
 
 def route(
-    path: str, methods: tuple[str, ...] = ("GET",), auth: bool = True, query: frozenset[str] = frozenset()
+    path: str,
+    methods: tuple[str, ...] = ("GET",),
+    auth: bool = True,
+    query: frozenset[str] = frozenset(),
+    name: str | None = None,
 ) -> Callable[[View], View]:
-    """Register ``view`` for ``path``. It returns a body (200) or ``(status, body)``."""
+    """Register ``view`` for ``path``. It returns a body (200) or ``(status, body)``.
+    ``name`` (default: the view's) must be unique; views made in a loop pass one."""
 
     def register(view: View) -> View:
         def handler(**params: str) -> Response:
@@ -84,7 +89,7 @@ def route(
                 headers={"Content-Type": "application/json"},
             )
 
-        handler.__name__ = view.__name__
+        handler.__name__ = name or view.__name__
         # Bodies are read as JSON whatever Content-Type says (curl -d sends a form type), so
         # Chalice's own 415 check, which answers outside the error envelope, is turned off.
         authorizer = api_key_authorizer if auth else None

@@ -17,4 +17,4 @@ class SystemClock:
 
 def to_wire(moment: datetime) -> str:
     """UTC ISO 8601 with a ``Z`` suffix and second precision, as sent on the wire."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from billing.clock import to_wire
 from billing.ids import new_id
@@ -37,3 +37,8 @@ class DomainEvent:
             "occurred_at": to_wire(self.occurred_at),
             "data": self.data,
         }
+
+
+class EventRecorder(Protocol):
+    def record(self, event: DomainEvent) -> None:
+        """Write an event that comes with no other change (a request to do work later)."""

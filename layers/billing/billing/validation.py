@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from billing.clock import to_wire
 from billing.errors import InvalidRequest
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class FieldError(ValueError):
+    """Raised by a model validator about one field: ``loc`` is the path below the model."""
+
+    def __init__(self, loc: tuple[int | str, ...], message: str, code: str = "parameter_invalid"):
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.code = code
+
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # periods and notices far beyond any contract still compute
+
+
+def _timestamp(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 timestamp, e.g. 2026-01-31T00:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError("must carry a time zone, e.g. a trailing Z for UTC")
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(f"must lie between {to_wire(EARLIEST)} and {to_wire(LATEST)}")
+    return to_wire(moment)
+
+
+Timestamp = Annotated[str, Field(max_length=40), AfterValidator(_timestamp)]
+"""An ISO 8601 instant with a zone, normalised to UTC ``YYYY-MM-DDTHH:MM:SSZ``."""
 
 
 class Input(BaseModel):
@@ -36,14 +68,22 @@ def parse(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        param = field_path(tuple(first["loc"]))
-        kind = first["type"]
-        if kind == "extra_forbidden":
-            raise InvalidRequest(f"Unknown field: {param}.", code="parameter_unknown", param=param) from None
-        if kind == "missing":
-            raise InvalidRequest(f"Missing required field: {param}.", code="parameter_missing", param=param) from None
-        message = first["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        raise InvalidRequest(f"Invalid {param}: {message}.", param=param) from None
+        raise invalid_request(exc) from None
+
+
+def invalid_request(exc: PydanticValidationError, prefix: tuple[int | str, ...] = ()) -> InvalidRequest:
+    """The first problem of a pydantic error as a 400 naming the field's full path."""
+    first = exc.errors(include_url=False)[0]
+    loc = prefix + tuple(first["loc"])
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        param = field_path(loc + cause.loc)
+        return InvalidRequest(f"Invalid {param}: {cause.message}.", code=cause.code, param=param)
+    param = field_path(loc)
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return InvalidRequest(f"Unknown field: {param}.", code="parameter_unknown", param=param)
+    if kind == "missing":
+        return InvalidRequest(f"Missing required field: {param}.", code="parameter_missing", param=param)
+    message = first["msg"].removeprefix("Value error, ")
+    return InvalidRequest(f"Invalid {param}: {message}.", param=param)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from billing.clock import to_wire
-from billing.customers.fields import Country, Currency, Email, ExternalId, Metadata, Phone, Tags, Text
+from billing.customers.fields import Country, Currency, Email, ExternalId, Metadata, Phone, Tags, TaxRateIds, Text
 from billing.validation import Input
 
 BillingMode = Literal["postpaid", "prepaid"]
@@ -34,15 +34,21 @@ class CustomerUpdate(Input):
     billing_mode: BillingMode | None = None
     tags: Tags | None = None
     metadata: Metadata | None = None
+    tax_exempt: bool | None = None
+    tax_rates: TaxRateIds | None = None
 
 
 class CustomerCreate(CustomerUpdate):
     """``POST /v1/customers``: the same fields, with defaults. ``external_id`` is the tenant's
-    own id for the customer, unique per tenant."""
+    own id for the customer, unique per tenant. Taxes: rates whose country/region match the
+    address apply automatically; ``tax_rates`` names rates explicitly instead, and
+    ``tax_exempt`` customers pay none."""
 
     billing_mode: BillingMode = "postpaid"
     tags: Tags = []
     metadata: Metadata = {}
+    tax_exempt: bool = False
+    tax_rates: TaxRateIds = []
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Customer:
     metadata: dict[str, str] = field(default_factory=dict)
     status: Status = "active"
     version: int = 1
+    tax_exempt: bool = False
+    tax_rates: tuple[str, ...] = ()
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -84,6 +92,8 @@ class Customer:
             "billing_mode": self.billing_mode,
             "tags": list(self.tags),
             "metadata": self.metadata,
+            "tax_exempt": self.tax_exempt,
+            "tax_rates": list(self.tax_rates),
             "status": self.status,
             "livemode": self.livemode,
             "created_at": to_wire(self.created_at),

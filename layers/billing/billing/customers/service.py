@@ -6,7 +6,7 @@ still holds its ``external_id`` and can no longer be changed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol, cast, get_args
 
@@ -19,7 +19,12 @@ from billing.pagination import Page, page_request
 from billing.scope import Scope
 from billing.validation import parse
 
-_REQUIRED_WHEN_SENT = {"billing_mode", "tags", "metadata"}
+_REQUIRED_WHEN_SENT = {"billing_mode", "tags", "metadata", "tax_exempt", "tax_rates"}
+
+
+class TaxRateLookup(Protocol):
+    def __call__(self, scope: Scope, tax_rate_id: str) -> bool:
+        """True when the scope has this tax rate."""
 
 
 class CustomerRepository(Protocol):
@@ -37,12 +42,14 @@ class CustomerRepository(Protocol):
 
 
 class CustomerService:
-    def __init__(self, repo: CustomerRepository, clock: Clock | None = None):
+    def __init__(self, repo: CustomerRepository, clock: Clock | None = None, tax_rates: TaxRateLookup | None = None):
         self._repo = repo
         self._clock = clock or SystemClock()
+        self._tax_rate_exists = tax_rates
 
     def create(self, scope: Scope, body: Any) -> Customer:
         data = parse(CustomerCreate, body)
+        self._require_tax_rates(scope, data.tax_rates)
         now = self._clock.now()
         customer = Customer(
             id=new_id("cus", int(now.timestamp() * 1000)),
@@ -57,6 +64,8 @@ class CustomerService:
             billing_mode=data.billing_mode,
             tags=tuple(data.tags),
             metadata=data.metadata,
+            tax_exempt=data.tax_exempt,
+            tax_rates=tuple(data.tax_rates),
         )
         self._repo.create(scope, customer, self._event("CustomerCreated", scope, customer))
         return customer
@@ -69,6 +78,7 @@ class CustomerService:
 
     def update(self, scope: Scope, customer_id: str, body: Any) -> Customer:
         data = parse(CustomerUpdate, body)
+        self._require_tax_rates(scope, data.tax_rates or [])
         current = self.get(scope, customer_id)
         self._refuse_if_archived(current)
         changes: dict[str, Any] = {}
@@ -78,7 +88,7 @@ class CustomerService:
                 raise InvalidRequest(f"{name} cannot be null.", param=name)
             if name == "address" and value is not None:
                 value = value.model_dump(exclude_none=True)
-            if name == "tags":
+            if name in ("tags", "tax_rates"):
                 value = tuple(value)
             changes[name] = value
         updated = replace(current, **changes, version=current.version + 1)
@@ -106,6 +116,13 @@ class CustomerService:
             external_id=params.get("external_id"), email=params.get("email"), status=cast(Status, status)
         )
         return self._repo.list(scope, query, page.limit, page.starting_after)
+
+    def _require_tax_rates(self, scope: Scope, tax_rate_ids: Sequence[str]) -> None:
+        for index, tax_rate_id in enumerate(tax_rate_ids):
+            if self._tax_rate_exists is not None and not self._tax_rate_exists(scope, tax_rate_id):
+                raise InvalidRequest(
+                    f"No such tax rate: '{tax_rate_id}'.", code="resource_missing", param=f"tax_rates[{index}]"
+                )
 
     @staticmethod
     def _refuse_if_archived(customer: Customer) -> None:

@@ -60,6 +60,8 @@ def _to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
         "metadata": customer.metadata,
         "status": customer.status,
         "version": customer.version,
+        "tax_exempt": customer.tax_exempt,
+        "tax_rates": list(customer.tax_rates),
     }
 
 
@@ -79,6 +81,8 @@ def _from_item(item: dict[str, Any]) -> Customer:
         metadata=item.get("metadata", {}),
         status=item["status"],
         version=int(item["version"]),
+        tax_exempt=bool(item.get("tax_exempt", False)),
+        tax_rates=tuple(item.get("tax_rates", [])),
     )
 
 
@@ -92,6 +96,19 @@ def _external_guard(scope: Scope, customer: Customer) -> dict[str, Any]:
     assert customer.external_id is not None
     guard = {**_external_key(scope, customer.external_id), "entity": "customer_external_id", "customer_id": customer.id}
     return table.put(guard, _NEW)
+
+
+def set_currency(scope: Scope, customer_id: str, currency: str) -> dict[str, Any]:
+    """The transaction operation that gives a customer without a currency its first one."""
+    return {
+        "Update": {
+            "TableName": table.table_name(),
+            "Key": table.encode(_key(scope, customer_id)),
+            "UpdateExpression": "SET currency = :c, version = version + :one",
+            "ConditionExpression": "attribute_not_exists(currency)",
+            "ExpressionAttributeValues": table.encode({":c": currency, ":one": 1}),
+        }
+    }
 
 
 class DynamoCustomerRepository:

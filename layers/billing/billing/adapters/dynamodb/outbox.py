@@ -36,3 +36,9 @@ def envelope_of(item: dict[str, Any]) -> dict[str, Any] | None:
         return None
     body: dict[str, Any] = json.loads(item["body"])
     return body
+
+
+class DynamoEventRecorder:
+    def record(self, event: DomainEvent) -> None:
+        put = put_event(event)["Put"]
+        table.client().put_item(TableName=put["TableName"], Item=put["Item"])

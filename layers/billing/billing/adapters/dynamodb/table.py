@@ -14,7 +14,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from billing.errors import Conflict
+from billing.errors import BillingError, Conflict
 from billing.settings import get_settings
 
 _serializer = TypeSerializer()
@@ -70,7 +70,7 @@ def delete(key: Mapping[str, str]) -> dict[str, Any]:
 TRANSACTION_ATTEMPTS = 4
 
 
-def transact(operations: list[dict[str, Any]], conflicts: Mapping[int, Conflict]) -> None:
+def transact(operations: list[dict[str, Any]], conflicts: Mapping[int, BillingError]) -> None:
     """Write all operations or none.
 
     A failed condition at index i raises ``conflicts[i]`` (or a retryable

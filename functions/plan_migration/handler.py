@@ -1,0 +1,63 @@
+"""Plan migration worker: one SQS message = one page of a plan's subscriptions.
+
+The first message is the ``PlanMigrationRequested`` event routed from the bus;
+after each page the worker enqueues the next one (with its cursor), so a
+migration over millions of subscriptions is many short invocations. A page
+that fails is retried alone (partial batch failure); re-running a page is
+harmless, as scheduling a subscription twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
+from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+from billing.adapters.dynamodb.outbox import DynamoEventRecorder
+from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
+from billing.catalog.service import CatalogService
+from billing.scope import Scope
+from billing.settings import get_settings
+from billing.subscriptions.migrations import PlanMigrations
+from billing.subscriptions.service import SubscriptionService
+
+logger = Logger(service="billing-plan-migration")
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@lru_cache(maxsize=1)
+def _migrations() -> PlanMigrations:
+    catalog = CatalogService(DynamoCatalogRepository())
+    subscriptions = SubscriptionService(DynamoSubscriptionRepository(), DynamoCustomerRepository(), catalog)
+    return PlanMigrations(subscriptions, catalog, DynamoEventRecorder())
+
+
+@lru_cache(maxsize=1)
+def _sqs() -> Any:
+    settings = get_settings()
+    return boto3.client("sqs", region_name=settings.region, endpoint_url=settings.endpoint_url)
+
+
+def migrate(record: SQSRecord) -> None:
+    detail = json.loads(record.body)["detail"]
+    scope = Scope(detail["tenant_id"], livemode=bool(detail["livemode"]))
+    migration = detail["data"]
+    result = _migrations().migrate_page(scope, migration["plan"], migration["effective_date"], detail.get("cursor"))
+    logger.info("page migrated", migration=migration["id"], scheduled=result.scheduled, more=bool(result.next_cursor))
+    if result.next_cursor:
+        next_page = {"detail-type": "PlanMigrationPage", "detail": {**detail, "cursor": result.next_cursor}}
+        _sqs().send_message(QueueUrl=os.environ["PLAN_MIGRATION_QUEUE_URL"], MessageBody=json.dumps(next_page))
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=migrate, processor=processor, context=context)

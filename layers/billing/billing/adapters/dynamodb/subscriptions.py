@@ -1,0 +1,135 @@
+"""Subscriptions and their history in the billing table.
+
+- subscription: ``PK={scope}#SUB#{id}``, ``SK=SUB``; GSI1 ``{scope}#SUB`` lists them, GSI2
+  ``{scope}#SUB#CUS#{customer}`` by customer, GSI3 ``{scope}#SUB#PLAN#{plan code}`` by plan
+  (migrations to a new plan version read it); newest first by id.
+- history:      ``PK={scope}#SUB#{id}``, ``SK=HIST#{time-ordered id}``: one item per transition,
+  beside the subscription so one query reads it in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from billing.adapters.dynamodb import catalog, customers, outbox, table
+from billing.catalog.coupons import KIND as COUPON
+from billing.errors import BillingError, Conflict, DomainRuleViolation
+from billing.events import DomainEvent
+from billing.ids import new_id
+from billing.pagination import Page
+from billing.scope import Scope
+from billing.subscriptions.model import HistoryEntry, Subscription
+from billing.subscriptions.service import NewSubscription, SubscriptionQuery
+
+_NEW = "attribute_not_exists(PK)"
+
+
+def _pk(scope: Scope, subscription_id: str) -> str:
+    return f"{scope.key}#SUB#{subscription_id}"
+
+
+def _key(scope: Scope, subscription_id: str) -> dict[str, str]:
+    return {"PK": _pk(scope, subscription_id), "SK": "SUB"}
+
+
+def _index_keys(scope: Scope, subscription: Subscription) -> dict[str, str]:
+    return {
+        "GSI1PK": f"{scope.key}#SUB",
+        "GSI1SK": subscription.id,
+        "GSI2PK": f"{scope.key}#SUB#CUS#{subscription.customer}",
+        "GSI2SK": subscription.id,
+        "GSI3PK": f"{scope.key}#SUB#PLAN#{subscription.plan_code}",
+        "GSI3SK": subscription.id,
+    }
+
+
+def _to_item(scope: Scope, subscription: Subscription) -> dict[str, Any]:
+    return {
+        **_key(scope, subscription.id),
+        **_index_keys(scope, subscription),
+        "entity": "subscription",
+        "status": subscription.status,
+        "revision": subscription.revision,
+        "data": json.dumps(subscription.model_dump(mode="json"), separators=(",", ":")),
+    }
+
+
+def _from_item(item: dict[str, Any]) -> Subscription:
+    return Subscription.model_validate({**json.loads(item["data"]), "revision": int(item["revision"])})
+
+
+def _history_put(scope: Scope, subscription_id: str, entry: HistoryEntry) -> dict[str, Any]:
+    item = {
+        "PK": _pk(scope, subscription_id),
+        "SK": f"HIST#{new_id('hst')}",
+        "entity": "subscription_history",
+        "data": json.dumps(entry.model_dump(mode="json"), separators=(",", ":")),
+    }
+    return table.put(item, _NEW)
+
+
+class DynamoSubscriptionRepository:
+    def create(self, scope: Scope, new: NewSubscription) -> None:
+        subscription = new.subscription
+        operations = [
+            table.put(_to_item(scope, subscription), _NEW),
+            _history_put(scope, subscription.id, new.history),
+            outbox.put_event(new.event),
+        ]
+        conflicts: dict[int, BillingError] = {}
+        if new.customer_currency:
+            conflicts[len(operations)] = Conflict(
+                "The customer's currency was set by another request; retry.", code="concurrent_update", retryable=True
+            )
+            operations.append(customers.set_currency(scope, subscription.customer, new.customer_currency))
+        if new.coupon:
+            exhausted = DomainRuleViolation(
+                f"Coupon '{new.coupon.code}' is fully redeemed.", code="coupon_exhausted", param="coupon"
+            )
+            conflicts[len(operations)] = exhausted
+            operations.append(catalog.redeem(scope, COUPON, new.coupon.id, new.coupon.max_redemptions))
+        table.transact(operations, conflicts)
+
+    def get(self, scope: Scope, subscription_id: str) -> Subscription | None:
+        item = table.get(_key(scope, subscription_id))
+        return _from_item(item) if item else None
+
+    def save(
+        self, scope: Scope, subscription: Subscription, revision: int, history: HistoryEntry, event: DomainEvent
+    ) -> None:
+        operations = [
+            table.put(_to_item(scope, subscription), "revision = :r", {":r": revision}),
+            _history_put(scope, subscription.id, history),
+            outbox.put_event(event),
+        ]
+        table.transact(operations, {})
+
+    def list(
+        self, scope: Scope, query: SubscriptionQuery, limit: int, starting_after: str | None
+    ) -> Page[Subscription]:
+        if query.customer is not None:
+            index, key_value = "GSI2", f"{scope.key}#SUB#CUS#{query.customer}"
+        elif query.plan_code is not None:
+            index, key_value = "GSI3", f"{scope.key}#SUB#PLAN#{query.plan_code}"
+        else:
+            index, key_value = "GSI1", f"{scope.key}#SUB"
+        start = None
+        if starting_after:
+            start = {**_key(scope, starting_after), f"{index}PK": key_value, f"{index}SK": starting_after}
+        filter_expr = "#status = :status" if query.status else None
+        names = {"#status": "status"} if query.status else None
+        values = {":status": query.status} if query.status else None
+        items, has_more = table.query_pages(index, f"{index}PK", key_value, start, limit, filter_expr, names, values)
+        return Page(data=[_from_item(item) for item in items], has_more=has_more)
+
+    def history(self, scope: Scope, subscription_id: str) -> Sequence[HistoryEntry]:
+        response = table.client().query(
+            TableName=table.table_name(),
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :hist)",
+            ExpressionAttributeValues=table.encode({":pk": _pk(scope, subscription_id), ":hist": "HIST#"}),
+            ConsistentRead=True,
+        )
+        items = [table.decode(item) for item in response.get("Items", [])]
+        return [HistoryEntry.model_validate(json.loads(item["data"])) for item in items]

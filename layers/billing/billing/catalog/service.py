@@ -1,0 +1,156 @@
+"""Catalog use cases, the same for every kind: create, get, list, update.
+
+Codes are unique per tenant and kind. References (a plan's meters and
+suppliers, a coupon's plans) must exist when saved: an unknown one is a 400
+naming the field. Updating a versioned field (a plan's prices) creates a new
+version that takes over the code; only the current version can be changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from billing.catalog.kinds import KINDS
+from billing.catalog.resource import Entity, Kind
+from billing.clock import Clock, SystemClock, to_wire
+from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
+from billing.events import DomainEvent
+from billing.ids import new_id
+from billing.pagination import Page, page_request
+from billing.scope import Scope
+from billing.validation import parse
+
+Item = dict[str, Any]
+
+
+class CatalogRepository(Protocol):
+    def create(self, scope: Scope, kind: Kind, item: Item, event: DomainEvent) -> None:
+        """Store a new object; ``Conflict`` if its code is taken."""
+
+    def get(self, scope: Scope, kind: Kind, object_id: str) -> Item | None: ...
+
+    def by_code(self, scope: Scope, kind: Kind, code: str) -> Item | None: ...
+
+    def list(self, scope: Scope, kind: Kind, limit: int, starting_after: str | None) -> Page[Item]: ...
+
+    def replace(self, scope: Scope, kind: Kind, item: Item, revision: int, event: DomainEvent) -> None:
+        """Overwrite the object stored at ``revision``; ``Conflict`` on a race."""
+
+    def supersede(self, scope: Scope, kind: Kind, new: Item, old: Item, revision: int, event: DomainEvent) -> None:
+        """Store ``new`` as the code's current version and ``old`` (at ``revision``) as superseded."""
+
+
+class CatalogService:
+    def __init__(self, repo: CatalogRepository, clock: Clock | None = None):
+        self._repo = repo
+        self._clock = clock or SystemClock()
+
+    def create(self, scope: Scope, kind_name: str, body: Any) -> Entity:
+        kind = KINDS[kind_name]
+        data = parse(kind.create, body)
+        self._require_references(scope, data.references())
+        now = self._clock.now()
+        item = {
+            **data.fields(),
+            "id": new_id(kind.id_prefix, int(now.timestamp() * 1000)),
+            "object": kind.name,
+            "livemode": scope.livemode,
+            "created_at": to_wire(now),
+        }
+        if kind.versioned:
+            item["version"] = 1
+        entity = kind.entity.model_validate(item)
+        self._repo.create(scope, kind, self._stored(entity), self._event(kind, "Created", scope, entity))
+        return entity
+
+    def get(self, scope: Scope, kind_name: str, object_id: str) -> Entity:
+        found = self.find_by_id(scope, kind_name, object_id)
+        if found is None:
+            raise NotFound(f"No such {kind_name}: '{object_id}'", param="id")
+        return found
+
+    def find_by_id(self, scope: Scope, kind_name: str, object_id: str) -> Entity | None:
+        item = self._repo.get(scope, KINDS[kind_name], object_id)
+        return KINDS[kind_name].entity.model_validate(item) if item else None
+
+    def find(self, scope: Scope, kind_name: str, code: str) -> Entity | None:
+        """The current object with ``code``, or None."""
+        kind = KINDS[kind_name]
+        item = self._repo.by_code(scope, kind, code)
+        return kind.entity.model_validate(item) if item else None
+
+    def list(self, scope: Scope, kind_name: str, params: Mapping[str, str]) -> Page[Entity]:
+        kind = KINDS[kind_name]
+        page = page_request(params, kind.id_prefix)
+        code = params.get("code")
+        if code is not None:
+            found = self.find(scope, kind_name, code)
+            return Page(data=[found] if found else [], has_more=False)
+        items = self._repo.list(scope, kind, page.limit, page.starting_after)
+        return Page(data=[kind.entity.model_validate(item) for item in items.data], has_more=items.has_more)
+
+    def update(self, scope: Scope, kind_name: str, object_id: str, body: Any) -> Entity:
+        kind = KINDS[kind_name]
+        data = parse(kind.update, body)
+        current = self.get(scope, kind_name, object_id)
+        if getattr(current, "status", None) == "superseded":
+            raise DomainRuleViolation(
+                f"{kind.name} '{object_id}' was superseded by '{getattr(current, 'superseded_by', None)}'; "
+                "change the current version.",
+                code=f"{kind.name}_superseded",
+            )
+        changes = data.fields(only_sent=True)
+        for name, value in changes.items():
+            if value is None and not _nullable(kind, name):
+                raise InvalidRequest(f"{name} cannot be null.", param=name)
+        self._require_references(scope, data.references())
+        stored = current.model_dump(mode="json")
+        if all(stored.get(name) == value for name, value in changes.items()):
+            return current
+        if set(changes) & set(kind.versioned):
+            return self._new_version(scope, kind, current, changes)
+        updated = kind.entity.model_validate({**stored, **changes, "revision": current.revision + 1})
+        previous = {name: stored.get(name) for name in changes}
+        event = self._event(kind, "Updated", scope, updated, previous_attributes=previous)
+        self._repo.replace(scope, kind, self._stored(updated), current.revision, event)
+        return updated
+
+    def _new_version(self, scope: Scope, kind: Kind, current: Entity, changes: Item) -> Entity:
+        now = self._clock.now()
+        stored = current.model_dump(mode="json")
+        new = kind.entity.model_validate(
+            {
+                **stored,
+                **changes,
+                "id": new_id(kind.id_prefix, int(now.timestamp() * 1000)),
+                "created_at": to_wire(now),
+                "version": stored["version"] + 1,
+                "previous_version": current.id,
+            }
+        )
+        old = kind.entity.model_validate(
+            {**stored, "status": "superseded", "superseded_by": new.id, "revision": current.revision + 1}
+        )
+        event = self._event(kind, "VersionCreated", scope, new, previous_version=current.id)
+        self._repo.supersede(scope, kind, self._stored(new), self._stored(old), current.revision, event)
+        return new
+
+    def _require_references(self, scope: Scope, references: Sequence[tuple[str, str, str]]) -> None:
+        for kind_name, code, param in references:
+            if self._repo.by_code(scope, KINDS[kind_name], code) is None:
+                raise InvalidRequest(f"No such {kind_name}: '{code}'.", code="resource_missing", param=param)
+
+    @staticmethod
+    def _stored(entity: Entity) -> Item:
+        return {**entity.model_dump(mode="json"), "revision": entity.revision}
+
+    def _event(self, kind: Kind, verb: str, scope: Scope, entity: Entity, **extra: Any) -> DomainEvent:
+        data = {"object": entity.model_dump(mode="json"), **extra}
+        return DomainEvent(type=f"{kind.event}{verb}", scope=scope, occurred_at=self._clock.now(), data=data)
+
+
+def _nullable(kind: Kind, name: str) -> bool:
+    """A field may be cleared with null only where a new object may leave it empty."""
+    field = kind.create.model_fields.get(name)
+    return field is not None and not field.is_required() and field.default is None

@@ -1,0 +1,39 @@
+"""Field types shared by the pricing models."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from billing.validation import Input
+
+MAX_DECIMALS = 12
+
+
+def _decimal_string(value: str) -> str:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError('must be a decimal number written as a string, e.g. "0.25"') from None
+    if not number.is_finite() or number < 0:
+        raise ValueError("must be a finite number, zero or more")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_DECIMALS:
+        raise ValueError(f"at most {MAX_DECIMALS} decimal places")
+    return value
+
+
+UnitAmount = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_decimal_string)]
+"""A price per unit in the currency's minor unit, as a decimal string (Stripe's
+``unit_amount_decimal``): ``"0.2"`` is a fifth of a cent in USD."""
+
+MinorAmount = Annotated[int, Field(ge=0, le=10**15)]
+"""An amount in the currency's minor unit (cents for USD)."""
+
+Quantity = Annotated[int, Field(ge=0, le=10**15)]
+
+
+class Params(Input):
+    """Base of each model's parameters."""

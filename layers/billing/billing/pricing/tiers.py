@@ -1,0 +1,45 @@
+"""Tier tables shared by ``graduated`` and ``volume``.
+
+Tiers are listed in order; each ``up_to`` is larger than the one before, and
+the last tier is open-ended (``up_to: null``). A tier may carry a per-unit
+price, a flat amount, or both.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from billing.pricing.common import MinorAmount, Params, UnitAmount
+from billing.validation import FieldError, Input
+
+
+class Tier(Input):
+    up_to: Annotated[int, Field(gt=0, le=10**15)] | None
+    unit_amount: UnitAmount = "0"
+    flat_amount: MinorAmount = 0
+
+
+class TieredParams(Params):
+    tiers: Annotated[list[Tier], Field(min_length=1, max_length=100)]
+
+    @model_validator(mode="after")
+    def _ordered_and_open_ended(self) -> TieredParams:
+        previous = 0
+        for index, tier in enumerate(self.tiers):
+            last = index == len(self.tiers) - 1
+            if tier.up_to is None and not last:
+                raise _at(index, "only the last tier may be open-ended (up_to: null)")
+            if tier.up_to is not None and last:
+                raise _at(index, "the last tier must be open-ended (up_to: null)")
+            if tier.up_to is not None:
+                if tier.up_to <= previous:
+                    raise _at(index, f"up_to must be greater than the previous tier's ({previous})")
+                previous = tier.up_to
+        return self
+
+
+def _at(index: int, message: str) -> FieldError:
+    """A tier table problem, reported at that tier's ``up_to``."""
+    return FieldError(("tiers", index, "up_to"), message)

@@ -1,0 +1,1 @@
+"""Subscriptions: a customer on a plan, through trials, changes, pauses and cancellation."""

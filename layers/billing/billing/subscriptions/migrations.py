@@ -1,0 +1,86 @@
+"""Tariff migrations: moving every subscription of a plan to its new version, with notice.
+
+``request`` checks the migration and records ``PlanMigrationRequested``; the
+migration worker then calls ``migrate_page`` once per page of the plan's
+subscriptions (fanned out through a queue, never one long loop). Each
+subscription on an older version gets a ``tariff_change`` pending change at
+``effective_date`` and a ``TariffChangeScheduled`` event (the notice to the
+customer). Re-running a page changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from billing.catalog.plans import Plan
+from billing.catalog.service import CatalogService
+from billing.clock import Clock, SystemClock, to_wire
+from billing.errors import DomainRuleViolation
+from billing.events import DomainEvent, EventRecorder
+from billing.ids import new_id
+from billing.scope import Scope
+from billing.subscriptions.model import Migrate
+from billing.subscriptions.service import SubscriptionService
+from billing.validation import parse
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PageResult:
+    scheduled: int
+    next_cursor: str | None
+
+
+class PlanMigrations:
+    def __init__(
+        self,
+        subscriptions: SubscriptionService,
+        catalog: CatalogService,
+        events: EventRecorder,
+        clock: Clock | None = None,
+    ):
+        self._subscriptions = subscriptions
+        self._catalog = catalog
+        self._events = events
+        self._clock = clock or SystemClock()
+
+    def request(self, scope: Scope, plan_id: str, body: Any) -> dict[str, Any]:
+        data = parse(Migrate, body)
+        plan = cast(Plan, self._catalog.get(scope, "plan", plan_id))
+        if plan.status == "superseded":
+            raise DomainRuleViolation(
+                f"Plan '{plan.id}' was superseded by '{plan.superseded_by}'; migrate to the current version.",
+                code="plan_superseded",
+            )
+        now = self._clock.now()
+        if datetime.fromisoformat(data.effective_date) <= now:
+            raise DomainRuleViolation(
+                "effective_date must be in the future, so customers get notice.",
+                code="effective_date_not_in_future",
+                param="effective_date",
+            )
+        migration = {
+            "id": new_id("mig", int(now.timestamp() * 1000)),
+            "object": "plan_migration",
+            "plan": plan.id,
+            "plan_code": plan.code,
+            "effective_date": data.effective_date,
+            "status": "scheduled",
+            "created_at": to_wire(now),
+        }
+        self._events.record(DomainEvent(type="PlanMigrationRequested", scope=scope, occurred_at=now, data=migration))
+        return migration
+
+    def migrate_page(self, scope: Scope, plan_id: str, effective_date: str, cursor: str | None) -> PageResult:
+        plan = cast(Plan, self._catalog.get(scope, "plan", plan_id))
+        params = {"plan": plan.code, "limit": str(PAGE_SIZE)} | ({"starting_after": cursor} if cursor else {})
+        page = self._subscriptions.list(scope, params)
+        scheduled = sum(
+            self._subscriptions.schedule_tariff_change(scope, subscription, plan, effective_date)
+            for subscription in page.data
+        )
+        next_cursor = page.data[-1].id if page.has_more and page.data else None
+        return PageResult(scheduled=scheduled, next_cursor=next_cursor)

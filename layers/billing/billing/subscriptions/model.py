@@ -1,0 +1,98 @@
+"""The subscription entity, its history entries, and the requests that act on it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from billing.catalog.fields import Code
+from billing.customers.fields import Metadata
+from billing.subscriptions.lifecycle import Status
+from billing.validation import Input, Timestamp
+
+PlanRef = Annotated[str, Field(min_length=1, max_length=64)]
+When = Literal["now", "period_end"]
+Quantity = Annotated[int, Field(ge=1, le=10**6)]
+
+
+class AddOnItem(Input):
+    add_on: Code
+    quantity: Quantity = 1
+
+
+class SubscriptionCreate(Input):
+    customer: Annotated[str, Field(min_length=1, max_length=64)]
+    plan: PlanRef
+    start_date: Timestamp | None = None
+    billing_anchor: Timestamp | None = None
+    trial_days: Annotated[int, Field(ge=0, le=730)] | None = None
+    coupon: Code | None = None
+    add_ons: Annotated[list[AddOnItem], Field(max_length=20)] = []
+    metadata: Metadata = {}
+
+
+class SubscriptionUpdate(Input):
+    metadata: Metadata
+
+
+class ChangePlan(Input):
+    plan: PlanRef
+    when: When = "now"
+
+
+class Cancel(Input):
+    when: When = "now"
+
+
+class NoBody(Input):
+    pass
+
+
+class Migrate(Input):
+    effective_date: Timestamp
+
+
+class PendingChange(BaseModel):
+    type: Literal["plan_change", "cancel", "tariff_change"]
+    plan: str | None = None
+    effective_at: str
+
+
+class Subscription(BaseModel):
+    """Public shape plus ``revision`` (optimistic lock, not shown)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    object: Literal["subscription"] = "subscription"
+    livemode: bool
+    customer: str
+    plan: str
+    plan_code: str
+    currency: str
+    status: Status
+    start_date: str
+    billing_anchor: str
+    trial_end: str | None
+    current_period_start: str
+    current_period_end: str
+    cancel_at_period_end: bool = False
+    canceled_at: str | None = None
+    paused_at: str | None = None
+    coupon: str | None = None
+    add_ons: list[dict[str, Any]] = []
+    pending_change: PendingChange | None = None
+    metadata: dict[str, str] = {}
+    created_at: str
+    revision: int = Field(default=1, exclude=True)
+
+
+class HistoryEntry(BaseModel):
+    """One transition, as the rating engine reads it to prorate."""
+
+    at: str
+    type: str
+    status: Status
+    plan: str
+    details: dict[str, Any] = {}
