@@ -94,6 +94,9 @@ def test_other_tenants_cannot_reach_catalog_objects(api: Api, key: str, other_ke
     assert api.get(f"/v1/{segment}", other_key).body["data"] == []
     if "code" in obj:
         assert api.get(f"/v1/{segment}?code={obj['code']}", other_key).body["data"] == []
+    if segment == "plans":
+        migrate = api.post(f"{path}/migrate", other_key, {"effective_date": "2030-01-01T00:00:00Z"})
+        assert migrate.status == 404
 
 
 def test_customers_name_tax_rates_that_exist(api: Api, key: str, other_key: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
     """What every function needs to reach its resources (names come from template.yaml)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     table_name: str = Field(min_length=1)
     event_bus_name: str | None = None

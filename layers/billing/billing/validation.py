@@ -45,9 +45,10 @@ Timestamp = Annotated[str, Field(max_length=40), AfterValidator(_timestamp)]
 
 
 class Input(BaseModel):
-    """Base of request models: unknown fields are errors, strings are not coerced."""
+    """Base of request models: unknown fields are errors, strings are not coerced.
+    Validators are built on first use, not at import, to keep cold starts short."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, defer_build=True)
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

@@ -17,7 +17,7 @@ from billing.validation import Input
 class Entity(BaseModel):
     """A stored catalog object; ``model_dump(mode="json")`` is its public shape."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str
     object: str

@@ -54,6 +54,8 @@ class Migrate(Input):
 
 
 class PendingChange(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     type: Literal["plan_change", "cancel", "tariff_change"]
     plan: str | None = None
     effective_at: str
@@ -62,7 +64,7 @@ class PendingChange(BaseModel):
 class Subscription(BaseModel):
     """Public shape plus ``revision`` (optimistic lock, not shown)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str
     object: Literal["subscription"] = "subscription"
@@ -90,6 +92,8 @@ class Subscription(BaseModel):
 
 class HistoryEntry(BaseModel):
     """One transition, as the rating engine reads it to prorate."""
+
+    model_config = ConfigDict(defer_build=True)
 
     at: str
     type: str
