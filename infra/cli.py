@@ -30,6 +30,9 @@ def _connect(config: StackConfig) -> None:
 def up(config: StackConfig) -> int:
     from infra import demo
 
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # set first, and explicitly: a background job
+        signal.signal(signum, lambda *_: stopped.set())  # may inherit SIGINT ignored
     stack = EmbeddedStack(config)
     source = "given" if config.endpoint_url else "embedded moto"
     print(f"Starting the AWS endpoint ({source}: {stack.endpoint_url}) ...", flush=True)
@@ -41,9 +44,6 @@ def up(config: StackConfig) -> int:
     stack.plumbing.start()
     seeded = demo.seed(config.stack_name)
     print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created), flush=True)
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):  # set explicitly: a background job may inherit SIGINT ignored
-        signal.signal(signum, lambda *_: stopped.set())
     while not stopped.wait(timeout=1):
         pass
     print("\nStopping ...", flush=True)

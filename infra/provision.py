@@ -194,10 +194,11 @@ class Provisioner:
         if "EventPattern" in props:
             request["EventPattern"] = json.dumps(props["EventPattern"])
         arn = events.put_rule(**request)["RuleArn"]
-        targets = [
-            {"Id": t["Id"], "Arn": t["Arn"], **({"Input": t["Input"]} if "Input" in t else {})}
-            for t in props.get("Targets", [])
-        ]
+        targets = props.get("Targets", [])
+        for target in targets:
+            unsupported = set(target) - {"Id", "Arn", "Input", "InputPath"}
+            if unsupported:
+                raise NotImplementedError(f"{logical_id}: rule target keys {sorted(unsupported)} are not provisioned")
         if targets:
             events.put_targets(Rule=name, EventBusName=props.get("EventBusName", "default"), Targets=targets)
         return name, {"Arn": arn}

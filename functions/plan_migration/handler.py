@@ -10,16 +10,15 @@ harmless, as scheduling a subscription twice changes nothing.
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from billing.adapters import queues
 from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
 from billing.adapters.dynamodb.customers import DynamoCustomerRepository
 from billing.adapters.dynamodb.outbox import DynamoEventRecorder
@@ -41,12 +40,6 @@ def _migrations() -> PlanMigrations:
     return PlanMigrations(subscriptions, catalog, DynamoEventRecorder())
 
 
-@lru_cache(maxsize=1)
-def _sqs() -> Any:
-    settings = get_settings()
-    return boto3.client("sqs", region_name=settings.region, endpoint_url=settings.endpoint_url)
-
-
 def migrate(record: SQSRecord) -> None:
     detail = json.loads(record.body)["detail"]
     scope = Scope(detail["tenant_id"], livemode=bool(detail["livemode"]))
@@ -55,7 +48,9 @@ def migrate(record: SQSRecord) -> None:
     logger.info("page migrated", migration=migration["id"], scheduled=result.scheduled, more=bool(result.next_cursor))
     if result.next_cursor:
         next_page = {"detail-type": "PlanMigrationPage", "detail": {**detail, "cursor": result.next_cursor}}
-        _sqs().send_message(QueueUrl=os.environ["PLAN_MIGRATION_QUEUE_URL"], MessageBody=json.dumps(next_page))
+        queue_url = get_settings().plan_migration_queue_url
+        assert queue_url, "PLAN_MIGRATION_QUEUE_URL is set by template.yaml"
+        queues.send(queue_url, next_page)
 
 
 @logger.inject_lambda_context

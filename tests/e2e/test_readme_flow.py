@@ -81,4 +81,4 @@ def test_tariff_walkthrough(running: Running) -> None:
     refused = post(f"/v1/subscriptions/{sub['id']}/resume")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "invalid_transition"
     history = requests.get(f"{running.url}/v1/subscriptions/{sub['id']}/history", headers=bearer(key), timeout=10)
-    assert [h["type"] for h in history.json()["data"]] == ["created", "change_plan", "cancel"]
+    assert [h["type"] for h in history.json()["data"]] == ["created", "plan_changed", "canceled"]

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from billing.customers import Customer, CustomerQuery
-from billing.errors import Conflict
+from billing.errors import Conflict, DomainRuleViolation
 from billing.events import DomainEvent
 from billing.idempotency import Claim, StoredResponse
 from billing.pagination import Page
@@ -157,11 +157,13 @@ class MemorySubscriptions:
             key = (scope, "coupon", new.coupon.id)
             stored = self._catalog.items[key]
             if new.coupon.max_redemptions is not None and stored.get("times_redeemed", 0) >= new.coupon.max_redemptions:
-                raise Conflict("exhausted", code="coupon_exhausted")
+                raise DomainRuleViolation("exhausted", code="coupon_exhausted")
             stored["times_redeemed"] = stored.get("times_redeemed", 0) + 1
-        if new.customer_currency:
-            customer = self._customers.rows[(scope, subscription.customer)]
-            self._customers.rows[(scope, subscription.customer)] = replace(customer, currency=new.customer_currency)
+        customer = self._customers.rows[(scope, subscription.customer)]
+        if customer.status == "archived" or customer.currency not in (None, subscription.currency):
+            raise Conflict("customer changed", code="concurrent_update", retryable=True)
+        if new.set_customer_currency:
+            self._customers.rows[(scope, subscription.customer)] = replace(customer, currency=subscription.currency)
         self.rows[(scope, subscription.id)] = subscription
         self.histories[(scope, subscription.id)] = [new.history]
         self.events.append(new.event)

@@ -164,7 +164,7 @@ def test_change_now_and_at_period_end(world: World) -> None:
         world.service.change_plan(SCOPE, sub.id, {"plan": "euro"})
     assert refused.value.code == "currency_mismatch"
     history = world.service.history(SCOPE, sub.id)
-    assert [h.type for h in history] == ["created", "schedule_plan_change", "change_plan", "change_plan"]
+    assert [h.type for h in history] == ["created", "plan_change_scheduled", "plan_changed", "plan_changed"]
     assert history[2].details["previous_plan"] == sub.plan and history[2].at == "2026-01-18T12:00:00Z"
 
 
@@ -217,13 +217,80 @@ def test_superseded_plans_take_no_new_subscriptions(world: World) -> None:
 
 def test_tariff_migration_schedules_each_subscription_once(world: World) -> None:
     sub = world.subscribe()
+    listed = world.service.list(SCOPE, {}).data[0]  # a list's copy, about to go stale
+    world.service.add_add_on(SCOPE, sub.id, {"add_on": "support"})
     old = world.catalog.find(SCOPE, "plan", "basic")
     new = world.catalog.update(SCOPE, "plan", old.id, {"base_fee": 2000})  # type: ignore[union-attr]
-    assert world.service.schedule_tariff_change(SCOPE, sub, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
-    again = world.service.get(SCOPE, sub.id)
-    assert not world.service.schedule_tariff_change(SCOPE, again, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
-    assert again.pending_change is not None and again.pending_change.type == "tariff_change"
-    assert [e.type for e in world.repo.events].count("TariffChangeScheduled") == 1
+    assert world.service.schedule_tariff_change(SCOPE, listed.id, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
+    assert not world.service.schedule_tariff_change(SCOPE, listed.id, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
+    after = world.service.get(SCOPE, sub.id)
+    assert [a["add_on"] for a in after.add_ons] == ["support"]  # the change made meanwhile survives
+    assert after.pending_change is not None and after.pending_change.type == "tariff_change"
+    assert world.service.schedule_tariff_change(SCOPE, sub.id, new, "2026-04-01T00:00:00Z")  # type: ignore[arg-type]
+    assert [e.type for e in world.repo.events].count("TariffChangeScheduled") == 2
+
+
+def test_migrations_leave_the_customers_own_pending_changes(world: World) -> None:
+    leaving, switching = world.subscribe(), world.subscribe()
+    world.service.cancel(SCOPE, leaving.id, {"when": "period_end"})
+    world.service.change_plan(SCOPE, switching.id, {"plan": "pro", "when": "period_end"})
+    old = world.catalog.find(SCOPE, "plan", "basic")
+    new = world.catalog.update(SCOPE, "plan", old.id, {"base_fee": 2000})  # type: ignore[union-attr]
+    for sub in (leaving, switching):
+        assert not world.service.schedule_tariff_change(SCOPE, sub.id, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
+    assert world.service.get(SCOPE, leaving.id).pending_change.type == "cancel"  # type: ignore[union-attr]
+
+
+def test_a_pending_cancellation_wins(world: World) -> None:
+    sub = world.subscribe()
+    canceling = world.service.cancel(SCOPE, sub.id, {"when": "period_end"})
+    assert canceling.cancel_at_period_end
+    with pytest.raises(DomainRuleViolation) as refused:
+        world.service.change_plan(SCOPE, sub.id, {"plan": "pro", "when": "period_end"})
+    assert refused.value.code == "cancellation_pending"
+    changed = world.service.change_plan(SCOPE, sub.id, {"plan": "pro", "when": "now"})
+    assert changed.cancel_at_period_end and changed.pending_change is not None
+    assert changed.pending_change.type == "cancel"
+
+
+def test_scheduled_changes_take_the_period_running_now(world: World) -> None:
+    sub = world.subscribe()
+    world.clock.advance(days=40)  # the stored period ended; no run has rolled it yet
+    scheduled = world.service.cancel(SCOPE, sub.id, {"when": "period_end"})
+    assert scheduled.pending_change is not None
+    assert scheduled.pending_change.effective_at == "2026-03-15T12:00:00Z"
+
+
+def test_an_anchor_after_the_start_makes_a_stub_first_period(world: World) -> None:
+    sub = world.subscribe(billing_anchor="2026-01-25T00:00:00Z")
+    assert (sub.current_period_start, sub.current_period_end) == ("2026-01-15T12:00:00Z", "2026-01-25T00:00:00Z")
+    earlier = world.subscribe(billing_anchor="2026-01-01T00:00:00Z")
+    assert (earlier.current_period_start, earlier.current_period_end) == (
+        "2026-01-15T12:00:00Z",
+        "2026-02-01T00:00:00Z",
+    )
+
+
+def test_subscriptions_cannot_start_in_the_future(world: World) -> None:
+    with pytest.raises(DomainRuleViolation) as refused:
+        world.subscribe(start_date="2026-02-01T00:00:00Z")
+    assert refused.value.param == "start_date"
+
+
+def test_resuming_during_the_trial_returns_to_trialing(world: World) -> None:
+    sub = world.subscribe(plan="pro")
+    world.service.pause(SCOPE, sub.id)
+    assert world.service.resume(SCOPE, sub.id).status == "trialing"
+
+
+def test_a_customers_currency_never_changes_once_set(world: World) -> None:
+    customer = world.customer()
+    world.subscribe(customer=customer)
+    for currency in ("EUR", None):
+        with pytest.raises(DomainRuleViolation) as refused:
+            world.customers.update(SCOPE, customer, {"currency": currency})
+        assert refused.value.code == "currency_locked"
+    assert world.customers.update(SCOPE, customer, {"currency": "USD"}).currency == "USD"
 
 
 def test_other_tenants_subscriptions_are_not_found(world: World) -> None:
@@ -232,3 +299,10 @@ def test_other_tenants_subscriptions_are_not_found(world: World) -> None:
         world.service.get(OTHER, sub.id)
     assert refused.value.type == "not_found_error"
     assert world.service.list(OTHER, {}).data == []
+
+
+def test_a_canceled_trial_cannot_be_resumed(world: World) -> None:
+    sub = world.subscribe(plan="pro")
+    world.service.cancel(SCOPE, sub.id, {})
+    with pytest.raises(Conflict):
+        world.service.resume(SCOPE, sub.id)

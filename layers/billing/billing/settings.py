@@ -15,6 +15,7 @@ class Settings(BaseModel):
 
     table_name: str = Field(min_length=1)
     event_bus_name: str | None = None
+    plan_migration_queue_url: str | None = None
     region: str = "us-east-1"
     endpoint_url: str | None = None
 
@@ -24,6 +25,7 @@ class Settings(BaseModel):
         return cls(
             table_name=env.get("BILLING_TABLE", ""),
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
+            plan_migration_queue_url=env.get("PLAN_MIGRATION_QUEUE_URL") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         )

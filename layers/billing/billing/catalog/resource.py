@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.errors import DomainRuleViolation
 from billing.validation import Input
 
 
@@ -54,3 +55,14 @@ class Kind:
     entity: type[Entity]
     has_code: bool = True
     versioned: tuple[str, ...] = ()  # changing these makes a new version instead of an edit
+
+
+def require_current(entity: Entity, param: str | None = None) -> None:
+    """Refuse a superseded version (only plans have versions): use the current one."""
+    if getattr(entity, "status", None) == "superseded":
+        successor = getattr(entity, "superseded_by", None)
+        raise DomainRuleViolation(
+            f"{entity.object} '{entity.id}' was superseded by '{successor}'; use the current version.",
+            code=f"{entity.object}_superseded",
+            param=param,
+        )

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from billing.catalog.kinds import KINDS
-from billing.catalog.resource import Entity, Kind
+from billing.catalog.resource import Entity, Kind, require_current
 from billing.clock import Clock, SystemClock, to_wire
-from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
+from billing.errors import InvalidRequest, NotFound
 from billing.events import DomainEvent
-from billing.ids import new_id
+from billing.ids import is_id, new_id
 from billing.pagination import Page, page_request
 from billing.scope import Scope
 from billing.validation import parse
@@ -71,6 +71,8 @@ class CatalogService:
         return found
 
     def find_by_id(self, scope: Scope, kind_name: str, object_id: str) -> Entity | None:
+        if not is_id(object_id, KINDS[kind_name].id_prefix):
+            return None
         item = self._repo.get(scope, KINDS[kind_name], object_id)
         return KINDS[kind_name].entity.model_validate(item) if item else None
 
@@ -94,12 +96,7 @@ class CatalogService:
         kind = KINDS[kind_name]
         data = parse(kind.update, body)
         current = self.get(scope, kind_name, object_id)
-        if getattr(current, "status", None) == "superseded":
-            raise DomainRuleViolation(
-                f"{kind.name} '{object_id}' was superseded by '{getattr(current, 'superseded_by', None)}'; "
-                "change the current version.",
-                code=f"{kind.name}_superseded",
-            )
+        require_current(current)
         changes = data.fields(only_sent=True)
         for name, value in changes.items():
             if value is None and not _nullable(kind, name):

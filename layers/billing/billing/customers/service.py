@@ -91,6 +91,12 @@ class CustomerService:
             if name in ("tags", "tax_rates"):
                 value = tuple(value)
             changes[name] = value
+        if current.currency and changes.get("currency", current.currency) != current.currency:
+            raise DomainRuleViolation(
+                f"Customer '{current.id}' pays in {current.currency}; a currency never changes once set.",
+                code="currency_locked",
+                param="currency",
+            )
         updated = replace(current, **changes, version=current.version + 1)
         if updated == replace(current, version=current.version + 1):
             return current

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from billing.catalog.plans import Plan
+from billing.catalog.resource import require_current
 from billing.catalog.service import CatalogService
 from billing.clock import Clock, SystemClock, to_wire
 from billing.errors import DomainRuleViolation
@@ -50,11 +51,7 @@ class PlanMigrations:
     def request(self, scope: Scope, plan_id: str, body: Any) -> dict[str, Any]:
         data = parse(Migrate, body)
         plan = cast(Plan, self._catalog.get(scope, "plan", plan_id))
-        if plan.status == "superseded":
-            raise DomainRuleViolation(
-                f"Plan '{plan.id}' was superseded by '{plan.superseded_by}'; migrate to the current version.",
-                code="plan_superseded",
-            )
+        require_current(plan)
         now = self._clock.now()
         if datetime.fromisoformat(data.effective_date) <= now:
             raise DomainRuleViolation(
@@ -75,11 +72,15 @@ class PlanMigrations:
         return migration
 
     def migrate_page(self, scope: Scope, plan_id: str, effective_date: str, cursor: str | None) -> PageResult:
+        """Schedule one page; a migration whose plan was superseded since stops (the newer
+        version's own migration takes over)."""
         plan = cast(Plan, self._catalog.get(scope, "plan", plan_id))
+        if plan.status == "superseded":
+            return PageResult(scheduled=0, next_cursor=None)
         params = {"plan": plan.code, "limit": str(PAGE_SIZE)} | ({"starting_after": cursor} if cursor else {})
         page = self._subscriptions.list(scope, params)
         scheduled = sum(
-            self._subscriptions.schedule_tariff_change(scope, subscription, plan, effective_date)
+            self._subscriptions.schedule_tariff_change(scope, subscription.id, plan, effective_date)
             for subscription in page.data
         )
         next_cursor = page.data[-1].id if page.has_more and page.data else None

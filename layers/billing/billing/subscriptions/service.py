@@ -1,16 +1,18 @@
 """Subscription use cases.
 
 Rules:
-- A customer may hold several subscriptions. The plan's currency must be the
-  customer's; a customer without a currency takes the plan's on its first
-  subscription. Archived customers cannot subscribe.
-- A plan named by code means its current version; superseded versions take no
-  new subscriptions. A plan change keeps the currency.
-- Trials: ``trial_days`` (or the plan's) from ``start_date``; the first period
-  runs to the trial's end, which becomes the billing anchor. Otherwise the
-  anchor is ``billing_anchor`` or ``start_date`` (which may be backdated).
+- A customer may hold several subscriptions, all in one currency: a customer
+  without a currency takes its first plan's. Archived customers cannot subscribe.
+- ``start_date`` may be backdated, not set in the future. A trial (``trial_days``,
+  or the plan's) runs from the start; its end is the billing anchor unless
+  ``billing_anchor`` is given. A first period that the anchor cuts short is a
+  stub (``[start, next anchor boundary)``).
+- Pending changes: a scheduled cancellation wins over everything else (a plan
+  change cannot be scheduled on top of it, and tariff migrations skip it); a
+  plan change chosen by the customer wins over a tariff migration.
 - Changing to a plan with another interval restarts the billing period now.
-- Every transition is recorded in the history with its time, and emits an event.
+- Each change is checked against the copy it was decided on (optimistic lock),
+  recorded in the history with its time, and emits an event.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast, get_args
 
-from billing.catalog.add_ons import AddOn
 from billing.catalog.coupons import Coupon
 from billing.catalog.plans import Plan
 from billing.catalog.service import CatalogService
@@ -44,7 +45,21 @@ from billing.subscriptions.model import (
     SubscriptionCreate,
     SubscriptionUpdate,
 )
+from billing.subscriptions.references import CatalogReferences, same_currency
 from billing.validation import parse
+
+HISTORY_TYPES = {
+    "change_plan": "plan_changed",
+    "schedule_plan_change": "plan_change_scheduled",
+    "cancel": "canceled",
+    "schedule_cancel": "cancellation_scheduled",
+    "pause": "paused",
+    "resume": "resumed",
+    "add_add_on": "add_on_added",
+    "remove_add_on": "add_on_removed",
+    "update": "updated",
+    "schedule_tariff_change": "tariff_change_scheduled",
+}
 
 
 @dataclass(frozen=True)
@@ -56,12 +71,13 @@ class SubscriptionQuery:
 
 @dataclass(frozen=True)
 class NewSubscription:
-    """A subscription and what its creation changes elsewhere, written in one transaction."""
+    """A subscription and what its creation changes elsewhere, written in one transaction:
+    the customer must still be active and in the subscription's currency (or get it)."""
 
     subscription: Subscription
     history: HistoryEntry
     event: DomainEvent
-    customer_currency: str | None = None  # set on a customer that had none
+    set_customer_currency: bool = False
     coupon: Coupon | None = None  # redeemed once more
 
 
@@ -92,7 +108,7 @@ class SubscriptionService:
     ):
         self._repo = repo
         self._customers = customers
-        self._catalog = catalog
+        self._refs = CatalogReferences(catalog)
         self._clock = clock or SystemClock()
 
     # ------------------------------------------------------------------ create
@@ -104,25 +120,26 @@ class SubscriptionService:
             raise InvalidRequest(f"No such customer: '{data.customer}'.", code="resource_missing", param="customer")
         if customer.status == "archived":
             raise DomainRuleViolation(f"Customer '{customer.id}' is archived.", code="customer_archived")
-        plan = self._plan(scope, data.plan, "plan")
-        if customer.currency not in (None, plan.currency):
+        plan = self._refs.plan(scope, data.plan, "plan")
+        same_currency(customer.currency or plan.currency, plan.currency, f"Plan '{plan.code}'", "plan")
+        coupon = self._refs.coupon(scope, data.coupon, plan, now) if data.coupon else None
+        add_ons = [
+            self._refs.add_on_line(scope, item, plan, f"add_ons[{i}]", now) for i, item in enumerate(data.add_ons)
+        ]
+        start = datetime.fromisoformat(data.start_date) if data.start_date else now
+        if start > now + timedelta(minutes=5):
             raise DomainRuleViolation(
-                f"Plan '{plan.code}' is priced in {plan.currency}; "
-                f"customer '{customer.id}' pays in {customer.currency}.",
-                code="currency_mismatch",
+                "start_date cannot be in the future.", code="start_date_in_future", param="start_date"
             )
-        coupon = self._coupon(scope, data.coupon, plan, now) if data.coupon else None
-        add_ons = [self._add_on_line(scope, item, plan, f"add_ons[{i}]", now) for i, item in enumerate(data.add_ons)]
-        start = _parse(data.start_date) if data.start_date else now
         trial_days = plan.trial_days if data.trial_days is None else data.trial_days
         trial_end = start + timedelta(days=trial_days) if trial_days else None
-        anchor = trial_end or (_parse(data.billing_anchor) if data.billing_anchor else start)
+        anchor = datetime.fromisoformat(data.billing_anchor) if data.billing_anchor else (trial_end or start)
         if trial_end and trial_end > now:
             status: Status = "trialing"
             period = (start, trial_end)
         else:
             status = "active"
-            period = period_at(anchor, plan.interval, plan.interval_count, max(now, start))
+            period = _period(anchor, plan, max(now, start), floor=trial_end or start)
         subscription = Subscription(
             id=new_id("sub", int(now.timestamp() * 1000)),
             livemode=scope.livemode,
@@ -141,12 +158,11 @@ class SubscriptionService:
             metadata=data.metadata,
             created_at=to_wire(now),
         )
-        history = self._entry(subscription, "created", at=start, trial_end=subscription.trial_end)
         new = NewSubscription(
             subscription=subscription,
-            history=history,
+            history=_entry(subscription, "created", at=start, trial_end=subscription.trial_end),
             event=self._event("SubscriptionCreated", scope, subscription),
-            customer_currency=plan.currency if customer.currency is None else None,
+            set_customer_currency=customer.currency is None,
             coupon=coupon,
         )
         self._repo.create(scope, new)
@@ -154,19 +170,21 @@ class SubscriptionService:
 
     # -------------------------------------------------------------------- read
     def get(self, scope: Scope, subscription_id: str) -> Subscription:
-        subscription = self._repo.get(scope, subscription_id)
+        subscription = self._repo.get(scope, subscription_id) if is_id(subscription_id, "sub") else None
         if subscription is None:
             raise NotFound(f"No such subscription: '{subscription_id}'", param="id")
         return subscription
 
     def list(self, scope: Scope, params: Mapping[str, str]) -> Page[Subscription]:
         page = page_request(params, "sub")
-        status = params.get("status")
+        status, customer, plan = params.get("status"), params.get("customer"), params.get("plan")
         if status is not None and status not in get_args(Status):
             raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
-        query = SubscriptionQuery(
-            customer=params.get("customer"), status=cast(Status, status), plan_code=params.get("plan")
-        )
+        if customer is not None and not is_id(customer, "cus"):
+            raise InvalidRequest("customer must be a customer id (cus_...).", param="customer")
+        if plan is not None and not 1 <= len(plan) <= 64:
+            raise InvalidRequest("plan must be a plan code.", param="plan")
+        query = SubscriptionQuery(customer=customer, status=cast(Status, status), plan_code=plan)
         return self._repo.list(scope, query, page.limit, page.starting_after)
 
     def history(self, scope: Scope, subscription_id: str) -> Sequence[HistoryEntry]:
@@ -176,27 +194,30 @@ class SubscriptionService:
     # ----------------------------------------------------------------- actions
     def update(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
         data = parse(SubscriptionUpdate, body)
-        return self._act(scope, subscription_id, "update", "SubscriptionUpdated", metadata=data.metadata)
+        return self._act(
+            scope, self.get(scope, subscription_id), "update", "SubscriptionUpdated", metadata=data.metadata
+        )
 
     def change_plan(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
         data = parse(ChangePlan, body)
         current = self.get(scope, subscription_id)
-        plan = self._plan(scope, data.plan, "plan")
-        if plan.currency != current.currency:
-            raise DomainRuleViolation(
-                f"Plan '{plan.code}' is priced in {plan.currency}; the subscription is in {current.currency}.",
-                code="currency_mismatch",
-            )
+        plan = self._refs.plan(scope, data.plan, "plan")
+        same_currency(current.currency, plan.currency, f"Plan '{plan.code}'", "plan")
         if plan.id == current.plan:
             raise DomainRuleViolation("The subscription is already on this plan.", code="plan_unchanged", param="plan")
+        pending = current.pending_change
         if data.when == "period_end":
-            pending = PendingChange(type="plan_change", plan=plan.id, effective_at=current.current_period_end)
+            if pending and pending.type == "cancel":
+                raise DomainRuleViolation("The subscription is canceled at period end.", code="cancellation_pending")
+            change = PendingChange(type="plan_change", plan=plan.id, effective_at=self._period_end(scope, current))
             return self._act(
-                scope, subscription_id, "schedule_plan_change", "SubscriptionChangeScheduled", pending_change=pending
+                scope, current, "schedule_plan_change", "SubscriptionChangeScheduled", pending_change=change
             )
         now = self._clock.now()
-        old_plan = cast(Plan, self._catalog.get(scope, "plan", current.plan))
-        changes: dict[str, Any] = {"plan": plan.id, "plan_code": plan.code, "pending_change": None}
+        old_plan = self._refs.plan_by_id(scope, current.plan)
+        changes: dict[str, Any] = {"plan": plan.id, "plan_code": plan.code}
+        if pending and pending.type != "cancel":
+            changes["pending_change"] = None
         new_interval = (old_plan.interval, old_plan.interval_count) != (plan.interval, plan.interval_count)
         if new_interval and current.status != "trialing":
             changes |= {
@@ -204,135 +225,109 @@ class SubscriptionService:
                 "current_period_start": to_wire(now),
                 "current_period_end": to_wire(shift(now, plan.interval, plan.interval_count, 1)),
             }
-        return self._act(
-            scope, subscription_id, "change_plan", "SubscriptionChanged", previous_plan=current.plan, **changes
-        )
+        return self._act(scope, current, "change_plan", "SubscriptionChanged", previous_plan=current.plan, **changes)
 
     def cancel(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
         data = parse(Cancel, body)
         current = self.get(scope, subscription_id)
         if data.when == "period_end":
-            pending = PendingChange(type="cancel", effective_at=current.current_period_end)
+            pending = PendingChange(type="cancel", effective_at=self._period_end(scope, current))
             return self._act(
-                scope, subscription_id, "schedule_cancel", "SubscriptionCancellationScheduled",
-                cancel_at_period_end=True, pending_change=pending,
-            )  # fmt: skip
+                scope, current, "schedule_cancel", "SubscriptionCancellationScheduled", pending_change=pending
+            )
         now = to_wire(self._clock.now())
-        return self._act(scope, subscription_id, "cancel", "SubscriptionCanceled", canceled_at=now, pending_change=None)
+        return self._act(scope, current, "cancel", "SubscriptionCanceled", canceled_at=now, pending_change=None)
 
     def pause(self, scope: Scope, subscription_id: str, body: Any = None) -> Subscription:
         parse(NoBody, body or {})
-        return self._act(scope, subscription_id, "pause", "SubscriptionPaused", paused_at=to_wire(self._clock.now()))
+        now = to_wire(self._clock.now())
+        return self._act(scope, self.get(scope, subscription_id), "pause", "SubscriptionPaused", paused_at=now)
 
     def resume(self, scope: Scope, subscription_id: str, body: Any = None) -> Subscription:
+        """Back to active, or to trialing while the trial still runs."""
         parse(NoBody, body or {})
-        return self._act(scope, subscription_id, "resume", "SubscriptionResumed", paused_at=None)
+        current = self.get(scope, subscription_id)
+        trialing = current.trial_end is not None and datetime.fromisoformat(current.trial_end) > self._clock.now()
+        status: Status | None = "trialing" if trialing else None
+        return self._act(scope, current, "resume", "SubscriptionResumed", status=status, paused_at=None)
 
     def add_add_on(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
         item = parse(AddOnItem, body)
         current = self.get(scope, subscription_id)
-        plan = self._catalog.get(scope, "plan", current.plan)
-        line = self._add_on_line(scope, item, cast(Plan, plan), "add_on", self._clock.now())
+        plan = self._refs.plan_by_id(scope, current.plan)
+        line = self._refs.add_on_line(scope, item, plan, "add_on", self._clock.now())
         add_ons = [a for a in current.add_ons if a["add_on"] != item.add_on] + [line]
-        return self._act(scope, subscription_id, "add_add_on", "SubscriptionAddOnAdded", add_ons=add_ons)
+        return self._act(scope, current, "add_add_on", "SubscriptionAddOnAdded", add_ons=add_ons)
 
     def remove_add_on(self, scope: Scope, subscription_id: str, code: str) -> Subscription:
         current = self.get(scope, subscription_id)
         remaining = [a for a in current.add_ons if a["add_on"] != code]
         if len(remaining) == len(current.add_ons):
             raise NotFound(f"The subscription has no add-on '{code}'.", param="add_on")
-        return self._act(scope, subscription_id, "remove_add_on", "SubscriptionAddOnRemoved", add_ons=remaining)
+        return self._act(scope, current, "remove_add_on", "SubscriptionAddOnRemoved", add_ons=remaining)
 
-    def schedule_tariff_change(self, scope: Scope, subscription: Subscription, plan: Plan, effective_at: str) -> bool:
-        """Move ``subscription`` to ``plan`` at ``effective_at`` (a migration to a new plan version).
-        Returns False when it is already scheduled or not eligible (another currency, ended)."""
-        pending = subscription.pending_change
-        if pending and pending.type == "tariff_change" and pending.plan == plan.id:
+    def schedule_tariff_change(self, scope: Scope, subscription_id: str, plan: Plan, effective_at: str) -> bool:
+        """Move a subscription to ``plan`` (a plan's new version) at ``effective_at``.
+
+        Returns False, changing nothing, when it is already scheduled so, or not eligible:
+        ended, already on the plan, in another currency, or with a cancellation or a plan
+        change of the customer's own pending.
+        """
+        current = self.get(scope, subscription_id)  # a consistent copy, not a list's
+        pending = current.pending_change
+        if pending and (
+            pending.type in ("cancel", "plan_change") or (pending.plan, pending.effective_at) == (plan.id, effective_at)
+        ):
             return False
-        if subscription.status == "canceled" or subscription.currency != plan.currency or subscription.plan == plan.id:
+        if current.status == "canceled" or current.currency != plan.currency or current.plan == plan.id:
             return False
         change = PendingChange(type="tariff_change", plan=plan.id, effective_at=effective_at)
-        self._act(scope, subscription.id, "schedule_tariff_change", "TariffChangeScheduled", pending_change=change)
+        self._act(scope, current, "schedule_tariff_change", "TariffChangeScheduled", pending_change=change)
         return True
 
     # ----------------------------------------------------------------- helpers
-    def _act(self, scope: Scope, subscription_id: str, action: str, event_type: str, **changes: Any) -> Subscription:
-        current = self.get(scope, subscription_id)
-        status = next_status(current.status, action)
-        previous_plan = changes.pop("previous_plan", None)
+    def _act(
+        self,
+        scope: Scope,
+        current: Subscription,
+        action: str,
+        event_type: str,
+        status: Status | None = None,
+        previous_plan: str | None = None,
+        **changes: Any,
+    ) -> Subscription:
+        """Apply ``changes`` to ``current`` (the copy the decision was made on) if its status allows."""
+        allowed = next_status(current.status, action)  # refuses what the status does not allow
+        status = status or allowed
         updated = current.model_copy(update={**changes, "status": status, "revision": current.revision + 1})
-        details = {"previous_plan": previous_plan} if previous_plan else {}
-        if updated.pending_change:
-            details["pending_change"] = updated.pending_change.model_dump()
-        entry = self._entry(updated, _history_type(action), at=self._clock.now(), **details)
+        pending = updated.pending_change
+        updated.cancel_at_period_end = pending is not None and pending.type == "cancel"
+        details: dict[str, Any] = {"previous_plan": previous_plan} if previous_plan else {}
+        if pending:
+            details["pending_change"] = pending.model_dump()
+        entry = _entry(updated, HISTORY_TYPES[action], at=self._clock.now(), **details)
         event = self._event(event_type, scope, updated, **({"previous_plan": previous_plan} if previous_plan else {}))
         self._repo.save(scope, updated, current.revision, entry, event)
         return updated
 
-    def _plan(self, scope: Scope, ref: str, param: str) -> Plan:
-        found = self._plan_by_id(scope, ref) if is_id(ref, "plan") else self._catalog.find(scope, "plan", ref)
-        if found is None:
-            raise InvalidRequest(f"No such plan: '{ref}'.", code="resource_missing", param=param)
-        plan = cast(Plan, found)
-        if plan.status == "superseded":
-            raise DomainRuleViolation(
-                f"Plan '{plan.id}' was superseded by '{plan.superseded_by}'.", code="plan_superseded", param=param
-            )
-        return plan
-
-    def _plan_by_id(self, scope: Scope, plan_id: str) -> Plan | None:
-        try:
-            return cast(Plan, self._catalog.get(scope, "plan", plan_id))
-        except NotFound:
-            return None
-
-    def _coupon(self, scope: Scope, code: str, plan: Plan, now: datetime) -> Coupon:
-        coupon = cast(Coupon | None, self._catalog.find(scope, "coupon", code))
-        if coupon is None:
-            raise InvalidRequest(f"No such coupon: '{code}'.", code="resource_missing", param="coupon")
-        if coupon.redeem_by and _parse(coupon.redeem_by) <= now:
-            raise DomainRuleViolation(
-                f"Coupon '{code}' expired on {coupon.redeem_by}.", code="coupon_expired", param="coupon"
-            )
-        if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
-            raise DomainRuleViolation(f"Coupon '{code}' is fully redeemed.", code="coupon_exhausted", param="coupon")
-        if coupon.applies_to_plans and plan.code not in coupon.applies_to_plans:
-            raise DomainRuleViolation(
-                f"Coupon '{code}' does not apply to plan '{plan.code}'.", code="coupon_not_applicable", param="coupon"
-            )
-        if coupon.currency not in (None, plan.currency):
-            raise DomainRuleViolation(
-                f"Coupon '{code}' is in {coupon.currency}, the plan in {plan.currency}.",
-                code="currency_mismatch",
-                param="coupon",
-            )
-        return coupon
-
-    def _add_on_line(self, scope: Scope, item: AddOnItem, plan: Plan, param: str, now: datetime) -> dict[str, Any]:
-        add_on = cast(AddOn | None, self._catalog.find(scope, "add_on", item.add_on))
-        if add_on is None:
-            raise InvalidRequest(f"No such add-on: '{item.add_on}'.", code="resource_missing", param=f"{param}.add_on")
-        if add_on.currency != plan.currency:
-            raise DomainRuleViolation(
-                f"Add-on '{add_on.code}' is in {add_on.currency}, the plan in {plan.currency}.",
-                code="currency_mismatch",
-                param=param,
-            )
-        return {"add_on": add_on.code, "add_on_id": add_on.id, "quantity": item.quantity, "added_at": to_wire(now)}
-
-    def _entry(self, subscription: Subscription, kind: str, at: datetime, **details: Any) -> HistoryEntry:
-        return HistoryEntry(
-            at=to_wire(at), type=kind, status=subscription.status, plan=subscription.plan, details=details
-        )
+    def _period_end(self, scope: Scope, subscription: Subscription) -> str:
+        """End of the period running now (the stored one may have ended; runs roll it later)."""
+        now = self._clock.now()
+        if datetime.fromisoformat(subscription.current_period_end) > now:
+            return subscription.current_period_end
+        plan = self._refs.plan_by_id(scope, subscription.plan)
+        return to_wire(_period(datetime.fromisoformat(subscription.billing_anchor), plan, now, floor=now)[1])
 
     def _event(self, kind: str, scope: Scope, subscription: Subscription, **extra: Any) -> DomainEvent:
         data = {"object": subscription.model_dump(mode="json"), **extra}
         return DomainEvent(type=kind, scope=scope, occurred_at=self._clock.now(), data=data)
 
 
-def _history_type(action: str) -> str:
-    return {"update": "updated", "schedule_tariff_change": "tariff_change_scheduled"}.get(action, action)
+def _period(anchor: datetime, plan: Plan, at: datetime, floor: datetime) -> tuple[datetime, datetime]:
+    """The period containing ``at``, starting no earlier than ``floor`` (a stub first period)."""
+    start, end = period_at(anchor, plan.interval, plan.interval_count, at)
+    return max(start, floor), end
 
 
-def _parse(wire: str) -> datetime:
-    return datetime.fromisoformat(wire)
+def _entry(subscription: Subscription, kind: str, at: datetime, **details: Any) -> HistoryEntry:
+    return HistoryEntry(at=to_wire(at), type=kind, status=subscription.status, plan=subscription.plan, details=details)

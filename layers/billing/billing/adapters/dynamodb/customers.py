@@ -98,17 +98,22 @@ def _external_guard(scope: Scope, customer: Customer) -> dict[str, Any]:
     return table.put(guard, _NEW)
 
 
-def set_currency(scope: Scope, customer_id: str, currency: str) -> dict[str, Any]:
-    """The transaction operation that gives a customer without a currency its first one."""
-    return {
-        "Update": {
-            "TableName": table.table_name(),
-            "Key": table.encode(_key(scope, customer_id)),
-            "UpdateExpression": "SET currency = :c, version = version + :one",
-            "ConditionExpression": "attribute_not_exists(currency)",
-            "ExpressionAttributeValues": table.encode({":c": currency, ":one": 1}),
-        }
+def subscribable(scope: Scope, customer_id: str, currency: str, set_currency: bool) -> dict[str, Any]:
+    """The transaction operation that checks a customer can take a subscription in ``currency``
+    (still not archived, in that currency or none), giving it the currency if it had none."""
+    condition = "#status <> :archived AND (attribute_not_exists(currency) OR currency = :c)"
+    request: dict[str, Any] = {
+        "TableName": table.table_name(),
+        "Key": table.encode(_key(scope, customer_id)),
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": table.encode({":archived": "archived", ":c": currency}),
     }
+    if not set_currency:
+        return {"ConditionCheck": request}
+    request["UpdateExpression"] = "SET currency = :c, version = version + :one"
+    request["ExpressionAttributeValues"] = table.encode({":archived": "archived", ":c": currency, ":one": 1})
+    return {"Update": request}
 
 
 class DynamoCustomerRepository:

@@ -3,8 +3,8 @@
 - subscription: ``PK={scope}#SUB#{id}``, ``SK=SUB``; GSI1 ``{scope}#SUB`` lists them, GSI2
   ``{scope}#SUB#CUS#{customer}`` by customer, GSI3 ``{scope}#SUB#PLAN#{plan code}`` by plan
   (migrations to a new plan version read it); newest first by id.
-- history:      ``PK={scope}#SUB#{id}``, ``SK=HIST#{time-ordered id}``: one item per transition,
-  beside the subscription so one query reads it in order.
+- history:      ``PK={scope}#SUB#{id}``, ``SK=HIST#{revision}``: one item per transition, keyed by
+  the revision it produced, beside the subscription so one query reads it in order.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from billing.adapters.dynamodb import catalog, customers, outbox, table
 from billing.catalog.coupons import KIND as COUPON
 from billing.errors import BillingError, Conflict, DomainRuleViolation
 from billing.events import DomainEvent
-from billing.ids import new_id
 from billing.pagination import Page
 from billing.scope import Scope
 from billing.subscriptions.model import HistoryEntry, Subscription
@@ -60,10 +59,10 @@ def _from_item(item: dict[str, Any]) -> Subscription:
     return Subscription.model_validate({**json.loads(item["data"]), "revision": int(item["revision"])})
 
 
-def _history_put(scope: Scope, subscription_id: str, entry: HistoryEntry) -> dict[str, Any]:
+def _history_put(scope: Scope, subscription: Subscription, entry: HistoryEntry) -> dict[str, Any]:
     item = {
-        "PK": _pk(scope, subscription_id),
-        "SK": f"HIST#{new_id('hst')}",
+        "PK": _pk(scope, subscription.id),
+        "SK": f"HIST#{subscription.revision:010d}",
         "entity": "subscription_history",
         "data": json.dumps(entry.model_dump(mode="json"), separators=(",", ":")),
     }
@@ -75,15 +74,19 @@ class DynamoSubscriptionRepository:
         subscription = new.subscription
         operations = [
             table.put(_to_item(scope, subscription), _NEW),
-            _history_put(scope, subscription.id, new.history),
+            _history_put(scope, subscription, new.history),
             outbox.put_event(new.event),
         ]
-        conflicts: dict[int, BillingError] = {}
-        if new.customer_currency:
-            conflicts[len(operations)] = Conflict(
-                "The customer's currency was set by another request; retry.", code="concurrent_update", retryable=True
+        conflicts: dict[int, BillingError] = {
+            len(operations): Conflict(
+                "The customer changed while subscribing (archived or given a currency); retry.",
+                code="concurrent_update",
+                retryable=True,
             )
-            operations.append(customers.set_currency(scope, subscription.customer, new.customer_currency))
+        }
+        operations.append(
+            customers.subscribable(scope, subscription.customer, subscription.currency, new.set_customer_currency)
+        )
         if new.coupon:
             exhausted = DomainRuleViolation(
                 f"Coupon '{new.coupon.code}' is fully redeemed.", code="coupon_exhausted", param="coupon"
@@ -101,7 +104,7 @@ class DynamoSubscriptionRepository:
     ) -> None:
         operations = [
             table.put(_to_item(scope, subscription), "revision = :r", {":r": revision}),
-            _history_put(scope, subscription.id, history),
+            _history_put(scope, subscription, history),
             outbox.put_event(event),
         ]
         table.transact(operations, {})
@@ -125,11 +128,17 @@ class DynamoSubscriptionRepository:
         return Page(data=[_from_item(item) for item in items], has_more=has_more)
 
     def history(self, scope: Scope, subscription_id: str) -> Sequence[HistoryEntry]:
-        response = table.client().query(
-            TableName=table.table_name(),
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :hist)",
-            ExpressionAttributeValues=table.encode({":pk": _pk(scope, subscription_id), ":hist": "HIST#"}),
-            ConsistentRead=True,
-        )
-        items = [table.decode(item) for item in response.get("Items", [])]
-        return [HistoryEntry.model_validate(json.loads(item["data"])) for item in items]
+        request: dict[str, Any] = {
+            "TableName": table.table_name(),
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :hist)",
+            "ExpressionAttributeValues": table.encode({":pk": _pk(scope, subscription_id), ":hist": "HIST#"}),
+            "ConsistentRead": True,
+        }
+        entries: list[HistoryEntry] = []
+        while True:
+            response = table.client().query(**request)
+            for item in response.get("Items", []):
+                entries.append(HistoryEntry.model_validate(json.loads(table.decode(item)["data"])))
+            if "LastEvaluatedKey" not in response:
+                return entries
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
