@@ -27,7 +27,8 @@ logger = Logger(service="local-plumbing")
 
 
 class Poller:
-    """One event source mapping: ``poll_once`` handles what is waiting and returns how much."""
+    """One event source mapping: ``poll_once`` handles what is waiting and returns how many
+    records it read (0 means the source is drained for now)."""
 
     def __init__(self, name: str, handler: Handler, mapping: dict[str, Any], stack: Stack, provisioner: Provisioner):
         self.name = name
@@ -102,7 +103,7 @@ class StreamPoller(Poller):
             wanted = [record for record in records if self.wanted(record)]
             for start in range(0, len(wanted), self._batch_size):
                 self._deliver(wanted[start : start + self._batch_size])
-            handled += len(wanted)
+            handled += len(records)  # progress, filtered or not: a page of other records is not the end
         return handled
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:

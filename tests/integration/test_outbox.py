@@ -54,3 +54,18 @@ def test_customer_changes_reach_the_event_bus(stack: EmbeddedStack, api: Api, ke
     assert len(updated) == 1
     assert updated[0]["data"]["previous_attributes"] == {"name": "Evented"}
     assert updated[0]["data"]["object"]["name"] == "Renamed"
+
+
+def test_draining_reads_past_pages_of_records_the_filter_drops(stack: EmbeddedStack, api: Api, key: str) -> None:
+    """Stream pages hold up to 1,000 records; a page without outbox records is not the end."""
+    from billing.adapters.dynamodb import table
+
+    assert stack.plumbing is not None
+    stack.plumbing.drain()
+    queue = _capture_bus(stack, "CustomerCreated")
+    for start in range(0, 1100, 25):  # items the stream carries but the publisher filters out
+        batch = [{"PutRequest": {"Item": table.encode({"PK": f"noise#{start + i}", "SK": "X"})}} for i in range(25)]
+        table.client().batch_write_item(RequestItems={table.table_name(): batch})
+    customer = api.post("/v1/customers", key, {"name": "After the noise"}).body
+    stack.plumbing.drain()
+    assert customer["id"] in [m["detail"]["data"]["object"]["id"] for m in _received(queue)]
