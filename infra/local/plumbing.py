@@ -71,35 +71,46 @@ class Poller:
 
 
 class StreamPoller(Poller):
-    """A DynamoDB stream, read from every shard in order."""
+    """A DynamoDB stream, read from every shard in order.
+
+    Each poll takes a fresh iterator after the last sequence number read, rather than
+    following ``NextShardIterator``: AWS iterators expire after 15 minutes, and moto replaces
+    a table's stream shard whenever it rolls back a cancelled transaction, leaving old
+    iterators on a shard that never grows again.
+    """
 
     def __init__(self, *args: Any, stream_arn: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._arn = stream_arn
         self._streams = self._provisioner.client("dynamodbstreams")
-        self._iterators: dict[str, str | None] = {}
+        self._positions: dict[str, str | None] = {}  # shard -> last sequence number read
+        self._closed: set[str] = set()
 
     def identifier(self, record: dict[str, Any]) -> str:
         return str(record["dynamodb"]["SequenceNumber"])
 
-    def _refresh_shards(self) -> None:
-        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
-        for shard in shards:
-            if shard["ShardId"] not in self._iterators:
-                iterator = self._streams.get_shard_iterator(
-                    StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-                self._iterators[shard["ShardId"]] = iterator
+    def _iterator(self, shard_id: str) -> str:
+        position = self._positions.get(shard_id)
+        where = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+            if position
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator: str = self._streams.get_shard_iterator(StreamArn=self._arn, ShardId=shard_id, **where)[
+            "ShardIterator"
+        ]
+        return iterator
 
     def poll_once(self) -> int:
-        self._refresh_shards()
+        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
         handled = 0
-        for shard_id, iterator in list(self._iterators.items()):
-            if iterator is None:
-                continue
-            response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-            self._iterators[shard_id] = response.get("NextShardIterator")
+        for shard_id in [shard["ShardId"] for shard in shards if shard["ShardId"] not in self._closed]:
+            response = self._streams.get_records(ShardIterator=self._iterator(shard_id), Limit=1000)
+            if "NextShardIterator" not in response:
+                self._closed.add(shard_id)
             records = [{**record, "eventSourceARN": self._arn} for record in response.get("Records", [])]
+            if records:
+                self._positions[shard_id] = self.identifier(records[-1])
             wanted = [record for record in records if self.wanted(record)]
             for start in range(0, len(wanted), self._batch_size):
                 self._deliver(wanted[start : start + self._batch_size])

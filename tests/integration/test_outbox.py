@@ -69,3 +69,15 @@ def test_draining_reads_past_pages_of_records_the_filter_drops(stack: EmbeddedSt
     customer = api.post("/v1/customers", key, {"name": "After the noise"}).body
     stack.plumbing.drain()
     assert customer["id"] in [m["detail"]["data"]["object"]["id"] for m in _received(queue)]
+
+
+def test_events_keep_flowing_after_a_refused_transaction(stack: EmbeddedStack, api: Api, key: str) -> None:
+    """A refused transaction (here a duplicate external id) must not stop the stream publisher."""
+    assert stack.plumbing is not None
+    queue = _capture_bus(stack, "CustomerCreated")
+    api.post("/v1/customers", key, {"external_id": "twice"})
+    stack.plumbing.drain()
+    assert api.post("/v1/customers", key, {"external_id": "twice"}).status == 409
+    later = api.post("/v1/customers", key, {"name": "After the refusal"}).body
+    stack.plumbing.drain()
+    assert later["id"] in [m["detail"]["data"]["object"]["id"] for m in _received(queue)]
