@@ -141,6 +141,14 @@ class QueuePoller(Poller):
     def identifier(self, record: dict[str, Any]) -> str:
         return str(record["messageId"])
 
+    def wanted(self, record: dict[str, Any]) -> bool:
+        """As Lambda does for SQS: a JSON body is matched as an object, any other as text."""
+        try:
+            body = json.loads(record["body"])
+        except ValueError:
+            body = record["body"]
+        return super().wanted({**record, "body": body})
+
     def poll_once(self) -> int:
         response = self._sqs.receive_message(
             QueueUrl=self._url,

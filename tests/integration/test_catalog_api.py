@@ -108,3 +108,18 @@ def test_customers_name_tax_rates_that_exist(api: Api, key: str, other_key: str)
     assert (exempt["tax_exempt"], exempt["tax_rates"]) == (True, [])
     theirs = api.post("/v1/customers", other_key, {"tax_rates": [rate.body["id"]]})
     assert theirs.status == 400 and theirs.body["error"]["param"] == "tax_rates[0]"
+
+
+def test_test_and_live_mode_catalogs_and_subscriptions_are_separate(api: Api, tenants: Any) -> None:
+    tenant, test = tenants.create_tenant("Two worlds")
+    live = tenants.create_key(tenant.id, livemode=True).secret
+    meter = api.post("/v1/meters", test.secret, RESOURCES["meters"]).body
+    assert meter["livemode"] is False
+    assert api.get(f"/v1/meters/{meter['id']}", live).status == 404
+    assert api.get("/v1/meters?code=api_calls", live).body["data"] == []
+    plan = {"code": "p", "name": "P", "currency": "USD", "interval": "month"}
+    assert api.post("/v1/plans", live, {**plan, "charges": [GRADUATED]}).body["error"]["param"] == "charges[0].meter"
+    assert api.post("/v1/plans", live, plan).body["livemode"] is True
+    customer = api.post("/v1/customers", test.secret, {"name": "Test only"}).body["id"]
+    refused = api.post("/v1/subscriptions", live, {"customer": customer, "plan": "p"})
+    assert refused.status == 400 and refused.body["error"]["param"] == "customer"

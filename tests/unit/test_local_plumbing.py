@@ -51,3 +51,13 @@ def test_intrinsics_resolve_against_provisioned_values() -> None:
     assert dependencies(value) == {"Table", "Queue", "AWS::Region"}
     with pytest.raises(Unresolved):
         resolve({"Ref": "Missing"})
+
+
+def test_sqs_filters_match_the_parsed_json_body() -> None:
+    from infra.local.plumbing import QueuePoller
+
+    poller = QueuePoller.__new__(QueuePoller)  # only the filter, no queue behind it
+    poller._patterns = [{"body": {"detail-type": ["PlanMigrationRequested"]}}]
+    assert poller.wanted({"body": '{"detail-type": "PlanMigrationRequested"}'})
+    assert not poller.wanted({"body": '{"detail-type": "CustomerCreated"}'})
+    assert not poller.wanted({"body": "not json"})
