@@ -43,29 +43,19 @@ def subscription_history(call: Call) -> dict[str, Any]:
     return {"object": "list", "data": [e.model_dump(mode="json") for e in entries], "has_more": False}
 
 
-@route(f"{ITEM}/change", methods=("POST",))
-def change_subscription(call: Call) -> dict[str, Any]:
-    return _public(subscriptions().change_plan(call.scope, call.params["subscription_id"], call.json()))
+# POST {ITEM}/<segment> -> SubscriptionService.<method>(scope, subscription_id, body)
+ACTIONS = {"change": "change_plan", "cancel": "cancel", "pause": "pause", "resume": "resume", "add_ons": "add_add_on"}
 
 
-@route(f"{ITEM}/cancel", methods=("POST",))
-def cancel_subscription(call: Call) -> dict[str, Any]:
-    return _public(subscriptions().cancel(call.scope, call.params["subscription_id"], call.json()))
+def _register_action(segment: str, method: str) -> None:
+    @route(f"{ITEM}/{segment}", methods=("POST",), name=f"{method}_subscription")
+    def act(call: Call) -> dict[str, Any]:
+        action = getattr(subscriptions(), method)
+        return _public(action(call.scope, call.params["subscription_id"], call.json()))
 
 
-@route(f"{ITEM}/pause", methods=("POST",))
-def pause_subscription(call: Call) -> dict[str, Any]:
-    return _public(subscriptions().pause(call.scope, call.params["subscription_id"], call.json()))
-
-
-@route(f"{ITEM}/resume", methods=("POST",))
-def resume_subscription(call: Call) -> dict[str, Any]:
-    return _public(subscriptions().resume(call.scope, call.params["subscription_id"], call.json()))
-
-
-@route(f"{ITEM}/add_ons", methods=("POST",))
-def add_subscription_add_on(call: Call) -> dict[str, Any]:
-    return _public(subscriptions().add_add_on(call.scope, call.params["subscription_id"], call.json()))
+for _segment, _method in ACTIONS.items():
+    _register_action(_segment, _method)
 
 
 @route(f"{ITEM}/add_ons/{{add_on_code}}", methods=("DELETE",))
