@@ -5,6 +5,6 @@ authorizer is the same module's ``app.api_key_authorizer``.
 """
 
 from chalicelib.http import api_key_authorizer, app
-from chalicelib.routes import catalog, customers, health, subscriptions
+from chalicelib.routes import catalog, customers, health, settings, subscriptions, usage
 
-__all__ = ["api_key_authorizer", "app", "catalog", "customers", "health", "subscriptions"]
+__all__ = ["api_key_authorizer", "app", "catalog", "customers", "health", "settings", "subscriptions", "usage"]

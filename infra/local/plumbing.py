@@ -12,6 +12,7 @@ their start again, so consumers must dedupe by event id, as they must on AWS.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -118,8 +119,10 @@ class StreamPoller(Poller):
         return handled
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
-        """As Lambda does for streams: retry from the first failed record, keeping shard order."""
-        for attempt in range(self._max_retries + 1):
+        """As Lambda does for streams: retry from the first failed record, keeping shard order
+        (``MaximumRetryAttempts: -1``: until it succeeds)."""
+        attempts = itertools.count() if self._max_retries < 0 else range(self._max_retries + 1)
+        for attempt in attempts:
             failed = self.invoke(batch)
             if not failed:
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import datetime
 
@@ -18,6 +19,7 @@ class MemoryTenants:
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.keys: dict[str, ApiKey] = {}
+        self.settings: dict[str, dict] = {}
 
     def create_tenant(self, tenant: Tenant) -> None:
         self.tenants[tenant.id] = tenant
@@ -36,6 +38,12 @@ class MemoryTenants:
 
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         self.keys[key.digest] = replace(key, revoked_at=at)
+
+    def get_settings(self, tenant_id: str) -> dict:
+        return dict(self.settings.get(tenant_id, {}))
+
+    def save_settings(self, tenant_id: str, settings: dict) -> None:
+        self.settings[tenant_id] = dict(settings)
 
 
 class MemoryCustomers:
@@ -187,3 +195,76 @@ class MemorySubscriptions:
 
     def history(self, scope: Scope, subscription_id: str) -> list:
         return list(self.histories.get((scope, subscription_id), []))
+
+
+class MemoryUsageEvents:
+    """The usage event store and its stream: a new key is an INSERT, an overwrite a MODIFY."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple, object] = {}
+        self.stream: list[tuple[str, Scope, object]] = []
+        self._lock = threading.Lock()
+
+    def existing(self, scope: Scope, transaction_ids) -> set[str]:
+        with self._lock:
+            return {txid for txid in transaction_ids if (scope, txid) in self.items}
+
+    def put_many(self, scope: Scope, events) -> None:
+        for event in events:  # item by item, as BatchWriteItem does: racing writers interleave
+            with self._lock:
+                new = (scope, event.transaction_id) not in self.items
+                if new:  # first write wins (the adapter puts the first write back after a MODIFY)
+                    self.items[(scope, event.transaction_id)] = event
+                    self.stream.append((str(len(self.stream) + 1000), scope, event))
+
+
+class MemoryAggregates:
+    """Aggregate store with the adapter's semantics: a chunk commits atomically with its marker."""
+
+    def __init__(self) -> None:
+        self.rows: dict = {}
+        self.markers: dict[str, int] = {}
+        self.values: set = set()
+        self._lock = threading.Lock()
+
+    def raise_extremes(self, deltas) -> None:
+        with self._lock:
+            for key, delta in deltas.items():
+                row = self.rows.setdefault(key, _row(delta))
+                if delta.max is not None and (row["max"] is None or delta.max > row["max"]):
+                    row["max"] = delta.max
+                if delta.latest is not None and (row["latest"] is None or delta.latest[0] > row["latest"][0]):
+                    row["latest"] = delta.latest
+
+    def unseen(self, deltas) -> dict:
+        with self._lock:
+            found: dict = {}
+            for key, delta in deltas.items():
+                fresh = {value for value in delta.uniques if (key, value) not in self.values}
+                if fresh:
+                    found[key] = fresh
+            return found
+
+    def commit(self, marker: str, count: int, deltas, new_values) -> None:
+        from billing.usage.aggregator import AlreadyApplied, ValueTaken
+
+        with self._lock:
+            if marker in self.markers:
+                raise AlreadyApplied(self.markers[marker])
+            if any((key, value) in self.values for key, values in new_values.items() for value in values):
+                raise ValueTaken()
+            self.markers[marker] = count
+            for key, delta in deltas.items():
+                row = self.rows.setdefault(key, _row(delta))
+                row["n"] += delta.n
+                row["total"] += delta.total
+                row["wsum"] += delta.wsum
+                row["unique"] += len(new_values.get(key, ()))
+            self.values |= {(key, value) for key, values in new_values.items() for value in values}
+
+
+def _row(delta) -> dict:
+    from decimal import Decimal
+
+    return {"n": 0, "total": Decimal(0), "wsum": Decimal(0), "max": None, "latest": None, "unique": 0,
+            "aggregation": delta.aggregation}  # fmt: skip

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -57,11 +58,12 @@ class Call:
     query: dict[str, str]
     raw_body: bytes
 
-    def json(self) -> Any:
+    def json(self, exact: bool = False) -> Any:
+        """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
         if not self.raw_body.strip():
             return {}
         try:
-            return json.loads(self.raw_body)
+            return json.loads(self.raw_body, parse_float=Decimal) if exact else json.loads(self.raw_body)
         except ValueError:
             raise InvalidRequest("The request body is not valid JSON.", code="body_invalid") from None
 
@@ -121,7 +123,7 @@ def _guarded(run: Callable[[], Any]) -> StoredResponse:
         result = run()
     except BillingError as exc:
         body = {"error": exc.to_dict()}
-        return StoredResponse(status=STATUS[exc.type], body=body, retryable=exc.retryable)
+        return StoredResponse(status=exc.status or STATUS[exc.type], body=body, retryable=exc.retryable)
     except Exception:
         logger.exception("unhandled error")
         error = BillingError("An internal error occurred; it has been logged.")

@@ -7,9 +7,12 @@ from functools import lru_cache
 from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
 from billing.adapters.dynamodb.customers import DynamoCustomerRepository
 from billing.adapters.dynamodb.idempotency import DynamoIdempotencyStore
+from billing.adapters.dynamodb.meter_readings import DynamoMeterReadingStore
 from billing.adapters.dynamodb.outbox import DynamoEventRecorder
 from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
 from billing.adapters.dynamodb.tenants import DynamoTenantRepository
+from billing.adapters.dynamodb.usage_aggregates import DynamoAggregateStore
+from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
 from billing.catalog.service import CatalogService
 from billing.customers import CustomerService
 from billing.idempotency import Idempotency
@@ -17,6 +20,10 @@ from billing.scope import Scope
 from billing.subscriptions.migrations import PlanMigrations
 from billing.subscriptions.service import SubscriptionService
 from billing.tenants import TenantService
+from billing.usage.ingest import UsageIngest
+from billing.usage.readings import MeterReadings
+from billing.usage.service import UsageService
+from billing.usage.stamping import Directory
 
 
 @lru_cache(maxsize=1)
@@ -50,3 +57,21 @@ def subscriptions() -> SubscriptionService:
 @lru_cache(maxsize=1)
 def migrations() -> PlanMigrations:
     return PlanMigrations(subscriptions(), catalog(), DynamoEventRecorder())
+
+
+@lru_cache(maxsize=1)
+def usage_ingest() -> UsageIngest:
+    directory = Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog())
+    return UsageIngest(DynamoUsageEventStore(), directory, lambda scope: tenants().settings(scope.tenant_id).grace)
+
+
+@lru_cache(maxsize=1)
+def usage() -> UsageService:
+    return UsageService(
+        subscriptions(), DynamoCustomerRepository(), catalog(), DynamoAggregateStore(), DynamoUsageEventStore()
+    )
+
+
+@lru_cache(maxsize=1)
+def meter_readings() -> MeterReadings:
+    return MeterReadings(usage_ingest(), DynamoMeterReadingStore(), catalog(), DynamoCustomerRepository())

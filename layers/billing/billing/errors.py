@@ -14,6 +14,7 @@ class BillingError(Exception):
 
     type = "api_error"
     default_code = "internal_error"
+    status: int | None = None  # set where one type answers with another status than its usual one
 
     def __init__(self, message: str, *, code: str | None = None, param: str | None = None, retryable: bool = False):
         super().__init__(message)
@@ -31,6 +32,13 @@ class InvalidRequest(BillingError):
 
     type = "invalid_request_error"
     default_code = "parameter_invalid"
+
+
+class PayloadTooLarge(InvalidRequest):
+    """A request body over the size the endpoint accepts (413): nothing was written."""
+
+    status = 413
+    default_code = "payload_too_large"
 
 
 class Unauthenticated(BillingError):

@@ -14,6 +14,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     table_name: str = Field(min_length=1)
+    usage_table_name: str | None = None
     event_bus_name: str | None = None
     plan_migration_queue_url: str | None = None
     region: str = "us-east-1"
@@ -24,6 +25,7 @@ class Settings(BaseModel):
         env = os.environ
         return cls(
             table_name=env.get("BILLING_TABLE", ""),
+            usage_table_name=env.get("USAGE_TABLE") or None,
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
             plan_migration_queue_url=env.get("PLAN_MIGRATION_QUEUE_URL") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from billing import api_keys
 from billing.clock import Clock, SystemClock
 from billing.errors import InvalidRequest, NotFound, Unauthenticated
 from billing.ids import new_id
 from billing.scope import Scope
+from billing.tenant_settings import SettingsUpdate, TenantSettings
+from billing.validation import parse
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class TenantRepository(Protocol):
     def key_by_digest(self, digest: str) -> ApiKey | None: ...
     def keys_of(self, tenant_id: str) -> list[ApiKey]: ...
     def revoke_key(self, key: ApiKey, at: datetime) -> None: ...
+    def get_settings(self, tenant_id: str) -> dict[str, Any]: ...
+    def save_settings(self, tenant_id: str, settings: dict[str, Any]) -> None: ...
 
 
 class TenantService:
@@ -86,6 +90,15 @@ class TenantService:
                     self._repo.revoke_key(key, self._clock.now())
                 return key
         raise NotFound(f"No such API key: {key_id}", param="key")
+
+    def settings(self, tenant_id: str) -> TenantSettings:
+        return TenantSettings.model_validate(self._repo.get_settings(tenant_id))
+
+    def update_settings(self, tenant_id: str, body: Any) -> TenantSettings:
+        changes = parse(SettingsUpdate, body).model_dump(exclude_unset=True)
+        updated = self.settings(tenant_id).model_copy(update=changes)
+        self._repo.save_settings(tenant_id, updated.model_dump())
+        return updated
 
     def authenticate(self, authorization: str | None) -> Scope:
         """The scope a bearer key acts for; 401 for a missing, malformed or revoked key."""

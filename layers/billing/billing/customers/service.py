@@ -14,7 +14,7 @@ from billing.clock import Clock, SystemClock
 from billing.customers.model import Customer, CustomerCreate, CustomerQuery, CustomerUpdate, Status
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
-from billing.ids import new_id
+from billing.ids import is_id, new_id
 from billing.pagination import Page, page_request
 from billing.scope import Scope
 from billing.validation import parse
@@ -141,3 +141,8 @@ class CustomerService:
         return DomainEvent(
             type=kind, scope=scope, occurred_at=self._clock.now(), data={"object": customer.to_public(), **extra}
         )
+
+
+def find_customer(repo: CustomerRepository, scope: Scope, ref: str) -> Customer | None:
+    """A customer by id (``cus_...``) or by the tenant's external id."""
+    return repo.get(scope, ref) if is_id(ref, "cus") else repo.find_by_external_id(scope, ref)

@@ -31,7 +31,7 @@ from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
 from billing.ids import is_id, new_id
 from billing.pagination import Page, page_request
-from billing.periods import period_at, shift
+from billing.periods import shift
 from billing.scope import Scope
 from billing.subscriptions.lifecycle import Status, next_status
 from billing.subscriptions.model import (
@@ -45,6 +45,7 @@ from billing.subscriptions.model import (
     SubscriptionCreate,
     SubscriptionUpdate,
 )
+from billing.subscriptions.periods import clamped_period
 from billing.subscriptions.references import CatalogReferences, same_currency
 from billing.validation import parse
 
@@ -139,7 +140,7 @@ class SubscriptionService:
             period = (start, trial_end)
         else:
             status = "active"
-            period = _period(anchor, plan, max(now, start), floor=trial_end or start)
+            period = clamped_period(anchor, plan, max(now, start), floor=trial_end or start)
         subscription = Subscription(
             id=new_id("sub", int(now.timestamp() * 1000)),
             livemode=scope.livemode,
@@ -316,17 +317,11 @@ class SubscriptionService:
         if datetime.fromisoformat(subscription.current_period_end) > now:
             return subscription.current_period_end
         plan = self._refs.plan_by_id(scope, subscription.plan)
-        return to_wire(_period(datetime.fromisoformat(subscription.billing_anchor), plan, now, floor=now)[1])
+        return to_wire(clamped_period(datetime.fromisoformat(subscription.billing_anchor), plan, now, floor=now)[1])
 
     def _event(self, kind: str, scope: Scope, subscription: Subscription, **extra: Any) -> DomainEvent:
         data = {"object": subscription.model_dump(mode="json"), **extra}
         return DomainEvent(type=kind, scope=scope, occurred_at=self._clock.now(), data=data)
-
-
-def _period(anchor: datetime, plan: Plan, at: datetime, floor: datetime) -> tuple[datetime, datetime]:
-    """The period containing ``at``, starting no earlier than ``floor`` (a stub first period)."""
-    start, end = period_at(anchor, plan.interval, plan.interval_count, at)
-    return max(start, floor), end
 
 
 def _entry(subscription: Subscription, kind: str, at: datetime, **details: Any) -> HistoryEntry:

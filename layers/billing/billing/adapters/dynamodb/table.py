@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -70,7 +70,7 @@ def delete(key: Mapping[str, str]) -> dict[str, Any]:
 TRANSACTION_ATTEMPTS = 4
 
 
-def transact(operations: list[dict[str, Any]], conflicts: Mapping[int, BillingError]) -> None:
+def transact(operations: list[dict[str, Any]], conflicts: Mapping[int, Exception]) -> None:
     """Write all operations or none.
 
     A failed condition at index i raises ``conflicts[i]`` (or a retryable
@@ -93,6 +93,50 @@ def transact(operations: list[dict[str, Any]], conflicts: Mapping[int, BillingEr
                 raise
             time.sleep(0.02 * 2**attempt + random.random() * 0.02)
     raise _concurrent_update()
+
+
+BATCH_ATTEMPTS = 8
+
+
+def batch_get(table: str, keys: Sequence[Mapping[str, str]], projection: str = "PK") -> list[Item]:
+    """Strongly consistent ``BatchGetItem`` of any number of keys (100 per request)."""
+    found: list[Item] = []
+    for start in range(0, len(keys), 100):
+        request = {
+            table: {
+                "Keys": [encode(key) for key in keys[start : start + 100]],
+                "ConsistentRead": True,
+                "ProjectionExpression": projection,
+            }
+        }
+        for attempt in range(BATCH_ATTEMPTS):
+            response = client().batch_get_item(RequestItems=request)
+            found.extend(decode(item) for item in response.get("Responses", {}).get(table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            _backoff(attempt)
+        else:
+            raise BillingError("The store is busy; retry.", code="store_busy", retryable=True)
+    return found
+
+
+def batch_put(table: str, items: Sequence[Mapping[str, Any]]) -> None:
+    """``BatchWriteItem`` of any number of items (25 per request), unprocessed ones retried."""
+    for start in range(0, len(items), 25):
+        requests = [{"PutRequest": {"Item": encode(item)}} for item in items[start : start + 25]]
+        for attempt in range(BATCH_ATTEMPTS):
+            response = client().batch_write_item(RequestItems={table: requests})
+            requests = (response.get("UnprocessedItems") or {}).get(table, [])
+            if not requests:
+                break
+            _backoff(attempt)
+        else:
+            raise BillingError("The store is busy; retry.", code="store_busy", retryable=True)
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.02 * 2**attempt, 1.0) + random.random() * 0.02)
 
 
 def _concurrent_update() -> Conflict:

@@ -88,3 +88,16 @@ class DynamoTenantRepository:
             UpdateExpression="SET revoked_at = :at",
             ExpressionAttributeValues=table.encode({":at": at.isoformat()}),
         )
+
+    def get_settings(self, tenant_id: str) -> dict[str, Any]:
+        item = table.get(_tenant_key(tenant_id), consistent=False)
+        return dict(item.get("settings") or {}) if item else {}
+
+    def save_settings(self, tenant_id: str, settings: dict[str, Any]) -> None:
+        table.client().update_item(
+            TableName=table.table_name(),
+            Key=table.encode(_tenant_key(tenant_id)),
+            UpdateExpression="SET settings = :s",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=table.encode({":s": settings}),
+        )

@@ -1,0 +1,18 @@
+"""``/v1/settings``: the calling tenant's own settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.http import Call, route
+from chalicelib.services import tenants
+
+
+@route("/v1/settings")
+def get_settings(call: Call) -> dict[str, Any]:
+    return tenants().settings(call.scope.tenant_id).to_public()
+
+
+@route("/v1/settings", methods=("PATCH",))
+def update_settings(call: Call) -> dict[str, Any]:
+    return tenants().update_settings(call.scope.tenant_id, call.json()).to_public()

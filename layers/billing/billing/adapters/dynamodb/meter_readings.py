@@ -1,0 +1,60 @@
+"""The last reading of each customer's meter, in the billing table (see KEYS.md)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from billing.adapters.dynamodb import table
+from billing.errors import Conflict
+from billing.scope import Scope
+from billing.usage.readings import ReadingState
+
+
+def _key(scope: Scope, customer: str, meter: str) -> dict[str, str]:
+    return {"PK": f"{scope.key}#RDG#{customer}#{meter}", "SK": "RDG"}
+
+
+class DynamoMeterReadingStore:
+    def get(self, scope: Scope, customer: str, meter: str) -> ReadingState | None:
+        item = table.get(_key(scope, customer, meter))
+        if item is None:
+            return None
+        consumption = item.get("consumption")
+        return ReadingState(
+            customer=item["customer"],
+            meter=item["meter"],
+            reading_id=item["reading_id"],
+            reading=Decimal(item["reading"]),
+            timestamp=item["timestamp"],
+            consumption=None if consumption is None else Decimal(consumption),
+            baseline_id=item["baseline_id"],
+            revision=int(item["revision"]),
+        )
+
+    def save(self, scope: Scope, state: ReadingState) -> None:
+        item: dict[str, Any] = {
+            **_key(scope, state.customer, state.meter),
+            "customer": state.customer,
+            "meter": state.meter,
+            "reading_id": state.reading_id,
+            "reading": state.reading,
+            "timestamp": state.timestamp,
+            "consumption": state.consumption,
+            "baseline_id": state.baseline_id,
+            "revision": state.revision,
+        }
+        condition = "attribute_not_exists(PK)" if state.revision == 1 else "revision = :previous"
+        values = {} if state.revision == 1 else {":previous": state.revision - 1}
+        request: dict[str, Any] = {
+            "TableName": table.table_name(),
+            "Item": table.encode(item),
+            "ConditionExpression": condition,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = table.encode(values)
+        moved = Conflict(
+            "Another reading of this meter was recorded meanwhile; retry.", code="concurrent_update", retryable=True
+        )
+        with table.condition_as(moved):
+            table.client().put_item(**request)

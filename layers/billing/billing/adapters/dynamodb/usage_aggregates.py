@@ -1,0 +1,175 @@
+"""Usage totals in the billing table (see KEYS.md, "usage totals").
+
+One item per (subscription, period, meter, group) under the period's key, so
+a customer's usage for a period is one ``Query``. Chunk markers and distinct
+value markers make each stream record count once (``billing.usage.aggregator``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from billing.adapters.dynamodb import table
+from billing.scope import Scope
+from billing.usage.aggregation import AggregateKey, Delta, Stored
+from billing.usage.aggregator import AlreadyApplied, ValueTaken
+
+MARKER_TTL_S = 3 * 24 * 3600  # streams keep records 24 h: a retry never comes later than that
+
+
+def period_pk(scope: Scope, subscription: str, period_start: str) -> str:
+    return f"{scope.key}#USG#{subscription}#{period_start}"
+
+
+def _level_pk(scope: Scope, subscription: str) -> str:
+    return f"{scope.key}#USGL#{subscription}"
+
+
+def _agg_key(key: AggregateKey) -> dict[str, str]:
+    return {"PK": period_pk(key.scope, key.subscription, key.period_start), "SK": f"{key.code}#{key.group_key}"}
+
+
+def _value_key(key: AggregateKey, value: str) -> dict[str, str]:
+    return {
+        "PK": f"{period_pk(key.scope, key.subscription, key.period_start)}#{key.code}#{key.group_key}#V#{value}",
+        "SK": "V",
+    }
+
+
+def _marker_key(marker: str) -> dict[str, str]:
+    return {"PK": f"USGB#{hashlib.sha256(marker.encode()).hexdigest()[:32]}", "SK": "USGB"}
+
+
+def _describe(key: AggregateKey, delta: Delta) -> dict[str, Any]:
+    """The attributes every write sets, so an item is readable whoever created it."""
+    return {":code": key.code, ":group": delta.group, ":agg": delta.aggregation, ":pe": delta.period_end}
+
+
+DESCRIBE = "code = :code, #group = :group, aggregation = :agg, period_end = :pe"
+
+
+def _update(
+    key: dict[str, str], expression: str, values: dict[str, Any], condition: str | None = None
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "TableName": table.table_name(),
+        "Key": table.encode(key),
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": {"#group": "group"} if "#group" in expression else None,
+        "ExpressionAttributeValues": table.encode(values),
+    }
+    if condition:
+        request["ConditionExpression"] = condition
+    return {k: v for k, v in request.items() if v is not None}
+
+
+class DynamoAggregateStore:
+    def raise_extremes(self, deltas: dict[AggregateKey, Delta]) -> None:
+        for key, delta in deltas.items():
+            if delta.aggregation == "max" and delta.max is not None:
+                request = _update(
+                    _agg_key(key),
+                    f"SET mx = :v, {DESCRIBE}",
+                    {":v": delta.max, **_describe(key, delta)},
+                    "attribute_not_exists(mx) OR mx < :v",
+                )
+            elif delta.aggregation == "latest" and delta.latest is not None:
+                values = {":o": delta.latest[0], ":v": delta.latest[1], **_describe(key, delta)}
+                request = _update(
+                    _agg_key(key), f"SET lt = :o, lv = :v, {DESCRIBE}", values, "attribute_not_exists(lt) OR lt < :o"
+                )
+            else:
+                continue
+            try:
+                table.client().update_item(**request)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+
+    def unseen(self, deltas: dict[AggregateKey, Delta]) -> dict[AggregateKey, set[str]]:
+        wanted = [(key, value) for key, delta in deltas.items() for value in sorted(delta.uniques)]
+        if not wanted:
+            return {}
+        seen = {item["PK"] for item in table.batch_get(table.table_name(), [_value_key(k, v) for k, v in wanted])}
+        fresh: dict[AggregateKey, set[str]] = {}
+        for key, value in wanted:
+            if _value_key(key, value)["PK"] not in seen:
+                fresh.setdefault(key, set()).add(value)
+        return fresh
+
+    def commit(
+        self, marker: str, count: int, deltas: dict[AggregateKey, Delta], new_values: dict[AggregateKey, set[str]]
+    ) -> None:
+        expires = int(time.time()) + MARKER_TTL_S
+        operations = [table.put({**_marker_key(marker), "n": count, "expires_at": expires}, "attribute_not_exists(PK)")]
+        for key, delta in deltas.items():
+            adds = {":n": delta.n, ":t": delta.total, ":w": delta.wsum, ":u": len(new_values.get(key, ()))}
+            expression = f"ADD n :n, #total :t, wsum :w, uq :u SET {DESCRIBE}"
+            update = _update(_agg_key(key), expression, {**adds, **_describe(key, delta)})
+            update["ExpressionAttributeNames"] = {"#group": "group", "#total": "total"}
+            operations.append({"Update": update})
+            if delta.aggregation == "weighted_sum":
+                level = _update(
+                    {"PK": _level_pk(key.scope, key.subscription), "SK": f"{key.code}#{key.group_key}"},
+                    "ADD #total :t",
+                    {":t": delta.total},
+                )
+                level["ExpressionAttributeNames"] = {"#total": "total"}
+                operations.append({"Update": level})
+        value_ops = len(operations)
+        for key, values in new_values.items():
+            operations.extend(
+                table.put({**_value_key(key, v), "n": 1}, "attribute_not_exists(PK)") for v in sorted(values)
+            )
+        conflicts: dict[int, Exception] = {0: _MarkerExists()}
+        conflicts |= {index: ValueTaken() for index in range(value_ops, len(operations))}
+        try:
+            table.transact(operations, conflicts)
+        except _MarkerExists:
+            stored = table.get(_marker_key(marker))
+            raise AlreadyApplied(int(stored["n"]) if stored else 0) from None
+
+    def period(self, scope: Scope, subscription: str, period_start: str) -> list[Stored]:
+        return [_stored(item) for item in _query(period_pk(scope, subscription, period_start))]
+
+    def levels(self, scope: Scope, subscription: str) -> dict[str, Decimal]:
+        """Running totals of weighted meters over all periods, by ``code#group``."""
+        return {item["SK"]: Decimal(item.get("total", 0)) for item in _query(_level_pk(scope, subscription))}
+
+
+class _MarkerExists(Exception):
+    pass
+
+
+def _query(pk: str) -> list[dict[str, Any]]:
+    request: dict[str, Any] = {
+        "TableName": table.table_name(),
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": table.encode({":pk": pk}),
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        response = table.client().query(**request)
+        items.extend(table.decode(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _stored(item: dict[str, Any]) -> Stored:
+    return Stored(
+        code=item["code"],
+        group=item.get("group") or {},
+        aggregation=item["aggregation"],
+        n=int(item.get("n", 0)),
+        total=Decimal(item.get("total", 0)),
+        wsum=Decimal(item.get("wsum", 0)),
+        max=item.get("mx"),
+        latest=item.get("lv"),
+        unique=int(item.get("uq", 0)),
+    )

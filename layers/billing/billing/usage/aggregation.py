@@ -1,0 +1,150 @@
+"""How events add up, per meter aggregation, into totals kept per billing period.
+
+Totals are kept per (subscription, period, meter, group) in a form that events
+can be added to in any order: an event count ``n``, a ``total`` of values, the
+``wsum`` of weighted meters, the largest value, the latest value, and the
+number of distinct values (each distinct value is remembered once).
+
+``weighted_sum`` meters take increments (seats +3, storage -20 GB) and bill
+the time-weighted level over the period: the level at the start carried from
+earlier periods, plus each increment weighted by the share of the period left
+after it. As the weights are fixed by the event's own timestamp, the sum is
+additive and late events simply add their share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from billing.scope import Scope
+from billing.usage.model import UsageEvent, group_key
+
+QUANTUM = Decimal("0.000000000001")
+
+
+@dataclass(frozen=True)
+class AggregateKey:
+    scope: Scope
+    subscription: str
+    period_start: str
+    code: str
+    group_key: str
+
+
+@dataclass
+class Delta:
+    """What a run of events adds to one aggregate."""
+
+    aggregation: str
+    period_end: str
+    group: dict[str, str | None]
+    n: int = 0
+    total: Decimal = Decimal(0)
+    wsum: Decimal = Decimal(0)
+    max: Decimal | None = None
+    latest: tuple[str, Decimal] | None = None  # (timestamp#transaction_id, value)
+    uniques: set[str] = field(default_factory=set)
+
+    def add(self, event: UsageEvent) -> None:
+        self.n += 1
+        self.total += event.value
+        if self.aggregation == "weighted_sum":
+            self.wsum += event.value * seconds_between(event.timestamp, event.period_end)
+        if self.max is None or event.value > self.max:
+            self.max = event.value
+        order = f"{event.timestamp}#{event.transaction_id}"
+        if self.latest is None or order > self.latest[0]:
+            self.latest = (order, event.value)
+        if event.unique is not None:
+            self.uniques.add(event.unique)
+
+
+def key_of(scope: Scope, event: UsageEvent) -> AggregateKey:
+    return AggregateKey(scope, event.subscription, event.period_start, event.code, event.group_key)
+
+
+def fold(facts: Iterable[tuple[Scope, UsageEvent]]) -> dict[AggregateKey, Delta]:
+    deltas: dict[AggregateKey, Delta] = {}
+    for scope, event in facts:
+        key = key_of(scope, event)
+        if key not in deltas:
+            deltas[key] = Delta(event.aggregation, event.period_end, event.group)
+        deltas[key].add(event)
+    return deltas
+
+
+def seconds_between(start: str, end: str) -> Decimal:
+    return Decimal((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One stored aggregate, as read back."""
+
+    code: str
+    group: dict[str, str | None]
+    aggregation: str
+    n: int = 0
+    total: Decimal = Decimal(0)
+    wsum: Decimal = Decimal(0)
+    max: Decimal | None = None
+    latest: Decimal | None = None
+    unique: int = 0
+
+
+def quantity(stored: Stored, period: tuple[str, str], level_before: Decimal = Decimal(0)) -> Decimal:
+    """The billable quantity of one aggregate over ``period``."""
+    match stored.aggregation:
+        case "count":
+            return Decimal(stored.n)
+        case "sum":
+            return stored.total
+        case "max":
+            return stored.max or Decimal(0)
+        case "latest":
+            return stored.latest or Decimal(0)
+        case "unique_count":
+            return Decimal(stored.unique)
+        case "weighted_sum":
+            length = seconds_between(*period)
+            return ((level_before * length + stored.wsum) / length).quantize(QUANTUM) if length else level_before
+    raise ValueError(f"unknown aggregation {stored.aggregation!r}")
+
+
+def combine(aggregation: str, quantities: Sequence[Decimal]) -> Decimal:
+    """A meter's quantity over all its groups."""
+    if not quantities:
+        return Decimal(0)
+    if aggregation in {"max", "latest"}:
+        return max(quantities)
+    return sum(quantities, Decimal(0))
+
+
+def wire(quantity: Decimal) -> str:
+    """A decimal string without exponent or trailing zeros (``"12.5"``, ``"100"``)."""
+    text = format(quantity, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def usage_items(stored: Sequence[Stored], period: tuple[str, str], levels: dict[tuple[str, str], Decimal]) -> Any:
+    """The ``meters`` of a usage answer: per meter, its quantity and its groups'."""
+    meters: dict[str, dict[str, Any]] = {}
+    for item in sorted(stored, key=lambda s: (s.code, sorted((k, v or "") for k, v in s.group.items()))):
+        value = quantity(item, period, levels.get((item.code, group_key(item.group)), Decimal(0)))
+        meter = meters.setdefault(item.code, {"code": item.code, "aggregation": item.aggregation, "values": []})
+        meter["values"].append(value)
+        if item.group:
+            meter.setdefault("groups", []).append({"group": item.group, "quantity": wire(value)})
+    return [
+        {
+            "code": m["code"],
+            "aggregation": m["aggregation"],
+            "quantity": wire(combine(m["aggregation"], m["values"])),
+            "groups": m.get("groups", []),
+        }
+        for m in meters.values()
+    ]

@@ -1,0 +1,103 @@
+"""Usage ingestion: validate, stamp, drop duplicates, store raw events.
+
+Exactly once: the raw event's key is ``(tenant, mode, transaction_id)``, so
+the event store holds each transaction once however often it is sent. Events
+already stored are answered as duplicates (one batched read); two requests
+racing with the same new id both write the same key, and only the first write
+creates it. Totals are built from created keys only (see ``aggregator``), so a
+transaction counts once either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+from billing.clock import Clock, SystemClock
+from billing.errors import DomainRuleViolation, InvalidRequest, PayloadTooLarge
+from billing.scope import Scope
+from billing.usage import schema
+from billing.usage.model import IngestResult, Rejection, UsageEvent
+from billing.usage.stamping import Directory, Refused, Stamper
+
+MAX_BATCH = 1000
+MAX_BATCH_BYTES = 1024 * 1024
+
+
+class UsageEventStore(Protocol):
+    def existing(self, scope: Scope, transaction_ids: Sequence[str]) -> set[str]: ...
+
+    def put_many(self, scope: Scope, events: Sequence[UsageEvent]) -> None: ...
+
+
+class GracePeriods(Protocol):
+    def __call__(self, scope: Scope) -> timedelta: ...
+
+
+class UsageIngest:
+    def __init__(self, store: UsageEventStore, directory: Directory, grace: GracePeriods, clock: Clock | None = None):
+        self._store, self._directory, self._grace = store, directory, grace
+        self._clock = clock or SystemClock()
+
+    def ingest(self, scope: Scope, events: Sequence[Any]) -> IngestResult:
+        """Keep every valid new event of ``events``; report duplicates and rejections by index."""
+        stamper = Stamper(self._directory, scope, self._clock.now(), self._grace(scope))
+        result = IngestResult()
+        fresh: dict[str, tuple[int, UsageEvent]] = {}
+        for index, raw in enumerate(events):
+            problem = schema.problem(raw)
+            txid = raw.get("transaction_id") if isinstance(raw, dict) else None
+            txid = txid if isinstance(txid, str) else None
+            if problem:
+                result.rejected.append(Rejection(index, txid, *problem, type="invalid_request_error"))
+            elif txid in fresh:
+                result.duplicates.append(index)
+            else:
+                try:
+                    fresh[raw["transaction_id"]] = (index, stamper.stamp(raw))
+                except Refused as refused:
+                    result.rejected.append(Rejection(index, txid, refused.code, refused.message, refused.param))
+        for txid in self._store.existing(scope, list(fresh)):
+            result.duplicates.append(fresh.pop(txid)[0])
+        result.accepted = [event for _, event in fresh.values()]
+        self._store.put_many(scope, result.accepted)
+        result.duplicates.sort()
+        return result
+
+    def ingest_batch(self, scope: Scope, body: Any, size: int) -> IngestResult:
+        if size > MAX_BATCH_BYTES:
+            raise PayloadTooLarge("A batch is at most 1 MB.", param="events")
+        events = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(events, list):
+            raise InvalidRequest("events must be a list of usage events.", code="parameter_missing", param="events")
+        if unknown := sorted(set(body) - {"events"}):
+            raise InvalidRequest(f"Unknown field: {unknown[0]}.", code="parameter_unknown", param=unknown[0])
+        if not 1 <= len(events) <= MAX_BATCH:
+            raise InvalidRequest(f"A batch holds 1 to {MAX_BATCH} events.", code="batch_too_large", param="events")
+        return self.ingest(scope, events)
+
+    def ingest_one(self, scope: Scope, body: Any) -> bool:
+        """True if the event was new, False for a duplicate; a refusal raises its error."""
+        return self.keep(scope, self.prepare(scope, body))
+
+    def prepare(self, scope: Scope, body: Any) -> UsageEvent:
+        """Check and stamp one event without storing it; a refusal raises its error."""
+        problem = schema.problem(body)
+        if problem:
+            code, message, param = problem
+            raise InvalidRequest(message, code=code, param=param)
+        try:
+            return Stamper(self._directory, scope, self._clock.now(), self._grace(scope)).stamp(body)
+        except Refused as refused:
+            raise DomainRuleViolation(refused.message, code=refused.code, param=refused.param) from None
+
+    def stored(self, scope: Scope, transaction_id: str) -> bool:
+        return bool(self._store.existing(scope, [transaction_id]))
+
+    def keep(self, scope: Scope, event: UsageEvent) -> bool:
+        """Store a prepared event unless it is stored already; True if it was new."""
+        if self.stored(scope, event.transaction_id):
+            return False
+        self._store.put_many(scope, [event])
+        return True

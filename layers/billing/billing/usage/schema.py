@@ -1,0 +1,42 @@
+"""The usage event contract (``api_spec/schemas/usage_event.json``), checked with jsonschema.
+
+The validator is compiled once per process on first use. The first problem of
+an event becomes a rejection naming the field's path (``properties.seconds``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+CODES = {"required": "parameter_missing", "additionalProperties": "parameter_unknown", "type": "parameter_invalid"}
+
+
+@lru_cache(maxsize=1)
+def validator() -> Draft202012Validator:
+    schema = json.loads(resources.files("billing.usage").joinpath("usage_event.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def problem(event: Any) -> tuple[str, str, str | None] | None:
+    """``(code, message, param)`` of the event's first contract violation, or None."""
+    if not isinstance(event, dict):
+        return "parameter_invalid", "An event must be a JSON object.", None
+    error = next(iter(sorted(validator().iter_errors(event), key=lambda e: list(e.absolute_path))), None)
+    if error is None:
+        return None
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required":
+        missing = next(name for name in error.validator_value if name not in error.instance)
+        return "parameter_missing", f"{missing} is required.", ".".join([*path, missing])
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        name = ".".join([*path, unknown[0]]) if unknown else ".".join(path)
+        return "parameter_unknown", f"Unknown field: {name}.", name
+    param = ".".join(path) or None
+    return CODES.get(str(error.validator), "parameter_invalid"), f"{param or 'event'}: {error.message}", param

@@ -1,0 +1,147 @@
+"""Reading usage: a customer's totals for a billing period, and its raw events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Protocol
+
+from pydantic import Field
+
+from billing.catalog.meters import Meter
+from billing.catalog.plans import Plan
+from billing.catalog.service import CatalogService
+from billing.clock import Clock, SystemClock, to_wire
+from billing.customers import Customer
+from billing.customers.service import CustomerRepository, find_customer
+from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
+from billing.pagination import page_request
+from billing.scope import Scope
+from billing.subscriptions.model import Subscription
+from billing.subscriptions.periods import covers, period_containing
+from billing.subscriptions.service import SubscriptionService
+from billing.usage.aggregation import Stored, usage_items
+from billing.usage.model import UsageEvent, group_key
+from billing.validation import Input, Timestamp, parse
+
+PERIODS = ("current", "previous")
+
+
+class AggregateReader(Protocol):
+    def period(self, scope: Scope, subscription: str, period_start: str) -> list[Stored]: ...
+
+    def levels(self, scope: Scope, subscription: str) -> dict[str, Decimal]: ...
+
+
+class EventReader(Protocol):
+    def get(self, scope: Scope, transaction_id: str) -> UsageEvent | None: ...
+
+    def for_customer(
+        self, scope: Scope, customer: str, window: tuple[str, str], code: str | None, limit: int, before: str | None
+    ) -> tuple[list[UsageEvent], bool]: ...
+
+
+class EventQuery(Input):
+    customer: Annotated[str, Field(min_length=1, max_length=128)]
+    code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    from_: Timestamp | None = Field(default=None, alias="from")
+    to: Timestamp | None = None
+
+
+class UsageService:
+    def __init__(
+        self,
+        subscriptions: SubscriptionService,
+        customers: CustomerRepository,
+        catalog: CatalogService,
+        aggregates: AggregateReader,
+        events: EventReader,
+        clock: Clock | None = None,
+    ):
+        self._subscriptions, self._customers, self._catalog = subscriptions, customers, catalog
+        self._aggregates, self._events = aggregates, events
+        self._clock = clock or SystemClock()
+
+    def usage(self, scope: Scope, customer_ref: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """Totals of one subscription period, straight from the aggregates (no event is read)."""
+        customer = self._customer(scope, customer_ref, "id")
+        which = params.get("period", "current")
+        if which not in PERIODS:
+            raise InvalidRequest("period must be 'current' or 'previous'.", param="period")
+        subscription = self._subscription(scope, customer, params.get("subscription"))
+        plan = self._catalog.find_by_id(scope, "plan", subscription.plan)
+        assert isinstance(plan, Plan)
+        periods = [period_containing(subscription, plan, self._clock.now())]
+        if which == "previous":
+            if periods[0][0] <= datetime.fromisoformat(subscription.start_date):
+                raise DomainRuleViolation("The subscription has no previous period yet.", code="no_previous_period")
+            periods.insert(0, period_containing(subscription, plan, periods[0][0] - timedelta(microseconds=1)))
+        stored = [self._aggregates.period(scope, subscription.id, to_wire(start)) for start, _ in periods]
+        start, end = periods[0]
+        meters = usage_items(stored[0], (to_wire(start), to_wire(end)), self._levels(scope, subscription, stored))
+        shown = {meter["code"] for meter in meters}
+        for code in sorted({c["meter"] for c in plan.charges if c.get("meter")} - shown):
+            meter = self._catalog.find(scope, "meter", code)
+            if isinstance(meter, Meter):
+                meters.append({"code": code, "aggregation": meter.aggregation, "quantity": "0", "groups": []})
+        return {
+            "object": "usage",
+            "livemode": scope.livemode,
+            "customer": customer.id,
+            "subscription": subscription.id,
+            "period_start": to_wire(start),
+            "period_end": to_wire(end),
+            "meters": meters,
+        }
+
+    def list_events(self, scope: Scope, params: Mapping[str, str]) -> dict[str, Any]:
+        page = page_request({k: v for k, v in params.items() if k != "starting_after"}, "evt")
+        query = parse(EventQuery, {k: v for k, v in params.items() if k not in {"limit", "starting_after"}})
+        customer = self._customer(scope, query.customer, "customer")
+        before = None
+        if cursor := params.get("starting_after"):
+            event = self._events.get(scope, cursor)
+            if event is None or event.customer != customer.id:
+                raise InvalidRequest(f"No such event: '{cursor}'.", param="starting_after")
+            before = f"{event.timestamp}#{event.transaction_id}"
+        window = (query.from_ or "0000", query.to or "9999")
+        events, has_more = self._events.for_customer(scope, customer.id, window, query.code, page.limit, before)
+        return {"object": "list", "data": [e.to_public(scope.livemode) for e in events], "has_more": has_more}
+
+    def _customer(self, scope: Scope, ref: str, param: str) -> Customer:
+        customer = find_customer(self._customers, scope, ref)
+        if customer is None:
+            raise NotFound(f"No such customer: '{ref}'", param=param)
+        return customer
+
+    def _subscription(self, scope: Scope, customer: Customer, subscription_id: str | None) -> Subscription:
+        if subscription_id:
+            subscription = self._subscriptions.get(scope, subscription_id)
+            if subscription.customer != customer.id:
+                raise NotFound(f"No such subscription: '{subscription_id}'", param="subscription")
+            return subscription
+        listed = self._subscriptions.list(scope, {"customer": customer.id, "limit": "100"}).data
+        running = [s for s in listed if covers(s, self._clock.now())]
+        if len(running) > 1:
+            raise InvalidRequest("The customer has several subscriptions: name one.", param="subscription")
+        if not running:
+            raise DomainRuleViolation("The customer has no running subscription.", code="no_subscription")
+        return running[0]
+
+    def _levels(
+        self, scope: Scope, subscription: Subscription, stored: Sequence[list[Stored]]
+    ) -> dict[tuple[str, str], Decimal]:
+        """Level of each weighted meter at the period's start: all increments so far, less
+        those of this period and the later one."""
+        weighted = [s for period in stored for s in period if s.aggregation == "weighted_sum"]
+        if not weighted:
+            return {}
+        levels: dict[tuple[str, str], Decimal] = {}
+        for sk, total in self._aggregates.levels(scope, subscription.id).items():
+            code, _, group = sk.partition("#")
+            levels[(code, group)] = total
+        for item in weighted:
+            key = (item.code, group_key(item.group))
+            levels[key] = levels.get(key, Decimal(0)) - item.total
+        return levels
