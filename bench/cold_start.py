@@ -23,8 +23,8 @@ inside the function that needs them, or in another function):
   anything ``app`` imports; it loads hundreds of resource modules.
 - ``moto``, ``responses``, ``docker``, ``flask``: local-stack/test tooling; never in Lambda.
 - ``jsonschema`` (with ``referencing``, ``rpds``), ``openapi_spec_validator``,
-  ``schemathesis``, ``hypothesis``: validation/contract-test libraries (``jsonschema`` is
-  in the layer's requirements, but the API validates with pydantic models).
+  ``schemathesis``, ``hypothesis``: validation/contract-test libraries (``jsonschema``
+  checks usage events, and is imported on the first event, not with ``app``).
 - ``requests``: boto3 speaks HTTP through botocore's urllib3; nothing else needs it.
 - ``cfnlint``, ``samtranslator``, ``yaml``: template tooling.
 - ``aws_xray_sdk``: ``aws_lambda_powertools`` imports it lazily, on first ``Tracer()``;

@@ -9,6 +9,7 @@ fresh key is issued for it and printed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -16,13 +17,19 @@ from botocore.exceptions import ClientError
 
 from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
 from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+from billing.adapters.dynamodb.meter_readings import DynamoMeterReadingStore
 from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
 from billing.adapters.dynamodb.tenants import DynamoTenantRepository
+from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
 from billing.catalog.service import CatalogService
+from billing.clock import to_wire
 from billing.customers import CustomerService
 from billing.scope import Scope
 from billing.subscriptions.service import SubscriptionService
 from billing.tenants import TenantService
+from billing.usage.ingest import UsageIngest
+from billing.usage.readings import MeterReadings
+from billing.usage.stamping import Directory
 
 CUSTOMERS = [
     {
@@ -120,5 +127,23 @@ def seed(stack_name: str) -> Demo:
     for body in CUSTOMERS:
         customer = customers.create(scope, body)
         subscriptions.create(scope, {"customer": customer.id, **SUBSCRIPTIONS[body["external_id"]]})
+    _usage(scope, catalog, customer_repo)
     ssm.put_parameter(Name=parameter, Value=tenant.id, Type="String", Overwrite=True)
     return Demo(tenant_id=tenant.id, api_key=issued.secret, created=True)
+
+
+def _usage(scope: Scope, catalog: CatalogService, customer_repo: DynamoCustomerRepository) -> None:
+    """Some usage, so ``/usage`` shows totals at once: API calls and calls for Acme, a water
+    meter baseline (two days ago) and one reading for the household."""
+    directory = Directory(customer_repo, DynamoSubscriptionRepository(), catalog)
+    ingest = UsageIngest(DynamoUsageEventStore(), directory, lambda _: timedelta(hours=1))
+    events = [{"transaction_id": f"demo-req-{n}", "customer": "acme-001", "code": "api_calls"} for n in range(1200)]
+    events += [{"transaction_id": f"demo-call-{n}", "customer": "tokyo-42", "code": "call_minutes",
+                "properties": {"seconds": 30 + 45 * n}} for n in range(20)]  # fmt: skip
+    for start in range(0, len(events), 1000):
+        ingest.ingest(scope, events[start : start + 1000])
+    readings = MeterReadings(ingest, DynamoMeterReadingStore(), catalog, customer_repo)
+    now = datetime.now(UTC)
+    for reading_id, value, at in [("wm-0", "1480", now - timedelta(days=2)), ("wm-1", "1500", now)]:
+        readings.submit(scope, {"customer": "household-17", "meter": "water_m3", "reading": value,
+                                "timestamp": to_wire(at), "reading_id": reading_id})  # fmt: skip

@@ -41,6 +41,7 @@ class Poller:
         self._failure_queue = mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         self._stack = stack
         self._provisioner = provisioner
+        self.stopping = threading.Event()
 
     def wanted(self, record: dict[str, Any]) -> bool:
         return not self._patterns or any(matches(pattern, record) for pattern in self._patterns)
@@ -82,7 +83,7 @@ class StreamPoller(Poller):
 
     def __init__(self, *args: Any, stream_arn: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._arn = stream_arn
+        self.stream_arn = self._arn = stream_arn
         self._streams = self._provisioner.client("dynamodbstreams")
         self._positions: dict[str, str | None] = {}  # shard -> last sequence number read
         self._closed: set[str] = set()
@@ -123,6 +124,8 @@ class StreamPoller(Poller):
         (``MaximumRetryAttempts: -1``: until it succeeds)."""
         attempts = itertools.count() if self._max_retries < 0 else range(self._max_retries + 1)
         for attempt in attempts:
+            if self.stopping.is_set():
+                return  # the stack is stopping: the records stay in the stream
             failed = self.invoke(batch)
             if not failed:
                 return
@@ -227,5 +230,7 @@ class Plumbing:
 
     def stop(self) -> None:
         self._stop.set()
+        for poller in self.pollers:
+            poller.stopping.set()
         for thread in self._threads:
             thread.join(timeout=5)

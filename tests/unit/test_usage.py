@@ -178,15 +178,14 @@ event_strategy = st.tuples(
     threads=st.integers(1, 4),
     seed=st.integers(0, 10_000),
 )
-def test_totals_equal_the_totals_of_the_distinct_events(
-    events: list, cuts: list[int], threads: int, seed: int
-) -> None:
+def test_totals_equal_the_totals_of_the_distinct_events(events: list, cuts: list[int], threads: int, seed: int) -> None:
     world = World()
     props = {"calls": {}, "seconds": "s", "gb": "gb", "users": "user", "temp": "c", "seats": "d"}
     bodies = []
     for txid, code, value, minutes in events:
         field = props[code]
-        extra = {field: (f"u{value % 7}" if code == "users" else abs(value) if code == "seconds" else value)} if field else {}
+        measured = f"u{value % 7}" if code == "users" else abs(value) if code == "seconds" else value
+        extra = {field: measured} if field else {}
         bodies.append(ev(f"t{txid}", code, minutes, **extra))
     batches, start = [], 0
     while start < len(bodies):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import services
 from chalicelib.http import Call, route
 from chalicelib.services import tenants
 
@@ -15,4 +16,4 @@ def get_settings(call: Call) -> dict[str, Any]:
 
 @route("/v1/settings", methods=("PATCH",))
 def update_settings(call: Call) -> dict[str, Any]:
-    return tenants().update_settings(call.scope.tenant_id, call.json()).to_public()
+    return services.update_settings(call.scope.tenant_id, call.json()).to_public()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from billing.scope import Scope
@@ -78,7 +78,8 @@ def fold(facts: Iterable[tuple[Scope, UsageEvent]]) -> dict[AggregateKey, Delta]
 
 
 def seconds_between(start: str, end: str) -> Decimal:
-    return Decimal((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+    """Whole seconds (wire timestamps have no fraction)."""
+    return Decimal(int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,10 @@ def quantity(stored: Stored, period: tuple[str, str], level_before: Decimal = De
             return Decimal(stored.unique)
         case "weighted_sum":
             length = seconds_between(*period)
-            return ((level_before * length + stored.wsum) / length).quantize(QUANTUM) if length else level_before
+            if not length:
+                return level_before
+            with localcontext(prec=60):
+                return ((level_before * length + stored.wsum) / length).quantize(QUANTUM)
     raise ValueError(f"unknown aggregation {stored.aggregation!r}")
 
 

@@ -30,7 +30,7 @@ from billing.usage.aggregation import wire
 from billing.usage.ingest import UsageIngest
 from billing.validation import Input, Timestamp, parse
 
-Counter = Annotated[str, Field(pattern=r"^\d{1,18}(\.\d{1,9})?$")]
+Counter = Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,6})?$")]
 
 
 class ReadingInput(Input):

@@ -1,6 +1,7 @@
 """The usage event contract (``api_spec/schemas/usage_event.json``), checked with jsonschema.
 
-The validator is compiled once per process on first use. The first problem of
+The validator is compiled once per process on first use (jsonschema is imported
+then, so functions that never see an event do not pay for it at cold start). The first problem of
 an event becomes a rejection naming the field's path (``properties.seconds``).
 """
 
@@ -9,15 +10,18 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 CODES = {"required": "parameter_missing", "additionalProperties": "parameter_unknown", "type": "parameter_invalid"}
 
 
 @lru_cache(maxsize=1)
 def validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # imported on the first event, not at cold start
+
     schema = json.loads(resources.files("billing.usage").joinpath("usage_event.json").read_text())
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)

@@ -3,18 +3,20 @@
 An event counts only for a known customer and meter, inside the acceptance
 window (35 days back, 5 minutes ahead), while one of the customer's
 subscriptions was running, and before that period closed (its end plus the
-tenant's grace period). Lookups are cached for the length of one request, so a
-batch of a thousand events for a handful of customers reads each once.
+tenant's grace period). Lookups are cached per container for ``LOOKUP_TTL_S``
+(found values only), so a stream of batches for the same customers reads each
+once in a while; a subscription that ended or changed is seen within that time,
+and an event that finds no running subscription asks again before it is refused.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from billing.cache import TtlCache
 from billing.catalog.meters import Meter
 from billing.catalog.plans import Plan
 from billing.catalog.service import CatalogService
@@ -38,11 +40,39 @@ class Refused(Exception):
         self.code, self.message, self.param = code, message, param
 
 
+LOOKUP_TTL_S = 10.0
+
+
 class Directory:
-    """Where stamping looks things up: the stores of customers, subscriptions and the catalog."""
+    """Where stamping looks things up (customers, subscriptions, catalog), with a short cache."""
 
     def __init__(self, customers: CustomerRepository, subscriptions: SubscriptionRepository, catalog: CatalogService):
-        self.customers, self.subscriptions, self.catalog = customers, subscriptions, catalog
+        self._customers, self._subscriptions, self._catalog = customers, subscriptions, catalog
+        self._cache: TtlCache[Any] = TtlCache(LOOKUP_TTL_S)
+
+    def customer(self, scope: Scope, ref: str) -> Customer | None:
+        found: Customer | None = self._cache.get(
+            ("cus", scope, ref), lambda: find_customer(self._customers, scope, ref)
+        )
+        return found
+
+    def meter(self, scope: Scope, code: str) -> Meter | None:
+        found = self._cache.get(("mtr", scope, code), lambda: self._catalog.find(scope, "meter", code))
+        return found if isinstance(found, Meter) else None
+
+    def plan(self, scope: Scope, plan_id: str) -> Plan:
+        """Plan versions never change: a subscription's plan id always reads the same."""
+        plan = self._cache.get(("plan", scope, plan_id), lambda: self._catalog.find_by_id(scope, "plan", plan_id))
+        assert isinstance(plan, Plan), f"subscription refers to a missing plan {plan_id}"
+        return plan
+
+    def subscriptions_of(self, scope: Scope, customer_id: str, fresh: bool = False) -> list[Subscription]:
+        def load() -> list[Subscription]:
+            query = SubscriptionQuery(customer=customer_id)
+            return list(self._subscriptions.list(scope, query, MAX_SUBSCRIPTIONS, None).data)
+
+        found: list[Subscription] = self._cache.get(("subs", scope, customer_id), load, fresh=fresh) or []
+        return found
 
 
 class Stamper:
@@ -50,20 +80,14 @@ class Stamper:
 
     def __init__(self, directory: Directory, scope: Scope, now: datetime, grace: timedelta):
         self._dir, self._scope, self._now, self._grace = directory, scope, now, grace
-        self._customers: dict[str, Customer | None] = {}
-        self._meters: dict[str, Meter | None] = {}
-        self._subscriptions: dict[str, list[Subscription]] = {}
-        self._plans: dict[str, Plan] = {}
 
     def stamp(self, raw: dict[str, Any]) -> UsageEvent:
         at = self._timestamp(raw.get("timestamp"))
-        customer = self._cached(
-            self._customers, raw["customer"], lambda ref: find_customer(self._dir.customers, self._scope, ref)
-        )
+        customer = self._dir.customer(self._scope, raw["customer"])
         if customer is None:
             raise Refused("customer_not_found", f"No such customer: '{raw['customer']}'.", "customer")
-        meter = self._cached(self._meters, raw["code"], lambda code: self._dir.catalog.find(self._scope, "meter", code))
-        if not isinstance(meter, Meter):
+        meter = self._dir.meter(self._scope, raw["code"])
+        if meter is None:
             raise Refused("meter_not_found", f"No such meter: '{raw['code']}'.", "code")
         subscription, plan = self._subscription(customer.id, meter.code, at)
         start, end = period_containing(subscription, plan, at)
@@ -106,32 +130,18 @@ class Stamper:
 
     def _subscription(self, customer_id: str, meter_code: str, at: datetime) -> tuple[Subscription, Plan]:
         """The subscription running at ``at``; with several, the one whose plan charges this meter."""
-        subscriptions = self._cached(self._subscriptions, customer_id, self._subscriptions_of)
+        subscriptions = self._dir.subscriptions_of(self._scope, customer_id)
         running = [s for s in subscriptions if covers(s, at)]
+        if not running:  # perhaps just subscribed: ask again before refusing
+            subscriptions = self._dir.subscriptions_of(self._scope, customer_id, fresh=True)
+            running = [s for s in subscriptions if covers(s, at)]
         if not running:
             if any(datetime.fromisoformat(s.start_date) > at for s in subscriptions):
                 raise Refused("before_subscription_start", "timestamp is before the subscription started.", "timestamp")
             raise Refused("no_subscription", "The customer had no subscription at timestamp.", "customer")
-        with_plans = [(s, self._plan(s.plan)) for s in sorted(running, key=lambda s: s.id)]
+        with_plans = [(s, self._dir.plan(self._scope, s.plan)) for s in sorted(running, key=lambda s: s.id)]
         charged = [pair for pair in with_plans if any(c.get("meter") == meter_code for c in pair[1].charges)]
         return (charged or with_plans)[0]
-
-    def _subscriptions_of(self, customer_id: str) -> list[Subscription]:
-        query = SubscriptionQuery(customer=customer_id)
-        return list(self._dir.subscriptions.list(self._scope, query, MAX_SUBSCRIPTIONS, None).data)
-
-    def _plan(self, plan_id: str) -> Plan:
-        if plan_id not in self._plans:
-            plan = self._dir.catalog.find_by_id(self._scope, "plan", plan_id)
-            assert isinstance(plan, Plan), f"subscription refers to a missing plan {plan_id}"
-            self._plans[plan_id] = plan
-        return self._plans[plan_id]
-
-    @staticmethod
-    def _cached(cache: dict[str, Any], key: str, load: Callable[[str], Any]) -> Any:
-        if key not in cache:
-            cache[key] = load(key)
-        return cache[key]
 
 
 def measure(meter: Meter, properties: dict[str, Any]) -> tuple[Decimal, str | None]:
@@ -149,6 +159,9 @@ def measure(meter: Meter, properties: dict[str, Any]) -> tuple[Decimal, str | No
     value = number(raw)
     if value is None:
         raise Refused("property_not_numeric", f"{param} must be a number (or a decimal string).", param)
+    if not in_range(value):
+        message = f"{param} must be below 10^15 in magnitude, with at most {MAX_DECIMALS} decimal places."
+        raise Refused("property_out_of_range", message, param)
     if meter.rounding and value > 0:
         increment, minimum = Decimal(meter.rounding["increment"]), Decimal(meter.rounding.get("minimum", 0))
         value = max(Decimal(math.ceil(value / increment)) * increment, minimum)
@@ -163,7 +176,17 @@ def number(raw: Any) -> Decimal | None:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
         return None
-    return value if value.is_finite() and abs(value) < Decimal(10) ** 20 else None
+    return value if value.is_finite() else None
+
+
+MAX_DECIMALS = 6
+
+
+def in_range(value: Decimal) -> bool:
+    """Values stay where totals of billions of events, time-weighted over a year, keep every
+    digit within DynamoDB's 38 significant digits."""
+    exponent = value.normalize().as_tuple().exponent
+    return abs(value) < Decimal(10) ** 15 and (value == 0 or (isinstance(exponent, int) and exponent >= -MAX_DECIMALS))
 
 
 def _text(value: Any) -> str | None:
