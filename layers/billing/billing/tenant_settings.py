@@ -29,4 +29,4 @@ class TenantSettings(BaseModel):
 
 
 class SettingsUpdate(Input):
-    grace_period: Annotated[int, Field(ge=0, le=MAX_GRACE_S)] | None = None
+    grace_period: Annotated[int, Field(ge=0, le=MAX_GRACE_S)] = 3600

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Clamped, Context, Decimal, Inexact, InvalidOperation, Overflow, Rounded, Underflow
 from typing import Any
 
 from billing.cache import TtlCache
@@ -98,6 +98,10 @@ class Stamper:
                 "timestamp",
             )
         properties = raw.get("properties") or {}
+        for name, value in properties.items():
+            if not storable(value):
+                param = f"properties.{name}"
+                raise Refused("property_out_of_range", f"{param} has more than 38 digits or is out of range.", param)
         value, unique = measure(meter, properties)
         return UsageEvent(
             transaction_id=raw["transaction_id"],
@@ -180,6 +184,17 @@ def number(raw: Any) -> Decimal | None:
 
 
 MAX_DECIMALS = 6
+_STORAGE = Context(prec=38, Emin=-128, Emax=126, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
+
+
+def storable(value: Any) -> bool:
+    """Numbers must fit DynamoDB's (38 significant digits, magnitude 1e-130 to 1e126)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return True
+    try:
+        return _STORAGE.create_decimal(str(value)).is_finite()
+    except (ArithmeticError, ValueError):
+        return False
 
 
 def in_range(value: Decimal) -> bool:
