@@ -103,6 +103,10 @@ class Stamper:
                 param = f"properties.{name}"
                 raise Refused("property_out_of_range", f"{param} has more than 38 digits or is out of range.", param)
         value, unique = measure(meter, properties)
+        for name in meter.group_by:
+            if len(_text(properties.get(name)) or "") > MAX_GROUP_VALUE:
+                param = f"properties.{name}"
+                raise Refused("property_out_of_range", f"{param} groups usage: at most 64 characters.", param)
         return UsageEvent(
             transaction_id=raw["transaction_id"],
             customer=customer.id,
@@ -184,6 +188,7 @@ def number(raw: Any) -> Decimal | None:
 
 
 MAX_DECIMALS = 6
+MAX_GROUP_VALUE = 64  # group values are part of the totals' keys (DynamoDB key size limits)
 _STORAGE = Context(prec=38, Emin=-128, Emax=126, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
 
 
