@@ -228,9 +228,13 @@ class Plumbing:
             if not handled:
                 self._stop.wait(self._interval)
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 5.0) -> None:
+        """Ask every poller to stop and wait up to ``wait_s`` in all for those busy in a handler.
+        A handler still running then is abandoned (the threads are daemons), as a Lambda cut off
+        by a timeout: what it had not committed is delivered again by the next start."""
         self._stop.set()
         for poller in self.pollers:
             poller.stopping.set()
+        deadline = time.monotonic() + wait_s
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))

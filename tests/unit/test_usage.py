@@ -19,7 +19,7 @@ from billing.errors import DomainRuleViolation, InvalidRequest
 from billing.scope import Scope
 from billing.subscriptions.service import SubscriptionService
 from billing.usage.aggregation import Stored, quantity, wire
-from billing.usage.aggregator import Record, UsageAggregator, plan_chunk
+from billing.usage.aggregator import ChunkOutrunsBatch, Record, UsageAggregator, plan_chunk
 from billing.usage.ingest import UsageIngest
 from billing.usage.stamping import Directory
 from tests.unit.clock import FrozenClock
@@ -135,6 +135,18 @@ def test_chunks_stay_within_a_transaction(world: World) -> None:
     assert plan_chunk(records) == 89  # one aggregate plus 89 distinct values = 90 items
 
 
+def test_a_retry_shorter_than_a_committed_chunk_fails_rather_than_count_twice(world: World) -> None:
+    stamped = world.ingest.ingest(SCOPE, [ev(f"c{i}") for i in range(4)]).accepted
+    records = [Record(str(i), SCOPE, event) for i, event in enumerate(stamped)]
+    store = MemoryAggregates()
+    UsageAggregator(store).apply("s", records)  # one chunk of 4, then (say) a timeout
+    with pytest.raises(ChunkOutrunsBatch):
+        UsageAggregator(store).apply("s", records[:2])  # a shorter retry must not succeed
+    UsageAggregator(store).apply("s", records)  # the full retry skips the chunk
+    [row] = store.rows.values()
+    assert row["n"] == 4
+
+
 class Flaky(MemoryAggregates):
     """Fails now and then before a commit, or after it (a timeout after the write succeeded)."""
 
@@ -151,14 +163,15 @@ class Flaky(MemoryAggregates):
 
 
 def deliver(stream: list, aggregator: UsageAggregator, rng: random.Random) -> None:
-    """Lambda's stream semantics: batches in order; a failed batch is retried from its start."""
+    """Lambda's stream semantics: batches in order; a failed batch is retried from its start,
+    here with any size, shorter ones included (the aggregator must refuse those it cannot finish)."""
     position = 0
     while position < len(stream):
         size = rng.randint(1, 40)
         batch = [Record(seq, scope, event) for seq, scope, event in stream[position : position + size]]
         try:
             aggregator.apply("stream-1", batch)
-        except TimeoutError:
+        except (TimeoutError, ChunkOutrunsBatch):
             continue
         position += len(batch)
 

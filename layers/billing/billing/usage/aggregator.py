@@ -13,6 +13,12 @@ from there; so each record adds to the totals once. Maxima and latest values
 are written before their chunk commits, as conditional writes that are
 harmless to repeat. A distinct value counts once: its marker is created in
 the same transaction that adds it to the count.
+
+This relies on a retried batch holding at least the records of the attempt
+before it, which Lambda's stream retries do (they re-read from the failed
+record, and the shard only grows). Should a retry ever be shorter than a chunk
+it finds committed, the batch fails instead of succeeding: succeeding would
+let the next batch start inside that chunk and count its tail twice.
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ class AlreadyApplied(Exception):
     def __init__(self, count: int):
         super().__init__(f"chunk already applied ({count} records)")
         self.count = count
+
+
+class ChunkOutrunsBatch(Exception):
+    """A committed chunk reaches past the end of this batch: retry with the whole chunk."""
 
 
 class ValueTaken(Exception):
@@ -96,6 +106,8 @@ class UsageAggregator:
             try:
                 self._store.commit(f"{source}#{chunk[0].sequence}", size, deltas, self._store.unseen(deltas))
             except AlreadyApplied as done:
+                if start + done.count > len(records):
+                    raise ChunkOutrunsBatch(f"chunk of {done.count} records at {chunk[0].sequence}") from None
                 start += done.count
                 continue
             except ValueTaken:
