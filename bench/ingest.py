@@ -1,7 +1,9 @@
 """Usage ingestion through the API path, against raw ``BatchWriteItem`` on the same endpoint.
 
-One embedded stack (moto server, every resource of template.yaml, the API served over
-HTTP on a free port, the stream consumers running as in ``make run``). A demo tenant gets a
+One embedded stack (the moto server, every resource of template.yaml, the API served over
+HTTP on a free port, the stream consumers running as in ``make run``). The moto server runs
+in a process of its own, as AWS runs apart from Lambda: in one process the emulator, the
+API and the consumers would share one interpreter lock, and the figure would measure that. A demo tenant gets a
 ``sum`` meter, a plan and ``CUSTOMERS`` subscribed customers; then ``EVENTS`` events
 (``DUPLICATE_SHARE`` of them resent transaction ids) go through ``POST /v1/events/batch``
 in batches of ``BATCH`` from ``CLIENTS`` concurrent HTTP clients. The baseline writes the
@@ -27,6 +29,8 @@ import json
 import os
 import random
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -116,7 +120,13 @@ def run() -> dict[str, float | int | str]:
     from billing.tenants import TenantService
     from infra.local.stack import EmbeddedStack, StackConfig
 
-    stack = EmbeddedStack(StackConfig(emulator_port=_free_port(), api_port=_free_port(), stack_name="bench"))
+    port = _free_port()
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.emulator", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert emulator.stdout is not None and emulator.stdout.readline().strip() == "ready"
+    config = StackConfig(endpoint_url=f"http://127.0.0.1:{port}", api_port=_free_port(), stack_name="bench")
+    stack = EmbeddedStack(config)
     stack.start()
     try:
         key = TenantService(DynamoTenantRepository()).create_tenant("Bench")[1].secret
@@ -174,6 +184,8 @@ def run() -> dict[str, float | int | str]:
         }
     finally:
         stack.stop()
+        emulator.terminate()
+        emulator.wait(timeout=30)
 
 
 def _wait_for_total(client: Client, customers: list[str], expected: int, timeout_s: float = 600) -> int:

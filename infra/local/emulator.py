@@ -1,4 +1,4 @@
-"""moto in server mode, one request at a time.
+"""moto in server mode, one request at a time, with cheap transaction rollbacks.
 
 moto's DynamoDB is not safe under concurrent requests: a cancelled
 ``TransactWriteItems`` restores a snapshot of the tables taken before it ran,
@@ -6,14 +6,33 @@ erasing writes other requests committed meanwhile, and snapshots can fail
 while another thread writes. Real DynamoDB makes each request atomic; here a
 lock around each request gives the same guarantee. Connections are still
 accepted concurrently.
+
+moto's snapshot is a deep copy of every table a transaction names, stream
+records included: its cost grows with the table, so a busy table makes each
+transaction slower and the copies pile up in memory (the ingest benchmark ran
+out of 24 GB). Under the lock nothing else runs during a transaction, so the
+emulator saves only what a transaction can change (the items it names, and
+each stream's length) and puts those back when it is cancelled. That is also
+what DynamoDB does: a cancelled transaction leaves no stream record.
+
+Stream records are stored as ready JSON by moto but sent through its generic
+response serializer, which spends about a millisecond per record: reading a
+busy stream then cost more than writing the table. ``GetRecords`` answers
+with the records as stored instead (moto's own JSON dump).
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.utilities import dynamo_json_dump
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.moto_server.threaded_moto_server import MotoRequestHandler, ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
@@ -29,9 +48,91 @@ class _OneAtATime:
             return list(self._app(environ, start_response))
 
 
+Saved = tuple[Table, DynamoType, DynamoType | None, Any]
+
+
+def _save(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> tuple[list[Saved], dict[Table, int]]:
+    """Copies of the items a transaction names (None: absent), and each stream's length."""
+    items: list[Saved] = []
+    streams: dict[Table, int] = {}
+    for operation in transact_items:
+        op = next(iter(operation.values()))
+        table = backend.tables.get(op.get("TableName", ""))
+        key = op.get("Key") or op.get("Item")
+        names = [table.hash_key_attr, table.range_key_attr] if table else []
+        if table is None or not key or any(name and name not in key for name in names):
+            continue  # moto refuses it before writing anything
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        current = table.get_item(hash_key, range_key)
+        items.append((table, hash_key, range_key, copy.deepcopy(current)))
+        if table.stream_shard is not None:
+            streams.setdefault(table, len(table.stream_shard.items))
+    return items, streams
+
+
+def _restore(items: list[Saved], streams: dict[Table, int]) -> None:
+    for table, hash_key, range_key, item in reversed(items):
+        if range_key is None:
+            if item is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = item
+        elif item is None:
+            table.items.get(hash_key, {}).pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = item
+    for table, length in streams.items():
+        assert table.stream_shard is not None
+        del table.stream_shard.items[length:]
+
+
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    saved = _save(self, transact_items)
+    Table.__deepcopy__ = lambda table, memo: table  # type: ignore[attr-defined]  # moto's snapshot: a no-op
+    try:
+        _moto_transact_write_items(self, transact_items)
+    except Exception:
+        _restore(*saved)
+        raise
+    finally:
+        del Table.__deepcopy__  # type: ignore[attr-defined]
+
+
+def _get_records(self: DynamoDBStreamsHandler) -> str:
+    records: str = dynamo_json_dump(
+        self.backend.get_records(self._get_param("ShardIterator"), self._get_param("Limit") or 1000)
+    )
+    return records
+
+
 class Emulator(ThreadedMotoServer):
     def _server_entry(self) -> None:
+        DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+        DynamoDBStreamsHandler.get_records = _get_records  # type: ignore[method-assign,assignment]
         app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
+
+
+def main() -> None:
+    """``python -m infra.local.emulator PORT``: the emulator alone, in its own process."""
+    import logging
+    import signal
+    import sys
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = Emulator(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
+    server.start()
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -35,6 +35,7 @@ class Poller:
         self.name = name
         self._handler = handler
         self._batch_size = int(mapping.get("BatchSize", 10))
+        self._window_s = float(mapping.get("MaximumBatchingWindowInSeconds", 0))
         self._max_retries = int(mapping.get("MaximumRetryAttempts", 2))
         filters = mapping.get("FilterCriteria", {}).get("Filters", [])
         self._patterns = [json.loads(item["Pattern"]) for item in filters]
@@ -59,7 +60,9 @@ class Poller:
     def identifier(self, record: dict[str, Any]) -> str:
         raise NotImplementedError
 
-    def poll_once(self) -> int:
+    def poll_once(self, gather: bool = False) -> int:
+        """Handle what is waiting; ``gather`` waits up to the mapping's batching window
+        for a batch to fill, as Lambda does (the background loop gathers, a drain does not)."""
         raise NotImplementedError
 
     def _dead_letter(self, records: list[dict[str, Any]]) -> None:
@@ -75,44 +78,64 @@ class Poller:
 class StreamPoller(Poller):
     """A DynamoDB stream, read from every shard in order.
 
-    Each poll takes a fresh iterator after the last sequence number read, rather than
-    following ``NextShardIterator``: AWS iterators expire after 15 minutes, and moto replaces
-    a table's stream shard whenever it rolls back a cancelled transaction, leaving old
-    iterators on a shard that never grows again.
+    Iterators are taken after the last sequence number read whenever one is missing or has
+    expired (AWS iterators last 15 minutes); the shard list is read again at most every
+    ``SHARDS_TTL_S``.
     """
+
+    SHARDS_TTL_S = 1.0
 
     def __init__(self, *args: Any, stream_arn: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.stream_arn = self._arn = stream_arn
         self._streams = self._provisioner.client("dynamodbstreams")
         self._positions: dict[str, str | None] = {}  # shard -> last sequence number read
+        self._iterators: dict[str, str] = {}  # shard -> iterator after that position
         self._closed: set[str] = set()
+        self._shards: tuple[float, list[str]] = (0.0, [])
 
     def identifier(self, record: dict[str, Any]) -> str:
         return str(record["dynamodb"]["SequenceNumber"])
 
-    def _iterator(self, shard_id: str) -> str:
-        position = self._positions.get(shard_id)
-        where = (
-            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
-            if position
-            else {"ShardIteratorType": "TRIM_HORIZON"}
-        )
-        iterator: str = self._streams.get_shard_iterator(StreamArn=self._arn, ShardId=shard_id, **where)[
-            "ShardIterator"
-        ]
-        return iterator
+    def _shard_ids(self) -> list[str]:
+        if time.monotonic() - self._shards[0] > self.SHARDS_TTL_S:
+            shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
+            self._shards = (time.monotonic(), [shard["ShardId"] for shard in shards])
+        return [shard_id for shard_id in self._shards[1] if shard_id not in self._closed]
 
-    def poll_once(self) -> int:
-        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
+    def _read(self, shard_id: str) -> list[dict[str, Any]]:
+        """The next page of a shard (its position moves past it)."""
+        if shard_id not in self._iterators:
+            position = self._positions.get(shard_id)
+            where = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+                if position
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            found = self._streams.get_shard_iterator(StreamArn=self._arn, ShardId=shard_id, **where)
+            self._iterators[shard_id] = found["ShardIterator"]
+        try:
+            response = self._streams.get_records(ShardIterator=self._iterators.pop(shard_id), Limit=1000)
+        except self._streams.exceptions.ExpiredIteratorException:
+            return []  # taken again from the position on the next read
+        if "NextShardIterator" in response:
+            self._iterators[shard_id] = response["NextShardIterator"]
+        else:
+            self._closed.add(shard_id)
+        records = [{**record, "eventSourceARN": self._arn} for record in response.get("Records", [])]
+        if records:
+            self._positions[shard_id] = self.identifier(records[-1])
+        return records
+
+    def poll_once(self, gather: bool = False) -> int:
         handled = 0
-        for shard_id in [shard["ShardId"] for shard in shards if shard["ShardId"] not in self._closed]:
-            response = self._streams.get_records(ShardIterator=self._iterator(shard_id), Limit=1000)
-            if "NextShardIterator" not in response:
-                self._closed.add(shard_id)
-            records = [{**record, "eventSourceARN": self._arn} for record in response.get("Records", [])]
-            if records:
-                self._positions[shard_id] = self.identifier(records[-1])
+        for shard_id in self._shard_ids():
+            records = self._read(shard_id)
+            deadline = time.monotonic() + self._window_s
+            while gather and records and len(records) < self._batch_size and time.monotonic() < deadline:
+                if self.stopping.wait(0.1):
+                    break
+                records += self._read(shard_id)
             wanted = [record for record in records if self.wanted(record)]
             for start in range(0, len(wanted), self._batch_size):
                 self._deliver(wanted[start : start + self._batch_size])
@@ -155,7 +178,7 @@ class QueuePoller(Poller):
             body = record["body"]
         return super().wanted({**record, "body": body})
 
-    def poll_once(self) -> int:
+    def poll_once(self, gather: bool = False) -> int:
         response = self._sqs.receive_message(
             QueueUrl=self._url,
             MaxNumberOfMessages=min(self._batch_size, 10),
@@ -221,7 +244,7 @@ class Plumbing:
     def _loop(self, poller: Poller) -> None:
         while not self._stop.is_set():
             try:
-                handled = poller.poll_once()
+                handled = poller.poll_once(gather=True)
             except Exception:
                 logger.exception("poller failed", poller=poller.name)
                 handled = 0

@@ -39,7 +39,7 @@ class ChargeInput(Input):
     @model_validator(mode="after")
     def _params_fit_the_model(self) -> ChargeInput:
         try:
-            MODELS[self.model].model_validate(self.model_extra or {})
+            MODELS[self.model].params.model_validate(self.model_extra or {})
         except PydanticValidationError as exc:
             first = exc.errors(include_url=False)[0]
             cause = (first.get("ctx") or {}).get("error")
@@ -56,7 +56,7 @@ class ChargeInput(Input):
 
     def stored(self) -> dict[str, Any]:
         """The charge as kept on the plan: its fields and its model's normalised parameters."""
-        params = MODELS[self.model].model_validate(self.model_extra or {}).model_dump(mode="json")
+        params = MODELS[self.model].params.model_validate(self.model_extra or {}).model_dump(mode="json")
         fields = {
             "meter": self.meter,
             "model": self.model,

@@ -1,23 +1,43 @@
 """Pricing models, one module each, chosen from ``MODELS`` by name.
 
 Each module defines ``Params``: the configuration a charge of that model
-carries, validated when the plan is saved. Unit amounts are decimal strings
-(sub-cent prices such as ``"0.00025"``); flat amounts are integers in the
-plan currency's minor unit.
+carries, validated when the plan is saved, and ``rate(params, usage)``: the
+price of a period's usage, unrounded, with its breakdown. Unit amounts are
+decimal strings (sub-cent prices such as ``"0.00025"``); flat amounts are
+integers in the plan currency's minor unit.
 """
 
 from __future__ import annotations
 
-from billing.pricing import flat, graduated, package, per_unit, percentage, volume
-from billing.pricing.common import Params
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-MODELS: dict[str, type[Params]] = {
-    "flat": flat.Params,
-    "per_unit": per_unit.Params,
-    "graduated": graduated.Params,
-    "volume": volume.Params,
-    "package": package.Params,
-    "percentage": percentage.Params,
+from billing.pricing import flat, graduated, package, per_unit, percentage, volume
+from billing.pricing.common import Params, Rated, Usage
+
+
+@dataclass(frozen=True)
+class PricingModel:
+    params: type[Params]
+    rate: Callable[[Any, Usage], Rated]
+
+
+MODELS: dict[str, PricingModel] = {
+    "flat": PricingModel(flat.Params, flat.rate),
+    "per_unit": PricingModel(per_unit.Params, per_unit.rate),
+    "graduated": PricingModel(graduated.Params, graduated.rate),
+    "volume": PricingModel(volume.Params, volume.rate),
+    "package": PricingModel(package.Params, package.rate),
+    "percentage": PricingModel(percentage.Params, percentage.rate),
 }
 
-__all__ = ["MODELS", "Params"]
+CHARGE_FIELDS = frozenset({"meter", "model", "supplier", "invoice_display_name"})
+
+
+def charge_params(charge: dict[str, Any]) -> Params:
+    """The model parameters of a charge as stored on a plan."""
+    return MODELS[charge["model"]].params.model_validate({k: v for k, v in charge.items() if k not in CHARGE_FIELDS})
+
+
+__all__ = ["MODELS", "Params", "PricingModel", "Rated", "Usage", "charge_params"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
@@ -37,3 +39,23 @@ Quantity = Annotated[int, Field(ge=0, le=10**15)]
 
 class Params(Input):
     """Base of each model's parameters."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a charge is rated on: the period's quantity of its meter, how many events made it,
+    and (only for models that price each event) the events' values."""
+
+    quantity: Decimal
+    events: int = 0
+    values: Sequence[Decimal] | None = None
+
+
+@dataclass(frozen=True)
+class Rated:
+    """A charge's price before rounding, in the currency's minor unit, and how it was reached:
+    ``units`` billed (after free units), ``breakdown`` rows (a tier, the packages ...)."""
+
+    amount: Decimal
+    units: Decimal
+    breakdown: list[dict[str, Any]] = field(default_factory=list)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from billing.pricing.common import Params as Base
-from billing.pricing.common import Quantity, UnitAmount
+from billing.pricing.common import Quantity, Rated, UnitAmount, Usage
 
 
 class Params(Base):
     unit_amount: UnitAmount
     free_units: Quantity = 0
+
+
+def rate(params: Params, usage: Usage) -> Rated:
+    units = max(Decimal(0), usage.quantity - params.free_units)
+    return Rated(amount=units * Decimal(params.unit_amount), units=units)

@@ -7,10 +7,13 @@ price, a flat amount, or both.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
+from billing.decimals import plain
 from billing.pricing.common import MinorAmount, Params, UnitAmount
 from billing.validation import FieldError, Input
 
@@ -43,3 +46,25 @@ class TieredParams(Params):
 def _at(index: int, message: str) -> FieldError:
     """A tier table problem, reported at that tier's ``up_to``."""
     return FieldError(("tiers", index, "up_to"), message)
+
+
+def bounds(tiers: Sequence[Tier]) -> Iterator[tuple[Tier, Decimal, Decimal | None]]:
+    """Each tier with the units below it and its upper bound (None: open-ended)."""
+    low = Decimal(0)
+    for tier in tiers:
+        high = Decimal(tier.up_to) if tier.up_to is not None else None
+        yield tier, low, high
+        if high is not None:
+            low = high
+
+
+def row(tier: Tier, low: Decimal, units: Decimal, amount: Decimal) -> dict[str, Any]:
+    """One breakdown row: which tier, how many units it priced, at what price, for how much."""
+    return {
+        "from": plain(low),
+        "up_to": tier.up_to,
+        "units": plain(units),
+        "unit_amount": tier.unit_amount,
+        "flat_amount": tier.flat_amount,
+        "amount": plain(amount),
+    }

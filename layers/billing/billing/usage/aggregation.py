@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
+from billing.decimals import plain
 from billing.scope import Scope
 from billing.usage.model import UsageEvent, group_key
 
@@ -128,10 +129,8 @@ def combine(aggregation: str, quantities: Sequence[Decimal]) -> Decimal:
     return sum(quantities, Decimal(0))
 
 
-def wire(quantity: Decimal) -> str:
-    """A decimal string without exponent or trailing zeros (``"12.5"``, ``"100"``)."""
-    text = format(quantity, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+wire = plain
+"""A quantity on the wire: a decimal string without exponent or trailing zeros."""
 
 
 def usage_items(stored: Sequence[Stored], period: tuple[str, str], levels: dict[tuple[str, str], Decimal]) -> Any:

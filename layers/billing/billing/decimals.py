@@ -1,0 +1,20 @@
+"""Decimal helpers shared by usage and rating: exact values on the wire, one rounding rule."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+ROUNDING = "half_even"
+"""How amounts are rounded to the currency's minor unit: once per invoice line, half to even
+(banker's rounding), recorded on every invoice."""
+
+
+def plain(value: Decimal) -> str:
+    """A decimal string without exponent or trailing zeros (``"12.5"``, ``"100"``)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def to_minor(amount: Decimal) -> int:
+    """An amount in (fractional) minor units rounded to a whole minor unit, half to even."""
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))

@@ -1,0 +1,1 @@
+"""Invoicing: turning subscriptions and usage into invoices, and invoices into ledger entries."""

@@ -1,0 +1,59 @@
+"""Invoice lines.
+
+Charge lines (``subscription_fee``, ``usage``, ``add_on``, ``proration``, ``late_fee``,
+``adjustment``) carry their amount in the currency's minor unit, rounded once; credits are
+negative. Discounts and taxes are allocated to each charge line (``discount_amount``,
+``tax_amounts``) and summed into one ``discount`` line per discount and one ``tax`` line per
+tax rate, so a line's revenue and tax can be posted per supplier and per rate.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+LineType = Literal["subscription_fee", "usage", "add_on", "discount", "tax", "proration", "late_fee", "adjustment"]
+CHARGE_TYPES = frozenset({"subscription_fee", "usage", "add_on", "proration", "late_fee", "adjustment"})
+
+
+class TaxAmount(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    tax_rate: str
+    name: str
+    percent: str
+    inclusive: bool
+    amount: int
+
+
+class Line(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    type: LineType
+    description: str
+    amount: int
+    quantity: str | None = None
+    unit_amount: str | None = None
+    meter: str | None = None
+    plan: str | None = None
+    add_on: str | None = None
+    supplier: str | None = None
+    period_start: str | None = None
+    period_end: str | None = None
+    discount_amount: int = 0
+    tax_amounts: list[TaxAmount] = []
+    breakdown: list[dict[str, Any]] = []
+    tax_rate: str | None = None  # tax lines: which rate
+    inclusive: bool | None = None  # tax lines: already contained in the charges
+    discount: str | None = None  # discount lines: which discount
+
+    @property
+    def is_charge(self) -> bool:
+        return self.type in CHARGE_TYPES
+
+    @property
+    def net(self) -> int:
+        """The charge after its share of discounts (taxes are computed on it)."""
+        return self.amount - self.discount_amount
