@@ -13,7 +13,7 @@ import math
 import threading
 from typing import Any
 
-INDEXED = {"GSI1PK", "GSI2PK", "GSI3PK"}
+INDEXED = {"GSI1PK", "GSI2PK", "GSI3PK", "GSI4PK"}
 
 
 def value_size(value: dict[str, Any]) -> int:

@@ -217,6 +217,18 @@ class MemoryUsageEvents:
                     self.items[(scope, event.transaction_id)] = event
                     self.stream.append((str(len(self.stream) + 1000), scope, event))
 
+    def get(self, scope: Scope, transaction_id: str):
+        return self.items.get((scope, transaction_id))
+
+    def for_customer(self, scope: Scope, customer: str, window, code, limit: int, before):
+        found = sorted(
+            (e for (sc, _), e in self.items.items() if sc == scope and e.customer == customer),
+            key=lambda e: f"{e.timestamp}#{e.transaction_id}", reverse=True,
+        )  # fmt: skip
+        found = [e for e in found if window[0] <= e.timestamp <= window[1] and code in (None, e.code)]
+        found = [e for e in found if before is None or f"{e.timestamp}#{e.transaction_id}" < before]
+        return found[:limit], len(found) > limit
+
 
 class MemoryAggregates:
     """Aggregate store with the adapter's semantics: a chunk commits atomically with its marker."""
@@ -225,6 +237,8 @@ class MemoryAggregates:
         self.rows: dict = {}
         self.markers: dict[str, int] = {}
         self.values: set = set()
+        self.level_rows: dict = {}
+        self.groups: dict = {}
         self._lock = threading.Lock()
 
     def raise_extremes(self, deltas) -> None:
@@ -261,6 +275,25 @@ class MemoryAggregates:
                 row["wsum"] += delta.wsum
                 row["unique"] += len(new_values.get(key, ()))
             self.values |= {(key, value) for key, values in new_values.items() for value in values}
+            for key, delta in deltas.items():
+                if delta.aggregation == "weighted_sum":
+                    level = (key.scope, key.subscription, f"{key.code}#{key.group_key}")
+                    self.level_rows[level] = self.level_rows.get(level, 0) + delta.total
+                self.groups[key] = delta.group
+
+    def period(self, scope: Scope, subscription: str, period_start: str) -> list:
+        from billing.usage.aggregation import Stored
+
+        return [
+            Stored(code=key.code, group=self.groups.get(key, {}), aggregation=row["aggregation"], n=row["n"],
+                   total=row["total"], wsum=row["wsum"], max=row["max"],
+                   latest=row["latest"][1] if row["latest"] else None, unique=row["unique"])
+            for key, row in self.rows.items()
+            if (key.scope, key.subscription, key.period_start) == (scope, subscription, period_start)
+        ]  # fmt: skip
+
+    def levels(self, scope: Scope, subscription: str) -> dict:
+        return {sk: total for (sc, sub, sk), total in self.level_rows.items() if (sc, sub) == (scope, subscription)}
 
 
 def _row(delta) -> dict:
@@ -268,3 +301,67 @@ def _row(delta) -> dict:
 
     return {"n": 0, "total": Decimal(0), "wsum": Decimal(0), "max": None, "latest": None, "unique": 0,
             "aggregation": delta.aggregation}  # fmt: skip
+
+
+class MemoryInvoices:
+    """Invoices, the number counter and the journal, with the adapter's all-or-nothing writes."""
+
+    def __init__(self, subscriptions: MemorySubscriptions) -> None:
+        self.rows: dict[tuple[Scope, str], object] = {}
+        self.counters: dict[Scope, int] = {}
+        self.entries: dict[tuple[Scope, str], list] = {}
+        self.events: list[DomainEvent] = []
+        self._subscriptions = subscriptions
+        self._lock = threading.RLock()
+
+    def apply_step(self, scope: Scope, subscription, revision: int, invoice, history, events) -> None:
+        with self._lock:
+            if self._subscriptions.rows[(scope, subscription.id)].revision != revision:
+                raise Conflict("raced", code="concurrent_update", retryable=True)
+            self._subscriptions.rows[(scope, subscription.id)] = subscription
+            if history:
+                self._subscriptions.histories[(scope, subscription.id)].append(history)
+            if invoice:
+                self.rows[(scope, invoice.id)] = invoice
+            self.events += events
+
+    def get(self, scope: Scope, invoice_id: str):
+        return self.rows.get((scope, invoice_id))
+
+    def list(self, scope: Scope, filters: dict, limit: int, starting_after: str | None) -> Page:
+        rows = sorted((i for (sc, _), i in self.rows.items() if sc == scope), key=lambda i: i.id, reverse=True)
+        rows = [i for i in rows if starting_after is None or i.id < starting_after]
+        for name in ("customer", "subscription", "status"):
+            rows = [i for i in rows if filters.get(name) in (None, getattr(i, name))]
+        return Page(data=rows[:limit], has_more=len(rows) > limit)
+
+    def save(self, scope: Scope, invoice, revision: int, events=()) -> None:
+        with self._lock:
+            if self.rows[(scope, invoice.id)].revision != revision:
+                raise Conflict("raced", code="concurrent_update", retryable=True)
+            self.rows[(scope, invoice.id)] = invoice
+            self.events += events
+
+    def finalize(self, scope: Scope, invoice, revision: int, number_for, post):
+        with self._lock:
+            if self.rows[(scope, invoice.id)].revision != revision:
+                raise Conflict("raced", code="concurrent_update", retryable=True)
+            sequence = self.counters.get(scope, 0) + 1
+            numbered = invoice.model_copy(update={"number": number_for(sequence)})
+            journal, events = post(numbered)
+            self.counters[scope] = sequence
+            self.rows[(scope, invoice.id)] = numbered
+            self.entries.setdefault((scope, journal.customer), []).append(journal)
+            self.events += events
+            return numbered
+
+    def post(self, scope: Scope, invoice, revision: int, journal, events) -> None:
+        with self._lock:
+            if self.rows[(scope, invoice.id)].revision != revision:
+                raise Conflict("raced", code="concurrent_update", retryable=True)
+            self.rows[(scope, invoice.id)] = invoice
+            self.entries.setdefault((scope, journal.customer), []).append(journal)
+            self.events += events
+
+    def journal(self, scope: Scope, customer: str) -> list:
+        return list(self.entries.get((scope, customer), []))

@@ -18,3 +18,11 @@ def plain(value: Decimal) -> str:
 def to_minor(amount: Decimal) -> int:
     """An amount in (fractional) minor units rounded to a whole minor unit, half to even."""
     return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+UNIT_QUANTUM = Decimal("0.000001")
+
+
+def unit_price(value: Decimal) -> str:
+    """A (prorated) unit price in minor units as shown on a line: six decimals at most."""
+    return plain(value.quantize(UNIT_QUANTUM, rounding=ROUND_HALF_EVEN))

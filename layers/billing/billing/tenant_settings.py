@@ -1,4 +1,4 @@
-"""A tenant's own settings: how its billing behaves (more arrive with the issues that use them)."""
+"""A tenant's own settings: how its billing behaves and how its documents present it."""
 
 from __future__ import annotations
 
@@ -10,15 +10,28 @@ from pydantic import BaseModel, ConfigDict, Field
 from billing.validation import Input
 
 MAX_GRACE_S = 30 * 24 * 3600
+Prefix = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]*$")]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Lines = Annotated[list[Text], Field(max_length=6)]
 
 
 class TenantSettings(BaseModel):
-    """``grace_period``: seconds after a billing period ends during which late usage still
-    counts for it (and its invoice stays a draft); 0 closes periods at once."""
+    """- ``grace_period``: seconds after a billing period ends during which late usage still
+      counts for it (and its invoice stays a draft); 0 closes periods and finalizes at once.
+    - ``payment_terms_days``: an invoice is due this many days after it is issued.
+    - ``invoice_prefix``: invoice numbers read ``{prefix}-{year}-{sequence:06d}``.
+    - ``business_name``, ``business_address``, ``tax_id``, ``support_email``: printed on
+      invoices (the tenant's name when no business name is set)."""
 
     model_config = ConfigDict(defer_build=True)
 
     grace_period: int = 3600
+    payment_terms_days: int = 14
+    invoice_prefix: str = "INV"
+    business_name: str | None = None
+    business_address: list[str] = []
+    tax_id: str | None = None
+    support_email: str | None = None
 
     @property
     def grace(self) -> timedelta:
@@ -30,3 +43,9 @@ class TenantSettings(BaseModel):
 
 class SettingsUpdate(Input):
     grace_period: Annotated[int, Field(ge=0, le=MAX_GRACE_S)] = 3600
+    payment_terms_days: Annotated[int, Field(ge=0, le=365)] = 14
+    invoice_prefix: Prefix = "INV"
+    business_name: Text | None = None
+    business_address: Lines = []
+    tax_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    support_email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None

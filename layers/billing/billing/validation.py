@@ -44,6 +44,14 @@ Timestamp = Annotated[str, Field(max_length=40), AfterValidator(_timestamp)]
 """An ISO 8601 instant with a zone, normalised to UTC ``YYYY-MM-DDTHH:MM:SSZ``."""
 
 
+def timestamp_param(value: str, name: str) -> str:
+    """A query parameter holding a ``Timestamp``, normalised; a 400 naming it otherwise."""
+    try:
+        return _timestamp(value[:40])
+    except ValueError as exc:
+        raise InvalidRequest(f"Invalid {name}: {exc}.", param=name) from None
+
+
 class Input(BaseModel):
     """Base of request models: unknown fields are errors, strings are not coerced.
     Validators are built on first use, not at import, to keep cold starts short."""

@@ -57,3 +57,11 @@ class Line(BaseModel):
     def net(self) -> int:
         """The charge after its share of discounts (taxes are computed on it)."""
         return self.amount - self.discount_amount
+
+
+ORDER = {"subscription_fee": 0, "add_on": 1, "usage": 2, "proration": 3, "late_fee": 4, "adjustment": 5}
+
+
+def in_order(lines: list[Line]) -> list[Line]:
+    """Charge lines as invoices show them: fees, add-ons, usage, prorations, then the rest."""
+    return sorted(lines, key=lambda line: ORDER.get(line.type, len(ORDER)))

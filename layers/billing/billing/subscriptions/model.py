@@ -62,7 +62,13 @@ class PendingChange(BaseModel):
 
 
 class Subscription(BaseModel):
-    """Public shape plus ``revision`` (optimistic lock, not shown)."""
+    """Public shape plus ``revision`` (optimistic lock, not shown).
+
+    Billing state, kept by the invoice runs (``billing.subscriptions.cycle``):
+    ``invoiced_through`` is the moment up to which usage has been invoiced (None: the start),
+    ``billed_through`` the end of the last period whose recurring fees were invoiced or waived
+    (trial, pause), ``coupon_uses`` how many invoices the coupon has discounted.
+    """
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
@@ -87,6 +93,10 @@ class Subscription(BaseModel):
     pending_change: PendingChange | None = None
     metadata: dict[str, str] = {}
     created_at: str
+    test_clock: str | None = None
+    invoiced_through: str | None = None
+    billed_through: str | None = None
+    coupon_uses: int = 0
     revision: int = Field(default=1, exclude=True)
 
 

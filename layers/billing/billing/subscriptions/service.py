@@ -158,6 +158,8 @@ class SubscriptionService:
             add_ons=add_ons,
             metadata=data.metadata,
             created_at=to_wire(now),
+            invoiced_through=to_wire(start),
+            billed_through=to_wire(trial_end) if status == "trialing" and trial_end else None,
         )
         new = NewSubscription(
             subscription=subscription,
@@ -220,13 +222,21 @@ class SubscriptionService:
         if pending and pending.type != "cancel":
             changes["pending_change"] = None
         new_interval = (old_plan.interval, old_plan.interval_count) != (plan.interval, plan.interval_count)
+        details: dict[str, Any] = {}
         if new_interval and current.status != "trialing":
             changes |= {
                 "billing_anchor": to_wire(now),
                 "current_period_start": to_wire(now),
                 "current_period_end": to_wire(shift(now, plan.interval, plan.interval_count, 1)),
             }
-        return self._act(scope, current, "change_plan", "SubscriptionChanged", previous_plan=current.plan, **changes)
+            details = {
+                "period_restarted": True,
+                "previous_period_start": current.current_period_start,
+                "previous_period_end": current.current_period_end,
+            }
+        return self._act(
+            scope, current, "change_plan", "SubscriptionChanged", previous_plan=current.plan, details=details, **changes
+        )
 
     def cancel(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
         data = parse(Cancel, body)
@@ -257,15 +267,21 @@ class SubscriptionService:
         current = self.get(scope, subscription_id)
         plan = self._refs.plan_by_id(scope, current.plan)
         line = self._refs.add_on_line(scope, item, plan, "add_on", self._clock.now())
+        previous = next((a for a in current.add_ons if a["add_on"] == item.add_on), None)
         add_ons = [a for a in current.add_ons if a["add_on"] != item.add_on] + [line]
-        return self._act(scope, current, "add_add_on", "SubscriptionAddOnAdded", add_ons=add_ons)
+        details = {"add_on": line, "previous": previous}
+        return self._act(scope, current, "add_add_on", "SubscriptionAddOnAdded", details=details, add_ons=add_ons)
 
     def remove_add_on(self, scope: Scope, subscription_id: str, code: str) -> Subscription:
         current = self.get(scope, subscription_id)
-        remaining = [a for a in current.add_ons if a["add_on"] != code]
-        if len(remaining) == len(current.add_ons):
+        removed = next((a for a in current.add_ons if a["add_on"] == code), None)
+        if removed is None:
             raise NotFound(f"The subscription has no add-on '{code}'.", param="add_on")
-        return self._act(scope, current, "remove_add_on", "SubscriptionAddOnRemoved", add_ons=remaining)
+        remaining = [a for a in current.add_ons if a["add_on"] != code]
+        details = {"removed": removed}
+        return self._act(
+            scope, current, "remove_add_on", "SubscriptionAddOnRemoved", details=details, add_ons=remaining
+        )
 
     def schedule_tariff_change(self, scope: Scope, subscription_id: str, plan: Plan, effective_at: str) -> bool:
         """Move a subscription to ``plan`` (a plan's new version) at ``effective_at``.
@@ -295,6 +311,7 @@ class SubscriptionService:
         event_type: str,
         status: Status | None = None,
         previous_plan: str | None = None,
+        details: dict[str, Any] | None = None,
         **changes: Any,
     ) -> Subscription:
         """Apply ``changes`` to ``current`` (the copy the decision was made on) if its status allows."""
@@ -303,7 +320,7 @@ class SubscriptionService:
         updated = current.model_copy(update={**changes, "status": status, "revision": current.revision + 1})
         pending = updated.pending_change
         updated.cancel_at_period_end = pending is not None and pending.type == "cancel"
-        details: dict[str, Any] = {"previous_plan": previous_plan} if previous_plan else {}
+        details = {**(details or {}), **({"previous_plan": previous_plan} if previous_plan else {})}
         if pending:
             details["pending_change"] = pending.model_dump()
         entry = _entry(updated, HISTORY_TYPES[action], at=self._clock.now(), **details)

@@ -133,21 +133,43 @@ wire = plain
 """A quantity on the wire: a decimal string without exponent or trailing zeros."""
 
 
-def usage_items(stored: Sequence[Stored], period: tuple[str, str], levels: dict[tuple[str, str], Decimal]) -> Any:
-    """The ``meters`` of a usage answer: per meter, its quantity and its groups'."""
-    meters: dict[str, dict[str, Any]] = {}
+@dataclass
+class MeterTotal:
+    """A meter's quantity over a period, over all its groups, with each group's."""
+
+    code: str
+    aggregation: str
+    quantity: Decimal = Decimal(0)
+    events: int = 0
+    groups: list[tuple[dict[str, str | None], Decimal]] = field(default_factory=list)
+
+
+def meter_totals(
+    stored: Sequence[Stored], period: tuple[str, str], levels: dict[tuple[str, str], Decimal]
+) -> dict[str, MeterTotal]:
+    """Per meter code: its quantity over ``period`` (``combine`` of its groups') and event count."""
+    totals: dict[str, MeterTotal] = {}
+    values: dict[str, list[Decimal]] = {}
     for item in sorted(stored, key=lambda s: (s.code, sorted((k, v or "") for k, v in s.group.items()))):
         value = quantity(item, period, levels.get((item.code, group_key(item.group)), Decimal(0)))
-        meter = meters.setdefault(item.code, {"code": item.code, "aggregation": item.aggregation, "values": []})
-        meter["values"].append(value)
+        total = totals.setdefault(item.code, MeterTotal(item.code, item.aggregation))
+        values.setdefault(item.code, []).append(value)
+        total.events += item.n
         if item.group:
-            meter.setdefault("groups", []).append({"group": item.group, "quantity": wire(value)})
+            total.groups.append((item.group, value))
+    for code, total in totals.items():
+        total.quantity = combine(total.aggregation, values[code])
+    return totals
+
+
+def usage_items(stored: Sequence[Stored], period: tuple[str, str], levels: dict[tuple[str, str], Decimal]) -> Any:
+    """The ``meters`` of a usage answer: per meter, its quantity and its groups'."""
     return [
         {
-            "code": m["code"],
-            "aggregation": m["aggregation"],
-            "quantity": wire(combine(m["aggregation"], m["values"])),
-            "groups": m.get("groups", []),
+            "code": total.code,
+            "aggregation": total.aggregation,
+            "quantity": wire(total.quantity),
+            "groups": [{"group": group, "quantity": wire(value)} for group, value in total.groups],
         }
-        for m in meters.values()
+        for total in meter_totals(stored, period, levels).values()
     ]

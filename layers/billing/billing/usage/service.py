@@ -21,7 +21,7 @@ from billing.scope import Scope
 from billing.subscriptions.model import Subscription
 from billing.subscriptions.periods import covers, period_containing
 from billing.subscriptions.service import SubscriptionService
-from billing.usage.aggregation import Stored, usage_items
+from billing.usage.aggregation import MeterTotal, Stored, meter_totals, usage_items
 from billing.usage.model import UsageEvent, group_key
 from billing.validation import Input, Timestamp, parse
 
@@ -79,7 +79,7 @@ class UsageService:
             periods.insert(0, period_containing(subscription, plan, periods[0][0] - timedelta(microseconds=1)))
         stored = [self._aggregates.period(scope, subscription.id, to_wire(start)) for start, _ in periods]
         start, end = periods[0]
-        meters = usage_items(stored[0], (to_wire(start), to_wire(end)), self._levels(scope, subscription, stored))
+        meters = usage_items(stored[0], (to_wire(start), to_wire(end)), self._levels(scope, subscription.id, stored))
         shown = {meter["code"] for meter in meters}
         for code in sorted({c["meter"] for c in plan.charges if c.get("meter")} - shown):
             meter = self._catalog.find(scope, "meter", code)
@@ -129,16 +129,39 @@ class UsageService:
             raise DomainRuleViolation("The customer has no running subscription.", code="no_subscription")
         return running[0]
 
+    def period_totals(
+        self, scope: Scope, subscription_id: str, period: tuple[str, str], later: Sequence[str] = ()
+    ) -> dict[str, MeterTotal]:
+        """Each meter's totals over ``period`` of a subscription (its aggregates are keyed by the
+        period's start); ``later`` names the starts of the periods after it that have usage,
+        whose increments weighted meters take out of the running level."""
+        stored = [self._aggregates.period(scope, subscription_id, start) for start in (period[0], *later)]
+        return meter_totals(stored[0], period, self._levels(scope, subscription_id, stored))
+
+    def period_values(self, scope: Scope, subscription: Subscription, period_start: str, code: str) -> list[Decimal]:
+        """The values of one meter's events in a subscription period (charges priced per event)."""
+        window = (period_start, "9999")
+        values: list[Decimal] = []
+        before = None
+        while True:
+            events, more = self._events.for_customer(scope, subscription.customer, window, code, 100, before)
+            for event in events:
+                if event.subscription == subscription.id and event.period_start == period_start:
+                    values.append(event.value)
+            if not more or not events:
+                return values
+            before = f"{events[-1].timestamp}#{events[-1].transaction_id}"
+
     def _levels(
-        self, scope: Scope, subscription: Subscription, stored: Sequence[list[Stored]]
+        self, scope: Scope, subscription_id: str, stored: Sequence[list[Stored]]
     ) -> dict[tuple[str, str], Decimal]:
         """Level of each weighted meter at the period's start: all increments so far, less
-        those of this period and the later one."""
+        those of this period and the later ones."""
         weighted = [s for period in stored for s in period if s.aggregation == "weighted_sum"]
         if not weighted:
             return {}
         levels: dict[tuple[str, str], Decimal] = {}
-        for sk, total in self._aggregates.levels(scope, subscription.id).items():
+        for sk, total in self._aggregates.levels(scope, subscription_id).items():
             code, _, group = sk.partition("#")
             levels[(code, group)] = total
         for item in weighted:

@@ -3,6 +3,7 @@
 - subscription: ``PK={scope}#SUB#{id}``, ``SK=SUB``; GSI1 ``{scope}#SUB`` lists them, GSI2
   ``{scope}#SUB#CUS#{customer}`` by customer, GSI3 ``{scope}#SUB#PLAN#{plan code}`` by plan
   (migrations to a new plan version read it); newest first by id.
+  GSI4 indexes it when its next billing step is due (``due.py``).
 - history:      ``PK={scope}#SUB#{id}``, ``SK=HIST#{revision}``: one item per transition, keyed by
   the revision it produced, beside the subscription so one query reads it in order.
 """
@@ -13,12 +14,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from billing.adapters.dynamodb import catalog, customers, outbox, table
+from billing.adapters.dynamodb import catalog, customers, due, outbox, table
 from billing.catalog.coupons import KIND as COUPON
 from billing.errors import BillingError, Conflict, DomainRuleViolation
 from billing.events import DomainEvent
 from billing.pagination import Page
 from billing.scope import Scope
+from billing.subscriptions.cycle import due_at
 from billing.subscriptions.model import HistoryEntry, Subscription
 from billing.subscriptions.service import NewSubscription, SubscriptionQuery
 
@@ -44,10 +46,11 @@ def _index_keys(scope: Scope, subscription: Subscription) -> dict[str, str]:
     }
 
 
-def _to_item(scope: Scope, subscription: Subscription) -> dict[str, Any]:
+def to_item(scope: Scope, subscription: Subscription) -> dict[str, Any]:
     return {
         **_key(scope, subscription.id),
         **_index_keys(scope, subscription),
+        **due.keys(scope, "sub", subscription.id, due_at(subscription), subscription.test_clock),
         "entity": "subscription",
         "status": subscription.status,
         "revision": subscription.revision,
@@ -59,7 +62,7 @@ def _from_item(item: dict[str, Any]) -> Subscription:
     return Subscription.model_validate({**json.loads(item["data"]), "revision": int(item["revision"])})
 
 
-def _history_put(scope: Scope, subscription: Subscription, entry: HistoryEntry) -> dict[str, Any]:
+def history_put(scope: Scope, subscription: Subscription, entry: HistoryEntry) -> dict[str, Any]:
     item = {
         "PK": _pk(scope, subscription.id),
         "SK": f"HIST#{subscription.revision:010d}",
@@ -73,8 +76,8 @@ class DynamoSubscriptionRepository:
     def create(self, scope: Scope, new: NewSubscription) -> None:
         subscription = new.subscription
         operations = [
-            table.put(_to_item(scope, subscription), _NEW),
-            _history_put(scope, subscription, new.history),
+            table.put(to_item(scope, subscription), _NEW),
+            history_put(scope, subscription, new.history),
             outbox.put_event(new.event),
         ]
         conflicts: dict[int, BillingError] = {
@@ -103,8 +106,8 @@ class DynamoSubscriptionRepository:
         self, scope: Scope, subscription: Subscription, revision: int, history: HistoryEntry, event: DomainEvent
     ) -> None:
         operations = [
-            table.put(_to_item(scope, subscription), "revision = :r", {":r": revision}),
-            _history_put(scope, subscription, history),
+            table.put(to_item(scope, subscription), "revision = :r", {":r": revision}),
+            history_put(scope, subscription, history),
             outbox.put_event(event),
         ]
         table.transact(operations, {})

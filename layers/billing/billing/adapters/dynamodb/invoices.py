@@ -1,0 +1,226 @@
+"""Invoices, the invoice number counter and the ledger journal in the billing table.
+
+- invoice: ``PK={scope}#INV#{id}``, ``SK=INV``; GSI1 ``{scope}#INV`` lists them, GSI2
+  ``{scope}#INV#CUS#{customer}`` by customer, GSI3 ``{scope}#INV#SUB#{subscription}`` by
+  subscription, newest first by id; GSI4 (``due.py``) holds drafts until they finalize.
+- number counter: ``PK={scope}#INVSEQ``, ``SK=INVSEQ``, ``n`` = the last number issued. A
+  finalization writes the counter (``n = :previous``) and the invoice in one transaction, so
+  a number is used exactly when an invoice takes it: no gaps, no duplicates, even when
+  finalizations race (the loser reads the counter again and retries).
+- journal entry: ``PK={scope}#JRN#{customer}``, ``SK={at}#{entry id}``: the customer's
+  ledger, in time order; written in the transaction of the document that posts it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from billing.adapters.dynamodb import due, outbox, subscriptions, table
+from billing.errors import Conflict
+from billing.events import DomainEvent
+from billing.invoicing.model import Invoice
+from billing.ledger import JournalEntry, Posting
+from billing.pagination import Page
+from billing.scope import Scope
+from billing.subscriptions.model import HistoryEntry, Subscription
+
+_NEW = "attribute_not_exists(PK)"
+NUMBER_ATTEMPTS = 20
+
+
+def _key(scope: Scope, invoice_id: str) -> dict[str, str]:
+    return {"PK": f"{scope.key}#INV#{invoice_id}", "SK": "INV"}
+
+
+def _counter_key(scope: Scope) -> dict[str, str]:
+    return {"PK": f"{scope.key}#INVSEQ", "SK": "INVSEQ"}
+
+
+def to_item(scope: Scope, invoice: Invoice) -> dict[str, Any]:
+    indexes = {
+        "GSI1PK": f"{scope.key}#INV",
+        "GSI1SK": invoice.id,
+        "GSI2PK": f"{scope.key}#INV#CUS#{invoice.customer}",
+        "GSI2SK": invoice.id,
+    }
+    if invoice.subscription:
+        indexes |= {"GSI3PK": f"{scope.key}#INV#SUB#{invoice.subscription}", "GSI3SK": invoice.id}
+    finalize_at = invoice.finalize_at if invoice.status == "draft" else None
+    return {
+        **_key(scope, invoice.id),
+        **indexes,
+        **due.keys(scope, "inv", invoice.id, finalize_at, invoice.test_clock),
+        "entity": "invoice",
+        "status": invoice.status,
+        "customer": invoice.customer,
+        "period_start": invoice.period_start,
+        "revision": invoice.revision,
+        "data": json.dumps(invoice.model_dump(mode="json"), separators=(",", ":")),
+    }
+
+
+def from_item(item: dict[str, Any]) -> Invoice:
+    return Invoice.model_validate({**json.loads(item["data"]), "revision": int(item["revision"])})
+
+
+def journal_put(scope: Scope, entry: JournalEntry) -> dict[str, Any]:
+    item = {
+        "PK": f"{scope.key}#JRN#{entry.customer}",
+        "SK": f"{entry.at}#{entry.id}",
+        "entity": "journal_entry",
+        "data": json.dumps(entry.to_public(), separators=(",", ":")),
+    }
+    return table.put(item, _NEW)
+
+
+def _changed() -> Conflict:
+    return Conflict("The invoice was changed by another request; retry.", code="concurrent_update", retryable=True)
+
+
+class _CounterMoved(Exception):
+    pass
+
+
+class DynamoInvoiceRepository:
+    def apply_step(
+        self,
+        scope: Scope,
+        subscription: Subscription,
+        revision: int,
+        invoice: Invoice | None,
+        history: HistoryEntry | None,
+        events: Sequence[DomainEvent],
+    ) -> None:
+        operations = [table.put(subscriptions.to_item(scope, subscription), "revision = :r", {":r": revision})]
+        if history:
+            operations.append(subscriptions.history_put(scope, subscription, history))
+        if invoice:
+            operations.append(table.put(to_item(scope, invoice), _NEW))
+        operations += [outbox.put_event(event) for event in events]
+        moved = Conflict(
+            "The subscription changed while it was billed; retry.", code="concurrent_update", retryable=True
+        )
+        table.transact(operations, {0: moved})
+
+    def get(self, scope: Scope, invoice_id: str) -> Invoice | None:
+        item = table.get(_key(scope, invoice_id))
+        return from_item(item) if item else None
+
+    def list(self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None) -> Page[Invoice]:
+        if "subscription" in filters:
+            index, key_value = "GSI3", f"{scope.key}#INV#SUB#{filters['subscription']}"
+        elif "customer" in filters:
+            index, key_value = "GSI2", f"{scope.key}#INV#CUS#{filters['customer']}"
+        else:
+            index, key_value = "GSI1", f"{scope.key}#INV"
+        start = None
+        if starting_after:
+            start = {**_key(scope, starting_after), f"{index}PK": key_value, f"{index}SK": starting_after}
+        conditions, names, values = [], {}, {}
+        if "status" in filters:
+            conditions.append("#status = :status")
+            names["#status"], values[":status"] = "status", filters["status"]
+        if "customer" in filters and index == "GSI3":
+            conditions.append("customer = :customer")
+            values[":customer"] = filters["customer"]
+        if "from" in filters:
+            conditions.append("period_start >= :from")
+            values[":from"] = filters["from"]
+        if "to" in filters:
+            conditions.append("period_start < :to")
+            values[":to"] = filters["to"]
+        items, has_more = table.query_pages(
+            index,
+            f"{index}PK",
+            key_value,
+            start,
+            limit,
+            " AND ".join(conditions) or None,
+            names or None,
+            values or None,
+        )
+        return Page(data=[from_item(item) for item in items], has_more=has_more)
+
+    def save(self, scope: Scope, invoice: Invoice, revision: int, events: Sequence[DomainEvent] = ()) -> None:
+        operations = [table.put(to_item(scope, invoice), "revision = :r", {":r": revision})]
+        operations += [outbox.put_event(event) for event in events]
+        table.transact(operations, {0: _changed()})
+
+    def finalize(
+        self,
+        scope: Scope,
+        invoice: Invoice,
+        revision: int,
+        number_for: Callable[[int], str],
+        post: Callable[[Invoice], tuple[JournalEntry, Sequence[DomainEvent]]],
+    ) -> Invoice:
+        """Give ``invoice`` the next number and write it with what it posts, at once."""
+        for _ in range(NUMBER_ATTEMPTS):
+            counter = table.get(_counter_key(scope))
+            last = int(counter["n"]) if counter else 0
+            numbered = invoice.model_copy(update={"number": number_for(last + 1)})
+            journal, events = post(numbered)
+            condition = "attribute_not_exists(n)" if not counter else "n = :last"
+            operations = [
+                {
+                    "Update": {
+                        "TableName": table.table_name(),
+                        "Key": table.encode(_counter_key(scope)),
+                        "UpdateExpression": "SET n = :next",
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": table.encode(
+                            {":next": last + 1, **({":last": last} if counter else {})}
+                        ),
+                    }
+                },
+                table.put(to_item(scope, numbered), "revision = :r", {":r": revision}),
+                journal_put(scope, journal),
+                *[outbox.put_event(event) for event in events],
+            ]
+            try:
+                table.transact(operations, {0: _CounterMoved(), 1: _changed()})
+            except _CounterMoved:
+                continue
+            return numbered
+        raise Conflict("Invoice numbering is busy; retry.", code="concurrent_update", retryable=True)
+
+    def post(
+        self, scope: Scope, invoice: Invoice, revision: int, journal: JournalEntry, events: Sequence[DomainEvent]
+    ) -> None:
+        """Write a change of a finalized invoice (a void) with the entry it posts."""
+        operations = [
+            table.put(to_item(scope, invoice), "revision = :r", {":r": revision}),
+            journal_put(scope, journal),
+            *[outbox.put_event(event) for event in events],
+        ]
+        table.transact(operations, {0: _changed()})
+
+    def journal(self, scope: Scope, customer: str) -> Sequence[JournalEntry]:
+        request: dict[str, Any] = {
+            "TableName": table.table_name(),
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": table.encode({":pk": f"{scope.key}#JRN#{customer}"}),
+            "ConsistentRead": True,
+        }
+        entries: list[JournalEntry] = []
+        while True:
+            response = table.client().query(**request)
+            for item in response.get("Items", []):
+                data = json.loads(table.decode(item)["data"])
+                postings = tuple(Posting(p["account"], p["debit"], p["credit"]) for p in data["postings"])
+                entries.append(
+                    JournalEntry(
+                        customer=data["customer"],
+                        currency=data["currency"],
+                        at=data["at"],
+                        kind=data["kind"],
+                        reference=data["reference"],
+                        postings=postings,
+                        id=data["id"],
+                    )
+                )
+            if "LastEvaluatedKey" not in response:
+                return entries
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

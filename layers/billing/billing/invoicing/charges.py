@@ -1,0 +1,198 @@
+"""Charge lines of a subscription: recurring fees in advance, prorations, usage in arrears.
+
+Every amount is rounded once, per line, to the currency's minor unit (half to even).
+Proration is by the second: a change at ``t`` within a period ``[start, end)`` whose fees
+were billed in advance credits the unused share ``(end - t) / (end - start)`` of what was
+billed and charges the same share of the new price. A first period that the billing anchor
+cuts short (a stub) pays its share of a full period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from billing.catalog.add_ons import AddOn
+from billing.catalog.plans import Plan
+from billing.decimals import to_minor, unit_price
+from billing.invoicing.lines import Line
+from billing.periods import shift
+from billing.subscriptions.model import HistoryEntry
+
+
+def seconds(start: str, end: str) -> Decimal:
+    return Decimal(int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()))
+
+
+def share(at: str, start: str, end: str) -> Decimal:
+    """The part of ``[start, end)`` left after ``at``."""
+    length = seconds(start, end)
+    return seconds(at, end) / length if length > 0 else Decimal(0)
+
+
+def _day(moment: str) -> str:
+    return moment[:10]
+
+
+def fee_lines(
+    plan: Plan, add_ons: Sequence[tuple[AddOn, int]], start: str, end: str, one_offs: Sequence[tuple[AddOn, int]]
+) -> list[Line]:
+    """The fees of ``[start, end)`` billed in advance: the plan's base fee and recurring add-ons
+    (their share of a full period when the period is a stub), and one-off add-ons not billed yet."""
+    part = stub_share(plan, start, end)
+    lines = []
+    if plan.base_fee:
+        lines.append(_fee(plan, part, start, end))
+    for add_on, quantity in add_ons:
+        lines.append(_add_on(add_on, quantity, part, start, end))
+    for add_on, quantity in one_offs:
+        lines.append(_add_on(add_on, quantity, Decimal(1), start, end))
+    return lines
+
+
+def stub_share(plan: Plan, start: str, end: str) -> Decimal:
+    full_start = shift(datetime.fromisoformat(end), plan.interval, plan.interval_count, -1)
+    full = seconds(full_start.isoformat(), end)
+    return min(Decimal(1), seconds(start, end) / full) if full > 0 else Decimal(1)
+
+
+def _fee(plan: Plan, part: Decimal, start: str, end: str) -> Line:
+    name, amount = plan.name, plan.base_fee
+    description = name if part == 1 else f"{name} ({_day(start)} to {_day(end)}, prorated)"
+    return Line(
+        id="",
+        type="subscription_fee",
+        description=description,
+        amount=to_minor(amount * part),
+        quantity="1",
+        unit_amount=unit_price(amount * part),
+        plan=plan.id,
+        period_start=start,
+        period_end=end,
+    )
+
+
+def _add_on(add_on: AddOn, quantity: int, part: Decimal, start: str, end: str) -> Line:
+    name = add_on.invoice_display_name or add_on.name
+    unit = Decimal(add_on.amount) * part
+    return Line(
+        id="",
+        type="add_on",
+        description=name if part == 1 else f"{name} (prorated)",
+        amount=to_minor(unit * quantity),
+        quantity=str(quantity),
+        unit_amount=unit_price(unit),
+        add_on=add_on.code,
+        supplier=add_on.supplier,
+        period_start=start,
+        period_end=end,
+    )
+
+
+def proration_lines(
+    history: Iterable[HistoryEntry],
+    span: tuple[str, str, str],
+    plan_of: Callable[[str], Plan],
+    add_on_of: Callable[[str], AddOn],
+) -> list[Line]:
+    """Credits and charges for the changes made within ``[start, cut)`` to fees billed in
+    advance for ``[start, end)``: plan changes on the same interval and recurring add-ons."""
+    start, cut, end = span
+    lines: list[Line] = []
+    for entry in history:
+        if not start < entry.at < cut:
+            continue
+        part = share(entry.at, start, end)
+        if entry.type == "plan_changed" and not entry.details.get("period_restarted"):
+            lines += plan_change_lines(
+                plan_of(entry.details["previous_plan"]), plan_of(entry.plan), part, entry.at, end
+            )
+        elif entry.type in ("add_on_added", "add_on_removed"):
+            lines += _add_on_change(entry, part, end, add_on_of)
+    return [line for line in lines if line.amount]
+
+
+def plan_change_lines(old: Plan, new: Plan, part: Decimal, at: str, end: str) -> list[Line]:
+    """A plan change at ``at``: the unused share of the old fee back, the same share of the new."""
+    return [_credit(old, part, at, end), _charge(new, part, at, end)]
+
+
+def cut_credit(plan: Plan, add_ons: Sequence[tuple[AddOn, int]], cut: str, start: str, end: str) -> list[Line]:
+    """A period cut short at ``cut`` (a cancellation, an interval change) credits the unused
+    share of the fees billed for it."""
+    part = share(cut, start, end)
+    lines = [_credit(plan, part, cut, end)]
+    for add_on, quantity in add_ons:
+        unit = -Decimal(add_on.amount) * part
+        lines.append(
+            Line(
+                id="",
+                type="proration",
+                description=f"Unused time on {add_on.name} from {_day(cut)}",
+                amount=to_minor(unit * quantity),
+                quantity=str(quantity),
+                unit_amount=unit_price(unit),
+                add_on=add_on.code,
+                supplier=add_on.supplier,
+                period_start=cut,
+                period_end=end,
+            )
+        )
+    return [line for line in lines if line.amount]
+
+
+def _credit(plan: Plan, part: Decimal, at: str, end: str) -> Line:
+    return Line(
+        id="",
+        type="proration",
+        description=f"Unused time on {plan.name} from {_day(at)}",
+        amount=-to_minor(plan.base_fee * part),
+        quantity="1",
+        unit_amount=unit_price(-plan.base_fee * part),
+        plan=plan.id,
+        period_start=at,
+        period_end=end,
+    )
+
+
+def _charge(plan: Plan, part: Decimal, at: str, end: str) -> Line:
+    return Line(
+        id="",
+        type="proration",
+        description=f"Remaining time on {plan.name} from {_day(at)}",
+        amount=to_minor(plan.base_fee * part),
+        quantity="1",
+        unit_amount=unit_price(plan.base_fee * part),
+        plan=plan.id,
+        period_start=at,
+        period_end=end,
+    )
+
+
+def _add_on_change(entry: HistoryEntry, part: Decimal, end: str, add_on_of: Callable[[str], AddOn]) -> list[Line]:
+    lines = []
+    for key, sign in (("previous", -1), ("add_on", 1) if entry.type == "add_on_added" else ("removed", -1)):
+        item = entry.details.get(key)
+        if not item:
+            continue
+        add_on = add_on_of(item["add_on"])
+        if add_on.interval is None:
+            continue  # one-off add-ons are billed once, whole
+        unit = Decimal(add_on.amount) * part * sign
+        verb = "Remaining time on" if sign > 0 else "Unused time on"
+        lines.append(
+            Line(
+                id="",
+                type="proration",
+                description=f"{verb} {add_on.name} from {_day(entry.at)}",
+                amount=to_minor(unit * item["quantity"]),
+                quantity=str(item["quantity"]),
+                unit_amount=unit_price(unit),
+                add_on=add_on.code,
+                supplier=add_on.supplier,
+                period_start=entry.at,
+                period_end=end,
+            )
+        )
+    return lines

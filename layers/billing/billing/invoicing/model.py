@@ -1,0 +1,69 @@
+"""The invoice entity.
+
+draft -> open (finalized: numbered, immutable) -> paid / void / uncollectible. A draft is
+re-rated until it is finalized, so usage that arrives within the tenant's grace period still
+counts; ``finalize_at`` says when that happens on its own. What a draft is rated from is
+kept on it (``usage``, ``discounts``, ``tax_rates``), so re-rating uses the same inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from billing.decimals import ROUNDING
+from billing.invoicing.lines import Line
+
+Status = Literal["draft", "open", "paid", "void", "uncollectible"]
+BillingReason = Literal["subscription_create", "subscription_cycle", "subscription_update", "subscription_cancel"]
+
+
+class UsageBasis(BaseModel):
+    """What a draft's usage lines are rated from: a plan version over one usage period."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    plan: str
+    period_start: str
+    period_end: str
+    later: list[str] = []  # starts of later periods with usage (weighted meters' levels)
+
+
+class Invoice(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    id: str
+    object: Literal["invoice"] = "invoice"
+    livemode: bool
+    customer: str
+    subscription: str | None = None
+    number: str | None = None
+    status: Status = "draft"
+    billing_reason: BillingReason
+    currency: str
+    period_start: str
+    period_end: str
+    created_at: str
+    issued_at: str | None = None
+    due_date: str | None = None
+    finalize_at: str | None = None
+    voided_at: str | None = None
+    lines: list[Line] = []
+    subtotal: int = 0
+    discount_total: int = 0
+    tax_total: int = 0
+    total: int = 0
+    amount_paid: int = 0
+    amount_credited: int = 0
+    amount_due: int = 0
+    rounding: str = ROUNDING
+    customer_details: dict[str, Any] = {}
+    discounts: list[dict[str, Any]] = []
+    tax_rates: list[dict[str, Any]] = []
+    usage: UsageBasis | None = None
+    test_clock: str | None = None
+    revision: int = Field(default=1, exclude=True)
+
+    def to_public(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"usage"})

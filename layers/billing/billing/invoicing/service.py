@@ -1,0 +1,161 @@
+"""Invoice use cases: read, finalize, void, and what is coming.
+
+- Finalizing re-rates a draft's usage (late events within the grace period count), assigns
+  the next number (``{prefix}-{year}-{sequence:06d}``, gap-free and increasing per tenant and
+  mode), sets ``issued_at`` and ``due_date`` (the tenant's payment terms), posts the invoice
+  to the ledger and emits ``InvoiceFinalized``. An invoice with nothing to pay is ``paid`` at
+  once. A finalized invoice never changes; corrections go through credit notes.
+- Voiding an open invoice without payments reverses its ledger entry (``InvoiceVoided``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol, get_args
+
+from billing import ledger
+from billing.clock import Clock, SystemClock, to_wire
+from billing.errors import Conflict, InvalidRequest, NotFound
+from billing.events import DomainEvent
+from billing.ids import is_id
+from billing.invoicing.biller import SubscriptionBiller, apply_lines
+from billing.invoicing.lines import in_order
+from billing.invoicing.model import Invoice, Status
+from billing.pagination import Page, page_request
+from billing.scope import Scope
+from billing.subscriptions.model import Subscription
+from billing.tenant_settings import TenantSettings
+from billing.validation import timestamp_param
+
+LIST_FILTERS = ("customer", "subscription", "status", "from", "to")
+
+
+class InvoiceRepository(Protocol):
+    def get(self, scope: Scope, invoice_id: str) -> Invoice | None: ...
+
+    def list(self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None) -> Page[Invoice]: ...
+
+    def save(self, scope: Scope, invoice: Invoice, revision: int, events: Sequence[DomainEvent] = ()) -> None: ...
+
+    def finalize(
+        self,
+        scope: Scope,
+        invoice: Invoice,
+        revision: int,
+        number_for: Callable[[int], str],
+        post: Callable[[Invoice], tuple[ledger.JournalEntry, Sequence[DomainEvent]]],
+    ) -> Invoice: ...
+
+    def post(
+        self, scope: Scope, invoice: Invoice, revision: int, journal: ledger.JournalEntry, events: Sequence[DomainEvent]
+    ) -> None: ...
+
+    def journal(self, scope: Scope, customer: str) -> Sequence[ledger.JournalEntry]: ...
+
+
+def invoice_number(prefix: str, issued_at: str, sequence: int) -> str:
+    return f"{prefix}-{issued_at[:4]}-{sequence:06d}"
+
+
+class InvoiceService:
+    def __init__(
+        self,
+        repo: InvoiceRepository,
+        biller: SubscriptionBiller,
+        subscriptions: Callable[[Scope, str], Subscription | None],
+        settings: Callable[[Scope], TenantSettings],
+        clock: Clock | None = None,
+    ):
+        self._repo, self._biller, self._subscriptions, self._settings = repo, biller, subscriptions, settings
+        self._clock = clock or SystemClock()
+
+    # -------------------------------------------------------------------- read
+    def get(self, scope: Scope, invoice_id: str) -> Invoice:
+        invoice = self._repo.get(scope, invoice_id) if is_id(invoice_id, "inv") else None
+        if invoice is None:
+            raise NotFound(f"No such invoice: '{invoice_id}'", param="id")
+        return invoice
+
+    def list(self, scope: Scope, params: Mapping[str, str]) -> Page[Invoice]:
+        page = page_request(params, "inv")
+        filters = {name: params[name] for name in LIST_FILTERS if name in params}
+        if "status" in filters and filters["status"] not in get_args(Status):
+            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
+        for name, prefix in (("customer", "cus"), ("subscription", "sub")):
+            if name in filters and not is_id(filters[name], prefix):
+                raise InvalidRequest(f"{name} must be an id starting with '{prefix}_'.", param=name)
+        for name in ("from", "to"):
+            if name in filters:
+                filters[name] = timestamp_param(filters[name], name)
+        return self._repo.list(scope, filters, page.limit, page.starting_after)
+
+    def journal(self, scope: Scope, customer: str) -> Sequence[ledger.JournalEntry]:
+        return self._repo.journal(scope, customer)
+
+    # ----------------------------------------------------------------- actions
+    def finalize(self, scope: Scope, invoice_id: str) -> Invoice:
+        invoice = self.get(scope, invoice_id)
+        if invoice.status != "draft":
+            raise Conflict(
+                f"Invoice {invoice.number or invoice.id} is {invoice.status}, not a draft.", code="invoice_not_draft"
+            )
+        return self._finalize(scope, invoice)
+
+    def finalize_if_due(self, scope: Scope, invoice_id: str, as_of: datetime) -> Invoice | None:
+        """Finalize a draft whose grace period has ended by ``as_of`` (what runs call)."""
+        invoice = self._repo.get(scope, invoice_id)
+        if invoice is None or invoice.status != "draft" or (invoice.finalize_at or "") > to_wire(as_of):
+            return None
+        return self._finalize(scope, invoice, at=invoice.finalize_at)
+
+    def void(self, scope: Scope, invoice_id: str) -> Invoice:
+        invoice = self.get(scope, invoice_id)
+        if invoice.status not in ("open", "uncollectible"):
+            raise Conflict(f"Only open invoices can be voided; this one is {invoice.status}.", code="invoice_not_open")
+        if invoice.amount_paid:
+            raise Conflict("The invoice has payments; refund them or issue a credit note.", code="invoice_has_payments")
+        now = to_wire(self._clock.now())
+        voided = invoice.model_copy(
+            update={"status": "void", "voided_at": now, "amount_due": 0, "revision": invoice.revision + 1}
+        )
+        journal = ledger.entry(voided, "invoice_voided", now, ledger.reverse(ledger.invoice_postings(invoice)))
+        event = _event("InvoiceVoided", scope, voided, now)
+        self._repo.post(scope, voided, invoice.revision, journal, [event])
+        return voided
+
+    # ----------------------------------------------------------------- helpers
+    def _finalize(self, scope: Scope, invoice: Invoice, at: str | None = None) -> Invoice:
+        issued_at = at or to_wire(self._clock.now())
+        charges = [line for line in invoice.lines if line.is_charge]
+        subscription = self._subscriptions(scope, invoice.subscription) if invoice.subscription else None
+        if subscription and invoice.usage:
+            fresh = self._biller.usage_lines(scope, subscription, invoice.usage)
+            charges = [line for line in charges if line.type != "usage"] + fresh
+        settings = self._settings(scope)
+        rated = apply_lines(invoice, in_order(charges))
+        due = datetime.fromisoformat(issued_at) + timedelta(days=settings.payment_terms_days)
+        final = rated.model_copy(
+            update={
+                "status": "open" if rated.amount_due > 0 else "paid",
+                "issued_at": issued_at,
+                "due_date": to_wire(due),
+                "finalize_at": None,
+                "revision": invoice.revision + 1,
+            }
+        )
+
+        def post(numbered: Invoice) -> tuple[ledger.JournalEntry, list[DomainEvent]]:
+            journal = ledger.entry(numbered, "invoice_finalized", issued_at, ledger.invoice_postings(numbered))
+            return journal, [_event("InvoiceFinalized", scope, numbered, issued_at)]
+
+        def number_for(sequence: int) -> str:
+            return invoice_number(settings.invoice_prefix, issued_at, sequence)
+
+        return self._repo.finalize(scope, final, invoice.revision, number_for, post)
+
+
+def _event(kind: str, scope: Scope, invoice: Invoice, at: str) -> DomainEvent:
+    return DomainEvent(
+        type=kind, scope=scope, occurred_at=datetime.fromisoformat(at), data={"object": invoice.to_public()}
+    )

@@ -1,0 +1,68 @@
+"""Usage lines: each charge of a plan rated on its meter's totals over a period.
+
+A charge prices the meter's quantity over all its groups; the groups' quantities are listed
+in the line's breakdown. Lines with neither usage nor an amount are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from billing.catalog.plans import Plan
+from billing.decimals import plain, to_minor
+from billing.invoicing.lines import Line
+from billing.pricing import MODELS, Params, Usage, charge_params
+from billing.usage.aggregation import MeterTotal
+
+ValuesOf = Callable[[str], Sequence[Decimal]]
+"""The values of a period's events of one meter (for charges priced per event)."""
+
+
+def usage_lines(
+    plan: Plan,
+    totals: Mapping[str, MeterTotal],
+    meter_names: Mapping[str, str],
+    period: tuple[str, str],
+    values_of: ValuesOf,
+) -> list[Line]:
+    lines = []
+    for index, charge in enumerate(plan.charges):
+        code = charge["meter"]
+        total = totals.get(code) or MeterTotal(code, "")
+        params = _params(plan, index)
+        values = values_of(code) if getattr(params, "per_event", False) else None
+        rated = MODELS[charge["model"]].rate(params, Usage(total.quantity, total.events, values))
+        amount = to_minor(rated.amount)
+        if not amount and not total.quantity:
+            continue
+        groups: list[dict[str, Any]] = [{"group": g, "quantity": plain(q)} for g, q in total.groups]
+        lines.append(
+            Line(
+                id="",
+                type="usage",
+                description=charge.get("invoice_display_name") or meter_names.get(code, code),
+                meter=code,
+                quantity=plain(total.quantity),
+                unit_amount=getattr(params, "unit_amount", None) if charge["model"] == "per_unit" else None,
+                amount=amount,
+                plan=plan.id,
+                supplier=charge.get("supplier"),
+                period_start=period[0],
+                period_end=period[1],
+                breakdown=[{"model": charge["model"], "units": plain(rated.units)}, *rated.breakdown, *groups],
+            )
+        )
+    return lines
+
+
+_PARSED: dict[tuple[str, int], Params] = {}
+
+
+def _params(plan: Plan, index: int) -> Params:
+    """A charge's parameters, parsed once per plan version: a version's charges never change."""
+    key = (plan.id, index)
+    if key not in _PARSED:
+        _PARSED[key] = charge_params(plan.charges[index])
+    return _PARSED[key]

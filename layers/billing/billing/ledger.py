@@ -1,0 +1,114 @@
+"""Double-entry ledger: append-only journal entries per customer account.
+
+Every document that moves money posts one balanced entry (debits = credits), written in
+the same transaction as the document's change. Accounts, per customer:
+
+- ``receivable``: what the customer owes (debit) or has paid (credit);
+- ``revenue`` / ``revenue:{supplier}``: income, per supplier billed on behalf of;
+- ``tax_payable:{tax_rate}``: tax collected for the authorities;
+- ``customer_credit``: money held for the customer (credit notes that do not reduce a debt).
+
+A balance is the sum of its postings; nothing stores a balance without its postings.
+Amounts are integers in the currency's minor unit, never negative: a negative amount is
+posted on the other side.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from billing.ids import new_id
+
+if TYPE_CHECKING:
+    from billing.invoicing.model import Invoice
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: str
+    debit: int = 0
+    credit: int = 0
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    customer: str
+    currency: str
+    at: str
+    kind: str  # invoice_finalized, invoice_voided, credit_note_issued ...
+    reference: str  # the document's id
+    postings: tuple[Posting, ...]
+    id: str = field(default_factory=lambda: new_id("je"))
+
+    def __post_init__(self) -> None:
+        if sum(p.debit for p in self.postings) != sum(p.credit for p in self.postings):
+            raise ValueError(f"unbalanced journal entry for {self.reference}")
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "journal_entry",
+            "customer": self.customer,
+            "currency": self.currency,
+            "at": self.at,
+            "kind": self.kind,
+            "reference": self.reference,
+            "postings": [{"account": p.account, "debit": p.debit, "credit": p.credit} for p in self.postings],
+        }
+
+
+def _side(account: str, amount: int, debit: bool) -> Posting:
+    """``amount`` on the debit side (or the credit side), flipped when negative."""
+    if (amount >= 0) == debit:
+        return Posting(account, debit=abs(amount))
+    return Posting(account, credit=abs(amount))
+
+
+def _merge(postings: Iterable[Posting]) -> tuple[Posting, ...]:
+    """One posting per account and side, zero postings dropped, in a stable order."""
+    sums: dict[tuple[str, str], int] = defaultdict(int)
+    for posting in postings:
+        if posting.debit:
+            sums[(posting.account, "debit")] += posting.debit
+        if posting.credit:
+            sums[(posting.account, "credit")] += posting.credit
+    return tuple(Posting(account, **{side: amount}) for (account, side), amount in sorted(sums.items()) if amount)
+
+
+def revenue_account(supplier: str | None) -> str:
+    return f"revenue:{supplier}" if supplier else "revenue"
+
+
+def invoice_postings(invoice: Invoice) -> list[Posting]:
+    """An invoice's effect, as the customer's debt against revenue and taxes:
+    debit receivable by the total; credit each supplier's revenue by its lines net of
+    discounts and inclusive taxes; credit each tax rate's payable by its tax."""
+    postings = [_side("receivable", invoice.total, debit=True)]
+    for line in invoice.lines:
+        if not line.is_charge:
+            continue
+        inclusive = sum(t.amount for t in line.tax_amounts if t.inclusive)
+        postings.append(_side(revenue_account(line.supplier), line.net - inclusive, debit=False))
+        for tax in line.tax_amounts:
+            postings.append(_side(f"tax_payable:{tax.tax_rate}", tax.amount, debit=False))
+    return postings
+
+
+def reverse(postings: Iterable[Posting]) -> list[Posting]:
+    return [Posting(p.account, debit=p.credit, credit=p.debit) for p in postings]
+
+
+def entry(
+    invoice: Invoice, kind: str, at: str, postings: Iterable[Posting], reference: str | None = None
+) -> JournalEntry:
+    return JournalEntry(
+        customer=invoice.customer,
+        currency=invoice.currency,
+        at=at,
+        kind=kind,
+        reference=reference or invoice.id,
+        postings=_merge(postings),
+    )

@@ -1,0 +1,243 @@
+"""Billing cycles on worked examples: fees in advance, usage in arrears, trials, proration,
+cancellation, coupons, taxes, numbering, re-runs, and the ledger."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from billing.decimals import to_minor
+from billing.errors import BillingError, Conflict
+from billing.pricing import MODELS, Usage, charge_params
+from billing.usage.aggregation import Stored, fold, quantity
+from tests.unit.invoicing_world import SCOPE, Billing
+
+MARCH = datetime(2026, 3, 1, tzinfo=UTC)
+TIERS = [
+    {"up_to": 1000, "unit_amount": "0"},
+    {"up_to": 10000, "unit_amount": "0.2"},
+    {"up_to": None, "unit_amount": "0.1"},
+]
+
+
+def world(**settings: object) -> Billing:
+    w = Billing(MARCH, **settings)
+    w.create("meter", code="calls", name="API calls", aggregation="sum", field="n")
+    w.create("plan", code="pro", name="Pro", currency="USD", interval="month", base_fee=4900,
+             charges=[{"meter": "calls", "model": "graduated", "tiers": TIERS}])  # fmt: skip
+    w.create("plan", code="starter", name="Starter", currency="USD", interval="month", base_fee=1900)
+    w.create("plan", code="yearly", name="Yearly", currency="USD", interval="year", base_fee=49000)
+    w.create("tax_rate", name="Sales tax CA", percent="7.25", country="US", region="CA")
+    return w
+
+
+def test_fees_in_advance_then_usage_in_arrears_with_taxes_and_numbers() -> None:
+    w = world()
+    cus = w.customer(address={"country": "US", "region": "CA"})
+    sub = w.subscribe(cus, "pro")
+    [first] = w.bill(sub)
+    assert w.amounts(first) == [("subscription_fee", 4900), ("tax", 355)]
+    assert (first.number, first.status, first.total, first.amount_due) == ("INV-2026-000001", "open", 5255, 5255)
+    assert (first.issued_at, first.due_date) == ("2026-03-01T00:00:00Z", "2026-03-15T00:00:00Z")
+    for n, day in enumerate((3, 12, 28)):
+        w.send(cus, "calls", datetime(2026, 3, day, tzinfo=UTC), f"c{n}", n=4000)
+    w.at(datetime(2026, 4, 1, tzinfo=UTC))
+    [second] = w.bill(sub)
+    # April's fee in advance, March's 12,000 calls in arrears: 9,000 x 0.2 + 2,000 x 0.1 cents
+    assert w.amounts(second) == [("subscription_fee", 4900), ("usage", 2000), ("tax", 500)]
+    assert (second.period_start, second.period_end) == ("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z")
+    assert second.number == "INV-2026-000002" and second.total == 7400
+    assert w.bill(sub) == []  # nothing more is due: a re-run creates nothing
+
+
+def test_a_trial_is_free_and_the_first_fee_follows_it() -> None:
+    w = world()
+    cus = w.customer()
+    sub = w.subscribe(cus, "pro", trial_days=14)
+    w.send(cus, "calls", datetime(2026, 3, 5, tzinfo=UTC), "t1", n=50_000)
+    assert w.bill(sub) == []
+    w.advance(days=14)
+    [invoice] = w.bill(sub)
+    assert w.amounts(invoice) == [("subscription_fee", 4900)]  # no usage charge for the trial
+    assert w.subscription_repo.get(SCOPE, sub).status == "active"
+
+
+def test_a_plan_change_mid_period_is_prorated_by_the_second() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "starter")
+    w.bill(sub)
+    w.advance(days=10)  # 21 of March's 31 days left
+    w.subscriptions.change_plan(SCOPE, sub, {"plan": "pro"})
+    w.advance(days=21)
+    [invoice] = w.bill(sub)
+    credit, charge = to_minor(Decimal(-1900 * 21) / 31), to_minor(Decimal(4900 * 21) / 31)
+    assert (credit, charge) == (-1287, 3319)
+    assert w.amounts(invoice) == [("subscription_fee", 4900), ("proration", credit), ("proration", charge)]
+
+
+def test_change_preview_is_what_the_change_will_bill() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "starter")
+    w.bill(sub)
+    w.advance(days=10)
+    preview = w.biller.change_preview(SCOPE, w.subscription_repo.get(SCOPE, sub), "pro")
+    assert [(line.type, line.amount) for line in preview.lines] == [("proration", -1287), ("proration", 3319)]
+
+
+def test_an_interval_change_closes_the_period_now() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "starter")
+    w.bill(sub)
+    w.advance(days=10)
+    w.subscriptions.change_plan(SCOPE, sub, {"plan": "yearly"})
+    [invoice] = w.bill(sub)
+    assert w.amounts(invoice) == [("subscription_fee", 49000), ("proration", -1287)]
+    assert (invoice.period_start, invoice.period_end) == ("2026-03-01T00:00:00Z", "2026-03-11T00:00:00Z")
+
+
+def test_cancelling_now_credits_the_unused_fee_and_bills_the_usage_so_far() -> None:
+    w = world()
+    cus = w.customer()
+    sub = w.subscribe(cus, "pro")
+    w.bill(sub)
+    w.send(cus, "calls", datetime(2026, 3, 10, tzinfo=UTC), "u1", n=2000)
+    w.at(datetime(2026, 3, 16, tzinfo=UTC))  # 16 of 31 days unused
+    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    [final] = w.bill(sub)
+    assert w.amounts(final) == [("usage", 200), ("proration", to_minor(Decimal(-4900 * 16) / 31))]
+    assert final.total == 200 - 2529 and final.status == "paid" and final.amount_due == 0
+    assert w.bill(sub) == [] and w.subscription_repo.get(SCOPE, sub).invoiced_through == "2026-03-16T00:00:00Z"
+
+
+def test_cancelling_at_period_end_bills_the_last_usage_and_no_more_fees() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "starter")
+    w.bill(sub)
+    w.subscriptions.cancel(SCOPE, sub, {"when": "period_end"})
+    w.advance(days=40)
+    assert w.bill(sub) == []  # nothing to charge: no usage, no next period
+    assert w.subscription_repo.get(SCOPE, sub).status == "canceled"
+
+
+def test_a_once_coupon_discounts_the_first_invoice_only() -> None:
+    w = world()
+    w.create("coupon", code="WELCOME20", percent_off="20", duration="once")
+    sub = w.subscribe(w.customer(), "starter", coupon="WELCOME20")
+    [first] = w.bill(sub)
+    assert w.amounts(first) == [("subscription_fee", 1900), ("discount", -380)] and first.total == 1520
+    w.advance(days=31)
+    [second] = w.bill(sub)
+    assert w.amounts(second) == [("subscription_fee", 1900)]
+
+
+def test_drafts_wait_for_the_grace_period_and_late_usage_counts() -> None:
+    w = world(grace_period=3600)
+    cus = w.customer()
+    sub = w.subscribe(cus, "pro")
+    w.bill(sub)
+    w.advance(days=31)
+    [draft] = w.bill(sub)
+    assert draft.status == "draft" and draft.number is None and draft.finalize_at == "2026-04-01T01:00:00Z"
+    w.advance(minutes=30)
+    w.send(cus, "calls", datetime(2026, 3, 31, 23, 59, tzinfo=UTC), "late", n=2000)  # within the grace period
+    assert w.invoices.finalize_if_due(SCOPE, draft.id, w.clock.now()) is None  # not due yet
+    w.advance(minutes=30)
+    final = w.invoices.finalize_if_due(SCOPE, draft.id, w.clock.now())
+    assert final and ("usage", 200) in w.amounts(final) and final.status == "open"
+
+
+def test_finalized_invoices_never_change() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "starter")
+    [invoice] = w.bill(sub)
+    with pytest.raises(Conflict) as raised:
+        w.invoices.finalize(SCOPE, invoice.id)
+    assert raised.value.code == "invoice_not_draft"
+    voided = w.invoices.void(SCOPE, invoice.id)
+    assert voided.status == "void"
+    with pytest.raises(Conflict):
+        w.invoices.void(SCOPE, invoice.id)
+
+
+def test_a_crash_before_the_write_changes_nothing_and_the_rerun_bills_once() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "starter")
+    real = w.invoices_repo.apply_step
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise TimeoutError("lost")
+
+    w.invoices_repo.apply_step = crash  # type: ignore[method-assign]
+    with pytest.raises(TimeoutError):
+        w.bill(sub)
+    assert w.invoices_repo.rows == {}
+    w.invoices_repo.apply_step = real  # type: ignore[method-assign]
+    assert len(w.bill(sub)) == 1 and len(w.bill(sub)) == 0
+
+
+def test_numbers_are_gap_free_under_concurrent_finalization() -> None:
+    w = world(grace_period=60)
+    subs = [w.subscribe(w.customer(), "starter") for _ in range(12)]
+    drafts = [d for sub in subs for d in w.bill(sub, finalize=False)]
+    errors: list[BaseException] = []
+
+    def finalize(invoice_id: str) -> None:
+        try:
+            w.invoices.finalize(SCOPE, invoice_id)
+        except BillingError as exc:  # pragma: no cover - would fail the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finalize, args=(d.id,)) for d in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    numbers = sorted(w.invoices.get(SCOPE, d.id).number for d in drafts)
+    assert not errors and numbers == [f"INV-2026-{n:06d}" for n in range(1, 13)]
+
+
+def test_every_finalized_invoice_posts_a_balanced_entry() -> None:
+    w = world()
+    cus = w.customer(address={"country": "US", "region": "CA"})
+    sub = w.subscribe(cus, "pro")
+    invoices = w.bill(sub)
+    w.send(cus, "calls", datetime(2026, 3, 3, tzinfo=UTC), "x", n=7777)
+    w.at(datetime(2026, 4, 1, tzinfo=UTC))
+    invoices += w.bill(sub)
+    entries = w.invoices.journal(SCOPE, cus)
+    assert len(entries) == 2
+    receivable = sum(p.debit - p.credit for e in entries for p in e.postings if p.account == "receivable")
+    assert receivable == sum(i.total for i in invoices)
+    tax = sum(p.credit for e in entries for p in e.postings if p.account.startswith("tax_payable"))
+    assert tax == sum(i.tax_total for i in invoices)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 5000), min_size=0, max_size=30),
+    days=st.lists(st.integers(0, 30), min_size=30, max_size=30),
+)
+def test_rerating_the_stored_events_reproduces_the_usage_line(values: list[int], days: list[int]) -> None:
+    w = world()
+    cus = w.customer()
+    sub = w.subscribe(cus, "pro")
+    w.bill(sub)
+    for n, (value, day) in enumerate(zip(values, days, strict=False)):
+        w.send(cus, "calls", datetime(2026, 3, 1 + day, 12, tzinfo=UTC), f"e{n}", n=value)
+    w.at(datetime(2026, 4, 1, tzinfo=UTC))
+    [invoice] = w.bill(sub)
+    events = [e for (_, e) in w.events.items.items() if e.subscription == sub]
+    deltas = fold((SCOPE, e) for e in events)
+    stored = [Stored(code=k.code, group={}, aggregation=d.aggregation, n=d.n, total=d.total) for k, d in deltas.items()]
+    plan = w.catalog.find(SCOPE, "plan", "pro")
+    charge = plan.charges[0]
+    total = sum((quantity(s, (invoice.period_start, invoice.period_end)) for s in stored), Decimal(0))
+    expected = to_minor(MODELS["graduated"].rate(charge_params(charge), Usage(total)).amount)
+    usage = [line.amount for line in invoice.lines if line.type == "usage"]
+    assert usage == ([expected] if total else [])
+    assert invoice.total == sum(line.amount for line in invoice.lines if not (line.type == "tax" and line.inclusive))
