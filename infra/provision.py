@@ -76,6 +76,7 @@ class Provisioner:
             "AWS::SSM::Parameter": self._parameter,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::SES::EmailIdentity": self._email_identity,
+            "AWS::Scheduler::Schedule": self._schedule,
         }
 
     def client(self, service: str) -> Any:
@@ -248,6 +249,22 @@ class Provisioner:
         else:
             ses.verify_domain_identity(Domain=identity)
         return identity, {}
+
+    def _schedule(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """The schedule is created (moto stores it but never fires it: the local plumbing runs
+        it in-process)."""
+        name = props.get("Name") or self._name(logical_id)
+        scheduler = self.client("scheduler")
+        request = {
+            k: props[k] for k in ("ScheduleExpression", "FlexibleTimeWindow", "Target", "Description") if k in props
+        }
+        try:
+            arn = scheduler.create_schedule(Name=name, **request)["ScheduleArn"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConflictException":
+                raise
+            arn = scheduler.get_schedule(Name=name)["Arn"]
+        return name, {"Arn": arn}
 
 
 def physical_name(stack_name: str, logical_id: str) -> str:

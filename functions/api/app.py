@@ -5,6 +5,28 @@ authorizer is the same module's ``app.api_key_authorizer``.
 """
 
 from chalicelib.http import api_key_authorizer, app
-from chalicelib.routes import catalog, customers, health, settings, subscriptions, usage
+from chalicelib.routes import (
+    catalog,
+    credit_notes,
+    customers,
+    health,
+    invoices,
+    settings,
+    subscriptions,
+    test_clocks,
+    usage,
+)
 
-__all__ = ["api_key_authorizer", "app", "catalog", "customers", "health", "settings", "subscriptions", "usage"]
+__all__ = [
+    "api_key_authorizer",
+    "app",
+    "catalog",
+    "credit_notes",
+    "customers",
+    "health",
+    "invoices",
+    "settings",
+    "subscriptions",
+    "test_clocks",
+    "usage",
+]

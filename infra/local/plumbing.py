@@ -1,4 +1,4 @@
-"""Event source mappings of the template, run in-process against the endpoint.
+"""Event source mappings and schedules of the template, run in-process against the endpoint.
 
 moto cannot run Lambda code, so for each ``AWS::Lambda::EventSourceMapping``
 (DynamoDB stream or SQS queue) a poller reads the source, applies the
@@ -8,12 +8,15 @@ batch is retried from its first failed record, up to ``MaximumRetryAttempts``
 times, and then sent to the on-failure queue (Lambda sends a pointer to the
 records there; here the records themselves). A new process reads streams from
 their start again, so consumers must dedupe by event id, as they must on AWS.
+moto stores EventBridge Scheduler schedules but never fires them: each ``rate()``
+schedule runs its target function when the stack starts and then at its rate.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -208,8 +211,31 @@ class QueuePoller(Poller):
         }
 
 
+RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+class Schedule:
+    """An ``AWS::Scheduler::Schedule`` with a ``rate(...)`` expression: the target function is
+    called when the stack starts (a catch-up run) and then at that rate."""
+
+    def __init__(self, name: str, resource: dict[str, Any], functions: dict[str, Any]):
+        props = resource["Properties"]
+        match = RATE.match(props["ScheduleExpression"])
+        if not match:
+            raise NotImplementedError(f"{name}: only rate() schedules run locally")
+        self.name = name
+        self.every_s = int(match.group(1)) * UNIT_S[match.group(2).rstrip("s")]
+        function_id = props["Target"]["Arn"]["Fn::GetAtt"][0]
+        self._handler = load_handler(function_id, functions[function_id])
+        self._input = json.loads(props["Target"].get("Input", "{}"))
+
+    def fire(self) -> Any:
+        return self._handler(self._input, LambdaContext(self.name))
+
+
 class Plumbing:
-    """All pollers of a stack, each on its own daemon thread."""
+    """All pollers and schedules of a stack, each on its own daemon thread."""
 
     def __init__(self, stack: Stack, provisioner: Provisioner, interval_s: float = 0.2):
         self._interval = interval_s
@@ -228,6 +254,10 @@ class Plumbing:
                 self.pollers.append(QueuePoller(name, handler, props, stack, provisioner, queue_arn=source))
             else:
                 raise NotImplementedError(f"{name}: no local poller for event source {source}")
+        self.schedules = [
+            Schedule(name, resource, functions)
+            for name, resource in stack.resources("AWS::Scheduler::Schedule").items()
+        ]
 
     def drain(self, rounds: int = 50) -> None:
         """Handle everything waiting now (tests call this instead of sleeping)."""
@@ -240,6 +270,18 @@ class Plumbing:
             thread = threading.Thread(target=self._loop, args=(poller,), name=poller.name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        for schedule in self.schedules:
+            thread = threading.Thread(target=self._every, args=(schedule,), name=schedule.name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _every(self, schedule: Schedule) -> None:
+        while not self._stop.is_set():
+            try:
+                schedule.fire()
+            except Exception:
+                logger.exception("schedule failed", schedule=schedule.name)
+            self._stop.wait(schedule.every_s)
 
     def _loop(self, poller: Poller) -> None:
         while not self._stop.is_set():

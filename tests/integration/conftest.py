@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
 
 
 class Api:
@@ -35,8 +37,17 @@ class Api:
             sent["authorization"] = f"Bearer {key}"
         raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
         response = self._gateway.handle_request(method, path, sent, raw)
-        text = response["body"]
-        return Reply(response["statusCode"], response["headers"], json.loads(text) if text else None)
+        content = response["body"]
+        if response.get("isBase64Encoded"):
+            content = base64.b64decode(content)
+        if response["headers"].get("Content-Type", "").startswith("application/json"):
+            return Reply(response["statusCode"], response["headers"], json.loads(content) if content else None)
+        return Reply(
+            response["statusCode"],
+            response["headers"],
+            None,
+            content if isinstance(content, bytes) else content.encode(),
+        )
 
     def get(self, path: str, key: str | None = None, **headers: str) -> Reply:
         return self.request("GET", path, key, **headers)

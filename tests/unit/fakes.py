@@ -27,6 +27,9 @@ class MemoryTenants:
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         return self.tenants.get(tenant_id)
 
+    def tenant_ids(self) -> list[str]:
+        return sorted(self.tenants)
+
     def add_key(self, key: ApiKey) -> None:
         self.keys[key.digest] = key
 
@@ -365,3 +368,30 @@ class MemoryInvoices:
 
     def journal(self, scope: Scope, customer: str) -> list:
         return list(self.entries.get((scope, customer), []))
+
+
+class MemoryCreditNotes:
+    def __init__(self, invoices: MemoryInvoices) -> None:
+        self.rows: dict[tuple[Scope, str], object] = {}
+        self.counter = 0
+        self._invoices = invoices
+
+    def issue(self, scope: Scope, build, invoice_revision: int):
+        with self._invoices._lock:
+            note, invoice, journal, events = build(self.counter + 1)
+            if self._invoices.rows[(scope, invoice.id)].revision != invoice_revision:
+                raise Conflict("raced", code="concurrent_update", retryable=True)
+            self.counter += 1
+            self.rows[(scope, note.id)] = note
+            self._invoices.rows[(scope, invoice.id)] = invoice
+            self._invoices.entries.setdefault((scope, journal.customer), []).append(journal)
+            self._invoices.events += events
+            return note
+
+    def get(self, scope: Scope, credit_note_id: str):
+        return self.rows.get((scope, credit_note_id))
+
+    def list(self, scope: Scope, filters: dict, limit: int, starting_after: str | None) -> Page:
+        rows = sorted((n for (sc, _), n in self.rows.items() if sc == scope), key=lambda n: n.id, reverse=True)
+        rows = [n for n in rows if filters.get("invoice") in (None, n.invoice)]
+        return Page(data=rows[:limit], has_more=len(rows) > limit)

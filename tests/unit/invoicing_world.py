@@ -10,6 +10,7 @@ from typing import Any
 from billing.catalog.service import CatalogService
 from billing.customers import CustomerService
 from billing.invoicing.biller import SubscriptionBiller
+from billing.invoicing.credit_notes import CreditNotes
 from billing.invoicing.service import InvoiceService
 from billing.scope import Scope
 from billing.subscriptions.service import SubscriptionService
@@ -22,6 +23,7 @@ from tests.unit.clock import FrozenClock
 from tests.unit.fakes import (
     MemoryAggregates,
     MemoryCatalog,
+    MemoryCreditNotes,
     MemoryCustomers,
     MemoryInvoices,
     MemorySubscriptions,
@@ -52,7 +54,10 @@ class Billing:
             lambda scope: self.settings, self.clock,
         )  # fmt: skip
         self.invoices = InvoiceService(
-            self.invoices_repo, self.biller, self.subscription_repo.get, lambda scope: self.settings, self.clock
+            self.invoices_repo, self.biller, self.subscription_repo.get, lambda scope: self.settings
+        )
+        self.credit_notes = CreditNotes(
+            MemoryCreditNotes(self.invoices_repo), self.invoices.get, lambda scope: self.settings, self.biller.now
         )
         self._aggregated = 0
 

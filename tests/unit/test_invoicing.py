@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing import ledger
 from billing.decimals import to_minor
 from billing.errors import BillingError, Conflict
 from billing.pricing import MODELS, Usage, charge_params
@@ -241,3 +242,33 @@ def test_rerating_the_stored_events_reproduces_the_usage_line(values: list[int],
     usage = [line.amount for line in invoice.lines if line.type == "usage"]
     assert usage == ([expected] if total else [])
     assert invoice.total == sum(line.amount for line in invoice.lines if not (line.type == "tax" and line.inclusive))
+
+
+def test_credit_notes_reduce_the_amount_due_then_credit_the_customer() -> None:
+    w = world()
+    cus = w.customer(address={"country": "US", "region": "CA"})
+    [invoice] = w.bill(w.subscribe(cus, "pro"))  # 4900 + 355 tax
+    fee = invoice.lines[0]
+    note = w.credit_notes.create(
+        SCOPE, {"invoice": invoice.id, "lines": [{"line": fee.id, "amount": 2450}], "reason": "billing_error"}
+    )  # half the fee: 177.5 of tax, 178 (half to even)
+    assert (note.number, note.subtotal, note.tax_total, note.total) == ("INV-CN-2026-000001", 2450, 178, 2628)
+    assert w.invoices.get(SCOPE, invoice.id).amount_due == 5255 - 2628
+    rest = w.credit_notes.create(SCOPE, {"invoice": invoice.id})  # what is left: the other half, 177 of tax
+    assert (rest.total, rest.amount_applied, rest.amount_credited_to_customer) == (2450 + 177, 2627, 0)
+    after = w.invoices.get(SCOPE, invoice.id)
+    assert (after.status, after.amount_due, after.amount_credited) == ("paid", 0, 5255)
+    with pytest.raises(BillingError) as raised:
+        w.credit_notes.create(SCOPE, {"invoice": invoice.id})
+    assert raised.value.code == "nothing_to_credit"
+    balances = ledger.balances(w.invoices.journal(SCOPE, cus))
+    assert balances["receivable"] == 0 and "customer_credit" not in balances
+    assert balances["revenue"] == 0 and balances["tax_payable:" + invoice.lines[0].tax_amounts[0].tax_rate] == 0
+
+
+def test_a_credit_note_cannot_exceed_a_line() -> None:
+    w = world()
+    [invoice] = w.bill(w.subscribe(w.customer(), "starter"))
+    with pytest.raises(BillingError) as raised:
+        w.credit_notes.create(SCOPE, {"invoice": invoice.id, "lines": [{"line": invoice.lines[0].id, "amount": 1901}]})
+    assert (raised.value.code, raised.value.param) == ("credit_exceeds_line", "lines[0].amount")

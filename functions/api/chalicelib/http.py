@@ -17,12 +17,13 @@ from aws_lambda_powertools import Logger
 from chalice import AuthResponse, Chalice, Response
 from chalice.app import AuthRequest
 
+from billing.adapters import services
 from billing.errors import BillingError, InvalidRequest, Unauthenticated
 from billing.idempotency import StoredResponse, fingerprint
 from billing.scope import Scope
-from chalicelib import services
 
 app = Chalice(app_name="billing-api", configure_logs=False)  # Powertools Logger writes the logs
+app.api.binary_types.append("application/pdf")
 logger = Logger(service="billing-api")
 
 STATUS = {
@@ -57,6 +58,7 @@ class Call:
     params: dict[str, str]
     query: dict[str, str]
     raw_body: bytes
+    base_url: str = ""  # where the API is served (links in documents)
 
     def json(self, exact: bool = False) -> Any:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
@@ -66,6 +68,15 @@ class Call:
             return json.loads(self.raw_body, parse_float=Decimal) if exact else json.loads(self.raw_body)
         except ValueError:
             raise InvalidRequest("The request body is not valid JSON.", code="body_invalid") from None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A view's binary answer (a PDF), sent as it is rather than as JSON."""
+
+    content: bytes
+    content_type: str
+    filename: str
 
 
 View = Callable[[Call], Any]
@@ -85,6 +96,10 @@ def route(
         def handler(**params: str) -> Response:
             request = app.current_request
             response = _guarded(lambda: _respond(view, request, params, auth, query))
+            if isinstance(response.body, Document):
+                disposition = f'inline; filename="{response.body.filename}"'
+                headers = {"Content-Type": response.body.content_type, "Content-Disposition": disposition}
+                return Response(body=response.body.content, status_code=response.status, headers=headers)
             return Response(
                 body=json.dumps(response.body),
                 status_code=response.status,
@@ -109,7 +124,7 @@ def _respond(
     for name in query:
         if name not in allowed_query:
             raise InvalidRequest(f"Unknown query parameter: {name}.", code="parameter_unknown", param=name)
-    call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"")
+    call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"", base_url=_base_url(request))
     key = request.headers.get("idempotency-key")
     if request.method == "POST" and key is not None and auth:
         request_print = fingerprint(request.method, request.context.get("path", ""), _canonical(call.raw_body))
@@ -141,6 +156,15 @@ def _canonical(raw_body: bytes) -> bytes:
         return json.dumps(json.loads(raw_body), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         return raw_body
+
+
+def _base_url(request: Any) -> str:
+    """The URL the caller reached the API at: API Gateway's default domain carries the stage."""
+    headers = request.headers or {}
+    host = headers.get("host", "")
+    proto = headers.get("x-forwarded-proto", "https" if host.endswith("amazonaws.com") else "http")
+    stage = request.context.get("stage") if host.endswith(".amazonaws.com") else None
+    return f"{proto}://{host}" + (f"/{stage}" if stage else "")
 
 
 def _scope(request: Any) -> Scope:

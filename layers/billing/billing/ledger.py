@@ -16,7 +16,7 @@ posted on the other side.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -112,3 +112,22 @@ def entry(
         reference=reference or invoice.id,
         postings=_merge(postings),
     )
+
+
+def balances(entries: Iterable[JournalEntry]) -> dict[str, int]:
+    """Each account's balance, debits less credits, summed from the postings."""
+    totals: dict[str, int] = defaultdict(int)
+    for journal in entries:
+        for posting in journal.postings:
+            totals[posting.account] += posting.debit - posting.credit
+    return dict(sorted(totals.items()))
+
+
+def statement(customer: str, entries: Sequence[JournalEntry]) -> dict[str, Any]:
+    """A customer's ledger as the API shows it: balances and the entries they come from."""
+    return {
+        "object": "ledger",
+        "customer": customer,
+        "balances": balances(entries),
+        "entries": [journal.to_public() for journal in entries],
+    }

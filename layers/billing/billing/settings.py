@@ -17,6 +17,8 @@ class Settings(BaseModel):
     usage_table_name: str | None = None
     event_bus_name: str | None = None
     plan_migration_queue_url: str | None = None
+    invoice_run_queue_url: str | None = None
+    documents_bucket: str | None = None
     region: str = "us-east-1"
     endpoint_url: str | None = None
 
@@ -28,6 +30,8 @@ class Settings(BaseModel):
             usage_table_name=env.get("USAGE_TABLE") or None,
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
             plan_migration_queue_url=env.get("PLAN_MIGRATION_QUEUE_URL") or None,
+            invoice_run_queue_url=env.get("INVOICE_RUN_QUEUE_URL") or None,
+            documents_bucket=env.get("DOCUMENTS_BUCKET") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         )

@@ -46,6 +46,7 @@ class IssuedKey:
 class TenantRepository(Protocol):
     def create_tenant(self, tenant: Tenant) -> None: ...
     def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+    def tenant_ids(self) -> list[str]: ...
     def add_key(self, key: ApiKey) -> None: ...
     def key_by_digest(self, digest: str) -> ApiKey | None: ...
     def keys_of(self, tenant_id: str) -> list[ApiKey]: ...
@@ -90,6 +91,15 @@ class TenantService:
                     self._repo.revoke_key(key, self._clock.now())
                 return key
         raise NotFound(f"No such API key: {key_id}", param="key")
+
+    def tenant_ids(self) -> list[str]:
+        return self._repo.tenant_ids()
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        tenant = self._repo.get_tenant(tenant_id)
+        if tenant is None:
+            raise NotFound(f"No such tenant: {tenant_id}", param="tenant")
+        return tenant
 
     def settings(self, tenant_id: str) -> TenantSettings:
         return TenantSettings.model_validate(self._repo.get_settings(tenant_id))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from billing.adapters.services import catalog, migrations
 from chalicelib.http import Call, route
-from chalicelib.services import catalog, migrations
 
 KINDS = {
     "meters": "meter",

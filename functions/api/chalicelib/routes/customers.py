@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from billing.adapters.services import customers
 from chalicelib.http import Call, route
-from chalicelib.services import customers
 
 LIST_QUERY = frozenset({"limit", "starting_after", "external_id", "email", "status"})
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import services
+from billing.adapters import services
+from billing.adapters.services import tenants
 from chalicelib.http import Call, route
-from chalicelib.services import tenants
 
 
 @route("/v1/settings")

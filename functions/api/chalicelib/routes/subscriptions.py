@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from billing.adapters.services import subscriptions
 from chalicelib.http import Call, route
-from chalicelib.services import subscriptions
 
 ITEM = "/v1/subscriptions/{subscription_id}"
 LIST_QUERY = frozenset({"limit", "starting_after", "customer", "status", "plan"})

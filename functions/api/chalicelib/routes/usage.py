@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from billing.adapters.services import meter_readings, usage, usage_ingest
 from chalicelib.http import Call, route
-from chalicelib.services import meter_readings, usage, usage_ingest
 
 EVENTS_QUERY = frozenset({"customer", "code", "from", "to", "limit", "starting_after"})
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import Field
+
+from billing.catalog.fields import Code, Percent
 from billing.clock import to_wire
 from billing.customers.fields import Country, Currency, Email, ExternalId, Metadata, Phone, Tags, TaxRateIds, Text
 from billing.validation import Input
@@ -22,6 +25,15 @@ class Address(Input):
     postal_code: Text | None = None
 
 
+class CustomerDiscount(Input):
+    """A standing discount of the customer's (a benefit): ``percent_off`` every invoice,
+    on the charges of one ``supplier`` or on all of them."""
+
+    name: Text
+    percent_off: Percent
+    supplier: Code | None = None
+
+
 class CustomerUpdate(Input):
     """``PATCH /v1/customers/{id}``: only the fields sent change; ``null`` clears one."""
 
@@ -36,6 +48,7 @@ class CustomerUpdate(Input):
     metadata: Metadata | None = None
     tax_exempt: bool | None = None
     tax_rates: TaxRateIds | None = None
+    discounts: Annotated[list[CustomerDiscount], Field(max_length=10)] | None = None
 
 
 class CustomerCreate(CustomerUpdate):
@@ -49,6 +62,8 @@ class CustomerCreate(CustomerUpdate):
     metadata: Metadata = {}
     tax_exempt: bool = False
     tax_rates: TaxRateIds = []
+    discounts: Annotated[list[CustomerDiscount], Field(max_length=10)] = []
+    test_clock: Annotated[str, Field(pattern=r"^clock_[0-9a-z]{26}$")] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,8 @@ class Customer:
     version: int = 1
     tax_exempt: bool = False
     tax_rates: tuple[str, ...] = ()
+    discounts: tuple[dict[str, str], ...] = ()
+    test_clock: str | None = None
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -94,6 +111,8 @@ class Customer:
             "metadata": self.metadata,
             "tax_exempt": self.tax_exempt,
             "tax_rates": list(self.tax_rates),
+            "discounts": list(self.discounts),
+            "test_clock": self.test_clock,
             "status": self.status,
             "livemode": self.livemode,
             "created_at": to_wire(self.created_at),

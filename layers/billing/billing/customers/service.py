@@ -19,12 +19,15 @@ from billing.pagination import Page, page_request
 from billing.scope import Scope
 from billing.validation import parse
 
-_REQUIRED_WHEN_SENT = {"billing_mode", "tags", "metadata", "tax_exempt", "tax_rates"}
+_REQUIRED_WHEN_SENT = {"billing_mode", "tags", "metadata", "tax_exempt", "tax_rates", "discounts"}
 
 
-class TaxRateLookup(Protocol):
-    def __call__(self, scope: Scope, tax_rate_id: str) -> bool:
-        """True when the scope has this tax rate."""
+class Lookup(Protocol):
+    def __call__(self, scope: Scope, object_id: str, /) -> bool:
+        """True when the scope has this object (a tax rate, a test clock)."""
+
+
+TaxRateLookup = Lookup
 
 
 class CustomerRepository(Protocol):
@@ -42,14 +45,29 @@ class CustomerRepository(Protocol):
 
 
 class CustomerService:
-    def __init__(self, repo: CustomerRepository, clock: Clock | None = None, tax_rates: TaxRateLookup | None = None):
+    def __init__(
+        self,
+        repo: CustomerRepository,
+        clock: Clock | None = None,
+        tax_rates: TaxRateLookup | None = None,
+        test_clocks: Lookup | None = None,
+    ):
         self._repo = repo
         self._clock = clock or SystemClock()
         self._tax_rate_exists = tax_rates
+        self._clock_exists = test_clocks
 
     def create(self, scope: Scope, body: Any) -> Customer:
         data = parse(CustomerCreate, body)
         self._require_tax_rates(scope, data.tax_rates)
+        if data.test_clock and (
+            scope.livemode or not (self._clock_exists and self._clock_exists(scope, data.test_clock))
+        ):
+            raise InvalidRequest(
+                f"No such test clock: '{data.test_clock}' (test mode only).",
+                code="resource_missing",
+                param="test_clock",
+            )
         now = self._clock.now()
         customer = Customer(
             id=new_id("cus", int(now.timestamp() * 1000)),
@@ -66,6 +84,8 @@ class CustomerService:
             metadata=data.metadata,
             tax_exempt=data.tax_exempt,
             tax_rates=tuple(data.tax_rates),
+            discounts=tuple(d.model_dump(exclude_none=True) for d in data.discounts),
+            test_clock=data.test_clock,
         )
         self._repo.create(scope, customer, self._event("CustomerCreated", scope, customer))
         return customer
@@ -90,6 +110,8 @@ class CustomerService:
                 value = value.model_dump(exclude_none=True)
             if name in ("tags", "tax_rates"):
                 value = tuple(value)
+            if name == "discounts":
+                value = tuple(d.model_dump(exclude_none=True) for d in value or ())
             changes[name] = value
         if current.currency and changes.get("currency", current.currency) != current.currency:
             raise DomainRuleViolation(

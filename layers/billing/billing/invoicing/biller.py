@@ -32,9 +32,9 @@ from billing.catalog.tax_rates import TaxRate as TaxRateEntity
 from billing.clock import Clock, SystemClock, to_wire
 from billing.customers import Customer
 from billing.customers.service import CustomerRepository
-from billing.errors import NotFound
+from billing.errors import InvalidRequest, NotFound
 from billing.events import DomainEvent
-from billing.ids import new_id
+from billing.ids import is_id, new_id
 from billing.invoicing import charges
 from billing.invoicing.compose import Discount, TaxRate, compose, number_lines
 from billing.invoicing.lines import Line, in_order
@@ -45,6 +45,7 @@ from billing.scope import Scope
 from billing.subscriptions import cycle
 from billing.subscriptions.model import HistoryEntry, Subscription
 from billing.tenant_settings import TenantSettings
+from billing.test_clocks import ClockTimes, now_for
 from billing.usage.aggregation import MeterTotal
 
 REASONS: dict[str, BillingReason] = {
@@ -103,10 +104,16 @@ class SubscriptionBiller:
         usage: UsageTotals,
         settings: Callable[[Scope], TenantSettings],
         clock: Clock | None = None,
+        times: ClockTimes | None = None,
     ):
         self._subscriptions, self._writer, self._customers = subscriptions, writer, customers
         self._catalog, self._usage, self._settings = catalog, usage, settings
         self._clock = clock or SystemClock()
+        self._times = times
+
+    def now(self, scope: Scope, clock_id: str | None) -> datetime:
+        """The time of an object on ``clock_id`` (a test clock), or the wall clock's."""
+        return now_for(self._clock, self._times, scope, clock_id)
 
     # ------------------------------------------------------------------ cycle
     def bill(self, scope: Scope, subscription_id: str, as_of: datetime) -> list[Invoice]:
@@ -199,7 +206,7 @@ class SubscriptionBiller:
         """The next invoice of the subscription as if its current period closed now: its
         usage so far, the changes to prorate, and the next period's fees. Nothing is written."""
         history = list(self._subscriptions.history(scope, subscription.id))
-        now = to_wire(self._clock.now())
+        now = to_wire(self.now(scope, subscription.test_clock))
         step = cycle.next_step(subscription, self.plan(scope, subscription.plan), history)
         if step.kind == "renew" and subscription.current_period_end > now:
             step = cycle.Step("renew", subscription.current_period_end, subscription.current_period_start, now)
@@ -219,10 +226,18 @@ class SubscriptionBiller:
         """What changing to ``plan_ref`` now would bill: the unused share of the current fee
         back and the new plan's share (the same period), or, on another interval, the credit
         and the new plan's first full period. Nothing is written."""
-        new = self._catalog.find_by_id(scope, "plan", plan_ref) or self._catalog.find(scope, "plan", plan_ref)
+        if not plan_ref:
+            raise InvalidRequest(
+                "Name the plan to preview: ?plan=<code or id>.", code="parameter_missing", param="plan"
+            )
+        new = (
+            self._catalog.find_by_id(scope, "plan", plan_ref)
+            if is_id(plan_ref, "plan")
+            else self._catalog.find(scope, "plan", plan_ref)
+        )
         if not isinstance(new, Plan):
             raise NotFound(f"No such plan: '{plan_ref}'", param="plan")
-        now = to_wire(self._clock.now())
+        now = to_wire(self.now(scope, subscription.test_clock))
         start, end = subscription.current_period_start, subscription.current_period_end
         lines: list[Line] = []
         paid = (subscription.billed_through or "") >= end and subscription.status not in ("trialing", "paused")
@@ -280,8 +295,8 @@ class SubscriptionBiller:
         customer = self.customer(scope, subscription.customer)
         coupon, uses = self._coupon(scope, subscription)
         priced = Priced(lines, [coupon] if coupon else [], self.tax_rates(scope, customer))
-        now = self._clock.now()
-        invoice_id = new_id("inv", int(now.timestamp() * 1000))
+        now = self.now(scope, subscription.test_clock)
+        invoice_id = new_id("inv", int(self._clock.now().timestamp() * 1000))
         settings = self._settings(scope)
         period = (
             step.usage_start or subscription.current_period_start,
@@ -302,6 +317,7 @@ class SubscriptionBiller:
             discounts=[vars(d) for d in priced.discounts],
             tax_rates=[vars(t) for t in priced.tax_rates],
             usage=usage,
+            test_clock=subscription.test_clock,
         )
         invoice = apply_lines(invoice, in_order(priced.charges))
         add_ons = [
@@ -360,6 +376,9 @@ class SubscriptionBiller:
             after = page.data[-1].id
 
     # ---------------------------------------------------------------- lookups
+    def subscription(self, scope: Scope, subscription_id: str) -> Subscription | None:
+        return self._subscriptions.get(scope, subscription_id)
+
     def plan(self, scope: Scope, plan_id: str) -> Plan:
         plan = self._catalog.get(scope, "plan", plan_id)
         assert isinstance(plan, Plan)

@@ -57,6 +57,7 @@ class Invoice(BaseModel):
     amount_paid: int = 0
     amount_credited: int = 0
     amount_due: int = 0
+    line_credits: dict[str, int] = {}  # per line id: what credit notes took off it
     rounding: str = ROUNDING
     customer_details: dict[str, Any] = {}
     discounts: list[dict[str, Any]] = []

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol, get_args
 
 from billing import ledger
-from billing.clock import Clock, SystemClock, to_wire
+from billing.clock import to_wire
 from billing.errors import Conflict, InvalidRequest, NotFound
 from billing.events import DomainEvent
 from billing.ids import is_id
@@ -65,10 +65,8 @@ class InvoiceService:
         biller: SubscriptionBiller,
         subscriptions: Callable[[Scope, str], Subscription | None],
         settings: Callable[[Scope], TenantSettings],
-        clock: Clock | None = None,
     ):
         self._repo, self._biller, self._subscriptions, self._settings = repo, biller, subscriptions, settings
-        self._clock = clock or SystemClock()
 
     # -------------------------------------------------------------------- read
     def get(self, scope: Scope, invoice_id: str) -> Invoice:
@@ -115,7 +113,7 @@ class InvoiceService:
             raise Conflict(f"Only open invoices can be voided; this one is {invoice.status}.", code="invoice_not_open")
         if invoice.amount_paid:
             raise Conflict("The invoice has payments; refund them or issue a credit note.", code="invoice_has_payments")
-        now = to_wire(self._clock.now())
+        now = to_wire(self._biller.now(scope, invoice.test_clock))
         voided = invoice.model_copy(
             update={"status": "void", "voided_at": now, "amount_due": 0, "revision": invoice.revision + 1}
         )
@@ -126,7 +124,7 @@ class InvoiceService:
 
     # ----------------------------------------------------------------- helpers
     def _finalize(self, scope: Scope, invoice: Invoice, at: str | None = None) -> Invoice:
-        issued_at = at or to_wire(self._clock.now())
+        issued_at = at or to_wire(self._biller.now(scope, invoice.test_clock))
         charges = [line for line in invoice.lines if line.is_charge]
         subscription = self._subscriptions(scope, invoice.subscription) if invoice.subscription else None
         if subscription and invoice.usage:

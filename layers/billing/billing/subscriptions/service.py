@@ -47,6 +47,7 @@ from billing.subscriptions.model import (
 )
 from billing.subscriptions.periods import clamped_period
 from billing.subscriptions.references import CatalogReferences, same_currency
+from billing.test_clocks import ClockTimes, now_for
 from billing.validation import parse
 
 HISTORY_TYPES = {
@@ -106,19 +107,21 @@ class SubscriptionService:
         customers: CustomerRepository,
         catalog: CatalogService,
         clock: Clock | None = None,
+        times: ClockTimes | None = None,
     ):
         self._repo = repo
         self._customers = customers
         self._refs = CatalogReferences(catalog)
         self._clock = clock or SystemClock()
+        self._times = times
 
     # ------------------------------------------------------------------ create
     def create(self, scope: Scope, body: Any) -> Subscription:
         data = parse(SubscriptionCreate, body)
-        now = self._clock.now()
         customer = self._customers.get(scope, data.customer) if is_id(data.customer, "cus") else None
         if customer is None:
             raise InvalidRequest(f"No such customer: '{data.customer}'.", code="resource_missing", param="customer")
+        now = now_for(self._clock, self._times, scope, customer.test_clock)
         if customer.status == "archived":
             raise DomainRuleViolation(f"Customer '{customer.id}' is archived.", code="customer_archived")
         plan = self._refs.plan(scope, data.plan, "plan")
@@ -158,13 +161,14 @@ class SubscriptionService:
             add_ons=add_ons,
             metadata=data.metadata,
             created_at=to_wire(now),
+            test_clock=customer.test_clock,
             invoiced_through=to_wire(start),
             billed_through=to_wire(trial_end) if status == "trialing" and trial_end else None,
         )
         new = NewSubscription(
             subscription=subscription,
             history=_entry(subscription, "created", at=start, trial_end=subscription.trial_end),
-            event=self._event("SubscriptionCreated", scope, subscription),
+            event=self._event("SubscriptionCreated", scope, subscription, now),
             set_customer_currency=customer.currency is None,
             coupon=coupon,
         )
@@ -216,7 +220,7 @@ class SubscriptionService:
             return self._act(
                 scope, current, "schedule_plan_change", "SubscriptionChangeScheduled", pending_change=change
             )
-        now = self._clock.now()
+        now = self._now(scope, current)
         old_plan = self._refs.plan_by_id(scope, current.plan)
         changes: dict[str, Any] = {"plan": plan.id, "plan_code": plan.code}
         if pending and pending.type != "cancel":
@@ -246,19 +250,21 @@ class SubscriptionService:
             return self._act(
                 scope, current, "schedule_cancel", "SubscriptionCancellationScheduled", pending_change=pending
             )
-        now = to_wire(self._clock.now())
+        now = to_wire(self._now(scope, current))
         return self._act(scope, current, "cancel", "SubscriptionCanceled", canceled_at=now, pending_change=None)
 
     def pause(self, scope: Scope, subscription_id: str, body: Any = None) -> Subscription:
         parse(NoBody, body or {})
-        now = to_wire(self._clock.now())
-        return self._act(scope, self.get(scope, subscription_id), "pause", "SubscriptionPaused", paused_at=now)
+        current = self.get(scope, subscription_id)
+        return self._act(scope, current, "pause", "SubscriptionPaused", paused_at=to_wire(self._now(scope, current)))
 
     def resume(self, scope: Scope, subscription_id: str, body: Any = None) -> Subscription:
         """Back to active, or to trialing while the trial still runs."""
         parse(NoBody, body or {})
         current = self.get(scope, subscription_id)
-        trialing = current.trial_end is not None and datetime.fromisoformat(current.trial_end) > self._clock.now()
+        trialing = current.trial_end is not None and datetime.fromisoformat(current.trial_end) > self._now(
+            scope, current
+        )
         status: Status | None = "trialing" if trialing else None
         return self._act(scope, current, "resume", "SubscriptionResumed", status=status, paused_at=None)
 
@@ -266,7 +272,7 @@ class SubscriptionService:
         item = parse(AddOnItem, body)
         current = self.get(scope, subscription_id)
         plan = self._refs.plan_by_id(scope, current.plan)
-        line = self._refs.add_on_line(scope, item, plan, "add_on", self._clock.now())
+        line = self._refs.add_on_line(scope, item, plan, "add_on", self._now(scope, current))
         previous = next((a for a in current.add_ons if a["add_on"] == item.add_on), None)
         add_ons = [a for a in current.add_ons if a["add_on"] != item.add_on] + [line]
         details = {"add_on": line, "previous": previous}
@@ -323,22 +329,28 @@ class SubscriptionService:
         details = {**(details or {}), **({"previous_plan": previous_plan} if previous_plan else {})}
         if pending:
             details["pending_change"] = pending.model_dump()
-        entry = _entry(updated, HISTORY_TYPES[action], at=self._clock.now(), **details)
-        event = self._event(event_type, scope, updated, **({"previous_plan": previous_plan} if previous_plan else {}))
+        now = self._now(scope, current)
+        entry = _entry(updated, HISTORY_TYPES[action], at=now, **details)
+        extra = {"previous_plan": previous_plan} if previous_plan else {}
+        event = self._event(event_type, scope, updated, now, **extra)
         self._repo.save(scope, updated, current.revision, entry, event)
         return updated
 
     def _period_end(self, scope: Scope, subscription: Subscription) -> str:
         """End of the period running now (the stored one may have ended; runs roll it later)."""
-        now = self._clock.now()
+        now = self._now(scope, subscription)
         if datetime.fromisoformat(subscription.current_period_end) > now:
             return subscription.current_period_end
         plan = self._refs.plan_by_id(scope, subscription.plan)
         return to_wire(clamped_period(datetime.fromisoformat(subscription.billing_anchor), plan, now, floor=now)[1])
 
-    def _event(self, kind: str, scope: Scope, subscription: Subscription, **extra: Any) -> DomainEvent:
+    def _now(self, scope: Scope, subscription: Subscription) -> datetime:
+        """The subscription's time: its test clock's, or the wall clock's."""
+        return now_for(self._clock, self._times, scope, subscription.test_clock)
+
+    def _event(self, kind: str, scope: Scope, subscription: Subscription, at: datetime, **extra: Any) -> DomainEvent:
         data = {"object": subscription.model_dump(mode="json"), **extra}
-        return DomainEvent(type=kind, scope=scope, occurred_at=self._clock.now(), data=data)
+        return DomainEvent(type=kind, scope=scope, occurred_at=at, data=data)
 
 
 def _entry(subscription: Subscription, kind: str, at: datetime, **details: Any) -> HistoryEntry:

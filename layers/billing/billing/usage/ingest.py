@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from billing.clock import Clock, SystemClock
 from billing.errors import DomainRuleViolation, InvalidRequest, PayloadTooLarge
 from billing.scope import Scope
+from billing.test_clocks import ClockTimes
 from billing.usage import schema
 from billing.usage.model import IngestResult, Rejection, UsageEvent
 from billing.usage.stamping import Directory, Refused, Stamper
@@ -36,13 +37,21 @@ class GracePeriods(Protocol):
 
 
 class UsageIngest:
-    def __init__(self, store: UsageEventStore, directory: Directory, grace: GracePeriods, clock: Clock | None = None):
+    def __init__(
+        self,
+        store: UsageEventStore,
+        directory: Directory,
+        grace: GracePeriods,
+        clock: Clock | None = None,
+        times: ClockTimes | None = None,
+    ):
+        self._times = times
         self._store, self._directory, self._grace = store, directory, grace
         self._clock = clock or SystemClock()
 
     def ingest(self, scope: Scope, events: Sequence[Any]) -> IngestResult:
         """Keep every valid new event of ``events``; report duplicates and rejections by index."""
-        stamper = Stamper(self._directory, scope, self._clock.now(), self._grace(scope))
+        stamper = Stamper(self._directory, scope, self._clock.now(), self._grace(scope), self._times)
         result = IngestResult()
         fresh: dict[str, tuple[int, UsageEvent]] = {}
         for index, raw in enumerate(events):
@@ -88,7 +97,7 @@ class UsageIngest:
             code, message, param = problem
             raise InvalidRequest(message, code=code, param=param)
         try:
-            return Stamper(self._directory, scope, self._clock.now(), self._grace(scope)).stamp(body)
+            return Stamper(self._directory, scope, self._clock.now(), self._grace(scope), self._times).stamp(body)
         except Refused as refused:
             raise DomainRuleViolation(refused.message, code=refused.code, param=refused.param) from None
 

@@ -21,6 +21,7 @@ from billing.scope import Scope
 from billing.subscriptions.model import Subscription
 from billing.subscriptions.periods import covers, period_containing
 from billing.subscriptions.service import SubscriptionService
+from billing.test_clocks import ClockTimes, now_for
 from billing.usage.aggregation import MeterTotal, Stored, meter_totals, usage_items
 from billing.usage.model import UsageEvent, group_key
 from billing.validation import Input, Timestamp, parse
@@ -58,21 +59,23 @@ class UsageService:
         aggregates: AggregateReader,
         events: EventReader,
         clock: Clock | None = None,
+        times: ClockTimes | None = None,
     ):
+        self._times = times
         self._subscriptions, self._customers, self._catalog = subscriptions, customers, catalog
         self._aggregates, self._events = aggregates, events
         self._clock = clock or SystemClock()
 
     def usage(self, scope: Scope, customer_ref: str, params: Mapping[str, str]) -> dict[str, Any]:
         """Totals of one subscription period, straight from the aggregates (no event is read)."""
-        customer = self._customer(scope, customer_ref, "id")
+        customer = self.customer(scope, customer_ref, "id")
         which = params.get("period", "current")
         if which not in PERIODS:
             raise InvalidRequest("period must be 'current' or 'previous'.", param="period")
-        subscription = self._subscription(scope, customer, params.get("subscription"))
+        subscription = self.running_subscription(scope, customer, params.get("subscription"))
         plan = self._catalog.find_by_id(scope, "plan", subscription.plan)
         assert isinstance(plan, Plan)
-        periods = [period_containing(subscription, plan, self._clock.now())]
+        periods = [period_containing(subscription, plan, now_for(self._clock, self._times, scope, customer.test_clock))]
         if which == "previous":
             if periods[0][0] <= datetime.fromisoformat(subscription.start_date):
                 raise DomainRuleViolation("The subscription has no previous period yet.", code="no_previous_period")
@@ -98,7 +101,7 @@ class UsageService:
     def list_events(self, scope: Scope, params: Mapping[str, str]) -> dict[str, Any]:
         page = page_request({k: v for k, v in params.items() if k != "starting_after"}, "evt")
         query = parse(EventQuery, {k: v for k, v in params.items() if k not in {"limit", "starting_after"}})
-        customer = self._customer(scope, query.customer, "customer")
+        customer = self.customer(scope, query.customer, "customer")
         before = None
         if cursor := params.get("starting_after"):
             event = self._events.get(scope, cursor)
@@ -109,20 +112,22 @@ class UsageService:
         events, has_more = self._events.for_customer(scope, customer.id, window, query.code, page.limit, before)
         return {"object": "list", "data": [e.to_public(scope.livemode) for e in events], "has_more": has_more}
 
-    def _customer(self, scope: Scope, ref: str, param: str) -> Customer:
+    def customer(self, scope: Scope, ref: str, param: str) -> Customer:
         customer = find_customer(self._customers, scope, ref)
         if customer is None:
             raise NotFound(f"No such customer: '{ref}'", param=param)
         return customer
 
-    def _subscription(self, scope: Scope, customer: Customer, subscription_id: str | None) -> Subscription:
+    def running_subscription(self, scope: Scope, customer: Customer, subscription_id: str | None) -> Subscription:
+        """The subscription named, or the customer's only running one."""
         if subscription_id:
             subscription = self._subscriptions.get(scope, subscription_id)
             if subscription.customer != customer.id:
                 raise NotFound(f"No such subscription: '{subscription_id}'", param="subscription")
             return subscription
         listed = self._subscriptions.list(scope, {"customer": customer.id, "limit": "100"}).data
-        running = [s for s in listed if covers(s, self._clock.now())]
+        now = now_for(self._clock, self._times, scope, customer.test_clock)
+        running = [s for s in listed if covers(s, now)]
         if len(running) > 1:
             raise InvalidRequest("The customer has several subscriptions: name one.", param="subscription")
         if not running:

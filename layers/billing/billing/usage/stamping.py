@@ -27,6 +27,7 @@ from billing.scope import Scope
 from billing.subscriptions.model import Subscription
 from billing.subscriptions.periods import covers, period_containing
 from billing.subscriptions.service import SubscriptionQuery, SubscriptionRepository
+from billing.test_clocks import ClockTimes
 from billing.usage.model import UsageEvent
 
 MAX_AGE = timedelta(days=35)
@@ -78,14 +79,20 @@ class Directory:
 class Stamper:
     """Stamps the events of one request; ``grace`` is the tenant's grace period."""
 
-    def __init__(self, directory: Directory, scope: Scope, now: datetime, grace: timedelta):
-        self._dir, self._scope, self._now, self._grace = directory, scope, now, grace
+    def __init__(
+        self, directory: Directory, scope: Scope, now: datetime, grace: timedelta, times: ClockTimes | None = None
+    ):
+        self._dir, self._scope, self._wall, self._grace, self._times = directory, scope, now, grace, times
+        self._now = now
 
     def stamp(self, raw: dict[str, Any]) -> UsageEvent:
-        at = self._timestamp(raw.get("timestamp"))
         customer = self._dir.customer(self._scope, raw["customer"])
         if customer is None:
             raise Refused("customer_not_found", f"No such customer: '{raw['customer']}'.", "customer")
+        self._now = self._wall
+        if customer.test_clock and self._times:  # the customer lives on a test clock: its time counts
+            self._now = self._times.time_of(self._scope, customer.test_clock)
+        at = self._timestamp(raw.get("timestamp"))
         meter = self._dir.meter(self._scope, raw["code"])
         if meter is None:
             raise Refused("meter_not_found", f"No such meter: '{raw['code']}'.", "code")

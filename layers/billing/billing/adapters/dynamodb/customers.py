@@ -62,6 +62,8 @@ def _to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
         "version": customer.version,
         "tax_exempt": customer.tax_exempt,
         "tax_rates": list(customer.tax_rates),
+        "discounts": list(customer.discounts) or None,
+        "test_clock": customer.test_clock,
     }
 
 
@@ -83,6 +85,8 @@ def _from_item(item: dict[str, Any]) -> Customer:
         version=int(item["version"]),
         tax_exempt=bool(item.get("tax_exempt", False)),
         tax_rates=tuple(item.get("tax_rates", [])),
+        discounts=tuple(item.get("discounts") or ()),
+        test_clock=item.get("test_clock"),
     )
 
 

@@ -65,3 +65,15 @@ def all_due(partition: str, as_of: str) -> Iterator[tuple[str, str, str]]:
         yield from page
         if not start:
             return
+
+
+class DynamoDueIndex:
+    """The due index as invoice runs read it."""
+
+    def partitions(self, scope: Scope) -> list[str]:
+        return partitions(scope)
+
+    def page(
+        self, partition: str, as_of: str, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[tuple[str, str, str]], dict[str, Any] | None]:
+        return due(partition, as_of, start, limit)

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from billing.adapters.dynamodb import due, outbox, subscriptions, table
+from billing.adapters.dynamodb import due, numbering, outbox, subscriptions, table
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.invoicing.model import Invoice
@@ -27,7 +27,6 @@ from billing.scope import Scope
 from billing.subscriptions.model import HistoryEntry, Subscription
 
 _NEW = "attribute_not_exists(PK)"
-NUMBER_ATTEMPTS = 20
 
 
 def _key(scope: Scope, invoice_id: str) -> dict[str, str]:
@@ -77,10 +76,6 @@ def journal_put(scope: Scope, entry: JournalEntry) -> dict[str, Any]:
 
 def _changed() -> Conflict:
     return Conflict("The invoice was changed by another request; retry.", code="concurrent_update", retryable=True)
-
-
-class _CounterMoved(Exception):
-    pass
 
 
 class DynamoInvoiceRepository:
@@ -157,34 +152,20 @@ class DynamoInvoiceRepository:
         post: Callable[[Invoice], tuple[JournalEntry, Sequence[DomainEvent]]],
     ) -> Invoice:
         """Give ``invoice`` the next number and write it with what it posts, at once."""
-        for _ in range(NUMBER_ATTEMPTS):
-            counter = table.get(_counter_key(scope))
-            last = int(counter["n"]) if counter else 0
-            numbered = invoice.model_copy(update={"number": number_for(last + 1)})
+        written: list[Invoice] = []
+
+        def write(sequence: int) -> list[dict[str, Any]]:
+            numbered = invoice.model_copy(update={"number": number_for(sequence)})
             journal, events = post(numbered)
-            condition = "attribute_not_exists(n)" if not counter else "n = :last"
-            operations = [
-                {
-                    "Update": {
-                        "TableName": table.table_name(),
-                        "Key": table.encode(_counter_key(scope)),
-                        "UpdateExpression": "SET n = :next",
-                        "ConditionExpression": condition,
-                        "ExpressionAttributeValues": table.encode(
-                            {":next": last + 1, **({":last": last} if counter else {})}
-                        ),
-                    }
-                },
+            written[:] = [numbered]
+            return [
                 table.put(to_item(scope, numbered), "revision = :r", {":r": revision}),
                 journal_put(scope, journal),
                 *[outbox.put_event(event) for event in events],
             ]
-            try:
-                table.transact(operations, {0: _CounterMoved(), 1: _changed()})
-            except _CounterMoved:
-                continue
-            return numbered
-        raise Conflict("Invoice numbering is busy; retry.", code="concurrent_update", retryable=True)
+
+        numbering.take(_counter_key(scope), write, {0: _changed()})
+        return written[0]
 
     def post(
         self, scope: Scope, invoice: Invoice, revision: int, journal: JournalEntry, events: Sequence[DomainEvent]

@@ -1,7 +1,8 @@
 """Tenants and API keys in the billing table.
 
 Keys are found by the digest of the presented secret (one ``GetItem``), and
-listed per tenant through GSI1.
+listed per tenant through GSI1. Tenants are listed through GSI1 ``TENANTS`` (the scheduled
+invoice run starts one run per tenant).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class DynamoTenantRepository:
     def create_tenant(self, tenant: Tenant) -> None:
         item = {
             **_tenant_key(tenant.id),
+            "GSI1PK": "TENANTS",
+            "GSI1SK": tenant.id,
             "entity": "tenant",
             "id": tenant.id,
             "name": tenant.name,
@@ -69,6 +72,17 @@ class DynamoTenantRepository:
         if item is None:
             return None
         return Tenant(id=item["id"], name=item["name"], created_at=datetime.fromisoformat(item["created_at"]))
+
+    def tenant_ids(self) -> list[str]:
+        ids: list[str] = []
+        start = None
+        while True:
+            items, more = table.query_pages("GSI1", "GSI1PK", "TENANTS", start, want=1000)
+            ids += [item["id"] for item in items]
+            if not more or not items:
+                return ids
+            last = items[-1]
+            start = {"PK": last["PK"], "SK": last["SK"], "GSI1PK": "TENANTS", "GSI1SK": last["GSI1SK"]}
 
     def add_key(self, key: ApiKey) -> None:
         table.client().put_item(TableName=table.table_name(), Item=table.encode(_key_to_item(key)))

@@ -1,0 +1,26 @@
+"""``/v1/credit_notes``: corrections of finalized invoices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing.adapters.services import credit_notes
+from chalicelib.http import Call, route
+
+LIST_QUERY = frozenset({"limit", "starting_after", "invoice", "customer"})
+
+
+@route("/v1/credit_notes", methods=("POST",))
+def create_credit_note(call: Call) -> tuple[int, dict[str, Any]]:
+    return 201, credit_notes().create(call.scope, call.json()).to_public()
+
+
+@route("/v1/credit_notes", query=LIST_QUERY)
+def list_credit_notes(call: Call) -> dict[str, Any]:
+    page = credit_notes().list(call.scope, call.query)
+    return {"object": "list", "data": [n.to_public() for n in page.data], "has_more": page.has_more}
+
+
+@route("/v1/credit_notes/{credit_note_id}")
+def get_credit_note(call: Call) -> dict[str, Any]:
+    return credit_notes().get(call.scope, call.params["credit_note_id"]).to_public()

@@ -1,0 +1,71 @@
+"""``/v1/invoices``, ``/v1/invoice_runs``, previews: thin views over the invoicing services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing import ledger
+from billing.adapters.services import biller, documents, invoice_runs, invoices, subscriptions, usage
+from chalicelib.http import Call, Document, route
+
+ITEM = "/v1/invoices/{invoice_id}"
+LIST_QUERY = frozenset({"limit", "starting_after", "customer", "subscription", "status", "from", "to"})
+
+
+@route("/v1/invoices", query=LIST_QUERY)
+def list_invoices(call: Call) -> dict[str, Any]:
+    page = invoices().list(call.scope, call.query)
+    return {"object": "list", "data": [i.to_public() for i in page.data], "has_more": page.has_more}
+
+
+@route(ITEM)
+def get_invoice(call: Call) -> dict[str, Any]:
+    return invoices().get(call.scope, call.params["invoice_id"]).to_public()
+
+
+@route(f"{ITEM}/pdf")
+def invoice_pdf(call: Call) -> Document:
+    invoice = invoices().get(call.scope, call.params["invoice_id"])
+    content = documents().invoice_pdf(call.scope, invoice, call.base_url)
+    return Document(content, "application/pdf", f"{invoice.number or invoice.id}.pdf")
+
+
+@route(f"{ITEM}/finalize", methods=("POST",))
+def finalize_invoice(call: Call) -> dict[str, Any]:
+    call.json()  # no body expected; a malformed one is still refused
+    return invoices().finalize(call.scope, call.params["invoice_id"]).to_public()
+
+
+@route(f"{ITEM}/void", methods=("POST",))
+def void_invoice(call: Call) -> dict[str, Any]:
+    call.json()
+    return invoices().void(call.scope, call.params["invoice_id"]).to_public()
+
+
+@route("/v1/customers/{customer_id}/upcoming_invoice", query=frozenset({"subscription"}))
+def upcoming_invoice(call: Call) -> dict[str, Any]:
+    customer = usage().customer(call.scope, call.params["customer_id"], "customer_id")
+    subscription = usage().running_subscription(call.scope, customer, call.query.get("subscription"))
+    return biller().preview(call.scope, subscription).to_public()
+
+
+@route("/v1/subscriptions/{subscription_id}/change_preview", query=frozenset({"plan"}))
+def change_preview(call: Call) -> dict[str, Any]:
+    subscription = subscriptions().get(call.scope, call.params["subscription_id"])
+    return biller().change_preview(call.scope, subscription, call.query.get("plan", "")).to_public()
+
+
+@route("/v1/invoice_runs", methods=("POST",))
+def start_invoice_run(call: Call) -> tuple[int, dict[str, Any]]:
+    return 202, invoice_runs().start(call.scope, call.json()).to_public()
+
+
+@route("/v1/invoice_runs/{run_id}")
+def get_invoice_run(call: Call) -> dict[str, Any]:
+    return invoice_runs().get(call.scope, call.params["run_id"]).to_public()
+
+
+@route("/v1/customers/{customer_id}/ledger")
+def customer_ledger(call: Call) -> dict[str, Any]:
+    customer = usage().customer(call.scope, call.params["customer_id"], "customer_id")
+    return ledger.statement(customer.id, invoices().journal(call.scope, customer.id))

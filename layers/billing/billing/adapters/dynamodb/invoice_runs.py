@@ -1,0 +1,98 @@
+"""Invoice runs in the billing table.
+
+- run: ``PK={scope}#RUN#{id}``, ``SK=RUN``: the run (``data``), ``pending`` messages, one
+  ``c_{name}`` counter per count, ``status``.
+- message marker: ``PK={scope}#RUNMSG#{run}#{message}#{spawn|done}``, ``SK=M``: written in
+  the transaction that counts the message, so a message redelivered counts once
+  (``expires_at`` a week later).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from billing.adapters.dynamodb import table
+from billing.errors import Conflict
+from billing.invoicing.runs import COUNTS, InvoiceRun
+from billing.scope import Scope
+
+MARKER_TTL_S = 7 * 24 * 3600
+
+
+def _key(scope: Scope, run_id: str) -> dict[str, str]:
+    return {"PK": f"{scope.key}#RUN#{run_id}", "SK": "RUN"}
+
+
+def _marker(scope: Scope, run_id: str, message_id: str, phase: str) -> dict[str, Any]:
+    key = {"PK": f"{scope.key}#RUNMSG#{run_id}#{message_id}#{phase}", "SK": "M"}
+    return table.put({**key, "expires_at": int(time.time()) + MARKER_TTL_S}, "attribute_not_exists(PK)")
+
+
+class _Counted(Exception):
+    pass
+
+
+class DynamoRunStore:
+    def create(self, scope: Scope, run: InvoiceRun) -> None:
+        item = {
+            **_key(scope, run.id),
+            "entity": "invoice_run",
+            "status": run.status,
+            "pending": run.pending,
+            **{f"c_{name}": 0 for name in COUNTS},
+            "data": json.dumps(run.model_dump(mode="json", exclude={"counts", "status", "completed_at"})),
+        }
+        with table.condition_as(Conflict(f"Run {run.id} exists.")):
+            table.client().put_item(
+                TableName=table.table_name(), Item=table.encode(item), ConditionExpression="attribute_not_exists(PK)"
+            )
+
+    def get(self, scope: Scope, run_id: str) -> InvoiceRun | None:
+        item = table.get(_key(scope, run_id))
+        if item is None:
+            return None
+        counts = {name: int(item.get(f"c_{name}", 0)) for name in COUNTS}
+        data = {**json.loads(item["data"]), "status": item["status"], "completed_at": item.get("completed_at")}
+        return InvoiceRun.model_validate({**data, "counts": counts, "pending": int(item["pending"])})
+
+    def spawn(self, scope: Scope, run_id: str, message_id: str, children: int) -> None:
+        if children:
+            self._count(scope, run_id, message_id, "spawn", "ADD pending :n", {":n": children})
+
+    def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict[str, int], at: str) -> None:
+        adds = ", ".join(["pending :minus", *(f"c_{name} :{name}" for name in counts)])
+        values = {":minus": -1, **{f":{name}": value for name, value in counts.items()}}
+        self._count(scope, run_id, message_id, "done", f"ADD {adds}", values)
+        try:
+            table.client().update_item(
+                TableName=table.table_name(),
+                Key=table.encode(_key(scope, run_id)),
+                UpdateExpression="SET #status = :completed, completed_at = :at",
+                ConditionExpression="#status = :running AND pending <= :zero",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=table.encode(
+                    {":completed": "completed", ":running": "running", ":zero": 0, ":at": at}
+                ),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def _count(
+        self, scope: Scope, run_id: str, message_id: str, phase: str, expression: str, values: dict[str, Any]
+    ) -> None:
+        update = {
+            "Update": {
+                "TableName": table.table_name(),
+                "Key": table.encode(_key(scope, run_id)),
+                "UpdateExpression": expression,
+                "ExpressionAttributeValues": table.encode(values),
+            }
+        }
+        with contextlib.suppress(_Counted):  # a redelivered message: counted already
+            table.transact([_marker(scope, run_id, message_id, phase), update], {0: _Counted()})

@@ -1,0 +1,56 @@
+"""Test clocks in the billing table: ``PK={scope}#CLOCK#{id}``, ``SK=CLOCK``; their due work
+is the due index partition ``{scope}#DUE#CLOCK#{id}`` (``due.py``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from billing.adapters.dynamodb import due, table
+from billing.errors import Conflict
+from billing.scope import Scope
+from billing.test_clocks import TestClock
+
+
+def _key(scope: Scope, clock_id: str) -> dict[str, str]:
+    return {"PK": f"{scope.key}#CLOCK#{clock_id}", "SK": "CLOCK"}
+
+
+def _item(scope: Scope, clock: TestClock) -> dict[str, Any]:
+    return {
+        **_key(scope, clock.id),
+        "entity": "test_clock",
+        "revision": clock.revision,
+        "data": json.dumps(clock.to_public()),
+    }
+
+
+class DynamoTestClockStore:
+    def create(self, scope: Scope, clock: TestClock) -> None:
+        with table.condition_as(Conflict(f"Test clock {clock.id} exists.")):
+            table.client().put_item(
+                TableName=table.table_name(),
+                Item=table.encode(_item(scope, clock)),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+
+    def get(self, scope: Scope, clock_id: str) -> TestClock | None:
+        item = table.get(_key(scope, clock_id))
+        return (
+            TestClock.model_validate({**json.loads(item["data"]), "revision": int(item["revision"])}) if item else None
+        )
+
+    def save(self, scope: Scope, clock: TestClock, revision: int) -> None:
+        changed = Conflict("The test clock is being advanced by another request.", code="clock_advancing")
+        with table.condition_as(changed):
+            table.client().put_item(
+                TableName=table.table_name(),
+                Item=table.encode(_item(scope, clock)),
+                ConditionExpression="revision = :r",
+                ExpressionAttributeValues=table.encode({":r": revision}),
+            )
+
+    def due(self, scope: Scope, clock_id: str, until: str) -> Iterator[tuple[str, str, str]]:
+        [partition] = due.partitions(scope, clock_id)
+        return due.all_due(partition, until)

@@ -1,0 +1,178 @@
+"""Wiring: each core service with its DynamoDB adapters, built once per container (the API and
+the functions share it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from billing.adapters import queues
+from billing.adapters.documents import S3DocumentStore
+from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
+from billing.adapters.dynamodb.credit_notes import DynamoCreditNoteRepository
+from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+from billing.adapters.dynamodb.due import DynamoDueIndex
+from billing.adapters.dynamodb.idempotency import DynamoIdempotencyStore
+from billing.adapters.dynamodb.invoice_runs import DynamoRunStore
+from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+from billing.adapters.dynamodb.meter_readings import DynamoMeterReadingStore
+from billing.adapters.dynamodb.outbox import DynamoEventRecorder
+from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
+from billing.adapters.dynamodb.tenants import DynamoTenantRepository
+from billing.adapters.dynamodb.test_clocks import DynamoTestClockStore
+from billing.adapters.dynamodb.usage_aggregates import DynamoAggregateStore
+from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
+from billing.cache import TtlCache
+from billing.catalog.service import CatalogService
+from billing.customers import CustomerService
+from billing.idempotency import Idempotency
+from billing.invoicing.biller import SubscriptionBiller
+from billing.invoicing.credit_notes import CreditNotes
+from billing.invoicing.documents import InvoiceDocuments
+from billing.invoicing.runs import InvoiceRuns
+from billing.invoicing.service import InvoiceService
+from billing.scope import Scope
+from billing.settings import get_settings
+from billing.subscriptions.migrations import PlanMigrations
+from billing.subscriptions.service import SubscriptionService
+from billing.tenant_settings import TenantSettings
+from billing.tenants import TenantService
+from billing.test_clocks import TestClock, TestClocks, Workers
+from billing.usage.ingest import UsageIngest
+from billing.usage.readings import MeterReadings
+from billing.usage.service import UsageService
+from billing.usage.stamping import LOOKUP_TTL_S, Directory
+
+
+@lru_cache(maxsize=1)
+def tenants() -> TenantService:
+    return TenantService(DynamoTenantRepository())
+
+
+@lru_cache(maxsize=1)
+def customers() -> CustomerService:
+    def tax_rate_exists(scope: Scope, tax_rate_id: str) -> bool:
+        return catalog().find_by_id(scope, "tax_rate", tax_rate_id) is not None
+
+    def clock_exists(scope: Scope, clock_id: str) -> bool:
+        return DynamoTestClockStore().get(scope, clock_id) is not None
+
+    return CustomerService(DynamoCustomerRepository(), tax_rates=tax_rate_exists, test_clocks=clock_exists)
+
+
+@lru_cache(maxsize=1)
+def idempotency() -> Idempotency:
+    return Idempotency(DynamoIdempotencyStore())
+
+
+@lru_cache(maxsize=1)
+def catalog() -> CatalogService:
+    return CatalogService(DynamoCatalogRepository())
+
+
+@lru_cache(maxsize=1)
+def subscriptions() -> SubscriptionService:
+    return SubscriptionService(
+        DynamoSubscriptionRepository(), DynamoCustomerRepository(), catalog(), times=test_clocks()
+    )
+
+
+@lru_cache(maxsize=1)
+def migrations() -> PlanMigrations:
+    return PlanMigrations(subscriptions(), catalog(), DynamoEventRecorder())
+
+
+@lru_cache(maxsize=1)
+def usage_ingest() -> UsageIngest:
+    directory = Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog())
+
+    def grace(scope: Scope) -> timedelta:
+        found = tenant_settings.get(scope.tenant_id, lambda: tenants().settings(scope.tenant_id))
+        return found.grace if found else timedelta(0)
+
+    return UsageIngest(DynamoUsageEventStore(), directory, grace, times=test_clocks())
+
+
+tenant_settings: TtlCache[TenantSettings] = TtlCache(LOOKUP_TTL_S)
+"""Settings as the hot path reads them: a change is seen at once by the container that made
+it (``update_settings``) and by the others within ``LOOKUP_TTL_S``."""
+
+
+def update_settings(tenant_id: str, body: object) -> TenantSettings:
+    updated = tenants().update_settings(tenant_id, body)
+    tenant_settings.get(tenant_id, lambda: updated, fresh=True)
+    return updated
+
+
+@lru_cache(maxsize=1)
+def usage() -> UsageService:
+    return UsageService(
+        subscriptions(),
+        DynamoCustomerRepository(),
+        catalog(),
+        DynamoAggregateStore(),
+        DynamoUsageEventStore(),
+        times=test_clocks(),
+    )
+
+
+@lru_cache(maxsize=1)
+def meter_readings() -> MeterReadings:
+    return MeterReadings(usage_ingest(), DynamoMeterReadingStore(), catalog(), DynamoCustomerRepository())
+
+
+def settings_of(scope: Scope) -> TenantSettings:
+    """A tenant's settings, as cached for the hot paths."""
+    return tenant_settings.get(scope.tenant_id, lambda: tenants().settings(scope.tenant_id)) or TenantSettings()
+
+
+@lru_cache(maxsize=1)
+def biller() -> SubscriptionBiller:
+    return SubscriptionBiller(
+        DynamoSubscriptionRepository(),
+        DynamoInvoiceRepository(),
+        DynamoCustomerRepository(),
+        catalog(),
+        usage(),
+        settings_of,
+        times=test_clocks(),
+    )
+
+
+@lru_cache(maxsize=1)
+def invoices() -> InvoiceService:
+    return InvoiceService(DynamoInvoiceRepository(), biller(), DynamoSubscriptionRepository().get, settings_of)
+
+
+def _send_runs(bodies: Sequence[dict[str, Any]]) -> None:
+    queue_url = get_settings().invoice_run_queue_url
+    if not queue_url:
+        raise RuntimeError("INVOICE_RUN_QUEUE_URL is not set (template.yaml sets it)")
+    queues.send_batch(queue_url, bodies)
+
+
+@lru_cache(maxsize=1)
+def invoice_runs() -> InvoiceRuns:
+    return InvoiceRuns(DynamoRunStore(), DynamoDueIndex(), _send_runs, biller(), invoices())
+
+
+@lru_cache(maxsize=1)
+def documents() -> InvoiceDocuments:
+    return InvoiceDocuments(S3DocumentStore(), settings_of, lambda scope: tenants().tenant(scope.tenant_id).name)
+
+
+@lru_cache(maxsize=1)
+def credit_notes() -> CreditNotes:
+    return CreditNotes(DynamoCreditNoteRepository(), invoices().get, settings_of, biller().now)
+
+
+@lru_cache(maxsize=1)
+def test_clocks() -> TestClocks:
+    return TestClocks(DynamoTestClockStore())
+
+
+def advance_test_clock(scope: Scope, clock_id: str, body: object) -> TestClock:
+    workers = Workers(bill=biller().bill, finalize=invoices().finalize_if_due)
+    return test_clocks().advance(scope, clock_id, body, DynamoTestClockStore(), workers)

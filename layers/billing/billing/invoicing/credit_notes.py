@@ -1,0 +1,233 @@
+"""Credit notes: the only way to correct a finalized invoice.
+
+A credit note credits some or all of an invoice's charge lines (by amount, up to what is
+left of each line after its discounts and earlier credit notes), with the same share of
+the line's taxes. Its total first reduces what the invoice still asks for (``amount_due``);
+anything beyond (the invoice was paid) becomes the customer's credit. Numbers are gap-free
+per tenant and mode (``{prefix}-CN-{year}-{sequence:06d}``). Each credit note posts the
+reverse of what it credits: revenue and tax payable debited, receivable and customer
+credit credited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from billing import ledger
+from billing.clock import to_wire
+from billing.decimals import to_minor
+from billing.errors import Conflict, DomainRuleViolation, InvalidRequest, NotFound
+from billing.events import DomainEvent
+from billing.ids import is_id, new_id
+from billing.invoicing.lines import Line, TaxAmount
+from billing.invoicing.model import Invoice
+from billing.pagination import Page, page_request
+from billing.scope import Scope
+from billing.tenant_settings import TenantSettings
+from billing.validation import Input, parse
+
+Reason = Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory", "billing_error", "other"]
+
+
+class CreditLineInput(Input):
+    line: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Annotated[int, Field(gt=0, le=10**15)] | None = None  # before tax; default: what is left
+
+
+class CreditNoteCreate(Input):
+    invoice: Annotated[str, Field(min_length=1, max_length=64)]
+    lines: Annotated[list[CreditLineInput], Field(max_length=200)] = []  # none: every charge line, whole
+    reason: Reason = "other"
+    memo: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
+class CreditNoteLine(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    invoice_line: str
+    description: str
+    amount: int  # credited, before exclusive taxes (inclusive ones are part of it)
+    supplier: str | None = None
+    tax_amounts: list[TaxAmount] = []
+
+
+class CreditNote(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    id: str
+    object: Literal["credit_note"] = "credit_note"
+    livemode: bool
+    number: str
+    invoice: str
+    invoice_number: str | None
+    customer: str
+    currency: str
+    reason: Reason
+    memo: str | None = None
+    lines: list[CreditNoteLine]
+    subtotal: int
+    tax_total: int
+    total: int
+    amount_applied: int  # taken off the invoice's amount due
+    amount_credited_to_customer: int  # the rest: customer credit
+    created_at: str
+
+    def to_public(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class CreditNoteRepository(Protocol):
+    def issue(
+        self,
+        scope: Scope,
+        build: Callable[[int], tuple[CreditNote, Invoice, ledger.JournalEntry, Sequence[DomainEvent]]],
+        invoice_revision: int,
+    ) -> CreditNote:
+        """Take the next credit note number, build with it, and write note, invoice, entry and
+        events at once (``Conflict`` if the invoice changed since ``invoice_revision``)."""
+
+    def get(self, scope: Scope, credit_note_id: str) -> CreditNote | None: ...
+
+    def list(
+        self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None
+    ) -> Page[CreditNote]: ...
+
+
+class CreditNotes:
+    def __init__(
+        self,
+        repo: CreditNoteRepository,
+        invoice_of: Callable[[Scope, str], Invoice],
+        settings: Callable[[Scope], TenantSettings],
+        now: Callable[[Scope, str | None], datetime],
+    ):
+        self._repo, self._invoice_of, self._settings, self._now = repo, invoice_of, settings, now
+
+    def create(self, scope: Scope, body: Any) -> CreditNote:
+        data = parse(CreditNoteCreate, body)
+        invoice = self._invoice_of(scope, data.invoice)
+        if invoice.status not in ("open", "paid", "uncollectible"):
+            raise Conflict(
+                f"Only finalized invoices take credit notes; this one is {invoice.status}.",
+                code="invoice_not_finalized",
+            )
+        lines = self._lines(invoice, data)
+        now = to_wire(self._now(scope, invoice.test_clock))
+        settings = self._settings(scope)
+        subtotal = sum(line.amount for line in lines)
+        exclusive = sum(t.amount for line in lines for t in line.tax_amounts if not t.inclusive)
+        total = subtotal + exclusive
+        applied = min(total, invoice.amount_due)
+        credited = {**invoice.line_credits}
+        for line in lines:
+            credited[line.invoice_line] = credited.get(line.invoice_line, 0) + line.amount
+        amount_due = invoice.amount_due - applied
+        updated = invoice.model_copy(
+            update={
+                "amount_credited": invoice.amount_credited + total,
+                "amount_due": amount_due,
+                "line_credits": credited,
+                "status": "paid" if invoice.status == "open" and amount_due == 0 else invoice.status,
+                "revision": invoice.revision + 1,
+            }
+        )
+
+        def build(sequence: int) -> tuple[CreditNote, Invoice, ledger.JournalEntry, list[DomainEvent]]:
+            note = CreditNote(
+                id=new_id("cn"), livemode=scope.livemode, invoice=invoice.id, invoice_number=invoice.number,
+                number=f"{settings.invoice_prefix}-CN-{now[:4]}-{sequence:06d}", customer=invoice.customer,
+                currency=invoice.currency, reason=data.reason, memo=data.memo, lines=list(lines), subtotal=subtotal,
+                tax_total=sum(t.amount for line in lines for t in line.tax_amounts), total=total,
+                amount_applied=applied, amount_credited_to_customer=total - applied, created_at=now,
+            )  # fmt: skip
+            journal = ledger.entry(invoice, "credit_note_issued", now, credit_postings(note), reference=note.id)
+            at = datetime.fromisoformat(now)
+            events = [
+                DomainEvent(type="CreditNoteIssued", scope=scope, occurred_at=at, data={"object": note.to_public()}),
+                DomainEvent(type="InvoiceUpdated", scope=scope, occurred_at=at, data={"object": updated.to_public()}),
+            ]
+            return note, updated, journal, events
+
+        return self._repo.issue(scope, build, invoice.revision)
+
+    def get(self, scope: Scope, credit_note_id: str) -> CreditNote:
+        note = self._repo.get(scope, credit_note_id) if is_id(credit_note_id, "cn") else None
+        if note is None:
+            raise NotFound(f"No such credit note: '{credit_note_id}'", param="id")
+        return note
+
+    def list(self, scope: Scope, params: Mapping[str, str]) -> Page[CreditNote]:
+        page = page_request(params, "cn")
+        filters = {name: params[name] for name in ("invoice", "customer") if name in params}
+        for name, prefix in (("invoice", "inv"), ("customer", "cus")):
+            if name in filters and not is_id(filters[name], prefix):
+                raise InvalidRequest(f"{name} must be an id starting with '{prefix}_'.", param=name)
+        return self._repo.list(scope, filters, page.limit, page.starting_after)
+
+    def _lines(self, invoice: Invoice, data: CreditNoteCreate) -> Sequence[CreditNoteLine]:
+        charges = {line.id: line for line in invoice.lines if line.is_charge}
+        asked = data.lines or [
+            CreditLineInput(line=line_id) for line_id, line in charges.items() if self._left(invoice, line) > 0
+        ]
+        if not asked:
+            raise DomainRuleViolation("Nothing is left to credit on this invoice.", code="nothing_to_credit")
+        lines: Sequence[CreditNoteLine] = []
+        seen = set()
+        for index, item in enumerate(asked):
+            line = charges.get(item.line)
+            param = f"lines[{index}]"
+            if line is None or item.line in seen:
+                raise InvalidRequest(
+                    f"No charge line '{item.line}' on this invoice (or named twice).", param=f"{param}.line"
+                )
+            seen.add(item.line)
+            left = self._left(invoice, line)
+            amount = left if item.amount is None else item.amount
+            if amount <= 0 or amount > left:
+                raise DomainRuleViolation(
+                    f"At most {max(left, 0)} can be credited on line '{line.id}'.",
+                    code="credit_exceeds_line",
+                    param=f"{param}.amount",
+                )
+            lines = [*lines, _credit_line(line, invoice.line_credits.get(line.id, 0), amount)]
+        return lines
+
+    @staticmethod
+    def _left(invoice: Invoice, line: Line) -> int:
+        return line.net - invoice.line_credits.get(line.id, 0)
+
+
+def _credit_line(line: Line, before: int, amount: int) -> CreditNoteLine:
+    """``amount`` of a line (``before`` already credited), with the same share of its taxes,
+    rounded on the cumulated share so that crediting a whole line returns its taxes exactly."""
+    taxes = [
+        tax.model_copy(
+            update={"amount": _share(tax.amount, before + amount, line.net) - _share(tax.amount, before, line.net)}
+        )
+        for tax in line.tax_amounts
+    ]
+    return CreditNoteLine(
+        invoice_line=line.id, description=line.description, amount=amount, supplier=line.supplier, tax_amounts=taxes
+    )
+
+
+def _share(total: int, part: int, whole: int) -> int:
+    return to_minor(Decimal(total) * part / whole)
+
+
+def credit_postings(note: CreditNote) -> list[ledger.Posting]:
+    """The reverse of what the note credits; the customer is credited on ``receivable`` up to
+    what the invoice still asked for, and on ``customer_credit`` beyond."""
+    postings = []
+    for line in note.lines:
+        inclusive = sum(t.amount for t in line.tax_amounts if t.inclusive)
+        postings.append(ledger.Posting(ledger.revenue_account(line.supplier), debit=line.amount - inclusive))
+        postings += [ledger.Posting(f"tax_payable:{t.tax_rate}", debit=t.amount) for t in line.tax_amounts]
+    postings.append(ledger.Posting("receivable", credit=note.amount_applied))
+    postings.append(ledger.Posting("customer_credit", credit=note.amount_credited_to_customer))
+    return postings

@@ -1,0 +1,51 @@
+"""Invoice PDFs: rendered once an invoice is finalized, then served from the document store.
+
+A draft is rendered on every request (it still changes) and marked DRAFT; a finalized
+invoice is rendered on its first request and kept (``{scope}/invoices/{id}.pdf``), so what
+the customer downloads later is the same document. A void invoice is rendered again, marked
+VOID. The payment link points at the hosted checkout page of the invoice (``/pay/{id}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from billing.invoicing.model import Invoice
+from billing.scope import Scope
+from billing.tenant_settings import TenantSettings
+
+
+class DocumentStore(Protocol):
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, content: bytes, content_type: str) -> None: ...
+
+
+class InvoiceDocuments:
+    def __init__(
+        self,
+        store: DocumentStore,
+        settings: Callable[[Scope], TenantSettings],
+        tenant_name: Callable[[Scope], str],
+    ):
+        self._store, self._settings, self._tenant_name = store, settings, tenant_name
+
+    def invoice_pdf(self, scope: Scope, invoice: Invoice, base_url: str) -> bytes:
+        key = f"{scope.key}/invoices/{invoice.id}.pdf"
+        keep = invoice.status in ("open", "paid", "uncollectible")
+        if keep and (stored := self._store.get(key)) is not None:
+            return stored
+        from billing.invoicing.pdf import Seller, render_invoice  # fpdf2 loads only when a PDF is asked for
+
+        settings = self._settings(scope)
+        seller = Seller(
+            name=settings.business_name or self._tenant_name(scope),
+            address=list(settings.business_address),
+            tax_id=settings.tax_id,
+            email=settings.support_email,
+        )
+        content = render_invoice(invoice, seller, f"{base_url}/pay/{invoice.id}" if base_url else None)
+        if keep:
+            self._store.put(key, content, "application/pdf")
+        return content

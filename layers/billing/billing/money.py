@@ -1,0 +1,40 @@
+"""Money as people read it: ``USD 1,234.56``, ``JPY 1,235``, ``BHD 12.345``, ``-USD 9.80``.
+
+Amounts are integers in the currency's minor unit and are shown with the currency's exponent
+(``billing.currency.exponent``), thousands separators and a leading minus sign. Unit prices
+are decimal strings in minor units that may be finer than the minor unit (``"0.2"`` cents):
+they keep up to six decimals beyond the exponent, without trailing zeros, and never fewer
+decimals than the exponent. Only ``int`` and ``Decimal`` arithmetic, never a float.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+
+from billing.currency import exponent
+
+UNIT_EXTRA_PLACES = 6
+"""Decimals a unit price may carry beyond the currency's exponent (as ``decimals.UNIT_QUANTUM``)."""
+
+_WIDE = Context(prec=100)  # room for any amount at exponent + 6 decimals
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """An integer amount in minor units, e.g. ``format_amount(123456, "USD") == "USD 1,234.56"``."""
+    places = exponent(currency)
+    return _show(Decimal(amount).scaleb(-places, _WIDE), places, currency)
+
+
+def format_unit_price(unit: str, currency: str) -> str:
+    """A decimal-string unit price in minor units, e.g. ``"0.2"`` USD -> ``"USD 0.002"``."""
+    places = exponent(currency)
+    quantum = Decimal(1).scaleb(-(places + UNIT_EXTRA_PLACES))
+    value = Decimal(unit).scaleb(-places, _WIDE).quantize(quantum, ROUND_HALF_EVEN, _WIDE)
+    decimals = len(format(value, "f").partition(".")[2].rstrip("0"))
+    return _show(value, max(places, decimals), currency)
+
+
+def _show(value: Decimal, places: int, currency: str) -> str:
+    sign = "-" if value < 0 else ""
+    with localcontext(_WIDE):  # formatting rounds to the context's precision: keep every digit
+        return f"{sign}{currency} {abs(value):,.{places}f}"
