@@ -57,7 +57,8 @@ def test_a_test_clock_drives_a_subscription_through_its_periods(api: Api, key: s
     stack.plumbing.drain()
     advanced = api.post(f"/v1/test_clocks/{clock}/advance", key, {"to": "2026-02-01T02:00:00Z"})
     assert advanced.status == 200 and advanced.body["frozen_time"] == "2026-02-01T02:00:00Z"
-    first, second = listed(api, key, customer=customer)
+    first, second = listed(api, key, subscription=sub)
+    assert [i["id"] for i in listed(api, key, customer=customer)] == [first["id"], second["id"]]
     assert [(line["type"], line["amount"]) for line in first["lines"]] == [("subscription_fee", 4900), ("tax", 817)]
     assert first["number"].endswith("-2026-000001") and first["issued_at"] == "2026-01-01T01:00:00Z"
     # January's 121 calls (13 started packages of 10) in arrears, February's fee in advance, VAT included
