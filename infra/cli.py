@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 from infra.local.stack import EmbeddedStack, StackConfig, use_endpoint
@@ -24,7 +25,14 @@ def _connect(config: StackConfig) -> None:
     if not config.endpoint_url and os.environ.get("BILLING_TABLE"):
         return
     use_endpoint(config.endpoint_url or f"http://{config.host}:{config.emulator_port}", config.region)
-    os.environ.setdefault("BILLING_TABLE", physical_name(config.stack_name, "BillingTable"))
+    for variable, logical_id in (("BILLING_TABLE", "BillingTable"), ("USAGE_TABLE", "UsageTable")):
+        os.environ.setdefault(variable, physical_name(config.stack_name, logical_id))
+    if "INVOICE_RUN_QUEUE_URL" not in os.environ:
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=config.region)
+        queue = sqs.get_queue_url(QueueName=physical_name(config.stack_name, "InvoiceRunQueue"))["QueueUrl"]
+        os.environ["INVOICE_RUN_QUEUE_URL"] = queue
 
 
 def up(config: StackConfig) -> int:
@@ -41,8 +49,8 @@ def up(config: StackConfig) -> int:
     print(f"Provisioned {len(provisioned.template['Resources'])} resources of template.yaml.", flush=True)
     stack.serve_api()
     assert stack.plumbing is not None
-    stack.plumbing.start()
-    seeded = demo.seed(config.stack_name)
+    seeded = demo.seed(config.stack_name, settle=stack.plumbing.drain)
+    stack.plumbing.start()  # queue consumers, stream consumers, and the hourly invoice run (now, then hourly)
     print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created), flush=True)
     while not stopped.wait(timeout=1):
         pass
@@ -117,6 +125,39 @@ def api_key_revoke(tenant_id: str, key_id: str) -> int:
     return 0
 
 
+def invoices_run(tenant_id: str | None, as_of: str | None, live: bool, timeout_s: float) -> int:
+    """Start invoice runs (one tenant, or every tenant in both modes, as the hourly schedule
+    does) and follow them with a progress bar until the queue workers complete them."""
+    from billing.adapters.services import invoice_runs, tenants
+    from billing.scope import Scope
+
+    scopes = (
+        [Scope(tenant_id, live)] if tenant_id else [Scope(t, m) for t in tenants().tenant_ids() for m in (False, True)]
+    )
+    runs = [(scope, invoice_runs().start(scope, {"as_of": as_of} if as_of else {}, trigger="cli")) for scope in scopes]
+    print(f"Started {len(runs)} invoice run(s) as of {runs[0][1].as_of if runs else '-'}.", flush=True)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        current = [invoice_runs().get(scope, run.id) for scope, run in runs]
+        done = sum(r.progress["messages_done"] for r in current)
+        total = max(sum(r.progress["messages_total"] for r in current), 1)
+        invoices = sum(r.counts["invoices_created"] for r in current)
+        finalized = sum(r.counts["invoices_finalized"] for r in current)
+        bar = "#" * (30 * done // total)
+        print(
+            f"\r[{bar:<30}] {done}/{total} batches, {invoices} invoices drafted, {finalized} finalized",
+            end="",
+            flush=True,
+        )
+        if all(r.status == "completed" for r in current):
+            print()
+            return 0
+        if time.monotonic() > deadline:
+            print("\nerror: the runs did not complete; is `make run` (the queue workers) running?", file=sys.stderr)
+            return 1
+        time.sleep(0.5)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="billing", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -137,6 +178,13 @@ def parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke an API key")
     revoke.add_argument("--tenant", required=True)
     revoke.add_argument("key_id")
+
+    invoices = commands.add_parser("invoices", help="invoicing").add_subparsers(dest="action", required=True)
+    run = invoices.add_parser("run", help="bill every due subscription now (what the hourly schedule does)")
+    run.add_argument("--tenant", help="one tenant (default: every tenant, test and live mode)")
+    run.add_argument("--live", action="store_true", help="with --tenant: its live-mode data (default: test mode)")
+    run.add_argument("--as-of", help="bill what was due at this moment (ISO 8601, not in the future)")
+    run.add_argument("--timeout", type=float, default=600, help="seconds to wait for the runs to complete")
     return root
 
 
@@ -153,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "tenant":
             return tenant_create(args.name, args.live, args.json)
+        if args.command == "invoices":
+            return invoices_run(args.tenant, args.as_of, args.live, args.timeout)
         if args.action == "create":
             return api_key_create(args.tenant, args.live, args.json)
         return api_key_revoke(args.tenant, args.key_id)

@@ -1,5 +1,5 @@
-"""Demo data for ``make run``: a tenant with a tariff, customers and subscriptions,
-created on first start.
+"""Demo data for ``make run``: a tenant with a tariff, customers, subscriptions, usage, and
+two months of invoices on a test clock, created on first start.
 
 The demo tenant's id is kept in an SSM parameter. Secrets are never stored,
 so when the endpoint kept the tenant from an earlier run (LocalStack), a
@@ -8,6 +8,7 @@ fresh key is issued for it and printed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,21 +16,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
-from billing.adapters.dynamodb.customers import DynamoCustomerRepository
-from billing.adapters.dynamodb.meter_readings import DynamoMeterReadingStore
-from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
-from billing.adapters.dynamodb.tenants import DynamoTenantRepository
-from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
-from billing.catalog.service import CatalogService
+from billing.adapters import services
 from billing.clock import to_wire
-from billing.customers import CustomerService
 from billing.scope import Scope
-from billing.subscriptions.service import SubscriptionService
-from billing.tenants import TenantService
-from billing.usage.ingest import UsageIngest
-from billing.usage.readings import MeterReadings
-from billing.usage.stamping import Directory
 
 CUSTOMERS = [
     {
@@ -99,6 +88,23 @@ SUBSCRIPTIONS = {
 }
 
 
+SETTINGS = {
+    "business_name": "Demo Co GmbH",
+    "business_address": ["Friedrichstr. 68", "10117 Berlin", "Germany"],
+    "tax_id": "DE123456789",
+    "support_email": "billing@demo.example",
+    "invoice_prefix": "DEMO",
+}
+
+HISTORY_CUSTOMER = {
+    "external_id": "clockwork-01",
+    "name": "Ольга Петрова (лицевой счёт 1007)",
+    "email": "olga@example.ru",
+    "currency": "USD",
+    "address": {"country": "US", "region": "CA", "city": "Los Angeles"},
+}
+
+
 @dataclass(frozen=True)
 class Demo:
     tenant_id: str
@@ -106,10 +112,11 @@ class Demo:
     created: bool
 
 
-def seed(stack_name: str) -> Demo:
+def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
+    """Create the demo tenant (once); ``settle`` lets the stream consumers catch up."""
     ssm = boto3.client("ssm")
     parameter = f"/{stack_name}/demo/tenant_id"
-    tenants = TenantService(DynamoTenantRepository())
+    tenants = services.tenants()
     try:
         tenant_id = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
     except ClientError:
@@ -117,33 +124,51 @@ def seed(stack_name: str) -> Demo:
     if tenant_id:
         return Demo(tenant_id=tenant_id, api_key=tenants.create_key(tenant_id).secret, created=False)
     tenant, issued = tenants.create_tenant("Demo Co")
+    services.update_settings(tenant.id, SETTINGS)
     scope = Scope(tenant.id, livemode=False)
-    catalog = CatalogService(DynamoCatalogRepository())
     for kind, body in CATALOG:
-        catalog.create(scope, kind, body)
-    customer_repo = DynamoCustomerRepository()
-    customers = CustomerService(customer_repo)
-    subscriptions = SubscriptionService(DynamoSubscriptionRepository(), customer_repo, catalog)
+        services.catalog().create(scope, kind, body)
     for body in CUSTOMERS:
-        customer = customers.create(scope, body)
-        subscriptions.create(scope, {"customer": customer.id, **SUBSCRIPTIONS[body["external_id"]]})
-    _usage(scope, catalog, customer_repo)
+        customer = services.customers().create(scope, body)
+        services.subscriptions().create(scope, {"customer": customer.id, **SUBSCRIPTIONS[body["external_id"]]})
+    _usage(scope)
+    _history(scope, settle)
     ssm.put_parameter(Name=parameter, Value=tenant.id, Type="String", Overwrite=True)
     return Demo(tenant_id=tenant.id, api_key=issued.secret, created=True)
 
 
-def _usage(scope: Scope, catalog: CatalogService, customer_repo: DynamoCustomerRepository) -> None:
+def _usage(scope: Scope) -> None:
     """Some usage, so ``/usage`` shows totals at once: API calls and calls for Acme, a water
     meter baseline (two days ago) and one reading for the household."""
-    directory = Directory(customer_repo, DynamoSubscriptionRepository(), catalog)
-    ingest = UsageIngest(DynamoUsageEventStore(), directory, lambda _: timedelta(hours=1))
     events = [{"transaction_id": f"demo-req-{n}", "customer": "acme-001", "code": "api_calls"} for n in range(1200)]
     events += [{"transaction_id": f"demo-call-{n}", "customer": "tokyo-42", "code": "call_minutes",
                 "properties": {"seconds": 30 + 45 * n}} for n in range(20)]  # fmt: skip
     for start in range(0, len(events), 1000):
-        ingest.ingest(scope, events[start : start + 1000])
-    readings = MeterReadings(ingest, DynamoMeterReadingStore(), catalog, customer_repo)
+        services.usage_ingest().ingest(scope, events[start : start + 1000])
     now = datetime.now(UTC)
     for reading_id, value, at in [("wm-0", "1480", now - timedelta(days=2)), ("wm-1", "1500", now)]:
-        readings.submit(scope, {"customer": "household-17", "meter": "water_m3", "reading": value,
-                                "timestamp": to_wire(at), "reading_id": reading_id})  # fmt: skip
+        services.meter_readings().submit(scope, {"customer": "household-17", "meter": "water_m3", "reading": value,
+                                                 "timestamp": to_wire(at), "reading_id": reading_id})  # fmt: skip
+
+
+def _history(scope: Scope, settle: Callable[[], None]) -> None:
+    """Two months of history on a test clock: a customer on ``pro`` (no trial) with API usage,
+    its monthly invoices finalized and numbered (a PDF each), and a credit note."""
+    start = (datetime.now(UTC) - timedelta(days=62)).replace(hour=0, minute=0, second=0, microsecond=0)
+    clock = services.test_clocks().create(scope, {"frozen_time": to_wire(start), "name": "Demo history"})
+    customer = services.customers().create(scope, {**HISTORY_CUSTOMER, "test_clock": clock.id})
+    services.subscriptions().create(scope, {"customer": customer.id, "plan": "pro", "trial_days": 0})
+    for month, calls in enumerate((1500, 2600)):
+        moment = start + timedelta(days=30 * month + 20)
+        services.advance_test_clock(scope, clock.id, {"to": to_wire(moment)})
+        events = [{"transaction_id": f"demo-hist-{month}-{n}", "customer": customer.id, "code": "api_calls",
+                   "timestamp": to_wire(moment - timedelta(minutes=n % 600))} for n in range(calls)]  # fmt: skip
+        for first in range(0, len(events), 1000):
+            services.usage_ingest().ingest(scope, events[first : first + 1000])
+        settle()
+    services.advance_test_clock(scope, clock.id, {"to": to_wire(start + timedelta(days=61, hours=2))})
+    invoices = services.invoices().list(scope, {"customer": customer.id, "status": "open"}).data
+    if invoices:
+        fee = invoices[-1].lines[0]
+        note = {"invoice": invoices[-1].id, "reason": "order_change", "lines": [{"line": fee.id, "amount": 500}]}
+        services.credit_notes().create(scope, note)

@@ -61,6 +61,7 @@ class InvoiceRun(BaseModel):
     created_at: str
     completed_at: str | None = None
     counts: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    progress: dict[str, int] = Field(default_factory=lambda: {"messages_done": 0, "messages_total": 0})
     pending: int = Field(default=0, exclude=True)
 
     def to_public(self) -> dict[str, Any]:

@@ -84,6 +84,7 @@ class Stamper:
     ):
         self._dir, self._scope, self._wall, self._grace, self._times = directory, scope, now, grace, times
         self._now = now
+        self._clock_times: dict[str, datetime] = {}  # a request reads each test clock once
 
     def stamp(self, raw: dict[str, Any]) -> UsageEvent:
         customer = self._dir.customer(self._scope, raw["customer"])
@@ -91,7 +92,9 @@ class Stamper:
             raise Refused("customer_not_found", f"No such customer: '{raw['customer']}'.", "customer")
         self._now = self._wall
         if customer.test_clock and self._times:  # the customer lives on a test clock: its time counts
-            self._now = self._times.time_of(self._scope, customer.test_clock)
+            if customer.test_clock not in self._clock_times:
+                self._clock_times[customer.test_clock] = self._times.time_of(self._scope, customer.test_clock)
+            self._now = self._clock_times[customer.test_clock]
         at = self._timestamp(raw.get("timestamp"))
         meter = self._dir.meter(self._scope, raw["code"])
         if meter is None:

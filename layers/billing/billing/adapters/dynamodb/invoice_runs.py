@@ -44,8 +44,10 @@ class DynamoRunStore:
             "entity": "invoice_run",
             "status": run.status,
             "pending": run.pending,
+            "spawned": run.pending,
+            "done": 0,
             **{f"c_{name}": 0 for name in COUNTS},
-            "data": json.dumps(run.model_dump(mode="json", exclude={"counts", "status", "completed_at"})),
+            "data": json.dumps(run.model_dump(mode="json", exclude={"counts", "progress", "status", "completed_at"})),
         }
         with table.condition_as(Conflict(f"Run {run.id} exists.")):
             table.client().put_item(
@@ -57,16 +59,19 @@ class DynamoRunStore:
         if item is None:
             return None
         counts = {name: int(item.get(f"c_{name}", 0)) for name in COUNTS}
+        progress = {"messages_done": int(item.get("done", 0)), "messages_total": int(item.get("spawned", 0))}
         data = {**json.loads(item["data"]), "status": item["status"], "completed_at": item.get("completed_at")}
-        return InvoiceRun.model_validate({**data, "counts": counts, "pending": int(item["pending"])})
+        return InvoiceRun.model_validate(
+            {**data, "counts": counts, "progress": progress, "pending": int(item["pending"])}
+        )
 
     def spawn(self, scope: Scope, run_id: str, message_id: str, children: int) -> None:
         if children:
-            self._count(scope, run_id, message_id, "spawn", "ADD pending :n", {":n": children})
+            self._count(scope, run_id, message_id, "spawn", "ADD pending :n, spawned :n", {":n": children})
 
     def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict[str, int], at: str) -> None:
-        adds = ", ".join(["pending :minus", *(f"c_{name} :{name}" for name in counts)])
-        values = {":minus": -1, **{f":{name}": value for name, value in counts.items()}}
+        adds = ", ".join(["pending :minus", "done :one", *(f"c_{name} :{name}" for name in counts)])
+        values = {":minus": -1, ":one": 1, **{f":{name}": value for name, value in counts.items()}}
         self._count(scope, run_id, message_id, "done", f"ADD {adds}", values)
         try:
             table.client().update_item(
