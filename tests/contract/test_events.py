@@ -12,7 +12,8 @@ from billing.catalog.kinds import KINDS
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "layers" / "billing" / "billing"
 LITERAL = re.compile(
-    r'"([A-Z][A-Za-z]+(?:Created|Updated|Archived|Changed|Canceled|Scheduled|Paused|Resumed|Added|Removed|Requested))"'
+    r'"([A-Z][A-Za-z]+(?:Created|Updated|Archived|Changed|Canceled|Scheduled|Paused|Resumed|Added|Removed|Requested'
+    r'|Finalized|Voided|Issued|Renewed))"'
 )
 
 

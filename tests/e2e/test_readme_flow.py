@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import requests
@@ -82,3 +83,65 @@ def test_tariff_walkthrough(running: Running) -> None:
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "invalid_transition"
     history = requests.get(f"{running.url}/v1/subscriptions/{sub['id']}/history", headers=bearer(key), timeout=10)
     assert [h["type"] for h in history.json()["data"]] == ["created", "plan_changed", "canceled"]
+
+
+def test_invoicing_walkthrough(running: Running) -> None:
+    key = json.loads(running.billing("tenant", "create", "--name", "Invoice Co", "--json"))["api_key"]
+    headers = bearer(key)
+
+    def call(method: str, path: str, body: dict | None = None) -> requests.Response:
+        return requests.request(method, f"{running.url}{path}", headers=headers, json=body, timeout=30)
+
+    settings = {"invoice_prefix": "ACME", "payment_terms_days": 30, "business_name": "Acme Streaming Inc."}
+    assert call("PATCH", "/v1/settings", settings).json()["invoice_prefix"] == "ACME"
+    assert call("POST", "/v1/meters", {"code": "api_calls", "name": "API calls", "aggregation": "count"}).ok
+    plan = {"code": "pro", "name": "Pro", "currency": "USD", "interval": "month", "base_fee": 4900,
+            "charges": [{"meter": "api_calls", "model": "per_unit", "unit_amount": "2"}]}  # fmt: skip
+    assert call("POST", "/v1/plans", plan).status_code == 201
+    assert call(
+        "POST", "/v1/tax_rates", {"name": "Sales tax CA", "percent": "7.25", "country": "US", "region": "CA"}
+    ).ok
+    clock = call("POST", "/v1/test_clocks", {"frozen_time": "2026-01-01T00:00:00Z"}).json()["id"]
+    customer = call("POST", "/v1/customers", {"name": "Clock Co", "address": {"country": "US", "region": "CA"},
+                                              "test_clock": clock}).json()["id"]  # fmt: skip
+    sub = call("POST", "/v1/subscriptions", {"customer": customer, "plan": "pro"}).json()["id"]
+    assert call("POST", f"/v1/test_clocks/{clock}/advance", {"to": "2026-01-20T00:00:00Z"}).ok
+    events = [{"transaction_id": f"jan-{n}", "customer": customer, "code": "api_calls",
+               "timestamp": "2026-01-19T10:00:00Z"} for n in range(50)]  # fmt: skip
+    assert call("POST", "/v1/events/batch", {"events": events}).json()["accepted"] == 50
+    deadline = time.monotonic() + 30  # the aggregator catches up within seconds
+    while call("GET", f"/v1/customers/{customer}/usage").json()["meters"][0]["quantity"] != "50":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert call("POST", f"/v1/test_clocks/{clock}/advance", {"to": "2026-02-01T02:00:00Z"}).ok
+
+    second, first = call("GET", f"/v1/invoices?customer={customer}").json()["data"]
+    assert (first["number"], second["number"]) == ("ACME-2026-000001", "ACME-2026-000002")
+    assert [(line["type"], line["amount"]) for line in second["lines"]] == [
+        ("subscription_fee", 4900), ("usage", 100), ("tax", 355 + 7)]  # fmt: skip
+    assert second["due_date"] == "2026-03-03T01:00:00Z"  # issued after the hour of grace, due 30 days later
+    pdf = requests.get(f"{running.url}/v1/invoices/{second['id']}/pdf",
+                       headers={**headers, "Accept": "application/pdf"}, timeout=30)  # fmt: skip
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+
+    note = call("POST", "/v1/credit_notes", {"invoice": second["id"], "reason": "billing_error"}).json()
+    assert note["total"] == second["total"] and note["number"] == "ACME-CN-2026-000001"
+    ledger = call("GET", f"/v1/customers/{customer}/ledger").json()
+    assert ledger["balances"]["receivable"] == first["total"]
+    preview = call("GET", f"/v1/subscriptions/{sub}/change_preview?plan=pro")
+    assert preview.status_code == 200
+    upcoming = call("GET", f"/v1/customers/{customer}/upcoming_invoice").json()
+    assert upcoming["lines"][0] == {**upcoming["lines"][0], "type": "subscription_fee", "amount": 4900}
+
+    out = running.billing("invoices", "run", "--timeout", "120")
+    assert "invoice run(s)" in out
+
+
+def test_the_schedule_billed_the_demo_tenant_at_start(running: Running) -> None:
+    listed = requests.get(f"{running.url}/v1/invoices?limit=100", headers=bearer(running.demo_key), timeout=10).json()
+    numbered = sorted((i["number"][-6:], i["number"]) for i in listed["data"] if i["number"])
+    assert [n for n, _ in numbered] == ["000001", "000002", "000003"]  # two months of history on a test clock
+    assert all(number.startswith("DEMO-") for _, number in numbered)
+    names = {i["customer_details"]["name"] for i in listed["data"] if i["status"] == "draft"}
+    assert {"Anna Schmidt", "Sakura Telecom KK"} <= names  # the first run bills their first fees
