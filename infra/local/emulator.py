@@ -15,6 +15,10 @@ emulator saves only what a transaction can change (the items it names, and
 each stream's length) and puts those back when it is cancelled. That is also
 what DynamoDB does: a cancelled transaction leaves no stream record.
 
+moto answers a ``Query`` on a table's key by sorting every item of the table and keeping
+those under the key: a busy table made each query slower. The emulator hands the query only
+the items stored under its partition key (what DynamoDB reads), in the same order.
+
 Stream records are stored as ready JSON by moto but sent through its generic
 response serializer, which spends about a millisecond per record: reading a
 busy stream then cost more than writing the table. ``GetRecords`` answers
@@ -102,6 +106,21 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         del Table.__deepcopy__  # type: ignore[attr-defined]
 
 
+_moto_query = Table.query
+
+
+def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # moto passes it by position
+    if index_name or hash_key is None or not self.range_key_attr:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    under = list(self.items.get(hash_key, {}).values())
+    self.all_items = lambda: under  # type: ignore[method-assign]  # read by moto's query, this call only
+    try:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
 def _get_records(self: DynamoDBStreamsHandler) -> str:
     records: str = dynamo_json_dump(
         self.backend.get_records(self._get_param("ShardIterator"), self._get_param("Limit") or 1000)
@@ -113,6 +132,7 @@ class Emulator(ThreadedMotoServer):
     def _server_entry(self) -> None:
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
         DynamoDBStreamsHandler.get_records = _get_records  # type: ignore[method-assign,assignment]
+        Table.query = _query  # type: ignore[method-assign]
         app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()

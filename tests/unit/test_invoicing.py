@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from billing import ledger
 from billing.decimals import to_minor
 from billing.errors import BillingError, Conflict
+from billing.invoicing import rerating
 from billing.pricing import MODELS, Usage, charge_params
-from billing.usage.aggregation import Stored, fold, quantity
 from tests.unit.invoicing_world import SCOPE, Billing
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
@@ -233,14 +233,12 @@ def test_rerating_the_stored_events_reproduces_the_usage_line(values: list[int],
     w.at(datetime(2026, 4, 1, tzinfo=UTC))
     [invoice] = w.bill(sub)
     events = [e for (_, e) in w.events.items.items() if e.subscription == sub]
-    deltas = fold((SCOPE, e) for e in events)
-    stored = [Stored(code=k.code, group={}, aggregation=d.aggregation, n=d.n, total=d.total) for k, d in deltas.items()]
+    rerated = rerating.quantities(events)
     plan = w.catalog.find(SCOPE, "plan", "pro")
-    charge = plan.charges[0]
-    total = sum((quantity(s, (invoice.period_start, invoice.period_end)) for s in stored), Decimal(0))
-    expected = to_minor(MODELS["graduated"].rate(charge_params(charge), Usage(total)).amount)
-    usage = [line.amount for line in invoice.lines if line.type == "usage"]
-    assert usage == ([expected] if total else [])
+    usage = [(line.quantity, line.amount) for line in invoice.lines if line.type == "usage"]
+    total, count = rerated.get((sub, invoice.period_start, "calls"), (Decimal(0), 0))
+    expected = to_minor(MODELS["graduated"].rate(charge_params(plan.charges[0]), Usage(total, count)).amount)
+    assert usage == ([(str(total), expected)] if total else [])
     assert invoice.total == sum(line.amount for line in invoice.lines if not (line.type == "tax" and line.inclusive))
 
 

@@ -4,6 +4,10 @@
 (``billing.subscriptions.cycle``), each in one write together with its invoice, so it can
 be repeated or resumed at any point. A step with nothing to charge writes no invoice.
 
+Catalog lookups (plans, add-ons, meters, tax rates) are cached per container for
+``LOOKUP_TTL_S``: a run reads each once, and a change reaches invoices drafted a few seconds
+later.
+
 Decisions:
 - Usage of a period is rated on the plan in force at its end; fees of a period on the plan
   in force at its start; changes in between are prorated (``billing.invoicing.charges``).
@@ -23,6 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from billing.cache import TtlCache
 from billing.catalog.add_ons import AddOn
 from billing.catalog.coupons import Coupon
 from billing.catalog.meters import Meter
@@ -47,6 +52,7 @@ from billing.subscriptions.model import HistoryEntry, Subscription
 from billing.tenant_settings import TenantSettings
 from billing.test_clocks import ClockTimes, now_for
 from billing.usage.aggregation import MeterTotal
+from billing.usage.stamping import LOOKUP_TTL_S
 
 REASONS: dict[str, BillingReason] = {
     "open": "subscription_create",
@@ -110,6 +116,7 @@ class SubscriptionBiller:
         self._catalog, self._usage, self._settings = catalog, usage, settings
         self._clock = clock or SystemClock()
         self._times = times
+        self._lookups: TtlCache[Any] = TtlCache(LOOKUP_TTL_S)
 
     def now(self, scope: Scope, clock_id: str | None) -> datetime:
         """The time of an object on ``clock_id`` (a test clock), or the wall clock's."""
@@ -264,8 +271,9 @@ class SubscriptionBiller:
         totals = self._usage.period_totals(scope, subscription.id, period, basis.later)
         names = {}
         for charge in plan.charges:
-            meter = self._catalog.find(scope, "meter", charge["meter"])
-            names[charge["meter"]] = meter.name if isinstance(meter, Meter) else charge["meter"]
+            code = charge["meter"]
+            meter = self._lookups.get((scope, "meter", code), lambda: self._catalog.find(scope, "meter", code))  # noqa: B023
+            names[code] = meter.name if isinstance(meter, Meter) else code
 
         def values_of(code: str) -> list[Decimal]:
             return self._usage.period_values(scope, subscription, basis.period_start, code)
@@ -347,20 +355,13 @@ class SubscriptionBiller:
             return []
         rates: list[TaxRateEntity] = []
         if customer.tax_rates:
-            rates = [
-                r
-                for r in (self._catalog.find_by_id(scope, "tax_rate", i) for i in customer.tax_rates)
-                if isinstance(r, TaxRateEntity)
-            ]
+            found = (self._catalog.find_by_id(scope, "tax_rate", i) for i in customer.tax_rates)
+            rates = [r for r in found if isinstance(r, TaxRateEntity)]
         else:
             address = customer.address or {}
-            for rate in self._all_tax_rates(scope):
-                if (
-                    rate.active
-                    and rate.country
-                    and rate.country == address.get("country")
-                    and rate.region in (None, address.get("region"))
-                ):
+            every = self._lookups.get((scope, "tax_rates"), lambda: self._all_tax_rates(scope)) or []
+            for rate in every:
+                if rate.country == address.get("country") and rate.region in (None, address.get("region")):
                     rates.append(rate)
         return [TaxRate(r.id, r.name, r.percent, r.inclusive) for r in rates if r.active]
 
@@ -380,12 +381,13 @@ class SubscriptionBiller:
         return self._subscriptions.get(scope, subscription_id)
 
     def plan(self, scope: Scope, plan_id: str) -> Plan:
-        plan = self._catalog.get(scope, "plan", plan_id)
+        """A plan version (its prices never change; its name may lag ``LOOKUP_TTL_S``)."""
+        plan = self._lookups.get((scope, "plan", plan_id), lambda: self._catalog.get(scope, "plan", plan_id))
         assert isinstance(plan, Plan)
         return plan
 
     def add_on(self, scope: Scope, code: str) -> AddOn:
-        add_on = self._catalog.find(scope, "add_on", code)
+        add_on = self._lookups.get((scope, "add_on", code), lambda: self._catalog.find(scope, "add_on", code))
         if not isinstance(add_on, AddOn):
             raise NotFound(f"No such add-on: '{code}'", param="add_on")
         return add_on

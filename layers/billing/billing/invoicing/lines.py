@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 LineType = Literal["subscription_fee", "usage", "add_on", "discount", "tax", "proration", "late_fee", "adjustment"]
 CHARGE_TYPES = frozenset({"subscription_fee", "usage", "add_on", "proration", "late_fee", "adjustment"})
@@ -43,8 +43,8 @@ class Line(BaseModel):
     period_start: str | None = None
     period_end: str | None = None
     discount_amount: int = 0
-    tax_amounts: list[TaxAmount] = []
-    breakdown: list[dict[str, Any]] = []
+    tax_amounts: list[TaxAmount] = Field(default_factory=list)
+    breakdown: list[dict[str, Any]] = Field(default_factory=list)
     tax_rate: str | None = None  # tax lines: which rate
     inclusive: bool | None = None  # tax lines: already contained in the charges
     discount: str | None = None  # discount lines: which discount

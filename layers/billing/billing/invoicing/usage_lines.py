@@ -13,7 +13,7 @@ from typing import Any
 from billing.catalog.plans import Plan
 from billing.decimals import plain, to_minor
 from billing.invoicing.lines import Line
-from billing.pricing import MODELS, Params, Usage, charge_params
+from billing.pricing import MODELS, Params, Usage, charge_params, per_unit, percentage
 from billing.usage.aggregation import MeterTotal
 
 ValuesOf = Callable[[str], Sequence[Decimal]]
@@ -32,7 +32,7 @@ def usage_lines(
         code = charge["meter"]
         total = totals.get(code) or MeterTotal(code, "")
         params = _params(plan, index)
-        values = values_of(code) if getattr(params, "per_event", False) else None
+        values = values_of(code) if isinstance(params, percentage.Params) and params.per_event else None
         rated = MODELS[charge["model"]].rate(params, Usage(total.quantity, total.events, values))
         amount = to_minor(rated.amount)
         if not amount and not total.quantity:
@@ -45,7 +45,7 @@ def usage_lines(
                 description=charge.get("invoice_display_name") or meter_names.get(code, code),
                 meter=code,
                 quantity=plain(total.quantity),
-                unit_amount=getattr(params, "unit_amount", None) if charge["model"] == "per_unit" else None,
+                unit_amount=params.unit_amount if isinstance(params, per_unit.Params) else None,
                 amount=amount,
                 plan=plan.id,
                 supplier=charge.get("supplier"),

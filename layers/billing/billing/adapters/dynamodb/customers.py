@@ -38,7 +38,7 @@ def _external_key(scope: Scope, external_id: str) -> dict[str, str]:
     return {"PK": f"{scope.key}#CUSEXT#{external_id}", "SK": "CUSEXT"}
 
 
-def _to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
+def to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
     return {
         **_key(scope, customer.id),
         "GSI1PK": _list_key(scope, archived=customer.status == "archived"),
@@ -122,7 +122,7 @@ def subscribable(scope: Scope, customer_id: str, currency: str, set_currency: bo
 
 class DynamoCustomerRepository:
     def create(self, scope: Scope, customer: Customer, event: DomainEvent) -> None:
-        operations = [table.put(_to_item(scope, customer), _NEW), outbox.put_event(event)]
+        operations = [table.put(to_item(scope, customer), _NEW), outbox.put_event(event)]
         conflicts = {}
         if customer.external_id:
             conflicts[len(operations)] = _external_taken(customer.external_id)
@@ -139,7 +139,7 @@ class DynamoCustomerRepository:
 
     def save(self, scope: Scope, customer: Customer, previous: Customer, event: DomainEvent) -> None:
         operations = [
-            table.put(_to_item(scope, customer), "version = :v"),
+            table.put(to_item(scope, customer), "version = :v"),
             outbox.put_event(event),
         ]
         operations[0]["Put"]["ExpressionAttributeValues"] = table.encode({":v": previous.version})

@@ -1,0 +1,121 @@
+"""An invoice run over ``SUBSCRIPTIONS`` subscriptions against the embedded endpoint.
+
+One embedded stack (moto in a process of its own, every resource of template.yaml). A tenant
+with a plan (base fee plus a graduated usage charge), a tax rate by address and a grace period
+of 0 (drafts finalize in the same run); ``SUBSCRIPTIONS`` customers subscribed a day ago, their
+first fee due, written straight to the table (setup is not measured). Then one invoice run,
+as the hourly schedule starts it: its scan and bill messages go through the real SQS queue and
+are handled by the invoice run function (the local poller, as Lambda would), until the run is
+completed.
+
+Figures:
+- ``invoices_per_s``: invoices created (and finalized, numbered, posted) per second of run.
+- ``requests_per_invoice``: DynamoDB requests the run made per invoice (reads and writes, all
+  functions of this process).
+- ``write_units_per_invoice``: DynamoDB write units of those requests per invoice.
+- ``invoices``, ``finalized``: counts of the run, as a check.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from bench._capacity import WriteUnits
+
+SUBSCRIPTIONS = int(os.environ.get("BENCH_RUN_SUBSCRIPTIONS", 10_000))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _populate(scope: object, count: int) -> None:
+    """``count`` customers and subscriptions like the one made through the services."""
+    from billing.adapters import services
+    from billing.adapters.dynamodb import customers, subscriptions, table
+    from billing.ids import new_id
+    from billing.subscriptions.model import HistoryEntry
+
+    start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    model = services.customers().create(scope, {"name": "Bench 0", "address": {"country": "US", "region": "CA"}})  # type: ignore[arg-type]
+    sub = services.subscriptions().create(scope, {"customer": model.id, "plan": "metered", "start_date": start})  # type: ignore[arg-type]
+    items = []
+    for n in range(1, count):
+        customer = model.__class__(**{**vars(model), "id": new_id("cus"), "name": f"Bench {n}"})
+        clone = sub.model_copy(update={"id": new_id("sub"), "customer": customer.id})
+        entry = HistoryEntry(at=start, type="created", status=clone.status, plan=clone.plan)
+        items += [customers.to_item(scope, customer), subscriptions.to_item(scope, clone)]  # type: ignore[arg-type]
+        items.append(table.decode(subscriptions.history_put(scope, clone, entry)["Put"]["Item"]))  # type: ignore[arg-type]
+    table.batch_put(table.table_name(), items)
+
+
+def run() -> dict[str, float | int | str]:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from billing.adapters import services
+    from billing.adapters.dynamodb import table
+    from billing.scope import Scope
+    from infra.local.stack import EmbeddedStack, StackConfig
+
+    port = _free_port()
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.emulator", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert emulator.stdout is not None and emulator.stdout.readline().strip() == "ready"
+    config = StackConfig(
+        endpoint_url=f"http://127.0.0.1:{port}", api_port=_free_port(), stack_name=f"runbench-{uuid.uuid4().hex[:6]}"
+    )
+    stack = EmbeddedStack(config)
+    stack.start_emulator()
+    stack.provision()
+    try:
+        tenant, _ = services.tenants().create_tenant("Run Bench")
+        services.update_settings(tenant.id, {"grace_period": 0})
+        scope = Scope(tenant.id, livemode=False)
+        services.catalog().create(scope, "meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
+        tiers = [{"up_to": 1000, "unit_amount": "0"}, {"up_to": None, "unit_amount": "0.2"}]
+        plan = {"code": "metered", "name": "Metered", "currency": "USD", "interval": "month", "base_fee": 2900,
+                "charges": [{"meter": "calls", "model": "graduated", "tiers": tiers}]}  # fmt: skip
+        services.catalog().create(scope, "plan", plan)
+        services.catalog().create(scope, "tax_rate", {"name": "CA", "percent": "7.25", "country": "US", "region": "CA"})
+        _populate(scope, SUBSCRIPTIONS)
+        requests, units = _Requests(), WriteUnits()
+        requests.attach(table.client())
+        units.attach(table.client())
+        assert stack.plumbing is not None
+        started = time.perf_counter()
+        invoice_run = services.invoice_runs().start(scope, {}, trigger="api")
+        while services.invoice_runs().get(scope, invoice_run.id).status != "completed":
+            stack.plumbing.drain()
+        elapsed = time.perf_counter() - started
+        done = services.invoice_runs().get(scope, invoice_run.id)
+        created = done.counts["invoices_created"]
+        return {
+            "invoices_per_s": round(created / elapsed, 1),
+            "requests_per_invoice": round(requests.count / max(created, 1), 1),
+            "write_units_per_invoice": round(units.units / max(created, 1), 1),
+            "invoices": created,
+            "finalized": done.counts["invoices_finalized"],
+        }
+    finally:
+        stack.stop()
+        emulator.terminate()
+        emulator.wait(timeout=30)
+
+
+class _Requests:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def attach(self, client: object) -> None:
+        client.meta.events.register("provide-client-params.dynamodb.*", self._count)  # type: ignore[attr-defined]
+
+    def _count(self, **_: object) -> None:
+        self.count += 1
