@@ -15,9 +15,9 @@ emulator saves only what a transaction can change (the items it names, and
 each stream's length) and puts those back when it is cancelled. That is also
 what DynamoDB does: a cancelled transaction leaves no stream record.
 
-moto answers a ``Query`` on a table's key by sorting every item of the table and keeping
-those under the key: a busy table made each query slower. The emulator hands the query only
-the items stored under its partition key (what DynamoDB reads), in the same order.
+moto answers a ``Query`` by sorting every item of the table and keeping those under the
+key: a busy table made each query slower. The emulator hands the query only the items under
+its partition key (of the table or of the index), which moto then sorts and filters as before.
 
 Stream records are stored as ready JSON by moto but sent through its generic
 response serializer, which spends about a millisecond per record: reading a
@@ -109,11 +109,22 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
 _moto_query = Table.query
 
 
+def _has(item: Any, name: str, value: DynamoType) -> bool:
+    found = item.attrs.get(name)
+    return found is not None and bool(found == value)
+
+
 def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
     index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # moto passes it by position
-    if index_name or hash_key is None or not self.range_key_attr:
+    conditions = kwargs.get("hash_key_conditions") or []
+    if index_name and len(conditions) == 1:  # an index: only the items with its partition key
+        name, value = conditions[0]
+        groups = self.items.values() if self.range_key_attr else [{None: item} for item in self.items.values()]
+        under = [item for group in groups for item in group.values() if _has(item, name, value)]
+    elif not index_name and hash_key is not None and self.range_key_attr:
+        under = list(self.items.get(hash_key, {}).values())
+    else:
         return _moto_query(self, hash_key, *args, **kwargs)
-    under = list(self.items.get(hash_key, {}).values())
     self.all_items = lambda: under  # type: ignore[method-assign]  # read by moto's query, this call only
     try:
         return _moto_query(self, hash_key, *args, **kwargs)

@@ -134,7 +134,7 @@ def test_invoicing_walkthrough(running: Running) -> None:
     upcoming = call("GET", f"/v1/customers/{customer}/upcoming_invoice").json()
     assert upcoming["lines"][0] == {**upcoming["lines"][0], "type": "subscription_fee", "amount": 4900}
 
-    out = running.billing("invoices", "run", "--timeout", "120")
+    out = running.billing("invoices", "run", "--timeout", "240")
     assert "invoice run(s)" in out
 
 

@@ -15,7 +15,7 @@ def test_every_resource_of_the_template_is_provisioned(stack: EmbeddedStack) -> 
     assert set(stack.stack.refs) >= set(transformed["Resources"])
 
     table = boto3.client("dynamodb").describe_table(TableName=stack.stack.refs["BillingTable"])["Table"]
-    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3"}
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3", "GSI4"}
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     ttl = boto3.client("dynamodb").describe_time_to_live(TableName=stack.stack.refs["BillingTable"])
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
