@@ -395,3 +395,61 @@ class MemoryCreditNotes:
         rows = sorted((n for (sc, _), n in self.rows.items() if sc == scope), key=lambda n: n.id, reverse=True)
         rows = [n for n in rows if filters.get("invoice") in (None, n.invoice)]
         return Page(data=rows[:limit], has_more=len(rows) > limit)
+
+
+class MemoryRunStore:
+    """Invoice runs with the adapter's once-per-message accounting."""
+
+    def __init__(self) -> None:
+        self.runs: dict = {}
+        self.markers: set = set()
+
+    def create(self, scope: Scope, run) -> None:
+        self.runs[(scope, run.id)] = run.model_copy(
+            update={"progress": {"messages_done": 0, "messages_total": run.pending}}
+        )
+
+    def get(self, scope: Scope, run_id: str):
+        return self.runs.get((scope, run_id))
+
+    def spawn(self, scope: Scope, run_id: str, message_id: str, children: int) -> None:
+        if (run_id, message_id, "spawn") in self.markers or not children:
+            return
+        self.markers.add((run_id, message_id, "spawn"))
+        run = self.runs[(scope, run_id)]
+        run.pending += children
+        run.progress["messages_total"] += children
+
+    def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict, at: str) -> None:
+        if (run_id, message_id, "done") in self.markers:
+            return
+        self.markers.add((run_id, message_id, "done"))
+        run = self.runs[(scope, run_id)]
+        run.pending -= 1
+        run.progress["messages_done"] += 1
+        for name, value in counts.items():
+            run.counts[name] += value
+        if run.pending <= 0:
+            run.status, run.completed_at = "completed", at
+
+
+class MemoryDueIndex:
+    """The due index computed from the stores: subscriptions by their next step, drafts by
+    their finalization; one partition."""
+
+    def __init__(self, subscriptions: MemorySubscriptions, invoices: MemoryInvoices) -> None:
+        self._subscriptions, self._invoices = subscriptions, invoices
+
+    def partitions(self, scope: Scope) -> list[str]:
+        return [scope.key]
+
+    def page(self, partition: str, as_of: str, start, limit: int):
+        from billing.subscriptions.cycle import due_at
+
+        due = [(due_at(s), "sub", s.id) for (sc, _), s in self._subscriptions.rows.items() if sc.key == partition]
+        due += [(i.finalize_at, "inv", i.id) for (sc, _), i in self._invoices.rows.items()
+                if sc.key == partition and i.status == "draft"]  # fmt: skip
+        found = sorted(d for d in due if d[0] is not None and d[0] <= as_of)
+        offset = (start or {}).get("offset", 0)
+        page = found[offset : offset + limit]
+        return page, ({"offset": offset + limit} if offset + limit < len(found) else None)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from billing import ledger
 from billing.invoicing.compose import Discount, TaxRate, compose
 from billing.invoicing.lines import Line
+from billing.invoicing.model import Invoice
 
 VAT = TaxRate("txr_vat", "VAT", "20", inclusive=True)
 SALES = TaxRate("txr_sales", "Sales tax", "7.25", inclusive=False)
@@ -92,3 +94,20 @@ def test_the_lines_add_up_to_the_total(amounts: list[int], discounts: list[Disco
     assert totals.tax_total == sum(t.amount for line in charges for t in line.tax_amounts)
     for line in charges:  # an amount discount never takes a positive line below zero
         assert line.amount <= 0 or line.net >= 0 or any(d.percent_off for d in discounts)
+
+
+@given(
+    amounts=st.lists(st.tuples(amounts, st.sampled_from([None, "water", "heat"])), min_size=1, max_size=8),
+    discounts=discounts,
+    rates=rates,
+)
+def test_every_invoice_posts_a_balanced_entry(amounts: list, discounts: list[Discount], rates: list[TaxRate]) -> None:
+    lines, totals = compose([charge(a, supplier) for a, supplier in amounts], discounts, rates)
+    invoice = Invoice(id="inv_x", livemode=False, customer="cus_x", billing_reason="subscription_cycle",
+                      currency="USD", period_start="a", period_end="b", created_at="c", lines=lines,
+                      total=totals.total)  # fmt: skip
+    entry = ledger.entry(invoice, "invoice_finalized", "c", ledger.invoice_postings(invoice))  # refuses unbalanced
+    assert sum(p.debit for p in entry.postings) == sum(p.credit for p in entry.postings)
+    assert ledger.balances([entry]).get("receivable", 0) == totals.total
+    reversed_entry = ledger.entry(invoice, "invoice_voided", "d", ledger.reverse(ledger.invoice_postings(invoice)))
+    assert all(v == 0 for v in ledger.balances([entry, reversed_entry]).values())

@@ -15,7 +15,10 @@ from billing import ledger
 from billing.decimals import to_minor
 from billing.errors import BillingError, Conflict
 from billing.invoicing import rerating
+from billing.invoicing.runs import InvoiceRuns
 from billing.pricing import MODELS, Usage, charge_params
+from billing.scope import Scope
+from tests.unit.fakes import MemoryDueIndex, MemoryRunStore
 from tests.unit.invoicing_world import SCOPE, Billing
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
@@ -270,3 +273,51 @@ def test_a_credit_note_cannot_exceed_a_line() -> None:
     with pytest.raises(BillingError) as raised:
         w.credit_notes.create(SCOPE, {"invoice": invoice.id, "lines": [{"line": invoice.lines[0].id, "amount": 1901}]})
     assert (raised.value.code, raised.value.param) == ("credit_exceeds_line", "lines[0].amount")
+
+
+def test_a_household_benefit_takes_a_percent_off_one_suppliers_charges() -> None:
+    w = world()
+    w.create("supplier", code="water", name="City Water")
+    w.create("meter", code="m3", name="Water", aggregation="sum", field="m3")
+    w.create("plan", code="utility", name="Utility", currency="USD", interval="month", base_fee=1000,
+             charges=[{"meter": "m3", "model": "per_unit", "unit_amount": "300", "supplier": "water"}])  # fmt: skip
+    benefit = {"name": "Large family", "percent_off": "50", "supplier": "water"}
+    cus = w.customer(discounts=[benefit])
+    sub = w.subscribe(cus, "utility")
+    w.bill(sub)
+    w.send(cus, "m3", datetime(2026, 3, 20, tzinfo=UTC), "r1", m3=10)
+    w.at(datetime(2026, 4, 1, tzinfo=UTC))
+    [invoice] = w.bill(sub)
+    assert w.amounts(invoice) == [("subscription_fee", 1000), ("usage", 3000), ("discount", -1500)]
+    [water] = [e for e in w.invoices.journal(SCOPE, cus) if e.reference == invoice.id]
+    assert {p.account: p.credit for p in water.postings if p.credit} == {"revenue": 1000, "revenue:water": 1500}
+
+
+def test_a_run_that_crashes_half_way_and_runs_again_bills_each_period_once() -> None:
+    w = world()
+    subs = [w.subscribe(w.customer(), "starter") for _ in range(30)]
+    queue: list[dict] = []
+    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue.extend,
+                       w.biller, w.invoices, w.clock)  # fmt: skip
+    real_bill, calls = w.biller.bill, {"n": 0}
+
+    def crashing(scope: Scope, subscription_id: str, as_of: datetime) -> list:
+        calls["n"] += 1
+        if calls["n"] == 7:
+            raise TimeoutError("the worker died")
+        return real_bill(scope, subscription_id, as_of)
+
+    w.biller.bill = crashing  # type: ignore[method-assign]
+    first = runs.start(SCOPE, {})
+    while queue:  # a failed message stays in the queue and comes back (at least once)
+        message = queue.pop(0)
+        try:
+            runs.handle(message)
+        except TimeoutError:
+            queue.append(message)
+    assert runs.get(SCOPE, first.id).status == "completed"
+    runs.start(SCOPE, {})  # and again: nothing is billed twice
+    while queue:
+        runs.handle(queue.pop(0))
+    for sub in subs:
+        assert len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 1

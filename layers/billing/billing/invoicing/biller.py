@@ -14,7 +14,9 @@ Decisions:
 - A trial is free: no fees, and no usage charges for the trial period.
 - No fees are charged for a period that starts while the subscription is paused.
 - A coupon discounts ``once`` the first invoice, ``repeating`` the next N invoices,
-  ``forever`` every invoice, counting invoices of the subscription it discounted.
+  ``forever`` every invoice, counting invoices of the subscription it discounted. The
+  customer's own discounts (benefits) apply to every invoice after the coupon, each on the
+  charges of its supplier or on all.
 - Taxes: none for tax-exempt customers; the customer's explicit rates if it has some;
   otherwise the active rates of its address (country, and region where the rate has one).
 """
@@ -302,7 +304,17 @@ class SubscriptionBiller:
     ) -> tuple[Invoice, Subscription]:
         customer = self.customer(scope, subscription.customer)
         coupon, uses = self._coupon(scope, subscription)
-        priced = Priced(lines, [coupon] if coupon else [], self.tax_rates(scope, customer))
+        benefits = [
+            Discount(
+                f"benefit:{d['name']}",
+                f"{d['name']} ({d['percent_off']}% off)",
+                d["percent_off"],
+                None,
+                d.get("supplier"),
+            )
+            for d in customer.discounts
+        ]
+        priced = Priced(lines, ([coupon] if coupon else []) + benefits, self.tax_rates(scope, customer))
         now = self.now(scope, subscription.test_clock)
         invoice_id = new_id("inv", int(self._clock.now().timestamp() * 1000))
         settings = self._settings(scope)
