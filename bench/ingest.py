@@ -2,8 +2,7 @@
 
 One embedded stack (the moto server, every resource of template.yaml, the API served over
 HTTP on a free port, the stream consumers running as in ``make run``). The moto server runs
-in a process of its own, as AWS runs apart from Lambda: in one process the emulator, the
-API and the consumers would share one interpreter lock, and the figure would measure that. A demo tenant gets a
+in a process of its own (``bench/_emulator.py``). A demo tenant gets a
 ``sum`` meter, a plan and ``CUSTOMERS`` subscribed customers; then ``EVENTS`` events
 (``DUPLICATE_SHARE`` of them resent transaction ids) go through ``POST /v1/events/batch``
 in batches of ``BATCH`` from ``CLIENTS`` concurrent HTTP clients. The baseline writes the
@@ -28,9 +27,6 @@ import http.client
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -40,18 +36,13 @@ from typing import Any
 import boto3
 
 from bench._capacity import WriteUnits
+from bench._emulator import emulator, free_port
 
 EVENTS = int(os.environ.get("BENCH_INGEST_EVENTS", 100_000))
 DUPLICATE_SHARE = 0.05
 BATCH = 1000
 CLIENTS = 4
 CUSTOMERS = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Client:
@@ -113,6 +104,11 @@ def _raw_baseline(endpoint: str, sample: dict[str, Any]) -> float:
 
 
 def run() -> dict[str, float | int | str]:
+    with emulator() as endpoint:
+        return _run(endpoint)
+
+
+def _run(endpoint: str) -> dict[str, float | int | str]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from billing.adapters.dynamodb import table
     from billing.adapters.dynamodb.tenants import DynamoTenantRepository
@@ -120,12 +116,7 @@ def run() -> dict[str, float | int | str]:
     from billing.tenants import TenantService
     from infra.local.stack import EmbeddedStack, StackConfig
 
-    port = _free_port()
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.emulator", str(port)], stdout=subprocess.PIPE, text=True
-    )
-    assert emulator.stdout is not None and emulator.stdout.readline().strip() == "ready"
-    config = StackConfig(endpoint_url=f"http://127.0.0.1:{port}", api_port=_free_port(), stack_name="bench")
+    config = StackConfig(endpoint_url=endpoint, api_port=free_port(), stack_name="bench")
     stack = EmbeddedStack(config)
     stack.start()
     try:
@@ -184,8 +175,6 @@ def run() -> dict[str, float | int | str]:
         }
     finally:
         stack.stop()
-        emulator.terminate()
-        emulator.wait(timeout=30)
 
 
 def _wait_for_total(client: Client, customers: list[str], expected: int, timeout_s: float = 600) -> int:

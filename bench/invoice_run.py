@@ -1,6 +1,6 @@
 """An invoice run over ``SUBSCRIPTIONS`` subscriptions against the embedded endpoint.
 
-One embedded stack (moto in a process of its own, every resource of template.yaml). A tenant
+One embedded stack (moto in a process of its own, ``bench/_emulator.py``; every resource of template.yaml). A tenant
 with a plan (base fee plus a graduated usage charge), a tax rate by address and a grace period
 of 0 (drafts finalize in the same run); ``SUBSCRIPTIONS`` customers subscribed a day ago, their
 first fee due, written straight to the table (setup is not measured). Then one invoice run,
@@ -19,22 +19,14 @@ Figures:
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from bench._capacity import WriteUnits
+from bench._emulator import emulator, free_port
 
 SUBSCRIPTIONS = int(os.environ.get("BENCH_RUN_SUBSCRIPTIONS", 10_000))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _populate(scope: object, count: int) -> None:
@@ -58,20 +50,18 @@ def _populate(scope: object, count: int) -> None:
 
 
 def run() -> dict[str, float | int | str]:
+    with emulator() as endpoint:
+        return _run(endpoint)
+
+
+def _run(endpoint: str) -> dict[str, float | int | str]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from billing.adapters import services
     from billing.adapters.dynamodb import table
     from billing.scope import Scope
     from infra.local.stack import EmbeddedStack, StackConfig
 
-    port = _free_port()
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.emulator", str(port)], stdout=subprocess.PIPE, text=True
-    )
-    assert emulator.stdout is not None and emulator.stdout.readline().strip() == "ready"
-    config = StackConfig(
-        endpoint_url=f"http://127.0.0.1:{port}", api_port=_free_port(), stack_name=f"runbench-{uuid.uuid4().hex[:6]}"
-    )
+    config = StackConfig(endpoint_url=endpoint, api_port=free_port(), stack_name=f"runbench-{uuid.uuid4().hex[:6]}")
     stack = EmbeddedStack(config)
     stack.start_emulator()
     stack.provision()
@@ -106,8 +96,6 @@ def run() -> dict[str, float | int | str]:
         }
     finally:
         stack.stop()
-        emulator.terminate()
-        emulator.wait(timeout=30)
 
 
 class _Requests:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from billing.catalog.add_ons import AddOn
 from billing.catalog.plans import Plan
 from billing.decimals import to_minor, unit_price
-from billing.invoicing.lines import Line
+from billing.invoicing.lines import Line, LineType
 from billing.periods import shift
 from billing.subscriptions.model import HistoryEntry
 
@@ -57,37 +58,33 @@ def stub_share(plan: Plan, start: str, end: str) -> Decimal:
     return min(Decimal(1), seconds(start, end) / full) if full > 0 else Decimal(1)
 
 
-def _fee(plan: Plan, part: Decimal, start: str, end: str) -> Line:
-    name, amount = plan.name, plan.base_fee
-    description = name if part == 1 else f"{name} ({_day(start)} to {_day(end)}, prorated)"
+def _line(kind: LineType, description: str, unit: Decimal, quantity: int, span: tuple[str, str], **refs: Any) -> Line:
+    """A charge line: ``quantity`` x ``unit`` (a possibly prorated price), rounded once."""
     return Line(
-        id="",
-        type="subscription_fee",
-        description=description,
-        amount=to_minor(amount * part),
-        quantity="1",
-        unit_amount=unit_price(amount * part),
-        plan=plan.id,
-        period_start=start,
-        period_end=end,
-    )
+        id="", type=kind, description=description, amount=to_minor(unit * quantity), quantity=str(quantity),
+        unit_amount=unit_price(unit), period_start=span[0], period_end=span[1], **refs,
+    )  # fmt: skip
+
+
+def _fee(plan: Plan, part: Decimal, start: str, end: str) -> Line:
+    description = plan.name if part == 1 else f"{plan.name} ({_day(start)} to {_day(end)}, prorated)"
+    return _line("subscription_fee", description, plan.base_fee * part, 1, (start, end), plan=plan.id)
 
 
 def _add_on(add_on: AddOn, quantity: int, part: Decimal, start: str, end: str) -> Line:
     name = add_on.invoice_display_name or add_on.name
+    description = name if part == 1 else f"{name} (prorated)"
     unit = Decimal(add_on.amount) * part
-    return Line(
-        id="",
-        type="add_on",
-        description=name if part == 1 else f"{name} (prorated)",
-        amount=to_minor(unit * quantity),
-        quantity=str(quantity),
-        unit_amount=unit_price(unit),
-        add_on=add_on.code,
-        supplier=add_on.supplier,
-        period_start=start,
-        period_end=end,
-    )
+    return _line("add_on", description, unit, quantity, (start, end), add_on=add_on.code, supplier=add_on.supplier)
+
+
+def _add_on_proration(add_on: AddOn, quantity: int, part: Decimal, at: str, end: str) -> Line:
+    """The share ``part`` of an add-on's price from ``at``: charged (part > 0) or credited."""
+    verb = "Remaining time on" if part > 0 else "Unused time on"
+    return _line(
+        "proration", f"{verb} {add_on.name} from {_day(at)}", Decimal(add_on.amount) * part, quantity, (at, end),
+        add_on=add_on.code, supplier=add_on.supplier,
+    )  # fmt: skip
 
 
 def proration_lines(
@@ -123,51 +120,18 @@ def cut_credit(plan: Plan, add_ons: Sequence[tuple[AddOn, int]], cut: str, start
     share of the fees billed for it."""
     part = share(cut, start, end)
     lines = [_credit(plan, part, cut, end)]
-    for add_on, quantity in add_ons:
-        unit = -Decimal(add_on.amount) * part
-        lines.append(
-            Line(
-                id="",
-                type="proration",
-                description=f"Unused time on {add_on.name} from {_day(cut)}",
-                amount=to_minor(unit * quantity),
-                quantity=str(quantity),
-                unit_amount=unit_price(unit),
-                add_on=add_on.code,
-                supplier=add_on.supplier,
-                period_start=cut,
-                period_end=end,
-            )
-        )
+    lines += [_add_on_proration(add_on, quantity, -part, cut, end) for add_on, quantity in add_ons]
     return [line for line in lines if line.amount]
 
 
 def _credit(plan: Plan, part: Decimal, at: str, end: str) -> Line:
-    return Line(
-        id="",
-        type="proration",
-        description=f"Unused time on {plan.name} from {_day(at)}",
-        amount=-to_minor(plan.base_fee * part),
-        quantity="1",
-        unit_amount=unit_price(-plan.base_fee * part),
-        plan=plan.id,
-        period_start=at,
-        period_end=end,
-    )
+    description = f"Unused time on {plan.name} from {_day(at)}"
+    return _line("proration", description, -plan.base_fee * part, 1, (at, end), plan=plan.id)
 
 
 def _charge(plan: Plan, part: Decimal, at: str, end: str) -> Line:
-    return Line(
-        id="",
-        type="proration",
-        description=f"Remaining time on {plan.name} from {_day(at)}",
-        amount=to_minor(plan.base_fee * part),
-        quantity="1",
-        unit_amount=unit_price(plan.base_fee * part),
-        plan=plan.id,
-        period_start=at,
-        period_end=end,
-    )
+    description = f"Remaining time on {plan.name} from {_day(at)}"
+    return _line("proration", description, plan.base_fee * part, 1, (at, end), plan=plan.id)
 
 
 def _add_on_change(entry: HistoryEntry, part: Decimal, end: str, add_on_of: Callable[[str], AddOn]) -> list[Line]:
@@ -177,22 +141,6 @@ def _add_on_change(entry: HistoryEntry, part: Decimal, end: str, add_on_of: Call
         if not item:
             continue
         add_on = add_on_of(item["add_on"])
-        if add_on.interval is None:
-            continue  # one-off add-ons are billed once, whole
-        unit = Decimal(add_on.amount) * part * sign
-        verb = "Remaining time on" if sign > 0 else "Unused time on"
-        lines.append(
-            Line(
-                id="",
-                type="proration",
-                description=f"{verb} {add_on.name} from {_day(entry.at)}",
-                amount=to_minor(unit * item["quantity"]),
-                quantity=str(item["quantity"]),
-                unit_amount=unit_price(unit),
-                add_on=add_on.code,
-                supplier=add_on.supplier,
-                period_start=entry.at,
-                period_end=end,
-            )
-        )
+        if add_on.interval is not None:  # one-off add-ons are billed once, whole
+            lines.append(_add_on_proration(add_on, int(item["quantity"]), part * sign, entry.at, end))
     return lines

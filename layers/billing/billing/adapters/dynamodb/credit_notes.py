@@ -74,8 +74,6 @@ class DynamoCreditNoteRepository:
             index, key_value = "GSI3", f"{scope.key}#CN#CUS#{filters['customer']}"
         else:
             index, key_value = "GSI1", f"{scope.key}#CN"
-        start = None
-        if starting_after:
-            start = {**_key(scope, starting_after), f"{index}PK": key_value, f"{index}SK": starting_after}
+        start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
         items, has_more = table.query_pages(index, f"{index}PK", key_value, start, limit)
         return Page(data=[CreditNote.model_validate(json.loads(item["data"])) for item in items], has_more=has_more)

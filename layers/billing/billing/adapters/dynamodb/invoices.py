@@ -110,9 +110,7 @@ class DynamoInvoiceRepository:
             index, key_value = "GSI2", f"{scope.key}#INV#CUS#{filters['customer']}"
         else:
             index, key_value = "GSI1", f"{scope.key}#INV"
-        start = None
-        if starting_after:
-            start = {**_key(scope, starting_after), f"{index}PK": key_value, f"{index}SK": starting_after}
+        start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
         conditions, names, values = [], {}, {}
         if "status" in filters:
             conditions.append("#status = :status")

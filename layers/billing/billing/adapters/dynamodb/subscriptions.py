@@ -121,9 +121,7 @@ class DynamoSubscriptionRepository:
             index, key_value = "GSI3", f"{scope.key}#SUB#PLAN#{query.plan_code}"
         else:
             index, key_value = "GSI1", f"{scope.key}#SUB"
-        start = None
-        if starting_after:
-            start = {**_key(scope, starting_after), f"{index}PK": key_value, f"{index}SK": starting_after}
+        start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
         filter_expr = "#status = :status" if query.status else None
         names = {"#status": "status"} if query.status else None
         values = {":status": query.status} if query.status else None

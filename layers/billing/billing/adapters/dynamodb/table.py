@@ -154,6 +154,12 @@ def condition_as(error: Exception) -> Iterator[None]:
         raise
 
 
+def after(key: Mapping[str, str], index: str, key_value: str, object_id: str | None) -> Item | None:
+    """Where a list by id in ``index`` resumes after ``object_id`` (whose item key is ``key``):
+    ids sort by time, so the cursor alone locates the page, without a read."""
+    return {**key, f"{index}PK": key_value, f"{index}SK": object_id} if object_id else None
+
+
 def query_pages(
     index: str | None,
     key_name: str,
