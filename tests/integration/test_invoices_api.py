@@ -134,3 +134,50 @@ def test_concurrent_finalizations_take_consecutive_numbers(api: Api, key: str, s
     finalized = listed(api, key, status="open")
     year = finalized[0]["issued_at"][:4]
     assert not errors and sorted(i["number"] for i in finalized) == [f"CONC-{year}-{n:06d}" for n in range(1, 9)]
+
+
+def test_invoicing_refuses_bad_requests_with_the_field_named(api: Api, key: str) -> None:
+    tariff(api, key)
+    api.post("/v1/plans", key, {"code": "yen", "name": "Yen", "currency": "JPY", "interval": "month", "base_fee": 980})
+    customer = api.post("/v1/customers", key, {"name": "Bad Input Co"}).body["id"]
+    sub = api.post("/v1/subscriptions", key, {"customer": customer, "plan": "pro"}).body["id"]
+    refused = api.get(f"/v1/subscriptions/{sub}/change_preview?plan=yen", key)
+    assert (refused.status, refused.body["error"]["code"]) == (422, "currency_mismatch")
+    missing = api.get(f"/v1/subscriptions/{sub}/change_preview?plan=nope", key)
+    assert (missing.status, missing.body["error"]["param"]) == (400, "plan")
+    note = api.post("/v1/credit_notes", key, {"invoice": "inv_01kkrnw4g02kp31g6gkjjhzw2x"})
+    assert (note.status, note.body["error"]["code"], note.body["error"]["param"]) == (
+        400,
+        "resource_missing",
+        "invoice",
+    )
+    ghost_sub = "sub_01kkrnw4g02kp31g6gkjjhzw2x"
+    upcoming = api.get(f"/v1/customers/{customer}/upcoming_invoice?subscription={ghost_sub}", key)
+    assert (upcoming.status, upcoming.body["error"]["param"]) == (404, "subscription")
+    run = api.post("/v1/invoice_runs", key, {"filters": {"colour": "red"}})
+    assert (run.status, run.body["error"]["param"]) == (400, "filters.colour")
+    clock = api.post("/v1/test_clocks", key, {"frozen_time": "2026-01-01T00:00:00Z"}).body["id"]
+    back = api.post(f"/v1/test_clocks/{clock}/advance", key, {"to": "2025-12-01T00:00:00Z"})
+    assert (back.status, back.body["error"]["code"]) == (422, "clock_not_forward")
+
+
+def test_pdf_of_a_draft_and_refusals(api: Api, key: str, stack: EmbeddedStack) -> None:
+    tariff(api, key)
+    api.patch("/v1/settings", key, {"grace_period": 3600})
+    customer = api.post("/v1/customers", key, {"name": "Draft Co"}).body["id"]
+    api.post("/v1/subscriptions", key, {"customer": customer, "plan": "pro"})
+    api.post("/v1/invoice_runs", key, {})
+    assert stack.plumbing is not None
+    stack.plumbing.drain()
+    [draft] = listed(api, key, customer=customer)
+    assert draft["status"] == "draft" and draft["number"] is None
+    odd = api.post(f"/v1/invoices/{draft['id']}/finalize", key, {"foo": 1})
+    assert (odd.status, odd.body["error"]["param"]) == (400, "foo")
+    as_json = api.request("GET", f"/v1/invoices/{draft['id']}/pdf", key, accept="application/json")
+    assert (as_json.status, as_json.body["error"]["code"]) == (406, "not_acceptable")
+    pdf = api.request("GET", f"/v1/invoices/{draft['id']}/pdf", key, accept="application/pdf")
+    assert pdf.status == 200 and b"DRAFT" in b"".join(
+        page.extract_text().encode() for page in PdfReader(io.BytesIO(pdf.raw)).pages
+    )
+    final = api.post(f"/v1/invoices/{draft['id']}/finalize", key)
+    assert final.status == 200 and final.body["number"]

@@ -59,6 +59,7 @@ class Call:
     query: dict[str, str]
     raw_body: bytes
     base_url: str = ""  # where the API is served (links in documents)
+    accept: str = ""  # the Accept header, for views that answer something else than JSON
 
     def json(self, exact: bool = False) -> Any:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
@@ -124,7 +125,9 @@ def _respond(
     for name in query:
         if name not in allowed_query:
             raise InvalidRequest(f"Unknown query parameter: {name}.", code="parameter_unknown", param=name)
-    call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"", base_url=_base_url(request))
+    call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"", base_url=_base_url(request),
+        accept=(request.headers or {}).get("accept", ""),
+    )  # fmt: skip
     key = request.headers.get("idempotency-key")
     if request.method == "POST" and key is not None and auth:
         request_print = fingerprint(request.method, request.context.get("path", ""), _canonical(call.raw_body))

@@ -41,6 +41,13 @@ class PayloadTooLarge(InvalidRequest):
     default_code = "payload_too_large"
 
 
+class NotAcceptable(InvalidRequest):
+    """The client does not accept the only type the resource has (406), e.g. a PDF."""
+
+    status = 406
+    default_code = "not_acceptable"
+
+
 class Unauthenticated(BillingError):
     """Missing, malformed or revoked API key (401)."""
 

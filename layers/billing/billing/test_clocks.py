@@ -97,7 +97,7 @@ class TestClocks:
         self._test_mode(scope)
         clock = self._store.get(scope, clock_id) if is_id(clock_id, "clock") else None
         if clock is None:
-            raise NotFound(f"No such test clock: '{clock_id}'", param="test_clock")
+            raise NotFound(f"No such test clock: '{clock_id}'", param="id")
         return clock
 
     def time_of(self, scope: Scope, clock_id: str) -> datetime:

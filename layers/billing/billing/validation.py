@@ -59,6 +59,10 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, defer_build=True)
 
 
+class NoBody(Input):
+    """The body of an action that takes no parameters: empty, or an empty object."""
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
     """``("address", "country")`` -> ``address.country``; ``("tags", 2)`` -> ``tags[2]``."""
     path = ""

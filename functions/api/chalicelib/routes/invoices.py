@@ -6,6 +6,7 @@ from typing import Any
 
 from billing import ledger
 from billing.adapters.services import biller, documents, invoice_runs, invoices, subscriptions, usage
+from billing.errors import NotAcceptable
 from chalicelib.http import Call, Document, route
 
 ITEM = "/v1/invoices/{invoice_id}"
@@ -25,6 +26,8 @@ def get_invoice(call: Call) -> dict[str, Any]:
 
 @route(f"{ITEM}/pdf")
 def invoice_pdf(call: Call) -> Document:
+    if call.accept and not any(kind in call.accept for kind in ("application/pdf", "*/*", "application/*")):
+        raise NotAcceptable("This resource is a PDF: ask with 'Accept: application/pdf'.", param="Accept")
     invoice = invoices().get(call.scope, call.params["invoice_id"])
     content = documents().invoice_pdf(call.scope, invoice, call.base_url)
     return Document(content, "application/pdf", f"{invoice.number or invoice.id}.pdf")
@@ -32,14 +35,12 @@ def invoice_pdf(call: Call) -> Document:
 
 @route(f"{ITEM}/finalize", methods=("POST",))
 def finalize_invoice(call: Call) -> dict[str, Any]:
-    call.json()  # no body expected; a malformed one is still refused
-    return invoices().finalize(call.scope, call.params["invoice_id"]).to_public()
+    return invoices().finalize(call.scope, call.params["invoice_id"], call.json()).to_public()
 
 
 @route(f"{ITEM}/void", methods=("POST",))
 def void_invoice(call: Call) -> dict[str, Any]:
-    call.json()
-    return invoices().void(call.scope, call.params["invoice_id"]).to_public()
+    return invoices().void(call.scope, call.params["invoice_id"], call.json()).to_public()
 
 
 @route("/v1/customers/{customer_id}/upcoming_invoice", query=frozenset({"subscription"}))

@@ -1,22 +1,21 @@
 """Wiring: each core service with its DynamoDB adapters, built once per container (the API and
-the functions share it)."""
+the functions share it).
+
+The invoicing services are imported when first built, not with this module: the API function
+(and the usage ingestion function, the same app) imports every route at cold start, and most
+requests never invoice anything.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from billing.adapters import queues
-from billing.adapters.documents import S3DocumentStore
 from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
-from billing.adapters.dynamodb.credit_notes import DynamoCreditNoteRepository
 from billing.adapters.dynamodb.customers import DynamoCustomerRepository
-from billing.adapters.dynamodb.due import DynamoDueIndex
 from billing.adapters.dynamodb.idempotency import DynamoIdempotencyStore
-from billing.adapters.dynamodb.invoice_runs import DynamoRunStore
-from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
 from billing.adapters.dynamodb.meter_readings import DynamoMeterReadingStore
 from billing.adapters.dynamodb.outbox import DynamoEventRecorder
 from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
@@ -28,11 +27,6 @@ from billing.cache import TtlCache
 from billing.catalog.service import CatalogService
 from billing.customers import CustomerService
 from billing.idempotency import Idempotency
-from billing.invoicing.biller import SubscriptionBiller
-from billing.invoicing.credit_notes import CreditNotes
-from billing.invoicing.documents import InvoiceDocuments
-from billing.invoicing.runs import InvoiceRuns
-from billing.invoicing.service import InvoiceService
 from billing.scope import Scope
 from billing.settings import get_settings
 from billing.subscriptions.migrations import PlanMigrations
@@ -44,6 +38,13 @@ from billing.usage.ingest import UsageIngest
 from billing.usage.readings import MeterReadings
 from billing.usage.service import UsageService
 from billing.usage.stamping import LOOKUP_TTL_S, Directory
+
+if TYPE_CHECKING:
+    from billing.invoicing.biller import SubscriptionBiller
+    from billing.invoicing.credit_notes import CreditNotes
+    from billing.invoicing.documents import InvoiceDocuments
+    from billing.invoicing.runs import InvoiceRuns
+    from billing.invoicing.service import InvoiceService
 
 
 @lru_cache(maxsize=1)
@@ -130,6 +131,9 @@ def settings_of(scope: Scope) -> TenantSettings:
 
 @lru_cache(maxsize=1)
 def biller() -> SubscriptionBiller:
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.invoicing.biller import SubscriptionBiller
+
     return SubscriptionBiller(
         DynamoSubscriptionRepository(),
         DynamoInvoiceRepository(),
@@ -143,10 +147,15 @@ def biller() -> SubscriptionBiller:
 
 @lru_cache(maxsize=1)
 def invoices() -> InvoiceService:
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.invoicing.service import InvoiceService
+
     return InvoiceService(DynamoInvoiceRepository(), biller(), DynamoSubscriptionRepository().get, settings_of)
 
 
 def _send_runs(bodies: Sequence[dict[str, Any]]) -> None:
+    from billing.adapters import queues
+
     queue_url = get_settings().invoice_run_queue_url
     if not queue_url:
         raise RuntimeError("INVOICE_RUN_QUEUE_URL is not set (template.yaml sets it)")
@@ -155,16 +164,26 @@ def _send_runs(bodies: Sequence[dict[str, Any]]) -> None:
 
 @lru_cache(maxsize=1)
 def invoice_runs() -> InvoiceRuns:
+    from billing.adapters.dynamodb.due import DynamoDueIndex
+    from billing.adapters.dynamodb.invoice_runs import DynamoRunStore
+    from billing.invoicing.runs import InvoiceRuns
+
     return InvoiceRuns(DynamoRunStore(), DynamoDueIndex(), _send_runs, biller(), invoices())
 
 
 @lru_cache(maxsize=1)
 def documents() -> InvoiceDocuments:
+    from billing.adapters.documents import S3DocumentStore
+    from billing.invoicing.documents import InvoiceDocuments
+
     return InvoiceDocuments(S3DocumentStore(), settings_of, lambda scope: tenants().tenant(scope.tenant_id).name)
 
 
 @lru_cache(maxsize=1)
 def credit_notes() -> CreditNotes:
+    from billing.adapters.dynamodb.credit_notes import DynamoCreditNoteRepository
+    from billing.invoicing.credit_notes import CreditNotes
+
     return CreditNotes(DynamoCreditNoteRepository(), invoices().get, settings_of, biller().now)
 
 

@@ -41,7 +41,7 @@ from billing.customers import Customer
 from billing.customers.service import CustomerRepository
 from billing.errors import InvalidRequest, NotFound
 from billing.events import DomainEvent
-from billing.ids import is_id, new_id
+from billing.ids import new_id
 from billing.invoicing import charges
 from billing.invoicing.compose import Discount, TaxRate, compose, number_lines
 from billing.invoicing.lines import Line, in_order
@@ -50,7 +50,9 @@ from billing.invoicing.usage_lines import usage_lines
 from billing.periods import shift
 from billing.scope import Scope
 from billing.subscriptions import cycle
+from billing.subscriptions.lifecycle import next_status
 from billing.subscriptions.model import HistoryEntry, Subscription
+from billing.subscriptions.references import CatalogReferences, same_currency
 from billing.tenant_settings import TenantSettings
 from billing.test_clocks import ClockTimes, now_for
 from billing.usage.aggregation import MeterTotal
@@ -154,7 +156,7 @@ class SubscriptionBiller:
             entry = HistoryEntry(
                 at=step.at, type=renewal.history_type, status=updated.status, plan=updated.plan, details=details
             )
-            events.append(_event(renewal.event_type, scope, updated, step.at))
+            events.append(_event(renewal.event_type, scope, updated, step.at, **details))
         if updated.status != "canceled" and cycle.fees_due(updated):
             start = updated.current_period_start
             fee_plan = updated.plan if step.kind == "renew" else cycle.plan_at(updated, history, start)
@@ -239,13 +241,9 @@ class SubscriptionBiller:
             raise InvalidRequest(
                 "Name the plan to preview: ?plan=<code or id>.", code="parameter_missing", param="plan"
             )
-        new = (
-            self._catalog.find_by_id(scope, "plan", plan_ref)
-            if is_id(plan_ref, "plan")
-            else self._catalog.find(scope, "plan", plan_ref)
-        )
-        if not isinstance(new, Plan):
-            raise NotFound(f"No such plan: '{plan_ref}'", param="plan")
+        new = CatalogReferences(self._catalog).plan(scope, plan_ref, "plan")  # checked as a change checks it
+        next_status(subscription.status, "change_plan")
+        same_currency(subscription.currency, new.currency, f"Plan '{new.code}'", "plan")
         now = to_wire(self.now(scope, subscription.test_clock))
         start, end = subscription.current_period_start, subscription.current_period_end
         lines: list[Line] = []
@@ -446,6 +444,6 @@ def _customer_details(customer: Customer) -> dict[str, Any]:
     return {k: v for k, v in details.items() if v}
 
 
-def _event(kind: str, scope: Scope, obj: Subscription | Invoice, at: str) -> DomainEvent:
+def _event(kind: str, scope: Scope, obj: Subscription | Invoice, at: str, **extra: Any) -> DomainEvent:
     data = obj.to_public() if isinstance(obj, Invoice) else obj.model_dump(mode="json")
-    return DomainEvent(type=kind, scope=scope, occurred_at=datetime.fromisoformat(at), data={"object": data})
+    return DomainEvent(type=kind, scope=scope, occurred_at=datetime.fromisoformat(at), data={"object": data, **extra})

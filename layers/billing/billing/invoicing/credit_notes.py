@@ -110,7 +110,12 @@ class CreditNotes:
 
     def create(self, scope: Scope, body: Any) -> CreditNote:
         data = parse(CreditNoteCreate, body)
-        invoice = self._invoice_of(scope, data.invoice)
+        try:
+            invoice = self._invoice_of(scope, data.invoice)
+        except NotFound:
+            raise InvalidRequest(
+                f"No such invoice: '{data.invoice}'.", code="resource_missing", param="invoice"
+            ) from None
         if invoice.status not in ("open", "paid", "uncollectible"):
             raise Conflict(
                 f"Only finalized invoices take credit notes; this one is {invoice.status}.",

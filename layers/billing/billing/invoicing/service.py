@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, get_args
+from typing import Any, Protocol, get_args
 
 from billing import ledger
 from billing.clock import to_wire
@@ -26,7 +26,7 @@ from billing.pagination import Page, page_request
 from billing.scope import Scope
 from billing.subscriptions.model import Subscription
 from billing.tenant_settings import TenantSettings
-from billing.validation import timestamp_param
+from billing.validation import NoBody, parse, timestamp_param
 
 LIST_FILTERS = ("customer", "subscription", "status", "from", "to")
 
@@ -92,7 +92,8 @@ class InvoiceService:
         return self._repo.journal(scope, customer)
 
     # ----------------------------------------------------------------- actions
-    def finalize(self, scope: Scope, invoice_id: str) -> Invoice:
+    def finalize(self, scope: Scope, invoice_id: str, body: Any = None) -> Invoice:
+        parse(NoBody, body or {})
         invoice = self.get(scope, invoice_id)
         if invoice.status != "draft":
             raise Conflict(
@@ -107,7 +108,8 @@ class InvoiceService:
             return None
         return self._finalize(scope, invoice, at=invoice.finalize_at)
 
-    def void(self, scope: Scope, invoice_id: str) -> Invoice:
+    def void(self, scope: Scope, invoice_id: str, body: Any = None) -> Invoice:
+        parse(NoBody, body or {})
         invoice = self.get(scope, invoice_id)
         if invoice.status not in ("open", "uncollectible"):
             raise Conflict(f"Only open invoices can be voided; this one is {invoice.status}.", code="invoice_not_open")

@@ -45,10 +45,6 @@ class Cancel(Input):
     when: When = "now"
 
 
-class NoBody(Input):
-    pass
-
-
 class Migrate(Input):
     effective_date: Timestamp
 

@@ -39,7 +39,6 @@ from billing.subscriptions.model import (
     Cancel,
     ChangePlan,
     HistoryEntry,
-    NoBody,
     PendingChange,
     Subscription,
     SubscriptionCreate,
@@ -48,7 +47,7 @@ from billing.subscriptions.model import (
 from billing.subscriptions.periods import clamped_period
 from billing.subscriptions.references import CatalogReferences, same_currency
 from billing.test_clocks import ClockTimes, now_for
-from billing.validation import parse
+from billing.validation import NoBody, parse
 
 HISTORY_TYPES = {
     "change_plan": "plan_changed",

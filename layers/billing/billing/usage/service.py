@@ -121,7 +121,10 @@ class UsageService:
     def running_subscription(self, scope: Scope, customer: Customer, subscription_id: str | None) -> Subscription:
         """The subscription named, or the customer's only running one."""
         if subscription_id:
-            subscription = self._subscriptions.get(scope, subscription_id)
+            try:
+                subscription = self._subscriptions.get(scope, subscription_id)
+            except NotFound:
+                raise NotFound(f"No such subscription: '{subscription_id}'", param="subscription") from None
             if subscription.customer != customer.id:
                 raise NotFound(f"No such subscription: '{subscription_id}'", param="subscription")
             return subscription
