@@ -129,8 +129,11 @@ def test_invoicing_walkthrough(running: Running) -> None:
     assert note["total"] == second["total"] and note["number"] == "ACME-CN-2026-000001"
     ledger = call("GET", f"/v1/customers/{customer}/ledger").json()
     assert ledger["balances"]["receivable"] == first["total"]
-    preview = call("GET", f"/v1/subscriptions/{sub}/change_preview?plan=pro")
-    assert preview.status_code == 200
+    assert call("GET", f"/v1/subscriptions/{sub}/change_preview?plan=pro").json()["error"]["code"] == "plan_unchanged"
+    basic = {"code": "basic", "name": "Basic", "currency": "USD", "interval": "month", "base_fee": 1900}
+    assert call("POST", "/v1/plans", basic).status_code == 201
+    preview = call("GET", f"/v1/subscriptions/{sub}/change_preview?plan=basic").json()
+    assert [line["type"] for line in preview["lines"]][:2] == ["proration", "proration"]  # February's fee was paid
     upcoming = call("GET", f"/v1/customers/{customer}/upcoming_invoice").json()
     assert upcoming["lines"][0] == {**upcoming["lines"][0], "type": "subscription_fee", "amount": 4900}
 

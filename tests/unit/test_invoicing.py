@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from billing import ledger
 from billing.decimals import to_minor
 from billing.errors import BillingError, Conflict
-from billing.invoicing import rerating
+from billing.invoicing import previews, rerating
 from billing.invoicing.runs import InvoiceRuns
 from billing.pricing import MODELS, Usage, charge_params
 from billing.scope import Scope
@@ -89,7 +89,7 @@ def test_change_preview_is_what_the_change_will_bill() -> None:
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.advance(days=10)
-    preview = w.biller.change_preview(SCOPE, w.subscription_repo.get(SCOPE, sub), "pro")
+    preview = previews.plan_change(w.biller, SCOPE, w.subscription_repo.get(SCOPE, sub), "pro")
     assert [(line.type, line.amount) for line in preview.lines] == [("proration", -1287), ("proration", 3319)]
 
 

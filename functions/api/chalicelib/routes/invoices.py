@@ -7,6 +7,7 @@ from typing import Any
 from billing import ledger
 from billing.adapters.services import biller, documents, invoice_runs, invoices, subscriptions, usage
 from billing.errors import NotAcceptable
+from billing.invoicing import previews
 from chalicelib.http import Call, Document, route
 
 ITEM = "/v1/invoices/{invoice_id}"
@@ -47,13 +48,13 @@ def void_invoice(call: Call) -> dict[str, Any]:
 def upcoming_invoice(call: Call) -> dict[str, Any]:
     customer = usage().customer(call.scope, call.params["customer_id"], "customer_id")
     subscription = usage().running_subscription(call.scope, customer, call.query.get("subscription"))
-    return biller().preview(call.scope, subscription).to_public()
+    return previews.upcoming(biller(), call.scope, subscription).to_public()
 
 
 @route("/v1/subscriptions/{subscription_id}/change_preview", query=frozenset({"plan"}))
 def change_preview(call: Call) -> dict[str, Any]:
     subscription = subscriptions().get(call.scope, call.params["subscription_id"])
-    return biller().change_preview(call.scope, subscription, call.query.get("plan", "")).to_public()
+    return previews.plan_change(biller(), call.scope, subscription, call.query.get("plan", "")).to_public()
 
 
 @route("/v1/invoice_runs", methods=("POST",))

@@ -1,0 +1,52 @@
+"""The discounts and taxes an invoice of a subscription gets.
+
+- A coupon discounts ``once`` the first invoice, ``repeating`` the next N invoices,
+  ``forever`` every invoice, counting invoices of the subscription it discounted.
+- The customer's own discounts (benefits) apply to every invoice after the coupon, each on
+  the charges of its supplier or on all.
+- Taxes: none for tax-exempt customers; the customer's explicit rates if it has some;
+  otherwise the active rates of its address (country, and region where the rate has one).
+"""
+
+from __future__ import annotations
+
+from billing.customers import Customer
+from billing.invoicing.compose import Discount, TaxRate
+from billing.invoicing.lookups import CatalogLookups
+from billing.scope import Scope
+from billing.subscriptions.model import Subscription
+
+
+def discounts(
+    lookups: CatalogLookups, scope: Scope, subscription: Subscription, customer: Customer
+) -> tuple[list[Discount], int]:
+    """The discounts of the subscription's next invoice, and its coupon's count of uses after it."""
+    found, uses = [], subscription.coupon_uses
+    coupon = lookups.coupon(scope, subscription.coupon) if subscription.coupon else None
+    if coupon:
+        limit = {"once": 1, "repeating": coupon.duration_in_periods, "forever": None}[coupon.duration]
+        if limit is None or uses < limit:
+            what = f"{coupon.percent_off}% off" if coupon.percent_off else "amount off"
+            found.append(
+                Discount(coupon.code, f"{coupon.name or coupon.code} ({what})", coupon.percent_off, coupon.amount_off)
+            )
+            uses += 1
+    for benefit in customer.discounts:
+        name, percent = benefit["name"], benefit["percent_off"]
+        found.append(Discount(f"benefit:{name}", f"{name} ({percent}% off)", percent, None, benefit.get("supplier")))
+    return found, uses
+
+
+def tax_rates(lookups: CatalogLookups, scope: Scope, customer: Customer) -> list[TaxRate]:
+    if customer.tax_exempt:
+        return []
+    if customer.tax_rates:
+        rates = [rate for rate in (lookups.tax_rate(scope, i) for i in customer.tax_rates) if rate]
+    else:
+        address = customer.address or {}
+        rates = [
+            rate
+            for rate in lookups.tax_rates(scope)
+            if rate.country == address.get("country") and rate.region in (None, address.get("region"))
+        ]
+    return [TaxRate(r.id, r.name, r.percent, r.inclusive) for r in rates if r.active]
