@@ -403,6 +403,7 @@ class MemoryRunStore:
     def __init__(self) -> None:
         self.runs: dict = {}
         self.markers: set = set()
+        self.spawned: dict = {}
 
     def create(self, scope: Scope, run) -> None:
         self.runs[(scope, run.id)] = run.model_copy(
@@ -412,13 +413,21 @@ class MemoryRunStore:
     def get(self, scope: Scope, run_id: str):
         return self.runs.get((scope, run_id))
 
-    def spawn(self, scope: Scope, run_id: str, message_id: str, children: int) -> None:
-        if (run_id, message_id, "spawn") in self.markers or not children:
-            return
+    def spawn(self, scope: Scope, run_id: str, message_id: str, children: list) -> list:
+        if not children:
+            return []
+        if (run_id, message_id, "spawn") in self.markers:
+            return self.spawned[(run_id, message_id)]
         self.markers.add((run_id, message_id, "spawn"))
+        self.spawned[(run_id, message_id)] = children
         run = self.runs[(scope, run_id)]
-        run.pending += children
-        run.progress["messages_total"] += children
+        run.pending += len(children)
+        run.progress["messages_total"] += len(children)
+        return children
+
+    def abandon(self, scope: Scope, run_id: str, at: str) -> None:
+        run = self.runs[(scope, run_id)]
+        run.status, run.pending, run.completed_at = "failed", 0, at
 
     def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict, at: str) -> None:
         if (run_id, message_id, "done") in self.markers:

@@ -321,3 +321,124 @@ def test_a_run_that_crashes_half_way_and_runs_again_bills_each_period_once() -> 
         runs.handle(queue.pop(0))
     for sub in subs:
         assert len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 1
+
+
+# ---------------------------------------------------------------- review cases: runs late, stubs, edges
+def test_a_change_after_the_boundary_but_before_the_run_is_not_billed_twice() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "starter")
+    w.bill(sub)
+    w.at(datetime(2026, 4, 1, 0, 30, tzinfo=UTC))
+    w.subscriptions.change_plan(SCOPE, sub, {"plan": "pro"})  # the run has not rolled March over yet
+    w.advance(minutes=30)
+    [april] = w.bill(sub)
+    assert w.amounts(april) == [("subscription_fee", 1900)]  # April on the plan in force at its start
+    w.at(datetime(2026, 5, 1, 0, 0, tzinfo=UTC))
+    [may] = w.bill(sub)
+    credit, charge = [line.amount for line in may.lines if line.type == "proration"]
+    assert (credit, charge) == (-to_minor(Decimal(1900 * (30 * 86400 - 1800)) / (30 * 86400)), 4897)
+    assert sum(line.amount for line in april.lines + may.lines) == 1900 + 4900 + credit + charge
+
+
+def test_a_stub_period_is_prorated_on_what_it_was_billed() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "pro", billing_anchor="2026-03-25T00:00:00Z")  # stub: 24 of 28 days
+    [first] = w.bill(sub)
+    assert w.amounts(first) == [("subscription_fee", 4200)]
+    w.at(datetime(2026, 3, 13, tzinfo=UTC))
+    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    [final] = w.bill(sub)
+    assert w.amounts(final) == [("proration", -2100)]  # 12 unused days of the 24 billed
+
+
+def test_a_one_off_add_on_is_billed_on_the_next_invoice_even_a_final_one() -> None:
+    w = world()
+    w.create("add_on", code="setup", name="Setup", amount=10000, currency="USD")
+    sub = w.subscribe(w.customer(), "starter")
+    w.bill(sub)
+    w.at(datetime(2026, 3, 10, tzinfo=UTC))
+    w.subscriptions.add_add_on(SCOPE, sub, {"add_on": "setup"})
+    w.at(datetime(2026, 3, 16, tzinfo=UTC))
+    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    [final] = w.bill(sub)
+    assert ("add_on", 10000) in w.amounts(final)
+
+
+def test_recurring_add_ons_must_recur_as_the_plan_does() -> None:
+    w = world()
+    w.create("add_on", code="yearly-support", name="Support", amount=120000, currency="USD", interval="year")
+    with pytest.raises(BillingError) as raised:
+        w.subscribe(w.customer(), "starter", add_ons=[{"add_on": "yearly-support"}])
+    assert raised.value.code == "add_on_interval_mismatch"
+
+
+def test_fees_follow_the_status_at_the_start_of_the_period() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "starter")
+    w.bill(sub)
+    w.at(datetime(2026, 4, 1, 0, 30, tzinfo=UTC))
+    w.subscriptions.pause(SCOPE, sub)  # after April started: April is due
+    w.advance(minutes=30)
+    [april] = w.bill(sub)
+    assert w.amounts(april) == [("subscription_fee", 1900)]
+    w.at(datetime(2026, 5, 1, 1, 0, tzinfo=UTC))
+    assert w.bill(sub) == []  # May starts while paused: no fee
+
+
+def test_a_coupon_for_some_plans_stops_when_the_subscription_leaves_them() -> None:
+    w = world()
+    w.create("coupon", code="PRO50", percent_off="50", duration="forever", applies_to_plans=["pro"])
+    sub = w.subscribe(w.customer(), "pro", coupon="PRO50", trial_days=0)
+    [first] = w.bill(sub)
+    assert ("discount", -2450) in w.amounts(first)
+    w.at(datetime(2026, 3, 20, tzinfo=UTC))
+    w.subscriptions.change_plan(SCOPE, sub, {"plan": "starter", "when": "period_end"})
+    w.at(datetime(2026, 4, 1, tzinfo=UTC))
+    [april] = w.bill(sub)
+    assert [kind for kind, _ in w.amounts(april)] == ["subscription_fee"]
+
+
+def test_an_interval_change_the_run_had_not_rolled_bills_every_span() -> None:
+    w = world()
+    cus = w.customer()
+    sub = w.subscribe(cus, "pro")
+    w.bill(sub)
+    w.send(cus, "calls", datetime(2026, 4, 1, 0, 10, tzinfo=UTC), "late-1", n=5000)  # stamped in April
+    w.at(datetime(2026, 4, 1, 0, 30, tzinfo=UTC))
+    w.subscriptions.change_plan(SCOPE, sub, {"plan": "yearly"})
+    invoices = w.bill(sub)
+    usage = [amount for invoice in invoices for kind, amount in w.amounts(invoice) if kind == "usage"]
+    assert usage == [800]  # 4,000 billable calls of April's first half hour at 0.2 cents
+
+
+def test_void_refuses_an_invoice_credit_notes_already_corrected() -> None:
+    w = world()
+    [invoice] = w.bill(w.subscribe(w.customer(), "starter"))
+    w.credit_notes.create(SCOPE, {"invoice": invoice.id, "lines": [{"line": invoice.lines[0].id, "amount": 500}]})
+    with pytest.raises(Conflict) as raised:
+        w.invoices.void(SCOPE, invoice.id)
+    assert raised.value.code == "invoice_has_credit_notes"
+
+
+def test_an_amount_off_never_turns_credits_into_more_credit() -> None:
+    w = world()
+    w.create("coupon", code="OFF15", amount_off=1500, currency="USD", duration="forever")
+    sub = w.subscribe(w.customer(), "pro", coupon="OFF15", trial_days=0)
+    w.bill(sub)
+    w.at(datetime(2026, 3, 2, tzinfo=UTC))
+    w.subscriptions.change_plan(SCOPE, sub, {"plan": "starter"})
+    w.at(datetime(2026, 4, 1, tzinfo=UTC))
+    [april] = w.bill(sub)
+    assert april.discount_total <= max(april.subtotal, 0) and april.total >= april.subtotal - max(april.subtotal, 0)
+
+
+def test_a_fully_invoiced_canceled_subscription_has_no_upcoming_invoice() -> None:
+    w = world()
+    sub = w.subscribe(w.customer(), "starter")
+    w.bill(sub)
+    w.at(datetime(2026, 3, 16, tzinfo=UTC))
+    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.bill(sub)
+    with pytest.raises(BillingError) as raised:
+        previews.upcoming(w.biller, SCOPE, w.subscription_repo.get(SCOPE, sub))
+    assert raised.value.code == "no_upcoming_invoice"

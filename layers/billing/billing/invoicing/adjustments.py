@@ -1,7 +1,8 @@
 """The discounts and taxes an invoice of a subscription gets.
 
 - A coupon discounts ``once`` the first invoice, ``repeating`` the next N invoices,
-  ``forever`` every invoice, counting invoices of the subscription it discounted.
+  ``forever`` every invoice, counting invoices of the subscription it discounted; one limited
+  to some plans stops when the subscription moves to another plan.
 - The customer's own discounts (benefits) apply to every invoice after the coupon, each on
   the charges of its supplier or on all.
 - Taxes: none for tax-exempt customers; the customer's explicit rates if it has some;
@@ -23,13 +24,14 @@ def discounts(
     """The discounts of the subscription's next invoice, and its coupon's count of uses after it."""
     found, uses = [], subscription.coupon_uses
     coupon = lookups.coupon(scope, subscription.coupon) if subscription.coupon else None
+    if coupon and coupon.applies_to_plans and subscription.plan_code not in coupon.applies_to_plans:
+        coupon = None  # the subscription moved to a plan the coupon is not for
     if coupon:
         limit = {"once": 1, "repeating": coupon.duration_in_periods, "forever": None}[coupon.duration]
         if limit is None or uses < limit:
             what = f"{coupon.percent_off}% off" if coupon.percent_off else "amount off"
-            found.append(
-                Discount(coupon.code, f"{coupon.name or coupon.code} ({what})", coupon.percent_off, coupon.amount_off)
-            )
+            label = f"{coupon.name or coupon.code} ({what})"
+            found.append(Discount(coupon.code, label, coupon.percent_off, coupon.amount_off))
             uses += 1
     for benefit in customer.discounts:
         name, percent = benefit["name"], benefit["percent_off"]

@@ -132,18 +132,24 @@ class SubscriptionBiller:
         step = cycle.next_step(subscription, self.plan(scope, subscription.plan), history)
         lines, basis = self.closing_lines(scope, subscription, history, step)
         updated = subscription.model_copy(update={"invoiced_through": step.usage_end or subscription.invoiced_through})
-        entry, events = None, []
+        if step.kind == "close" and step.usage_start and step.usage_end:
+            lines += self.unbilled_fees(scope, subscription, history, (step.usage_start, step.usage_end))
+            billed = max(subscription.billed_through or "", step.usage_end)
+            updated = updated.model_copy(update={"billed_through": billed})
+        entry, events, fee_plan = None, [], None
         if step.kind == "renew":
             renewal = cycle.renew(subscription, step.at, lambda plan_id: self.plan(scope, plan_id))
             updated = renewal.subscription
             details = {"previous_plan": renewal.previous_plan} if renewal.previous_plan else {}
+            fee_plan = updated.plan if renewal.previous_plan else None  # moved at the boundary
             entry = HistoryEntry(
                 at=step.at, type=renewal.history_type, status=updated.status, plan=updated.plan, details=details
             )
             events.append(_event(renewal.event_type, scope, updated, step.at, **details))
         if updated.status != "canceled" and cycle.fees_due(updated):
-            lines += self.fees(scope, updated, step, history)
+            lines += self.fees(scope, updated, history, fee_plan)
             updated = updated.model_copy(update={"billed_through": updated.current_period_end})
+        lines += self.one_offs(scope, updated)
         invoice = None
         if lines:
             invoice, updated = self.draft(scope, updated, step, lines, basis)
@@ -167,7 +173,7 @@ class SubscriptionBiller:
             basis = UsageBasis(plan=plan_id, period_start=start, period_end=end, later=later)
             lines += self.usage_lines(scope, subscription, basis)
         billed_until = subscription.billed_through or ""
-        if billed_until > start and cycle.status_at(subscription, history, start) not in ("paused", "trialing"):
+        if billed_until > start and not cycle.fees_waived(subscription, history, start):
             lines += self._prorations(scope, subscription, history, (start, end, billed_until), step.kind == "close")
         return lines, basis
 
@@ -180,19 +186,56 @@ class SubscriptionBiller:
         cut_short: bool,
     ) -> list[Line]:
         """Changes within ``[start, cut)`` to fees billed in advance for ``[start, end)``, and a
-        credit for ``[cut, end)`` when the period was cut short (cancellation, interval change)."""
+        credit for ``[cut, end)`` when the period was cut short (cancellation, interval change).
+        Shares are of a full period, so a stub period is prorated on what it was billed."""
         start, cut, end = span
-        lines = charges.proration_lines(
-            history, span, lambda plan_id: self.plan(scope, plan_id), lambda code: self.add_on(scope, code)
-        )
+        plan = self.plan(scope, cycle.plan_at(subscription, history, start))
+        full_start = charges.full_period_start(plan, start, end)
+        plan_of, add_on_of = (lambda plan_id: self.plan(scope, plan_id)), (lambda code: self.add_on(scope, code))
+        lines = charges.proration_lines(history, (start, cut, end), full_start, plan_of, add_on_of)
         if cut_short and cut < end:
             plan = self.plan(scope, cycle.plan_at(subscription, history, _before(cut)))
-            add_ons = [
-                (self.add_on(scope, i["add_on"]), int(i["quantity"]))
-                for i in cycle.add_ons_at(subscription, history, _before(cut))
-            ]
-            lines += charges.cut_credit(plan, [(a, q) for a, q in add_ons if a.interval is not None], cut, start, end)
+            add_ons = self._recurring(scope, cycle.add_ons_at(subscription, history, _before(cut)))
+            lines += charges.cut_credit(plan, add_ons, cut, full_start, end)
         return lines
+
+    def unbilled_fees(
+        self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], span: tuple[str, str]
+    ) -> list[Line]:
+        """Fees of a closed span no invoice billed in advance (a backdated period, the time
+        between a period's end and a restart the run had not rolled yet), in arrears, prorated."""
+        start, end = span
+        if (subscription.billed_through or "") >= end or cycle.fees_waived(subscription, history, start):
+            return []
+        plan = self.plan(scope, cycle.plan_at(subscription, history, start))
+        add_ons = self._recurring(scope, cycle.add_ons_at(subscription, history, start))
+        return charges.fee_lines(plan, add_ons, max(start, subscription.billed_through or start), end, [])
+
+    def fees(
+        self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], plan_id: str | None = None
+    ) -> list[Line]:
+        """Fees of the current period, billed in advance, as they stood at its start (on
+        ``plan_id`` when a renewal moved the subscription at that moment)."""
+        start, end = subscription.current_period_start, subscription.current_period_end
+        if cycle.fees_waived(subscription, history, start) or subscription.status == "trialing":
+            return []
+        plan = self.plan(scope, plan_id or cycle.plan_at(subscription, history, start))
+        recurring = self._recurring(scope, cycle.add_ons_at(subscription, history, start))
+        return charges.fee_lines(plan, recurring, start, end, [])
+
+    def one_offs(self, scope: Scope, subscription: Subscription) -> list[Line]:
+        """One-off add-ons not billed yet: on the next invoice after they were added (after the
+        trial, if they were added during it)."""
+        if subscription.status == "trialing":
+            return []
+        items = [item for item in subscription.add_ons if not item.get("invoiced")]
+        once = [(self.add_on(scope, item["add_on"]), int(item["quantity"])) for item in items]
+        start, end = subscription.current_period_start, subscription.current_period_end
+        return charges.fee_lines(None, [], start, end, [(a, q) for a, q in once if a.interval is None])
+
+    def _recurring(self, scope: Scope, items: list[dict[str, Any]]) -> list[tuple[AddOn, int]]:
+        found = [(self.add_on(scope, item["add_on"]), int(item["quantity"])) for item in items]
+        return [(add_on, quantity) for add_on, quantity in found if add_on.interval is not None]
 
     # ------------------------------------------------------------------ lines
     def usage_lines(self, scope: Scope, subscription: Subscription, basis: UsageBasis) -> list[Line]:
@@ -205,26 +248,6 @@ class SubscriptionBiller:
             return self._usage.period_values(scope, subscription, basis.period_start, code)
 
         return usage_lines(plan, totals, names, period, values_of)
-
-    def fees(
-        self, scope: Scope, subscription: Subscription, step: cycle.Step, history: list[HistoryEntry]
-    ) -> list[Line]:
-        """Fees of the current period, billed in advance, as they stood at its start (after a
-        renewal, on the plan the renewal moved to)."""
-        if subscription.status in ("paused", "trialing"):
-            return []
-        start, end = subscription.current_period_start, subscription.current_period_end
-        plan_id = subscription.plan if step.kind == "renew" else cycle.plan_at(subscription, history, start)
-        recurring, one_offs = [], []
-        for item in cycle.add_ons_at(subscription, history, start):
-            add_on = self.add_on(scope, item["add_on"])
-            if add_on.interval is not None:
-                recurring.append((add_on, int(item["quantity"])))
-        for item in subscription.add_ons:
-            add_on = self.add_on(scope, item["add_on"])
-            if add_on.interval is None and not item.get("invoiced"):
-                one_offs.append((add_on, int(item["quantity"])))
-        return charges.fee_lines(self.plan(scope, plan_id), recurring, start, end, one_offs)
 
     # ----------------------------------------------------------------- drafts
     def draft(
@@ -258,8 +281,11 @@ class SubscriptionBiller:
             test_clock=subscription.test_clock,
         )
         invoice = apply_lines(invoice, in_order(priced.charges))
+        billed = {line.add_on for line in lines if line.type == "add_on"}
         add_ons = [
-            {**item, "invoiced": True} if self.add_on(scope, item["add_on"]).interval is None else item
+            {**item, "invoiced": True}
+            if item["add_on"] in billed and self.add_on(scope, item["add_on"]).interval is None
+            else item
             for item in subscription.add_ons
         ]
         return invoice, subscription.model_copy(update={"coupon_uses": uses, "add_ons": add_ons})

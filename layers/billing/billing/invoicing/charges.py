@@ -16,20 +16,24 @@ from typing import Any
 
 from billing.catalog.add_ons import AddOn
 from billing.catalog.plans import Plan
+from billing.clock import to_wire
 from billing.decimals import to_minor, unit_price
 from billing.invoicing.lines import Line, LineType
 from billing.periods import shift
 from billing.subscriptions.model import HistoryEntry
-
-
-def seconds(start: str, end: str) -> Decimal:
-    return Decimal(int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()))
+from billing.usage.aggregation import seconds_between
 
 
 def share(at: str, start: str, end: str) -> Decimal:
     """The part of ``[start, end)`` left after ``at``."""
-    length = seconds(start, end)
-    return seconds(at, end) / length if length > 0 else Decimal(0)
+    length = seconds_between(start, end)
+    return seconds_between(at, end) / length if length > 0 else Decimal(0)
+
+
+def full_period_start(plan: Plan, start: str, end: str) -> str:
+    """The start of a full period of ``plan`` ending at ``end`` (before ``start`` for a stub)."""
+    full = shift(datetime.fromisoformat(end), plan.interval, plan.interval_count, -1)
+    return min(start, to_wire(full))
 
 
 def _day(moment: str) -> str:
@@ -37,13 +41,13 @@ def _day(moment: str) -> str:
 
 
 def fee_lines(
-    plan: Plan, add_ons: Sequence[tuple[AddOn, int]], start: str, end: str, one_offs: Sequence[tuple[AddOn, int]]
+    plan: Plan | None, add_ons: Sequence[tuple[AddOn, int]], start: str, end: str, one_offs: Sequence[tuple[AddOn, int]]
 ) -> list[Line]:
     """The fees of ``[start, end)`` billed in advance: the plan's base fee and recurring add-ons
     (their share of a full period when the period is a stub), and one-off add-ons not billed yet."""
-    part = stub_share(plan, start, end)
+    part = stub_share(plan, start, end) if plan else Decimal(1)
     lines = []
-    if plan.base_fee:
+    if plan and plan.base_fee:
         lines.append(_fee(plan, part, start, end))
     for add_on, quantity in add_ons:
         lines.append(_add_on(add_on, quantity, part, start, end))
@@ -53,9 +57,8 @@ def fee_lines(
 
 
 def stub_share(plan: Plan, start: str, end: str) -> Decimal:
-    full_start = shift(datetime.fromisoformat(end), plan.interval, plan.interval_count, -1)
-    full = seconds(full_start.isoformat(), end)
-    return min(Decimal(1), seconds(start, end) / full) if full > 0 else Decimal(1)
+    """The part of a full period of ``plan`` that ``[start, end)`` covers (1 for a full one)."""
+    return min(Decimal(1), share(start, full_period_start(plan, start, end), end))
 
 
 def _line(kind: LineType, description: str, unit: Decimal, quantity: int, span: tuple[str, str], **refs: Any) -> Line:
@@ -90,17 +93,19 @@ def _add_on_proration(add_on: AddOn, quantity: int, part: Decimal, at: str, end:
 def proration_lines(
     history: Iterable[HistoryEntry],
     span: tuple[str, str, str],
+    full_start: str,
     plan_of: Callable[[str], Plan],
     add_on_of: Callable[[str], AddOn],
 ) -> list[Line]:
     """Credits and charges for the changes made within ``[start, cut)`` to fees billed in
-    advance for ``[start, end)``: plan changes on the same interval and recurring add-ons."""
+    advance for ``[start, end)`` (a full period starting at ``full_start``): plan changes on
+    the same interval and recurring add-ons."""
     start, cut, end = span
     lines: list[Line] = []
     for entry in history:
         if not start < entry.at < cut:
             continue
-        part = share(entry.at, start, end)
+        part = share(entry.at, full_start, end)
         if entry.type == "plan_changed" and not entry.details.get("period_restarted"):
             lines += plan_change_lines(
                 plan_of(entry.details["previous_plan"]), plan_of(entry.plan), part, entry.at, end
@@ -115,10 +120,10 @@ def plan_change_lines(old: Plan, new: Plan, part: Decimal, at: str, end: str) ->
     return [_credit(old, part, at, end), _charge(new, part, at, end)]
 
 
-def cut_credit(plan: Plan, add_ons: Sequence[tuple[AddOn, int]], cut: str, start: str, end: str) -> list[Line]:
+def cut_credit(plan: Plan, add_ons: Sequence[tuple[AddOn, int]], cut: str, full_start: str, end: str) -> list[Line]:
     """A period cut short at ``cut`` (a cancellation, an interval change) credits the unused
-    share of the fees billed for it."""
-    part = share(cut, start, end)
+    share of the fees billed for it (shares of a full period starting at ``full_start``)."""
+    part = share(cut, full_start, end)
     lines = [_credit(plan, part, cut, end)]
     lines += [_add_on_proration(add_on, quantity, -part, cut, end) for add_on, quantity in add_ons]
     return [line for line in lines if line.amount]

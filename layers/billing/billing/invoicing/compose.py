@@ -74,8 +74,9 @@ def _apply(discount: Discount, lines: list[Line]) -> Line:
     if discount.percent_off is not None:
         percent = Decimal(discount.percent_off) / 100
         shares = [to_minor(line.net * percent) for line in covered]
-    else:
-        shares = _spread(discount.amount_off or 0, [max(line.net, 0) for line in covered])
+    else:  # never more than the covered lines are worth together, credits included
+        worth = max(sum(line.net for line in covered), 0)
+        shares = _spread(min(discount.amount_off or 0, worth), [max(line.net, 0) for line in covered])
     for line, taken in zip(covered, shares, strict=True):
         line.discount_amount += taken
     return Line(id="", type="discount", description=discount.description, amount=-sum(shares), discount=discount.id)

@@ -26,6 +26,8 @@ from billing.subscriptions.references import CatalogReferences, same_currency
 
 
 def upcoming(biller: SubscriptionBiller, scope: Scope, subscription: Subscription) -> Invoice:
+    if cycle.due_at(subscription) is None:
+        raise DomainRuleViolation("The subscription is canceled and fully invoiced.", code="no_upcoming_invoice")
     history = list(biller.history(scope, subscription.id))
     now = to_wire(biller.now(scope, subscription.test_clock))
     step = cycle.next_step(subscription, biller.plan(scope, subscription.plan), history)
@@ -33,12 +35,13 @@ def upcoming(biller: SubscriptionBiller, scope: Scope, subscription: Subscriptio
         step = cycle.Step("renew", subscription.current_period_end, subscription.current_period_start, now)
     lines, basis = biller.closing_lines(scope, subscription, history, step)
     updated = subscription
+    moved_to = None
     if step.kind == "renew":
-        updated = cycle.renew(
-            subscription, subscription.current_period_end, lambda p: biller.plan(scope, p)
-        ).subscription
+        renewal = cycle.renew(subscription, subscription.current_period_end, lambda p: biller.plan(scope, p))
+        updated, moved_to = renewal.subscription, (renewal.subscription.plan if renewal.previous_plan else None)
     if updated.status != "canceled" and (cycle.fees_due(updated) or step.kind == "renew"):
-        lines += biller.fees(scope, updated, step, history)
+        lines += biller.fees(scope, updated, history, moved_to)
+    lines += biller.one_offs(scope, updated)
     return biller.draft(scope, updated, step, lines, basis)[0].model_copy(update={"id": "upcoming"})
 
 

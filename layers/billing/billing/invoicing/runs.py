@@ -10,12 +10,18 @@ the drafts whose grace period is over.
 Exactly-once accounting under at-least-once delivery: every message has an id; before it
 enqueues children, a message records (once, with a marker) how many it adds to the run's
 ``pending`` count, and when done it records (once, with another marker) its own end and its
-counts. The run is ``completed`` when ``pending`` reaches zero. The work itself is
-idempotent (``SubscriptionBiller``), so a message processed twice bills nothing twice.
+counts. The run is ``completed`` when ``pending`` reaches zero. A scan that is retried sends
+the children it recorded the first time, not a page read anew. The work itself is
+idempotent (``SubscriptionBiller``), so a message processed twice bills nothing twice; its
+counts are those of the attempt that completed (drafts written by an attempt that crashed
+are not counted again). A subscription that cannot be billed (a domain error) counts as
+``failed`` and the message goes on with the others; a run whose first messages cannot be
+sent is ``failed``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,12 +31,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from billing.clock import Clock, SystemClock, to_wire
 from billing.customers import Customer
-from billing.errors import DomainRuleViolation, NotFound
+from billing.errors import BillingError, DomainRuleViolation, NotFound
 from billing.ids import is_id, new_id
 from billing.invoicing.biller import SubscriptionBiller
 from billing.invoicing.service import InvoiceService
 from billing.scope import Scope
 from billing.validation import Input, Timestamp, parse
+
+logger = logging.getLogger(__name__)
 
 SCAN_PAGE = 100
 BILL_BATCH = 25
@@ -54,8 +62,8 @@ class InvoiceRun(BaseModel):
     id: str
     object: Literal["invoice_run"] = "invoice_run"
     livemode: bool
-    status: Literal["running", "completed"] = "running"
-    trigger: Literal["api", "schedule", "cli", "test_clock"]
+    status: Literal["running", "completed", "failed"] = "running"
+    trigger: Literal["api", "schedule", "cli"]
     as_of: str
     filters: dict[str, str] = {}
     created_at: str
@@ -73,8 +81,12 @@ class RunStore(Protocol):
 
     def get(self, scope: Scope, run_id: str) -> InvoiceRun | None: ...
 
-    def spawn(self, scope: Scope, run_id: str, message_id: str, children: int) -> None:
-        """Add ``children`` to ``pending``, once per message."""
+    def spawn(self, scope: Scope, run_id: str, message_id: str, children: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Record the message's children and add them to ``pending``, once per message; return
+        the children recorded first (a retry sends those again, not a page read anew)."""
+
+    def abandon(self, scope: Scope, run_id: str, at: str) -> None:
+        """End a run whose first messages could not be sent."""
 
     def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict[str, int], at: str) -> None:
         """Take one off ``pending`` and add ``counts``, once per message; complete the run at zero."""
@@ -147,14 +159,15 @@ class InvoiceRuns:
         partitions = self._due.partitions(scope)
         run.pending = len(partitions)
         self._store.create(scope, run)
-        self._send(
-            [
-                RunMessage(
-                    f"{run.id}/{n}", run.id, scope.tenant_id, scope.livemode, as_of, "scan", filters, p
-                ).to_body()
-                for n, p in enumerate(partitions)
-            ]
-        )
+        scans = [
+            RunMessage(f"{run.id}/{n}", run.id, scope.tenant_id, scope.livemode, as_of, "scan", filters, p).to_body()
+            for n, p in enumerate(partitions)
+        ]
+        try:
+            self._send(scans)
+        except Exception:
+            self._store.abandon(scope, run.id, to_wire(self._clock.now()))  # never a run stuck as running
+            raise
         return run
 
     def get(self, scope: Scope, run_id: str) -> InvoiceRun:
@@ -202,9 +215,9 @@ class InvoiceRuns:
                     after,
                 )
             )
-        self._store.spawn(message.scope, message.run, message.id, len(children))
-        if children:
-            self._send([child.to_body() for child in children])
+        bodies = self._store.spawn(message.scope, message.run, message.id, [child.to_body() for child in children])
+        if bodies:
+            self._send(bodies)
         self._store.finish(message.scope, message.run, message.id, {}, to_wire(self._clock.now()))
 
     def _bill(self, message: RunMessage) -> None:
@@ -222,7 +235,12 @@ class InvoiceRuns:
             ):
                 counts["skipped"] += 1
                 continue
-            drafts = self._biller.bill(scope, object_id, as_of)
+            try:
+                drafts = self._biller.bill(scope, object_id, as_of)
+            except BillingError as refused:  # this subscription cannot be billed: the others still are
+                logger.warning("subscription %s not billed: %s", object_id, refused.code)
+                counts["failed"] += 1
+                continue
             counts["invoices_created"] += len(drafts)
             for draft in drafts:
                 counts["invoices_finalized"] += bool(self._invoices.finalize_if_due(scope, draft.id, as_of))

@@ -115,6 +115,11 @@ class InvoiceService:
             raise Conflict(f"Only open invoices can be voided; this one is {invoice.status}.", code="invoice_not_open")
         if invoice.amount_paid:
             raise Conflict("The invoice has payments; refund them or issue a credit note.", code="invoice_has_payments")
+        if invoice.amount_credited:
+            raise Conflict(
+                "Credit notes already correct this invoice; credit what is left instead of voiding it.",
+                code="invoice_has_credit_notes",
+            )
         now = to_wire(self._biller.now(scope, invoice.test_clock))
         voided = invoice.model_copy(
             update={"status": "void", "voided_at": now, "amount_due": 0, "revision": invoice.revision + 1}

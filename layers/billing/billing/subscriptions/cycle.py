@@ -78,23 +78,39 @@ def next_step(subscription: Subscription, plan: Plan, history: Sequence[HistoryE
 
 
 def _natural_end(subscription: Subscription, plan: Plan, history: Sequence[HistoryEntry], start: str) -> str:
-    """Where the period starting at ``start`` ended: at the next restart of the billing
-    period (an interval change) if there was one, else where its anchor puts it."""
-    restarts = [entry.at for entry in history if entry.details.get("period_restarted") and entry.at > start]
+    """Where the period starting at ``start`` ended: at the next restart of the billing period
+    (an interval change), or at the end the period had when the restart came later than it
+    (the run had not rolled it yet); without a restart, where its anchor puts it."""
+    restarts = sorted(
+        (entry for entry in history if entry.details.get("period_restarted") and entry.at > start),
+        key=lambda entry: entry.at,
+    )
     if restarts:
-        return min(restarts)
+        restart = restarts[0]
+        previous_end = restart.details.get("previous_period_end") or restart.at
+        return min(restart.at, previous_end) if previous_end > start else restart.at
     return to_wire(period_containing(subscription, plan, datetime.fromisoformat(start))[1])
 
 
+def state_at(subscription: Subscription, history: Sequence[HistoryEntry], moment: str) -> HistoryEntry | None:
+    """The last transition at or before ``moment``, by time (a renewal is written when the run
+    gets to it, after changes made later than its boundary)."""
+    before = [entry for entry in history if entry.at <= moment]
+    return max(before, key=lambda entry: entry.at) if before else None
+
+
 def plan_at(subscription: Subscription, history: Sequence[HistoryEntry], moment: str) -> str:
-    """The plan in force at ``moment``: that of the last transition at or before it."""
-    before = [entry for entry in history if entry.at <= moment]
-    return before[-1].plan if before else subscription.plan
+    """The plan in force at ``moment``."""
+    state = state_at(subscription, history, moment)
+    return state.plan if state else subscription.plan
 
 
-def status_at(subscription: Subscription, history: Sequence[HistoryEntry], moment: str) -> str:
-    before = [entry for entry in history if entry.at <= moment]
-    return before[-1].status if before else subscription.status
+def fees_waived(subscription: Subscription, history: Sequence[HistoryEntry], start: str) -> bool:
+    """A period that starts during the trial, or while the subscription is paused, has no fees."""
+    state = state_at(subscription, history, start)
+    status = state.status if state else subscription.status
+    in_trial = subscription.trial_end is not None and start < subscription.trial_end
+    return status == "paused" or in_trial
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 A plan named by code is its current version; superseded versions take no new
 subscriptions. Coupons must be redeemable (not expired, under their limit, for
-this plan); coupons with an amount and add-ons must be in the plan's currency.
+this plan); coupons with an amount and add-ons must be in the plan's currency, and a
+recurring add-on must recur as the plan does.
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ def same_currency(expected: str, actual: str | None, what: str, param: str | Non
     """Refuse ``what`` when it is priced in another currency than ``expected`` (None: not yet set)."""
     if actual not in (None, expected):
         raise DomainRuleViolation(f"{what} is in {actual}; expected {expected}.", code="currency_mismatch", param=param)
+
+
+def every_period(add_on: AddOn, plan: Plan, param: str | None) -> None:
+    """A recurring add-on is billed with the plan's fees, so it must recur as often."""
+    if add_on.interval and (add_on.interval, add_on.interval_count) != (plan.interval, plan.interval_count):
+        raise DomainRuleViolation(
+            f"Add-on '{add_on.code}' recurs every {add_on.interval_count} {add_on.interval}; "
+            f"plan '{plan.code}' every {plan.interval_count} {plan.interval}.",
+            code="add_on_interval_mismatch",
+            param=param,
+        )
 
 
 class CatalogReferences:
@@ -64,9 +76,14 @@ class CatalogReferences:
         same_currency(plan.currency, coupon.currency, f"Coupon '{code}'", "coupon")
         return coupon
 
+    def add_on(self, scope: Scope, code: str) -> AddOn:
+        """An add-on a subscription already carries (it exists: catalog objects are never deleted)."""
+        return cast(AddOn, self._catalog.find(scope, "add_on", code))
+
     def add_on_line(self, scope: Scope, item: AddOnItem, plan: Plan, param: str, now: datetime) -> dict[str, Any]:
         add_on = cast(AddOn | None, self._catalog.find(scope, "add_on", item.add_on))
         if add_on is None:
             raise InvalidRequest(f"No such add-on: '{item.add_on}'.", code="resource_missing", param=f"{param}.add_on")
         same_currency(plan.currency, add_on.currency, f"Add-on '{add_on.code}'", param)
+        every_period(add_on, plan, param)
         return {"add_on": add_on.code, "add_on_id": add_on.id, "quantity": item.quantity, "added_at": to_wire(now)}

@@ -45,7 +45,7 @@ from billing.subscriptions.model import (
     SubscriptionUpdate,
 )
 from billing.subscriptions.periods import clamped_period
-from billing.subscriptions.references import CatalogReferences, same_currency
+from billing.subscriptions.references import CatalogReferences, every_period, same_currency
 from billing.test_clocks import ClockTimes, now_for
 from billing.validation import NoBody, parse
 
@@ -211,6 +211,8 @@ class SubscriptionService:
         same_currency(current.currency, plan.currency, f"Plan '{plan.code}'", "plan")
         if plan.id == current.plan:
             raise DomainRuleViolation("The subscription is already on this plan.", code="plan_unchanged", param="plan")
+        for item in current.add_ons:
+            every_period(self._refs.add_on(scope, item["add_on"]), plan, "plan")
         pending = current.pending_change
         if data.when == "period_end":
             if pending and pending.type == "cancel":

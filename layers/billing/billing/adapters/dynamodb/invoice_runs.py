@@ -4,12 +4,11 @@
   ``c_{name}`` counter per count, ``status``.
 - message marker: ``PK={scope}#RUNMSG#{run}#{message}#{spawn|done}``, ``SK=M``: written in
   the transaction that counts the message, so a message redelivered counts once
-  (``expires_at`` a week later).
+  (``expires_at`` a week later); a scan's ``spawn`` marker keeps the children it sent.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from typing import Any
@@ -28,9 +27,8 @@ def _key(scope: Scope, run_id: str) -> dict[str, str]:
     return {"PK": f"{scope.key}#RUN#{run_id}", "SK": "RUN"}
 
 
-def _marker(scope: Scope, run_id: str, message_id: str, phase: str) -> dict[str, Any]:
-    key = {"PK": f"{scope.key}#RUNMSG#{run_id}#{message_id}#{phase}", "SK": "M"}
-    return table.put({**key, "expires_at": int(time.time()) + MARKER_TTL_S}, "attribute_not_exists(PK)")
+def _marker_key(scope: Scope, run_id: str, message_id: str, phase: str) -> dict[str, str]:
+    return {"PK": f"{scope.key}#RUNMSG#{run_id}#{message_id}#{phase}", "SK": "M"}
 
 
 class _Counted(Exception):
@@ -65,9 +63,24 @@ class DynamoRunStore:
             {**data, "counts": counts, "progress": progress, "pending": int(item["pending"])}
         )
 
-    def spawn(self, scope: Scope, run_id: str, message_id: str, children: int) -> None:
-        if children:
-            self._count(scope, run_id, message_id, "spawn", "ADD pending :n, spawned :n", {":n": children})
+    def spawn(self, scope: Scope, run_id: str, message_id: str, children: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not children:
+            return []
+        recorded = {"children": json.dumps(children, separators=(",", ":"))}
+        expression, values = "ADD pending :n, spawned :n", {":n": len(children)}
+        if self._count(scope, run_id, message_id, "spawn", expression, values, recorded):
+            return children
+        marker = table.get(_marker_key(scope, run_id, message_id, "spawn"))
+        return list(json.loads(marker["children"])) if marker and "children" in marker else []
+
+    def abandon(self, scope: Scope, run_id: str, at: str) -> None:
+        table.client().update_item(
+            TableName=table.table_name(),
+            Key=table.encode(_key(scope, run_id)),
+            UpdateExpression="SET #status = :failed, completed_at = :at, pending = :zero",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=table.encode({":failed": "failed", ":at": at, ":zero": 0}),
+        )
 
     def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict[str, int], at: str) -> None:
         adds = ", ".join(["pending :minus", "done :one", *(f"c_{name} :{name}" for name in counts)])
@@ -89,8 +102,16 @@ class DynamoRunStore:
                 raise
 
     def _count(
-        self, scope: Scope, run_id: str, message_id: str, phase: str, expression: str, values: dict[str, Any]
-    ) -> None:
+        self,
+        scope: Scope,
+        run_id: str,
+        message_id: str,
+        phase: str,
+        expression: str,
+        values: dict[str, Any],
+        recorded: dict[str, Any] | None = None,
+    ) -> bool:
+        """Apply ``expression`` to the run once per message and phase; False if done before."""
         update = {
             "Update": {
                 "TableName": table.table_name(),
@@ -99,5 +120,10 @@ class DynamoRunStore:
                 "ExpressionAttributeValues": table.encode(values),
             }
         }
-        with contextlib.suppress(_Counted):  # a redelivered message: counted already
-            table.transact([_marker(scope, run_id, message_id, phase), update], {0: _Counted()})
+        expires = int(time.time()) + MARKER_TTL_S
+        marker = {**_marker_key(scope, run_id, message_id, phase), **(recorded or {}), "expires_at": expires}
+        try:
+            table.transact([table.put(marker, "attribute_not_exists(PK)"), update], {0: _Counted()})
+        except _Counted:
+            return False  # a redelivered message: counted already
+        return True
