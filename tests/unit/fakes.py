@@ -338,13 +338,6 @@ class MemoryInvoices:
             rows = [i for i in rows if filters.get(name) in (None, getattr(i, name))]
         return Page(data=rows[:limit], has_more=len(rows) > limit)
 
-    def save(self, scope: Scope, invoice, revision: int, events=()) -> None:
-        with self._lock:
-            if self.rows[(scope, invoice.id)].revision != revision:
-                raise Conflict("raced", code="concurrent_update", retryable=True)
-            self.rows[(scope, invoice.id)] = invoice
-            self.events += events
-
     def finalize(self, scope: Scope, invoice, revision: int, number_for, post):
         with self._lock:
             if self.rows[(scope, invoice.id)].revision != revision:

@@ -15,7 +15,6 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -33,7 +32,7 @@ from billing.invoicing import adjustments, charges
 from billing.invoicing.compose import Discount, TaxRate, compose, number_lines
 from billing.invoicing.lines import Line, in_order
 from billing.invoicing.lookups import CatalogLookups
-from billing.invoicing.model import BillingReason, Invoice, UsageBasis
+from billing.invoicing.model import BillingReason, Invoice, UsageBasis, invoice_event
 from billing.invoicing.usage_lines import usage_lines
 from billing.scope import Scope
 from billing.subscriptions import cycle
@@ -77,15 +76,6 @@ class UsageTotals(Protocol):
     def period_values(
         self, scope: Scope, subscription: Subscription, period_start: str, code: str
     ) -> list[Decimal]: ...
-
-
-@dataclass(frozen=True)
-class Priced:
-    """Everything an invoice is rated from."""
-
-    charges: list[Line]
-    discounts: list[Discount]
-    tax_rates: list[TaxRate]
 
 
 class SubscriptionBiller:
@@ -153,7 +143,7 @@ class SubscriptionBiller:
         invoice = None
         if lines:
             invoice, updated = self.draft(scope, updated, step, lines, basis)
-            events.append(_event("InvoiceCreated", scope, invoice, step.at))
+            events.append(invoice_event("InvoiceCreated", scope, invoice, step.at))
         updated = updated.model_copy(update={"revision": subscription.revision + 1})
         self._writer.apply_step(scope, updated, subscription.revision, invoice, entry, events)
         return invoice
@@ -255,7 +245,7 @@ class SubscriptionBiller:
     ) -> tuple[Invoice, Subscription]:
         customer = self.customer(scope, subscription.customer)
         found, uses = adjustments.discounts(self.lookups, scope, subscription, customer)
-        priced = Priced(lines, found, adjustments.tax_rates(self.lookups, scope, customer))
+        rates = adjustments.tax_rates(self.lookups, scope, customer)
         now = self.now(scope, subscription.test_clock)
         invoice_id = new_id("inv", int(self._clock.now().timestamp() * 1000))
         settings = self._settings(scope)
@@ -275,12 +265,12 @@ class SubscriptionBiller:
             created_at=to_wire(now),
             finalize_at=to_wire(datetime.fromisoformat(step.at) + settings.grace),
             customer_details=_customer_details(customer),
-            discounts=[vars(d) for d in priced.discounts],
-            tax_rates=[vars(t) for t in priced.tax_rates],
+            discounts=[vars(d) for d in found],
+            tax_rates=[vars(t) for t in rates],
             usage=usage,
             test_clock=subscription.test_clock,
         )
-        invoice = apply_lines(invoice, in_order(priced.charges))
+        invoice = apply_lines(invoice, in_order(lines))
         billed = {line.add_on for line in lines if line.type == "add_on"}
         add_ons = [
             {**item, "invoiced": True}
@@ -345,6 +335,6 @@ def _customer_details(customer: Customer) -> dict[str, Any]:
     return {k: v for k, v in details.items() if v}
 
 
-def _event(kind: str, scope: Scope, obj: Subscription | Invoice, at: str, **extra: Any) -> DomainEvent:
-    data = obj.to_public() if isinstance(obj, Invoice) else obj.model_dump(mode="json")
-    return DomainEvent(type=kind, scope=scope, occurred_at=datetime.fromisoformat(at), data={"object": data, **extra})
+def _event(kind: str, scope: Scope, subscription: Subscription, at: str, **extra: Any) -> DomainEvent:
+    data = {"object": subscription.model_dump(mode="json"), **extra}
+    return DomainEvent(type=kind, scope=scope, occurred_at=datetime.fromisoformat(at), data=data)

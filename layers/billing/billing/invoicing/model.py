@@ -8,12 +8,15 @@ kept on it (``usage``, ``discounts``, ``tax_rates``), so re-rating uses the same
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from billing.decimals import ROUNDING
+from billing.events import DomainEvent
 from billing.invoicing.lines import Line
+from billing.scope import Scope
 
 Status = Literal["draft", "open", "paid", "void", "uncollectible"]
 BillingReason = Literal["subscription_create", "subscription_cycle", "subscription_update", "subscription_cancel"]
@@ -68,3 +71,10 @@ class Invoice(BaseModel):
 
     def to_public(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"usage"})
+
+
+def invoice_event(kind: str, scope: Scope, invoice: Invoice, at: str) -> DomainEvent:
+    """``InvoiceCreated``, ``InvoiceFinalized`` ...: the invoice as the API shows it."""
+    return DomainEvent(
+        type=kind, scope=scope, occurred_at=datetime.fromisoformat(at), data={"object": invoice.to_public()}
+    )

@@ -21,7 +21,7 @@ from billing.events import DomainEvent
 from billing.ids import is_id
 from billing.invoicing.biller import SubscriptionBiller, apply_lines
 from billing.invoicing.lines import in_order
-from billing.invoicing.model import Invoice, Status
+from billing.invoicing.model import Invoice, Status, invoice_event
 from billing.pagination import Page, page_request
 from billing.scope import Scope
 from billing.subscriptions.model import Subscription
@@ -35,8 +35,6 @@ class InvoiceRepository(Protocol):
     def get(self, scope: Scope, invoice_id: str) -> Invoice | None: ...
 
     def list(self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None) -> Page[Invoice]: ...
-
-    def save(self, scope: Scope, invoice: Invoice, revision: int, events: Sequence[DomainEvent] = ()) -> None: ...
 
     def finalize(
         self,
@@ -125,7 +123,7 @@ class InvoiceService:
             update={"status": "void", "voided_at": now, "amount_due": 0, "revision": invoice.revision + 1}
         )
         journal = ledger.entry(voided, "invoice_voided", now, ledger.reverse(ledger.invoice_postings(invoice)))
-        event = _event("InvoiceVoided", scope, voided, now)
+        event = invoice_event("InvoiceVoided", scope, voided, now)
         self._repo.post(scope, voided, invoice.revision, journal, [event])
         return voided
 
@@ -152,15 +150,9 @@ class InvoiceService:
 
         def post(numbered: Invoice) -> tuple[ledger.JournalEntry, list[DomainEvent]]:
             journal = ledger.entry(numbered, "invoice_finalized", issued_at, ledger.invoice_postings(numbered))
-            return journal, [_event("InvoiceFinalized", scope, numbered, issued_at)]
+            return journal, [invoice_event("InvoiceFinalized", scope, numbered, issued_at)]
 
         def number_for(sequence: int) -> str:
             return invoice_number(settings.invoice_prefix, issued_at, sequence)
 
         return self._repo.finalize(scope, final, invoice.revision, number_for, post)
-
-
-def _event(kind: str, scope: Scope, invoice: Invoice, at: str) -> DomainEvent:
-    return DomainEvent(
-        type=kind, scope=scope, occurred_at=datetime.fromisoformat(at), data={"object": invoice.to_public()}
-    )

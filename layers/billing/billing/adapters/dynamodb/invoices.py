@@ -136,11 +136,6 @@ class DynamoInvoiceRepository:
         )
         return Page(data=[from_item(item) for item in items], has_more=has_more)
 
-    def save(self, scope: Scope, invoice: Invoice, revision: int, events: Sequence[DomainEvent] = ()) -> None:
-        operations = [table.put(to_item(scope, invoice), "revision = :r", {":r": revision})]
-        operations += [outbox.put_event(event) for event in events]
-        table.transact(operations, {0: _changed()})
-
     def finalize(
         self,
         scope: Scope,
