@@ -10,6 +10,12 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from billing.errors import NotFound
+
+T = TypeVar("T")
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _BODY = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
@@ -30,3 +36,12 @@ def is_id(value: str, prefix: str) -> bool:
     """True when ``value`` has the shape of an id made by ``new_id(prefix)``."""
     head, sep, body = value.partition("_")
     return sep == "_" and head == prefix and bool(_BODY.match(body))
+
+
+def found(get: Callable[[str], T | None], object_id: str, prefix: str, what: str) -> T:
+    """The object ``get`` finds under ``object_id``, or a 404 naming it (an id of another
+    shape is simply not found, without a read)."""
+    obj = get(object_id) if is_id(object_id, prefix) else None
+    if obj is None:
+        raise NotFound(f"No such {what}: '{object_id}'", param="id")
+    return obj

@@ -20,8 +20,8 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from billing.clock import Clock, SystemClock, to_wire
-from billing.errors import Conflict, DomainRuleViolation, NotFound
-from billing.ids import is_id, new_id
+from billing.errors import Conflict, DomainRuleViolation
+from billing.ids import found, new_id
 from billing.scope import Scope
 from billing.validation import Input, Timestamp, parse
 
@@ -95,10 +95,7 @@ class TestClocks:
 
     def get(self, scope: Scope, clock_id: str) -> TestClock:
         self._test_mode(scope)
-        clock = self._store.get(scope, clock_id) if is_id(clock_id, "clock") else None
-        if clock is None:
-            raise NotFound(f"No such test clock: '{clock_id}'", param="id")
-        return clock
+        return found(lambda object_id: self._store.get(scope, object_id), clock_id, "clock", "test clock")
 
     def time_of(self, scope: Scope, clock_id: str) -> datetime:
         return datetime.fromisoformat(self.get(scope, clock_id).frozen_time)

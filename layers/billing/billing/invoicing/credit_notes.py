@@ -23,7 +23,7 @@ from billing.clock import to_wire
 from billing.decimals import to_minor
 from billing.errors import Conflict, DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
-from billing.ids import is_id, new_id
+from billing.ids import found, is_id, new_id
 from billing.invoicing.lines import Line, TaxAmount
 from billing.invoicing.model import Invoice
 from billing.pagination import Page, page_request
@@ -161,10 +161,7 @@ class CreditNotes:
         return self._repo.issue(scope, build, invoice.revision)
 
     def get(self, scope: Scope, credit_note_id: str) -> CreditNote:
-        note = self._repo.get(scope, credit_note_id) if is_id(credit_note_id, "cn") else None
-        if note is None:
-            raise NotFound(f"No such credit note: '{credit_note_id}'", param="id")
-        return note
+        return found(lambda object_id: self._repo.get(scope, object_id), credit_note_id, "cn", "credit note")
 
     def list(self, scope: Scope, params: Mapping[str, str]) -> Page[CreditNote]:
         page = page_request(params, "cn")

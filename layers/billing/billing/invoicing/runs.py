@@ -31,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from billing.clock import Clock, SystemClock, to_wire
 from billing.customers import Customer
-from billing.errors import BillingError, DomainRuleViolation, NotFound
-from billing.ids import is_id, new_id
+from billing.errors import BillingError, DomainRuleViolation
+from billing.ids import found, new_id
 from billing.invoicing.biller import SubscriptionBiller
 from billing.invoicing.service import InvoiceService
 from billing.scope import Scope
@@ -171,10 +171,7 @@ class InvoiceRuns:
         return run
 
     def get(self, scope: Scope, run_id: str) -> InvoiceRun:
-        run = self._store.get(scope, run_id) if is_id(run_id, "run") else None
-        if run is None:
-            raise NotFound(f"No such invoice run: '{run_id}'", param="id")
-        return run
+        return found(lambda object_id: self._store.get(scope, object_id), run_id, "run", "invoice run")
 
     # ------------------------------------------------------------------ worker
     def handle(self, body: dict[str, Any]) -> None:

@@ -16,9 +16,9 @@ from typing import Any, Protocol, get_args
 
 from billing import ledger
 from billing.clock import to_wire
-from billing.errors import Conflict, InvalidRequest, NotFound
+from billing.errors import Conflict, InvalidRequest
 from billing.events import DomainEvent
-from billing.ids import is_id
+from billing.ids import found, is_id
 from billing.invoicing.biller import SubscriptionBiller, apply_lines
 from billing.invoicing.lines import in_order
 from billing.invoicing.model import Invoice, Status, invoice_event
@@ -68,10 +68,7 @@ class InvoiceService:
 
     # -------------------------------------------------------------------- read
     def get(self, scope: Scope, invoice_id: str) -> Invoice:
-        invoice = self._repo.get(scope, invoice_id) if is_id(invoice_id, "inv") else None
-        if invoice is None:
-            raise NotFound(f"No such invoice: '{invoice_id}'", param="id")
-        return invoice
+        return found(lambda object_id: self._repo.get(scope, object_id), invoice_id, "inv", "invoice")
 
     def list(self, scope: Scope, params: Mapping[str, str]) -> Page[Invoice]:
         page = page_request(params, "inv")

@@ -29,7 +29,7 @@ from billing.clock import Clock, SystemClock, to_wire
 from billing.customers.service import CustomerRepository
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
-from billing.ids import is_id, new_id
+from billing.ids import found, is_id, new_id
 from billing.pagination import Page, page_request
 from billing.periods import shift
 from billing.scope import Scope
@@ -176,10 +176,7 @@ class SubscriptionService:
 
     # -------------------------------------------------------------------- read
     def get(self, scope: Scope, subscription_id: str) -> Subscription:
-        subscription = self._repo.get(scope, subscription_id) if is_id(subscription_id, "sub") else None
-        if subscription is None:
-            raise NotFound(f"No such subscription: '{subscription_id}'", param="id")
-        return subscription
+        return found(lambda object_id: self._repo.get(scope, object_id), subscription_id, "sub", "subscription")
 
     def list(self, scope: Scope, params: Mapping[str, str]) -> Page[Subscription]:
         page = page_request(params, "sub")

@@ -68,12 +68,11 @@ class DynamoCreditNoteRepository:
         return CreditNote.model_validate(json.loads(item["data"])) if item else None
 
     def list(self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None) -> Page[CreditNote]:
-        if "invoice" in filters:
-            index, key_value = "GSI2", f"{scope.key}#CN#INV#{filters['invoice']}"
-        elif "customer" in filters:
-            index, key_value = "GSI3", f"{scope.key}#CN#CUS#{filters['customer']}"
-        else:
-            index, key_value = "GSI1", f"{scope.key}#CN"
+        by = [
+            ("GSI2", filters.get("invoice"), f"{scope.key}#CN#INV#"),
+            ("GSI3", filters.get("customer"), f"{scope.key}#CN#CUS#"),
+        ]
+        index, key_value = table.list_index(by, ("GSI1", f"{scope.key}#CN"))
         start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
         items, has_more = table.query_pages(index, f"{index}PK", key_value, start, limit)
         return Page(data=[CreditNote.model_validate(json.loads(item["data"])) for item in items], has_more=has_more)

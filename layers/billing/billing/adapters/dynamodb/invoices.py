@@ -104,12 +104,11 @@ class DynamoInvoiceRepository:
         return from_item(item) if item else None
 
     def list(self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None) -> Page[Invoice]:
-        if "subscription" in filters:
-            index, key_value = "GSI3", f"{scope.key}#INV#SUB#{filters['subscription']}"
-        elif "customer" in filters:
-            index, key_value = "GSI2", f"{scope.key}#INV#CUS#{filters['customer']}"
-        else:
-            index, key_value = "GSI1", f"{scope.key}#INV"
+        by = [
+            ("GSI3", filters.get("subscription"), f"{scope.key}#INV#SUB#"),
+            ("GSI2", filters.get("customer"), f"{scope.key}#INV#CUS#"),
+        ]
+        index, key_value = table.list_index(by, ("GSI1", f"{scope.key}#INV"))
         start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
         conditions, names, values = [], {}, {}
         if "status" in filters:

@@ -115,12 +115,8 @@ class DynamoSubscriptionRepository:
     def list(
         self, scope: Scope, query: SubscriptionQuery, limit: int, starting_after: str | None
     ) -> Page[Subscription]:
-        if query.customer is not None:
-            index, key_value = "GSI2", f"{scope.key}#SUB#CUS#{query.customer}"
-        elif query.plan_code is not None:
-            index, key_value = "GSI3", f"{scope.key}#SUB#PLAN#{query.plan_code}"
-        else:
-            index, key_value = "GSI1", f"{scope.key}#SUB"
+        by = [("GSI2", query.customer, f"{scope.key}#SUB#CUS#"), ("GSI3", query.plan_code, f"{scope.key}#SUB#PLAN#")]
+        index, key_value = table.list_index(by, ("GSI1", f"{scope.key}#SUB"))
         start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
         filter_expr = "#status = :status" if query.status else None
         names = {"#status": "status"} if query.status else None

@@ -154,6 +154,15 @@ def condition_as(error: Exception) -> Iterator[None]:
         raise
 
 
+def list_index(options: Sequence[tuple[str, str | None, str]], default: tuple[str, str]) -> tuple[str, str]:
+    """The index a list reads and its key: the first of ``(index, filter value, key prefix)``
+    whose filter was given, else ``default`` (the index of every object of the kind)."""
+    for index, value, prefix in options:
+        if value is not None:
+            return index, f"{prefix}{value}"
+    return default
+
+
 def after(key: Mapping[str, str], index: str, key_value: str, object_id: str | None) -> Item | None:
     """Where a list by id in ``index`` resumes after ``object_id`` (whose item key is ``key``):
     ids sort by time, so the cursor alone locates the page, without a read."""
