@@ -1,4 +1,5 @@
-"""The ``billing`` command: run the local platform and manage tenants and API keys.
+"""The ``billing`` command: run the local platform, manage tenants and API keys, run invoices,
+and look after usage the aggregator could not count (list it, replay it).
 
 Every command talks to the AWS endpoint in ``AWS_ENDPOINT_URL``, or to the
 embedded one on ``127.0.0.1:$EMULATOR_PORT`` (default 4566).
@@ -14,9 +15,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from infra.local.stack import EmbeddedStack, StackConfig, use_endpoint
 from infra.provision import physical_name
+
+if TYPE_CHECKING:
+    from billing.usage.aggregator import Parked
 
 
 def _connect(config: StackConfig) -> None:
@@ -27,12 +32,16 @@ def _connect(config: StackConfig) -> None:
     use_endpoint(config.endpoint_url or f"http://{config.host}:{config.emulator_port}", config.region)
     for variable, logical_id in (("BILLING_TABLE", "BillingTable"), ("USAGE_TABLE", "UsageTable")):
         os.environ.setdefault(variable, physical_name(config.stack_name, logical_id))
-    if "INVOICE_RUN_QUEUE_URL" not in os.environ:
-        import boto3
+    for variable, logical_id in (
+        ("INVOICE_RUN_QUEUE_URL", "InvoiceRunQueue"),
+        ("USAGE_DEAD_LETTER_QUEUE_URL", "UsageAggregatorDeadLetterQueue"),
+    ):
+        if variable not in os.environ:
+            import boto3
 
-        sqs = boto3.client("sqs", region_name=config.region)
-        queue = sqs.get_queue_url(QueueName=physical_name(config.stack_name, "InvoiceRunQueue"))["QueueUrl"]
-        os.environ["INVOICE_RUN_QUEUE_URL"] = queue
+            sqs = boto3.client("sqs", region_name=config.region)
+            queue = sqs.get_queue_url(QueueName=physical_name(config.stack_name, logical_id))["QueueUrl"]
+            os.environ[variable] = queue
 
 
 def up(config: StackConfig) -> int:
@@ -158,6 +167,76 @@ def invoices_run(tenant_id: str | None, as_of: str | None, live: bool, timeout_s
         time.sleep(0.5)
 
 
+def usage_dead_letters(as_json: bool) -> int:
+    """Usage not counted yet: records the aggregator parked, and stream batches Lambda gave up on."""
+    from billing.adapters import usage_failed_batches
+    from billing.settings import get_settings
+
+    parked = _all_parked()
+    queue = get_settings().usage_dead_letter_queue_url
+    batches = usage_failed_batches.failed_batches(queue) if queue else []
+    if as_json:
+        print(json.dumps({"parked": [_parked_json(p) for p in parked], "failed_batches": [
+            {k: v for k, v in vars(b).items() if k != "receipt"} for b in batches]}))  # fmt: skip
+        return 0
+    print(f"{len(parked)} parked record(s), {len(batches)} failed stream batch(es).")
+    for p in parked:
+        where = f"{p.scope.key if p.scope else '?'} {p.transaction_id or '?'}"
+        print(f"  {p.id}  parked {p.parked_at}  {where}  attempts {p.attempts}: {p.error}")
+    for b in batches:
+        print(f"  {b.message_id}  {b.condition} {b.failed_at}  {b.size} record(s) {b.first}..{b.last} of {b.shard_id}")
+    return 0
+
+
+def _all_parked() -> list[Parked]:
+    from billing.adapters.services import usage_dead_letters as dead_letters
+
+    parked: list[Parked] = []
+    while True:
+        page, more = dead_letters().list(100, parked[-1].id if parked else None)
+        parked += page
+        if not more or not page:
+            return parked
+
+
+def _parked_json(parked: Parked) -> dict[str, object]:
+    return {**vars(parked), "scope": parked.scope.key if parked.scope else None}
+
+
+def usage_replay(ids: Sequence[str], replay_all: bool) -> int:
+    """Count parked records and failed batches (``--all``, or the ids given) again; exit 1 when
+    any of them stays uncounted."""
+    from billing.adapters import usage_failed_batches
+    from billing.adapters.services import usage_aggregator
+    from billing.adapters.services import usage_dead_letters as dead_letters
+    from billing.settings import get_settings
+
+    if not ids and not replay_all:
+        print("error: name the records to replay, or --all", file=sys.stderr)
+        return 2
+    parked_ids = [p.id for p in _all_parked()] if replay_all else []
+    parked_ids += [i for i in ids if i.startswith("upk_")]
+    queue = get_settings().usage_dead_letter_queue_url
+    batches = usage_failed_batches.failed_batches(queue, hold_s=300) if queue else []
+    batches = [b for b in batches if replay_all or b.message_id in ids]
+    failures = 0
+    for parked_id in parked_ids:
+        reason = dead_letters().replay(parked_id)
+        failures += reason is not None
+        print(f"{parked_id}: " + ("counted" if reason is None else f"still parked ({reason})"))
+    for batch in batches:
+        assert queue
+        progress = usage_failed_batches.replay(queue, batch, usage_aggregator())
+        done = progress.error is None
+        failures += not done
+        parked = f", {len(progress.parked)} parked" if progress.parked else ""
+        print(f"{batch.message_id}: " + (f"counted{parked}" if done else f"stopped ({progress.error!r})"))
+    unknown = set(ids) - set(parked_ids) - {b.message_id for b in batches}
+    for missing in sorted(unknown):
+        print(f"{missing}: no such parked record or failed batch", file=sys.stderr)
+    return 1 if failures or unknown else 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="billing", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -185,6 +264,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--live", action="store_true", help="with --tenant: its live-mode data (default: test mode)")
     run.add_argument("--as-of", help="bill what was due at this moment (ISO 8601, not in the future)")
     run.add_argument("--timeout", type=float, default=600, help="seconds to wait for the runs to complete")
+
+    usage = commands.add_parser("usage", help="usage metering").add_subparsers(dest="action", required=True)
+    listing = usage.add_parser("dead-letters", help="list usage the aggregator could not count")
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
+    replay = usage.add_parser("replay", help="count parked records and failed stream batches again")
+    replay.add_argument("ids", nargs="*", help="parked record ids (upk_...) and failed batch message ids")
+    replay.add_argument("--all", action="store_true", help="every parked record and failed batch")
     return root
 
 
@@ -203,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return tenant_create(args.name, args.live, args.json)
         if args.command == "invoices":
             return invoices_run(args.tenant, args.as_of, args.live, args.timeout)
+        if args.command == "usage":
+            return usage_dead_letters(args.json) if args.action == "dead-letters" else usage_replay(args.ids, args.all)
         if args.action == "create":
             return api_key_create(args.tenant, args.live, args.json)
         return api_key_revoke(args.tenant, args.key_id)

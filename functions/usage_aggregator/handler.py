@@ -1,51 +1,47 @@
 """Usage aggregator: usage table stream -> per-period totals, exactly once.
 
-New events (``INSERT``) are added to the totals by ``UsageAggregator``, which
-commits chunk by chunk with markers, so a retried batch skips what it already
-applied. A batch that fails is reported whole (its first record): Lambda
-retries it from its start, which is what the markers expect; partial reports
-would move the start and are not used. An overwrite of an event by a racing
-duplicate (``MODIFY``) puts the first write back.
+New events (``INSERT``) are added to the totals by ``UsageAggregator``, which commits chunk
+by chunk with markers, so records a retry delivers again are skipped, and parks a record it
+can never apply (metric ``UsageRecordsParked``; ``billing usage dead-letters`` lists them).
+The handler never fails the whole batch: when something passing stops it (throttling, the
+store unavailable, the function's time running out), it reports the first record not yet
+settled, and Lambda retries from there.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.adapters.dynamodb import table
-from billing.adapters.dynamodb.usage_aggregates import DynamoAggregateStore
-from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore, from_item
-from billing.usage.aggregator import Record, UsageAggregator
+from billing.adapters.dynamodb.usage_stream import records as stream_records
+from billing.adapters.services import usage_aggregator
 
 logger = Logger(service="billing-usage-aggregator")
-aggregator = UsageAggregator(DynamoAggregateStore())
-events = DynamoUsageEventStore()
+metrics = Metrics(namespace="Billing", service="billing-usage-aggregator")
+RESERVE_MS = 20_000  # stop starting chunks this long before the function's timeout
 
 
-def _inserted(records: list[dict[str, Any]]) -> list[Record]:
-    found = []
-    for record in records:
-        change = record["dynamodb"]
-        if record["eventName"] == "INSERT":
-            found.append(Record(change["SequenceNumber"], *from_item(table.decode(change["NewImage"]))))
-        elif record["eventName"] == "MODIFY":
-            events.keep_first(table.decode(change["OldImage"]), table.decode(change["NewImage"]))
-    return found
-
-
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = event.get("Records", [])
+    raw = event.get("Records", [])
+    records = stream_records(raw)
     if not records:
         return {"batchItemFailures": []}
-    try:
-        inserted = _inserted(records)
-        aggregator.apply(records[0]["eventSourceARN"], inserted)
-    except Exception:
-        logger.exception("usage batch failed; it will be retried from its first record", records=len(records))
-        return {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
-    logger.info("usage batch applied", records=len(records), events=len(inserted))
+    progress = usage_aggregator().apply(
+        raw[0]["eventSourceARN"], records, lambda: context.get_remaining_time_in_millis() > RESERVE_MS
+    )
+    for parked in progress.parked:
+        scope = parked.scope.key if parked.scope else None
+        logger.error("usage record parked", parked_id=parked.id, sequence=parked.sequence, error=parked.error,
+                     transaction_id=parked.transaction_id, scope=scope)  # fmt: skip
+    metrics.add_metric(name="UsageRecordsParked", unit=MetricUnit.Count, value=len(progress.parked))
+    if progress.settled < len(records):
+        logger.warning("usage batch stopped; retried from its first unsettled record", settled=progress.settled,
+                       events=len(records), error=repr(progress.error))  # fmt: skip
+        return {"batchItemFailures": [{"itemIdentifier": records[progress.settled].sequence}]}
+    logger.info("usage batch applied", records=len(raw), events=len(records))
     return {"batchItemFailures": []}

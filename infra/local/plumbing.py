@@ -3,10 +3,12 @@
 moto cannot run Lambda code, so for each ``AWS::Lambda::EventSourceMapping``
 (DynamoDB stream or SQS queue) a poller reads the source, applies the
 mapping's filter criteria and batch size, and calls the function's handler
-with the event shape Lambda would send. After a partial batch failure the
-batch is retried from its first failed record, up to ``MaximumRetryAttempts``
-times, and then sent to the on-failure queue (Lambda sends a pointer to the
-records there; here the records themselves). A new process reads streams from
+with the event shape Lambda would send. Stream batches fail as on Lambda: after a
+partial batch failure the batch is retried from its first failed record; after a
+function error it is split in halves (``BisectBatchOnFunctionError``, which uses
+no retry) or retried whole; after ``MaximumRetryAttempts`` retries its records are
+skipped and the on-failure queue gets Lambda's invocation record, which names the
+shard and sequence numbers, not the data. A new process reads streams from
 their start again, so consumers must dedupe by event id, as they must on AWS.
 moto stores EventBridge Scheduler schedules but never fires them: each ``rate()``
 schedule runs its target function when the stack starts and then at its rate.
@@ -14,11 +16,12 @@ schedule runs its target function when the stack starts and then at its rate.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -39,7 +42,8 @@ class Poller:
         self._handler = handler
         self._batch_size = int(mapping.get("BatchSize", 10))
         self._window_s = float(mapping.get("MaximumBatchingWindowInSeconds", 0))
-        self._max_retries = int(mapping.get("MaximumRetryAttempts", 2))
+        self._max_retries = int(mapping.get("MaximumRetryAttempts", -1))
+        self._bisect = bool(mapping.get("BisectBatchOnFunctionError", False))
         filters = mapping.get("FilterCriteria", {}).get("Filters", [])
         self._patterns = [json.loads(item["Pattern"]) for item in filters]
         self._failure_queue = mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
@@ -51,12 +55,17 @@ class Poller:
         return not self._patterns or any(matches(pattern, record) for pattern in self._patterns)
 
     def invoke(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Call the handler; return the records it reported as failed."""
+        """Call the handler; return the records it reported as failed (all on a function error)."""
+        failed = self.call(records)
+        return records if failed is None else failed
+
+    def call(self, records: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Call the handler: the records it reported as failed, or None on a function error."""
         try:
             result = self._handler({"Records": records}, LambdaContext(self.name))
         except Exception:
             logger.exception("handler failed", function=self.name)
-            return records
+            return None
         failed_ids = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
         return [record for record in records if self.identifier(record) in failed_ids]
 
@@ -68,14 +77,12 @@ class Poller:
         for a batch to fill, as Lambda does (the background loop gathers, a drain does not)."""
         raise NotImplementedError
 
-    def _dead_letter(self, records: list[dict[str, Any]]) -> None:
-        if not self._failure_queue or not records:
+    def _dead_letter(self, body: dict[str, Any]) -> None:
+        if not self._failure_queue:
             return
-        queue_name = self._failure_queue.rsplit(":", 1)[1]
         sqs = self._provisioner.client("sqs")
-        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-        for record in records:
-            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"source": self.name, "record": record}, default=str))
+        url = sqs.get_queue_url(QueueName=self._failure_queue.rsplit(":", 1)[1])["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body, default=str))
 
 
 class StreamPoller(Poller):
@@ -141,24 +148,65 @@ class StreamPoller(Poller):
                 records += self._read(shard_id)
             wanted = [record for record in records if self.wanted(record)]
             for start in range(0, len(wanted), self._batch_size):
-                self._deliver(wanted[start : start + self._batch_size])
+                self._deliver(shard_id, wanted[start : start + self._batch_size])
             handled += len(records)  # progress, filtered or not: a page of other records is not the end
         return handled
 
-    def _deliver(self, batch: list[dict[str, Any]]) -> None:
-        """As Lambda does for streams: retry from the first failed record, keeping shard order
-        (``MaximumRetryAttempts: -1``: until it succeeds)."""
-        attempts = itertools.count() if self._max_retries < 0 else range(self._max_retries + 1)
-        for attempt in attempts:
+    def _deliver(self, shard_id: str, batch: list[dict[str, Any]]) -> None:
+        """As Lambda does for streams, keeping shard order: a partial failure retries from the
+        first failed record; a function error splits the batch in halves when bisecting (no
+        retry used) or retries it whole; a batch out of retries is skipped and described to
+        the on-failure destination (``MaximumRetryAttempts: -1``: retried until it succeeds)."""
+        pending = [(batch, 0)]  # (records, retries used), in shard order
+        while pending:
+            records, retries = pending.pop(0)
             if self.stopping.is_set():
                 return  # the stack is stopping: the records stay in the stream
-            failed = self.invoke(batch)
-            if not failed:
-                return
-            batch = batch[batch.index(failed[0]) :]
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        logger.error("records exhausted their retries", function=self.name, count=len(batch))
-        self._dead_letter(batch)
+            failed = self.call(records)
+            if failed == []:
+                continue
+            if failed is None and self._bisect and len(records) > 1:
+                half = len(records) // 2
+                pending[:0] = [(records[:half], retries), (records[half:], retries)]
+                continue
+            if failed:
+                records = records[records.index(failed[0]) :]
+            if 0 <= self._max_retries <= retries:
+                logger.error("records exhausted their retries", function=self.name, count=len(records))
+                self._dead_letter(self._failure_record(shard_id, records, retries + 1, failed is None))
+                continue
+            time.sleep(min(0.05 * 2**retries, 1.0))
+            pending.insert(0, (records, retries + 1))
+
+    def _failure_record(
+        self, shard_id: str, records: list[dict[str, Any]], invocations: int, errored: bool
+    ) -> dict[str, Any]:
+        """Lambda's invocation record for skipped stream records: where they are, not what."""
+        arrivals = [record["dynamodb"].get("ApproximateCreationDateTime") for record in (records[0], records[-1])]
+        return {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{self.name}",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invocations,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                **({"functionError": "Unhandled"} if errored else {}),
+            },
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": self.identifier(records[0]),
+                "endSequenceNumber": self.identifier(records[-1]),
+                "approximateArrivalOfFirstRecord": arrivals[0],
+                "approximateArrivalOfLastRecord": arrivals[1],
+                "batchSize": len(records),
+                "streamArn": self._arn,
+            },
+        }
 
 
 class QueuePoller(Poller):

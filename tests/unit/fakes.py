@@ -201,7 +201,8 @@ class MemorySubscriptions:
 
 
 class MemoryUsageEvents:
-    """The usage event store and its stream: a new key is an INSERT, an overwrite a MODIFY."""
+    """The usage event store and its stream: a created key is an INSERT; an existing key is left
+    alone (the adapter's conditional writes)."""
 
     def __init__(self) -> None:
         self.items: dict[tuple, object] = {}
@@ -212,13 +213,15 @@ class MemoryUsageEvents:
         with self._lock:
             return {txid for txid in transaction_ids if (scope, txid) in self.items}
 
-    def put_many(self, scope: Scope, events) -> None:
-        for event in events:  # item by item, as BatchWriteItem does: racing writers interleave
+    def put_new(self, scope: Scope, events) -> set[str]:
+        created = set()
+        for event in events:  # item by item, as the adapter's parallel writes: racing writers interleave
             with self._lock:
-                new = (scope, event.transaction_id) not in self.items
-                if new:  # first write wins (the adapter puts the first write back after a MODIFY)
+                if (scope, event.transaction_id) not in self.items:
                     self.items[(scope, event.transaction_id)] = event
                     self.stream.append((str(len(self.stream) + 1000), scope, event))
+                    created.add(event.transaction_id)
+        return created
 
     def get(self, scope: Scope, transaction_id: str):
         return self.items.get((scope, transaction_id))
@@ -234,11 +237,13 @@ class MemoryUsageEvents:
 
 
 class MemoryAggregates:
-    """Aggregate store with the adapter's semantics: a chunk commits atomically with its marker."""
+    """Aggregate store with the adapter's semantics: a chunk commits atomically with its marker,
+    a record is parked atomically with its marker, a replay removes its parked record."""
 
     def __init__(self) -> None:
         self.rows: dict = {}
-        self.markers: dict[str, int] = {}
+        self.markers: dict[str, tuple] = {}
+        self.parked: dict = {}  # the parked records (the fake is their store too)
         self.values: set = set()
         self.level_rows: dict = {}
         self.groups: dict = {}
@@ -262,15 +267,16 @@ class MemoryAggregates:
                     found[key] = fresh
             return found
 
-    def commit(self, marker: str, count: int, deltas, new_values) -> None:
+    def commit(self, claim, deltas, new_values) -> None:
         from billing.usage.aggregator import AlreadyApplied, ValueTaken
 
         with self._lock:
-            if marker in self.markers:
-                raise AlreadyApplied(self.markers[marker])
+            if claim.marker in self.markers:
+                raise AlreadyApplied(self.markers[claim.marker])
             if any((key, value) in self.values for key, values in new_values.items() for value in values):
                 raise ValueTaken()
-            self.markers[marker] = count
+            self.markers[claim.marker] = claim.sequences
+            self.parked.pop(claim.settles, None)
             for key, delta in deltas.items():
                 row = self.rows.setdefault(key, _row(delta))
                 row["n"] += delta.n
@@ -280,9 +286,36 @@ class MemoryAggregates:
             self.values |= {(key, value) for key, values in new_values.items() for value in values}
             for key, delta in deltas.items():
                 if delta.aggregation == "weighted_sum":
-                    level = (key.scope, key.subscription, f"{key.code}#{key.group_key}")
+                    level = (key.scope, key.subscription, (key.code, key.group_key))
                     self.level_rows[level] = self.level_rows.get(level, 0) + delta.total
                 self.groups[key] = delta.group
+
+    def park(self, claim, parked) -> None:
+        from billing.usage.aggregator import AlreadyApplied
+
+        with self._lock:
+            if claim.marker in self.markers:
+                raise AlreadyApplied(self.markers[claim.marker])
+            self.markers[claim.marker] = claim.sequences
+            self.parked[parked.id] = parked
+
+    def carry(self, claim) -> None:
+        with self._lock:
+            self.markers.setdefault(claim.marker, claim.sequences)
+
+    def list(self, limit: int, after):
+        found = sorted(p for p in self.parked if after is None or p > after)
+        return [self.parked[p] for p in found[:limit]], len(found) > limit
+
+    def get(self, parked_id: str):
+        return self.parked.get(parked_id)
+
+    def failed_again(self, parked_id: str, error: str) -> None:
+        import dataclasses
+
+        if parked_id in self.parked:
+            old = self.parked[parked_id]
+            self.parked[parked_id] = dataclasses.replace(old, error=error, attempts=old.attempts + 1)
 
     def period(self, scope: Scope, subscription: str, period_start: str) -> list:
         from billing.usage.aggregation import Stored
@@ -296,7 +329,7 @@ class MemoryAggregates:
         ]  # fmt: skip
 
     def levels(self, scope: Scope, subscription: str) -> dict:
-        return {sk: total for (sc, sub, sk), total in self.level_rows.items() if (sc, sub) == (scope, subscription)}
+        return {k: total for (sc, sub, k), total in self.level_rows.items() if (sc, sub) == (scope, subscription)}
 
 
 def _row(delta) -> dict:

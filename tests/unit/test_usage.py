@@ -1,5 +1,6 @@
 """Usage rules with in-memory stores: stamping, rounding, quantities, and exactly-once totals
-under repeats, any split into batches and threads, and retried stream deliveries."""
+under repeats, any split into batches and threads, retried and split stream deliveries, and
+poison records parked and replayed."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from hypothesis import strategies as st
 
 from billing.catalog.service import CatalogService
 from billing.customers import CustomerService
-from billing.errors import DomainRuleViolation, InvalidRequest
+from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.scope import Scope
 from billing.subscriptions.service import SubscriptionService
 from billing.usage.aggregation import Stored, quantity, wire
-from billing.usage.aggregator import ChunkOutrunsBatch, Record, UsageAggregator, plan_chunk
+from billing.usage.aggregator import Record, Unapplicable, Unreadable, UsageAggregator, plan_chunk
+from billing.usage.dead_letters import DeadLetters
 from billing.usage.ingest import UsageIngest
 from billing.usage.stamping import Directory
 from tests.unit.clock import FrozenClock
@@ -135,45 +137,89 @@ def test_chunks_stay_within_a_transaction(world: World) -> None:
     assert plan_chunk(records) == 89  # one aggregate plus 89 distinct values = 90 items
 
 
-def test_a_retry_shorter_than_a_committed_chunk_fails_rather_than_count_twice(world: World) -> None:
+def test_a_batch_ending_inside_a_committed_chunk_leaves_its_rest_to_the_next_batch(world: World) -> None:
     stamped = world.ingest.ingest(SCOPE, [ev(f"c{i}") for i in range(4)]).accepted
     records = [Record(str(i), SCOPE, event) for i, event in enumerate(stamped)]
     store = MemoryAggregates()
-    UsageAggregator(store).apply("s", records)  # one chunk of 4, then (say) a timeout
-    with pytest.raises(ChunkOutrunsBatch):
-        UsageAggregator(store).apply("s", records[:2])  # a shorter retry must not succeed
-    UsageAggregator(store).apply("s", records)  # the full retry skips the chunk
+    UsageAggregator(store).apply("s", records)  # one chunk of 4, then (say) the function crashed
+    for half in (records[:2], records[2:]):  # Lambda splits the batch and delivers its halves
+        assert UsageAggregator(store).apply("s", half).settled == len(half)
+    UsageAggregator(store).apply("s", records[2:])  # the second half delivered again
     [row] = store.rows.values()
     assert row["n"] == 4
 
 
-class Flaky(MemoryAggregates):
+class Poisoned(MemoryAggregates):
+    """Refuses every chunk holding one of the ``poison`` records, as DynamoDB refuses a write
+    it can never take (a key too large)."""
+
+    def __init__(self, poison: set[str]) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def commit(self, claim: Any, deltas: Any, new_values: Any) -> None:
+        if self.poison & set(claim.sequences):
+            raise Unapplicable("Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+        super().commit(claim, deltas, new_values)
+
+
+def test_a_poison_record_is_parked_once_and_the_others_count(world: World) -> None:
+    stamped = world.ingest.ingest(SCOPE, [ev(f"p{i}") for i in range(9)]).accepted
+    records = [Record(str(i), SCOPE, event) for i, event in enumerate(stamped)]
+    unreadable = Record("9", None, Unreadable(None, "KeyError: 'scope'"))
+    store = Poisoned({"5"})
+    progress = UsageAggregator(store).apply("s", [*records, unreadable])
+    assert progress.settled == 10 and progress.error is None
+    assert sorted((p.sequence, p.transaction_id) for p in progress.parked) == [("5", "p5"), ("9", None)]
+    assert "1024 bytes" in progress.parked[0].error
+    [row] = store.rows.values()
+    assert row["n"] == 8
+    assert UsageAggregator(store).apply("s", [*records, unreadable]).parked == []  # redelivered: parked once
+    store.poison.clear()  # the cause is fixed
+    dead_letters = DeadLetters(store, world.events, UsageAggregator(store))
+    parked_ids = [p.id for p in sorted(dead_letters.list()[0], key=lambda p: p.sequence)]
+    reasons = [dead_letters.replay(parked_id) for parked_id in parked_ids]
+    assert reasons[0] is None and "no stored event" in (reasons[1] or "")
+    with pytest.raises(NotFound):
+        dead_letters.replay(parked_ids[0])  # replayed: no longer parked
+    assert row["n"] == 9
+    [still] = dead_letters.list()[0]
+    assert (still.sequence, still.attempts) == ("9", 2)
+
+
+class Flaky(Poisoned):
     """Fails now and then before a commit, or after it (a timeout after the write succeeded)."""
 
-    def __init__(self, rng: random.Random) -> None:
-        super().__init__()
+    def __init__(self, rng: random.Random, poison: set[str]) -> None:
+        super().__init__(poison)
         self.rng = rng
 
-    def commit(self, marker: str, count: int, deltas: Any, new_values: Any) -> None:
+    def commit(self, claim: Any, deltas: Any, new_values: Any) -> None:
         if self.rng.random() < 0.2:
             raise TimeoutError("before commit")
-        super().commit(marker, count, deltas, new_values)
+        super().commit(claim, deltas, new_values)
         if self.rng.random() < 0.2:
             raise TimeoutError("after commit")
 
 
 def deliver(stream: list, aggregator: UsageAggregator, rng: random.Random) -> None:
-    """Lambda's stream semantics: batches in order; a failed batch is retried from its start,
-    here with any size, shorter ones included (the aggregator must refuse those it cannot finish)."""
+    """Lambda's stream semantics: batches of any size, in order; a batch that stops is retried
+    from the first record the function reports, or, as after a crash, split in halves."""
     position = 0
     while position < len(stream):
         size = rng.randint(1, 40)
-        batch = [Record(seq, scope, event) for seq, scope, event in stream[position : position + size]]
-        try:
-            aggregator.apply("stream-1", batch)
-        except (TimeoutError, ChunkOutrunsBatch):
-            continue
-        position += len(batch)
+        pending = [stream[position : position + size]]
+        while pending:
+            batch = pending.pop(0)
+            progress = aggregator.apply("stream-1", [Record(seq, scope, event) for seq, scope, event in batch])
+            if progress.settled == len(batch):
+                continue
+            assert progress.error is not None
+            if len(batch) > 1 and rng.random() < 0.3:
+                pending[:0] = [batch[: len(batch) // 2], batch[len(batch) // 2 :]]
+            else:
+                pending.insert(0, batch[progress.settled :])
+        position += size
 
 
 event_strategy = st.tuples(
@@ -190,8 +236,11 @@ event_strategy = st.tuples(
     cuts=st.lists(st.integers(1, 20), min_size=1, max_size=10),
     threads=st.integers(1, 4),
     seed=st.integers(0, 10_000),
+    poison=st.sets(st.integers(0, 80), max_size=4),
 )
-def test_totals_equal_the_totals_of_the_distinct_events(events: list, cuts: list[int], threads: int, seed: int) -> None:
+def test_totals_equal_the_totals_of_the_distinct_events(
+    events: list, cuts: list[int], threads: int, seed: int, poison: set[int]
+) -> None:
     world = World()
     props = {"calls": {}, "seconds": "s", "gb": "gb", "users": "user", "temp": "c", "seats": "d"}
     bodies = []
@@ -205,19 +254,39 @@ def test_totals_equal_the_totals_of_the_distinct_events(events: list, cuts: list
         size = cuts[len(batches) % len(cuts)]
         batches.append(bodies[start : start + size])
         start += size
-    workers = [threading.Thread(target=lambda part=batches[i::threads]: [world.ingest.ingest(SCOPE, b) for b in part])
-               for i in range(threads)]  # fmt: skip
+    receipts: list = []
+    workers = [threading.Thread(target=lambda part=batches[i::threads]: receipts.extend(
+                   world.ingest.ingest(SCOPE, b) for b in part)) for i in range(threads)]  # fmt: skip
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
+    distinct_ids = {body["transaction_id"] for body in bodies}
+    assert sum(len(receipt.accepted) for receipt in receipts) == len(distinct_ids)  # one receipt each
+    assert sum(len(r.accepted) + len(r.duplicates) for r in receipts) == len(bodies)
 
     rng = random.Random(seed)
-    store = Flaky(rng)
-    deliver(world.events.stream, UsageAggregator(store, max_races=1000), rng)
+    stream = world.events.stream
+    # poison among counts and sums (a parked record's max or latest may count, see the aggregator)
+    poisoned = {stream[i][0] for i in poison if i < len(stream) and stream[i][2].code in ("calls", "seconds")}
+    store = Flaky(rng, set(poisoned))
+    aggregator = UsageAggregator(store, max_races=1000)
+    deliver(stream, aggregator, rng)
 
-    distinct = {event.transaction_id: event for _, _, event in world.events.stream}
-    assert len(distinct) == len({body["transaction_id"] for body in bodies})  # each stored once
+    assert sorted(p.sequence for p in store.parked.values()) == sorted(poisoned)  # each parked once
+    distinct = {event.transaction_id: event for _, _, event in stream}
+    assert len(distinct) == len(distinct_ids)  # each stored once
+    assert_totals(store, {e.transaction_id: e for seq, _, e in stream if seq not in poisoned})
+    store.poison.clear()
+    dead_letters = DeadLetters(store, world.events, aggregator)
+    for parked in list(store.parked.values()):
+        while dead_letters.replay(parked.id) is not None:  # a flaky commit: replay again
+            pass
+    assert not store.parked
+    assert_totals(store, distinct)
+
+
+def assert_totals(store: MemoryAggregates, distinct: dict) -> None:
     for code in METERS:
         mine = [e for e in distinct.values() if e.code == code]
         rows = [row for key, row in store.rows.items() if key.code == code]

@@ -18,6 +18,7 @@ class Settings(BaseModel):
     event_bus_name: str | None = None
     plan_migration_queue_url: str | None = None
     invoice_run_queue_url: str | None = None
+    usage_dead_letter_queue_url: str | None = None  # the usage stream mapping's on-failure queue
     documents_bucket: str | None = None
     region: str = "us-east-1"
     endpoint_url: str | None = None
@@ -31,6 +32,7 @@ class Settings(BaseModel):
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
             plan_migration_queue_url=env.get("PLAN_MIGRATION_QUEUE_URL") or None,
             invoice_run_queue_url=env.get("INVOICE_RUN_QUEUE_URL") or None,
+            usage_dead_letter_queue_url=env.get("USAGE_DEAD_LETTER_QUEUE_URL") or None,
             documents_bucket=env.get("DOCUMENTS_BUCKET") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,

@@ -22,6 +22,7 @@ from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
 from billing.adapters.dynamodb.tenants import DynamoTenantRepository
 from billing.adapters.dynamodb.test_clocks import DynamoTestClockStore
 from billing.adapters.dynamodb.usage_aggregates import DynamoAggregateStore
+from billing.adapters.dynamodb.usage_dead_letters import DynamoParkedStore
 from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
 from billing.cache import TtlCache
 from billing.catalog.service import CatalogService
@@ -34,6 +35,8 @@ from billing.subscriptions.service import SubscriptionService
 from billing.tenant_settings import TenantSettings
 from billing.tenants import TenantService
 from billing.test_clocks import TestClock, TestClocks, Workers
+from billing.usage.aggregator import UsageAggregator
+from billing.usage.dead_letters import DeadLetters
 from billing.usage.ingest import UsageIngest
 from billing.usage.readings import MeterReadings
 from billing.usage.service import UsageService
@@ -117,6 +120,16 @@ def usage() -> UsageService:
         DynamoUsageEventStore(),
         times=test_clocks(),
     )
+
+
+@lru_cache(maxsize=1)
+def usage_aggregator() -> UsageAggregator:
+    return UsageAggregator(DynamoAggregateStore())
+
+
+@lru_cache(maxsize=1)
+def usage_dead_letters() -> DeadLetters:
+    return DeadLetters(DynamoParkedStore(), DynamoUsageEventStore(), usage_aggregator())
 
 
 @lru_cache(maxsize=1)

@@ -1,58 +1,111 @@
 """Add newly stored events to the totals, exactly once, whatever the retries.
 
-The aggregator reads the event store's stream. Every new event appears there
-once, but a batch may be delivered again (a timeout, a crash, a throttled
-write): Lambda then retries from the first record it was told had failed,
-so a retried batch always starts where an unfinished one started.
+The aggregator reads the event store's stream. Every new event appears there once, but a
+batch may be delivered again, whole or in part: Lambda retries a batch from the record the
+function reports as failed, and splits it in halves after a crash or a timeout.
 
-Records are applied in chunks, in stream order. Each chunk commits in one
-transaction together with a marker named after its first record's sequence
-number and holding how many records it applied. A retry that reaches a
-committed chunk finds its marker, skips the records it counts, and goes on
-from there; so each record adds to the totals once. Maxima and latest values
-are written before their chunk commits, as conditional writes that are
-harmless to repeat. A distinct value counts once: its marker is created in
-the same transaction that adds it to the count.
+Records are applied in chunks, in stream order. Each chunk commits in one transaction
+together with a marker named after its first record's sequence number and listing the
+records it applied. A batch that reaches a committed chunk finds its marker and skips those
+records. A batch that ends inside one (a half of a split batch) leaves a marker for the rest
+of the chunk on the record after its end, where the next batch starts; so each record adds
+to the totals once, wherever the batches begin and end. Maxima and latest values are
+written before their chunk commits, as conditional writes that are harmless to repeat. A
+distinct value counts once: its marker is created in the same transaction that adds it to
+the count.
 
-This relies on a retried batch holding at least the records of the attempt
-before it, which Lambda's stream retries do (they re-read from the failed
-record, and the shard only grows). Should a retry ever be shorter than a chunk
-it finds committed, the batch fails instead of succeeding: succeeding would
-let the next batch start inside that chunk and count its tail twice.
+A record that can never be applied (a poison record: its event cannot be read or folded, or
+the store refuses its writes) must not stop the shard for every tenant: the failing chunk is
+halved until the record is alone, and that record is parked (kept with its error, for
+inspection and replay, see ``billing.usage.dead_letters``) in the transaction that writes
+its marker, so it is parked once and the stream moves on. A parked record's maximum or
+latest value may already count (those writes precede the commit); replaying it repeats them
+harmlessly. Any other failure (throttling, the store unavailable, no time left) stops the
+batch where it is: ``Progress`` says how many records were settled, and the batch is
+retried from the next one, the start of a chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from billing.clock import Clock, SystemClock, to_wire
+from billing.ids import new_id
 from billing.scope import Scope
 from billing.usage.aggregation import AggregateKey, Delta, fold, key_of
 from billing.usage.model import UsageEvent
 
 CHUNK_ITEMS = 90  # items a chunk may touch: DynamoDB transactions hold at most 100
+ERROR_CHARS = 1000  # of a parked record's error message
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """The event of a stream record that could not be read (its image does not decode)."""
+
+    transaction_id: str | None
+    problem: str
 
 
 @dataclass(frozen=True)
 class Record:
     sequence: str
-    scope: Scope
-    event: UsageEvent
+    scope: Scope | None
+    event: UsageEvent | Unreadable
+
+    @property
+    def transaction_id(self) -> str | None:
+        return self.event.transaction_id
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What makes a commit happen once: a marker that lists the records it covers, and for a
+    replay the parked record it settles (removed in the same transaction)."""
+
+    marker: str
+    sequences: tuple[str, ...]
+    settles: str | None = None
+
+
+@dataclass(frozen=True)
+class Parked:
+    """A stream record the aggregator could not apply, kept until it is replayed."""
+
+    id: str
+    source: str
+    sequence: str
+    scope: Scope | None
+    transaction_id: str | None
+    error: str
+    parked_at: str
+    attempts: int = 1
+
+
+@dataclass
+class Progress:
+    """How far a batch got: ``settled`` records applied, skipped or parked, in order; ``error``
+    is what stopped it early (the batch is then retried from record ``settled``)."""
+
+    settled: int = 0
+    parked: list[Parked] = field(default_factory=list)
+    error: Exception | None = None
 
 
 class AlreadyApplied(Exception):
-    def __init__(self, count: int):
-        super().__init__(f"chunk already applied ({count} records)")
-        self.count = count
-
-
-class ChunkOutrunsBatch(Exception):
-    """A committed chunk reaches past the end of this batch: retry with the whole chunk."""
+    def __init__(self, sequences: Sequence[str]):
+        super().__init__(f"chunk already applied ({len(sequences)} records)")
+        self.sequences = tuple(sequences)
 
 
 class ValueTaken(Exception):
     """A distinct value was counted by a concurrent chunk: plan the chunk again."""
+
+
+class Unapplicable(Exception):
+    """The store refuses these writes for what they are (not for a passing reason)."""
 
 
 class AggregateStore(Protocol):
@@ -62,14 +115,19 @@ class AggregateStore(Protocol):
     def unseen(self, deltas: dict[AggregateKey, Delta]) -> dict[AggregateKey, set[str]]:
         """The distinct values of each delta not counted yet."""
 
-    def commit(
-        self, marker: str, count: int, deltas: dict[AggregateKey, Delta], new_values: dict[AggregateKey, set[str]]
-    ) -> None:
-        """Add the deltas and the marker atomically; ``AlreadyApplied`` or ``ValueTaken`` if refused."""
+    def commit(self, claim: Claim, deltas: dict[AggregateKey, Delta], new_values: dict[AggregateKey, set[str]]) -> None:
+        """Add the deltas and the claim atomically; ``AlreadyApplied`` or ``ValueTaken`` if refused."""
+
+    def park(self, claim: Claim, parked: Parked) -> None:
+        """Write the claim and the parked record atomically; ``AlreadyApplied`` if claimed."""
+
+    def carry(self, claim: Claim) -> None:
+        """Write a marker for records already applied, unless it exists."""
 
 
 def touched(record: Record) -> set[tuple[str, ...]]:
     """The stored items one record writes to."""
+    assert isinstance(record.event, UsageEvent) and record.scope is not None
     key = key_of(record.scope, record.event)
     items: set[tuple[str, ...]] = {("agg", repr(key))}
     if record.event.aggregation == "weighted_sum":
@@ -80,9 +138,11 @@ def touched(record: Record) -> set[tuple[str, ...]]:
 
 
 def plan_chunk(records: Sequence[Record]) -> int:
-    """How many of ``records`` the next chunk takes (at least one)."""
+    """How many of ``records`` the next chunk takes (at least one; an unreadable one alone)."""
     items: set[tuple[str, ...]] = set()
     for count, record in enumerate(records):
+        if isinstance(record.event, Unreadable):
+            return max(count, 1)
         more = touched(record) - items
         if count and len(items) + len(more) > CHUNK_ITEMS:
             return count
@@ -90,29 +150,99 @@ def plan_chunk(records: Sequence[Record]) -> int:
     return len(records)
 
 
+def deltas_of(records: Sequence[Record]) -> dict[AggregateKey, Delta]:
+    """The chunk's deltas; events whose data cannot be folded are ``Unapplicable``."""
+    facts = []
+    for record in records:
+        if isinstance(record.event, Unreadable) or record.scope is None:
+            raise Unapplicable(record.event.problem if isinstance(record.event, Unreadable) else "no scope")
+        facts.append((record.scope, record.event))
+    try:
+        return fold(facts)
+    except (ArithmeticError, ValueError, TypeError, KeyError) as bad:
+        raise Unapplicable(f"{type(bad).__name__}: {bad}") from None
+
+
 class UsageAggregator:
-    def __init__(self, store: AggregateStore, max_races: int = 10):
+    def __init__(self, store: AggregateStore, max_races: int = 10, clock: Clock | None = None):
         self._store = store
         self._max_races = max_races
+        self._clock = clock or SystemClock()
 
-    def apply(self, source: str, records: Sequence[Record]) -> None:
-        """Apply ``records`` (one stream batch, in order). An exception leaves a prefix applied."""
-        start, races = 0, 0
-        while start < len(records):
-            size = plan_chunk(records[start:])
-            chunk = records[start : start + size]
-            deltas = fold((record.scope, record.event) for record in chunk)
-            self._store.raise_extremes(deltas)
+    def apply(self, source: str, records: Sequence[Record], in_time: Callable[[], bool] = lambda: True) -> Progress:
+        """Apply ``records`` (one stream batch, in order) while ``in_time()``; see ``Progress``."""
+        progress, races, limit = Progress(), 0, len(records)
+        while progress.settled < len(records) and in_time():
             try:
-                self._store.commit(f"{source}#{chunk[0].sequence}", size, deltas, self._store.unseen(deltas))
-            except AlreadyApplied as done:
-                if start + done.count > len(records):
-                    raise ChunkOutrunsBatch(f"chunk of {done.count} records at {chunk[0].sequence}") from None
-                start += done.count
-                continue
-            except ValueTaken:
+                progress.settled, parked, limit = self._step(source, records, progress.settled, limit)
+            except ValueTaken as race:
                 races += 1
-                if races > self._max_races:
-                    raise
+                if races <= self._max_races:
+                    continue
+                progress.error = race
+                return progress
+            except Exception as error:  # a passing failure: the batch is retried from this chunk
+                progress.error = error
+                return progress
+            if parked:
+                progress.parked.append(parked)
+        return progress
+
+    def _step(self, source: str, records: Sequence[Record], start: int, limit: int) -> tuple[int, Parked | None, int]:
+        """One chunk from ``start``: where the batch goes on, the record parked if any, and the
+        most records the next chunk may take (halved while a refused record is looked for)."""
+        size = plan_chunk(records[start : start + limit])
+        chunk = records[start : start + size]
+        claim = Claim(f"{source}#{chunk[0].sequence}", tuple(record.sequence for record in chunk))
+        try:
+            try:
+                self._commit(claim, chunk)
+                return start + size, None, limit
+            except Unapplicable as refused:
+                if size > 1:
+                    return start, None, size // 2
+                return start + 1, self._park(source, claim, chunk[0], str(refused)), len(records)
+        except AlreadyApplied as done:
+            return self._skip(source, records, start, done.sequences), None, limit
+
+    def replay(self, parked: Parked, scope: Scope, event: UsageEvent) -> None:
+        """Apply a parked record's event (as stored now) and remove it from the parked ones,
+        once; ``Unapplicable`` if it still cannot be applied."""
+        claim = Claim(f"replay#{parked.id}", (parked.sequence,), settles=parked.id)
+        for _ in range(self._max_races + 1):
+            try:
+                self._commit(claim, [Record(parked.sequence, scope, event)])
+                return
+            except AlreadyApplied:
+                return
+            except ValueTaken:
                 continue
-            start += size
+        raise ValueTaken()
+
+    def _commit(self, claim: Claim, chunk: Sequence[Record]) -> None:
+        deltas = deltas_of(chunk)
+        self._store.raise_extremes(deltas)
+        self._store.commit(claim, deltas, self._store.unseen(deltas))
+
+    def _skip(self, source: str, records: Sequence[Record], start: int, applied: tuple[str, ...]) -> int:
+        """Where the batch goes on after a committed chunk at ``start``; a chunk reaching past the
+        batch's end leaves a marker for its rest on the record after that end."""
+        end = start + len(applied)
+        if end > len(records):
+            rest = applied[len(records) - start :]
+            self._store.carry(Claim(f"{source}#{rest[0]}", rest))
+            return len(records)
+        return end
+
+    def _park(self, source: str, claim: Claim, record: Record, error: str) -> Parked:
+        parked = Parked(
+            id=new_id("upk"),
+            source=source,
+            sequence=record.sequence,
+            scope=record.scope,
+            transaction_id=record.transaction_id,
+            error=error[:ERROR_CHARS],
+            parked_at=to_wire(self._clock.now()),
+        )
+        self._store.park(claim, parked)
+        return parked

@@ -2,10 +2,12 @@
 
 Exactly once: the raw event's key is ``(tenant, mode, transaction_id)``, so
 the event store holds each transaction once however often it is sent. Events
-already stored are answered as duplicates (one batched read); two requests
-racing with the same new id both write the same key, and only the first write
-creates it. Totals are built from created keys only (see ``aggregator``), so a
-transaction counts once either way.
+already stored are answered as duplicates (one batched read, so resends cost no
+write); the new ones are created only where their key does not exist yet (a
+conditional write each). Of requests racing with the same new id, exactly one
+creates it: that request's answer counts it ``accepted``, every other one's as a
+duplicate, so the receipts of concurrent clients add up to the distinct ids.
+Totals are built from created keys only (see ``aggregator``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ MAX_BATCH_BYTES = 1024 * 1024
 class UsageEventStore(Protocol):
     def existing(self, scope: Scope, transaction_ids: Sequence[str]) -> set[str]: ...
 
-    def put_many(self, scope: Scope, events: Sequence[UsageEvent]) -> None: ...
+    def put_new(self, scope: Scope, events: Sequence[UsageEvent]) -> set[str]:
+        """Store each event unless its transaction id is stored; the ids this call created."""
 
 
 class GracePeriods(Protocol):
@@ -69,8 +72,12 @@ class UsageIngest:
                     result.rejected.append(Rejection(index, txid, refused.code, refused.message, refused.param))
         for txid in self._store.existing(scope, list(fresh)):
             result.duplicates.append(fresh.pop(txid)[0])
-        result.accepted = [event for _, event in fresh.values()]
-        self._store.put_many(scope, result.accepted)
+        created = self._store.put_new(scope, [event for _, event in fresh.values()])
+        for txid, (index, event) in fresh.items():
+            if txid in created:
+                result.accepted.append(event)
+            else:  # a concurrent request created it first
+                result.duplicates.append(index)
         result.duplicates.sort()
         return result
 
@@ -105,8 +112,5 @@ class UsageIngest:
         return bool(self._store.existing(scope, [transaction_id]))
 
     def keep(self, scope: Scope, event: UsageEvent) -> bool:
-        """Store a prepared event unless it is stored already; True if it was new."""
-        if self.stored(scope, event.transaction_id):
-            return False
-        self._store.put_many(scope, [event])
-        return True
+        """Store a prepared event unless it is stored already; True if this call created it."""
+        return bool(self._store.put_new(scope, [event]))

@@ -32,7 +32,8 @@ PERIODS = ("current", "previous")
 class AggregateReader(Protocol):
     def period(self, scope: Scope, subscription: str, period_start: str) -> list[Stored]: ...
 
-    def levels(self, scope: Scope, subscription: str) -> dict[str, Decimal]: ...
+    def levels(self, scope: Scope, subscription: str) -> dict[tuple[str, str], Decimal]:
+        """Running totals of weighted meters over all periods, by (meter code, group key)."""
 
 
 class EventReader(Protocol):
@@ -168,10 +169,7 @@ class UsageService:
         weighted = [s for period in stored for s in period if s.aggregation == "weighted_sum"]
         if not weighted:
             return {}
-        levels: dict[tuple[str, str], Decimal] = {}
-        for sk, total in self._aggregates.levels(scope, subscription_id).items():
-            code, _, group = sk.partition("#")
-            levels[(code, group)] = total
+        levels = dict(self._aggregates.levels(scope, subscription_id))
         for item in weighted:
             key = (item.code, group_key(item.group))
             levels[key] = levels.get(key, Decimal(0)) - item.total

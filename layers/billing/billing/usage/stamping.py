@@ -114,9 +114,10 @@ class Stamper:
                 raise Refused("property_out_of_range", f"{param} has more than 38 digits or is out of range.", param)
         value, unique = measure(meter, properties)
         for name in meter.group_by:
-            if len(_text(properties.get(name)) or "") > MAX_GROUP_VALUE:
+            if len((_text(properties.get(name)) or "").encode("utf-8", "surrogatepass")) > MAX_GROUP_VALUE_BYTES:
                 param = f"properties.{name}"
-                raise Refused("property_out_of_range", f"{param} groups usage: at most 64 characters.", param)
+                message = f"{param} groups usage: at most {MAX_GROUP_VALUE_BYTES} bytes (UTF-8)."
+                raise Refused("property_out_of_range", message, param)
         return UsageEvent(
             transaction_id=raw["transaction_id"],
             customer=customer.id,
@@ -198,7 +199,9 @@ def number(raw: Any) -> Decimal | None:
 
 
 MAX_DECIMALS = 6
-MAX_GROUP_VALUE = 64  # group values are part of the totals' keys (DynamoDB key size limits)
+MAX_GROUP_VALUE_BYTES = 256
+"""A group value is stored on its totals (their keys hold its digest only) and printed on invoice
+lines: at most 256 bytes of UTF-8, whatever its characters (any string property fits in ASCII)."""
 _STORAGE = Context(prec=38, Emin=-128, Emax=126, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
 
 

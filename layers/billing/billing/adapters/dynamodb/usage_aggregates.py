@@ -3,21 +3,31 @@
 One item per (subscription, period, meter, group) under the period's key, so
 a customer's usage for a period is one ``Query``. Chunk markers and distinct
 value markers make each stream record count once (``billing.usage.aggregator``).
+
+Keys hold digests of group values and distinct values, never the values themselves:
+whatever a tenant sends (non-ASCII, several long group values), a key stays far below
+DynamoDB's limits (1,024 bytes for a sort key, 2,048 for a partition key). The values are
+attributes of the items, read back from there. The store's refusals of a write for what it
+is (``ValidationException``: a size or number limit) are ``Unapplicable``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from billing.adapters.dynamodb import table
+from billing.adapters.dynamodb.usage_dead_letters import parked_item, parked_key
 from billing.scope import Scope
 from billing.usage.aggregation import AggregateKey, Delta, Stored
-from billing.usage.aggregator import AlreadyApplied, ValueTaken
+from billing.usage.aggregator import AlreadyApplied, Claim, Parked, Unapplicable, ValueTaken
+from billing.usage.model import group_key
 
 MARKER_TTL_S = 3 * 24 * 3600  # streams keep records 24 h: a retry never comes later than that
 
@@ -30,19 +40,52 @@ def _level_pk(scope: Scope, subscription: str) -> str:
     return f"{scope.key}#USGL#{subscription}"
 
 
+def digest(text: str) -> str:
+    """128 bits of SHA-256, in hex: a fixed-size key part for any value."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _group_sk(code: str, group: str) -> str:
+    return f"{code}#{digest(group)}"
+
+
 def _agg_key(key: AggregateKey) -> dict[str, str]:
-    return {"PK": period_pk(key.scope, key.subscription, key.period_start), "SK": f"{key.code}#{key.group_key}"}
+    return {"PK": period_pk(key.scope, key.subscription, key.period_start), "SK": _group_sk(key.code, key.group_key)}
+
+
+def _level_key(key: AggregateKey) -> dict[str, str]:
+    return {"PK": _level_pk(key.scope, key.subscription), "SK": _group_sk(key.code, key.group_key)}
 
 
 def _value_key(key: AggregateKey, value: str) -> dict[str, str]:
     return {
-        "PK": f"{period_pk(key.scope, key.subscription, key.period_start)}#{key.code}#{key.group_key}#V#{value}",
+        "PK": f"{period_pk(key.scope, key.subscription, key.period_start)}#V#{_agg_key(key)['SK']}#{digest(value)}",
         "SK": "V",
     }
 
 
 def _marker_key(marker: str) -> dict[str, str]:
-    return {"PK": f"USGB#{hashlib.sha256(marker.encode()).hexdigest()[:32]}", "SK": "USGB"}
+    return {"PK": f"USGB#{digest(marker)}", "SK": "USGB"}
+
+
+def _marker(claim: Claim) -> dict[str, Any]:
+    """A put of the claim's marker, unless it exists (it lists the records it covers)."""
+    item = {**_marker_key(claim.marker), "seqs": list(claim.sequences), "expires_at": int(time.time()) + MARKER_TTL_S}
+    return table.put(item, "attribute_not_exists(PK)")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Writes DynamoDB refuses for what they are (key, item or number too large) are
+    ``Unapplicable``; anything else (throttling, conflicts, outages) passes as it is."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response["Error"]["Code"]
+        reasons = {reason.get("Code") for reason in exc.response.get("CancellationReasons", [])}
+        if error == "ValidationException" or "ValidationError" in reasons:
+            raise Unapplicable(exc.response["Error"].get("Message", error)) from None
+        raise
 
 
 def _describe(key: AggregateKey, delta: Delta) -> dict[str, Any]:
@@ -86,7 +129,8 @@ class DynamoAggregateStore:
             else:
                 continue
             try:
-                table.client().update_item(**request)
+                with _refusals():
+                    table.client().update_item(**request)
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
@@ -95,18 +139,19 @@ class DynamoAggregateStore:
         wanted = [(key, value) for key, delta in deltas.items() for value in sorted(delta.uniques)]
         if not wanted:
             return {}
-        seen = {item["PK"] for item in table.batch_get(table.table_name(), [_value_key(k, v) for k, v in wanted])}
+        with _refusals():
+            found = table.batch_get(table.table_name(), [_value_key(k, v) for k, v in wanted])
+        seen = {item["PK"] for item in found}
         fresh: dict[AggregateKey, set[str]] = {}
         for key, value in wanted:
             if _value_key(key, value)["PK"] not in seen:
                 fresh.setdefault(key, set()).add(value)
         return fresh
 
-    def commit(
-        self, marker: str, count: int, deltas: dict[AggregateKey, Delta], new_values: dict[AggregateKey, set[str]]
-    ) -> None:
-        expires = int(time.time()) + MARKER_TTL_S
-        operations = [table.put({**_marker_key(marker), "n": count, "expires_at": expires}, "attribute_not_exists(PK)")]
+    def commit(self, claim: Claim, deltas: dict[AggregateKey, Delta], new_values: dict[AggregateKey, set[str]]) -> None:
+        operations = [_marker(claim)]
+        if claim.settles:
+            operations.append(table.delete(parked_key(claim.settles)))
         for key, delta in deltas.items():
             adds = {":n": delta.n, ":t": delta.total, ":w": delta.wsum, ":u": len(new_values.get(key, ()))}
             expression = f"ADD n :n, #total :t, wsum :w, uq :u SET {DESCRIBE}"
@@ -114,12 +159,9 @@ class DynamoAggregateStore:
             update["ExpressionAttributeNames"] = {"#group": "group", "#total": "total"}
             operations.append({"Update": update})
             if delta.aggregation == "weighted_sum":
-                level = _update(
-                    {"PK": _level_pk(key.scope, key.subscription), "SK": f"{key.code}#{key.group_key}"},
-                    "ADD #total :t",
-                    {":t": delta.total},
-                )
-                level["ExpressionAttributeNames"] = {"#total": "total"}
+                level_values = {":t": delta.total, ":code": key.code, ":group": delta.group}
+                level = _update(_level_key(key), "ADD #total :t SET code = :code, #group = :group", level_values)
+                level["ExpressionAttributeNames"] = {"#group": "group", "#total": "total"}
                 operations.append({"Update": level})
         value_ops = len(operations)
         for key, values in new_values.items():
@@ -128,18 +170,38 @@ class DynamoAggregateStore:
             )
         conflicts: dict[int, Exception] = {0: _MarkerExists()}
         conflicts |= {index: ValueTaken() for index in range(value_ops, len(operations))}
+        self._transact(claim, operations, conflicts)
+
+    def park(self, claim: Claim, parked: Parked) -> None:
+        self._transact(claim, [_marker(claim), table.put(parked_item(parked))], {0: _MarkerExists()})
+
+    def carry(self, claim: Claim) -> None:
         try:
-            table.transact(operations, conflicts)
+            with table.condition_as(_MarkerExists()):
+                table.client().put_item(**_marker(claim)["Put"])
         except _MarkerExists:
-            stored = table.get(_marker_key(marker))
-            raise AlreadyApplied(int(stored["n"]) if stored else 0) from None
+            pass  # carried already
+
+    @staticmethod
+    def _transact(claim: Claim, operations: list[dict[str, Any]], conflicts: dict[int, Exception]) -> None:
+        try:
+            with _refusals():
+                table.transact(operations, conflicts)
+        except _MarkerExists:
+            stored = table.get(_marker_key(claim.marker))
+            if not stored:  # expired since the write that found it: the chunk is long settled
+                raise RuntimeError(f"marker {claim.marker} exists and is gone") from None
+            raise AlreadyApplied(stored["seqs"]) from None
 
     def period(self, scope: Scope, subscription: str, period_start: str) -> list[Stored]:
         return [_stored(item) for item in _query(period_pk(scope, subscription, period_start))]
 
-    def levels(self, scope: Scope, subscription: str) -> dict[str, Decimal]:
-        """Running totals of weighted meters over all periods, by ``code#group``."""
-        return {item["SK"]: Decimal(item.get("total", 0)) for item in _query(_level_pk(scope, subscription))}
+    def levels(self, scope: Scope, subscription: str) -> dict[tuple[str, str], Decimal]:
+        """Running totals of weighted meters over all periods, by meter code and group."""
+        return {
+            (item["code"], group_key(item.get("group") or {})): Decimal(item.get("total", 0))
+            for item in _query(_level_pk(scope, subscription))
+        }
 
 
 class _MarkerExists(Exception):

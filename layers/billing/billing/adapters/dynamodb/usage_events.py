@@ -12,12 +12,13 @@ from __future__ import annotations
 import heapq
 import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from billing.adapters.dynamodb import table
-from billing.ids import new_id
 from billing.scope import Scope
 from billing.settings import get_settings
 from billing.usage.model import UsageEvent
@@ -35,6 +36,14 @@ def name() -> str:
 
 def _key(scope: Scope, transaction_id: str) -> dict[str, str]:
     return {"PK": f"{scope.key}#UEV#{transaction_id}", "SK": "UEV"}
+
+
+def key_parts(key: dict[str, Any]) -> tuple[Scope | None, str | None]:
+    """The scope and transaction id an item key names (None where it names none)."""
+    tenant_id, mode, kind, transaction_id = ([*str(key.get("PK", "")).split("#", 3), "", "", ""])[:4]
+    if kind != "UEV" or not transaction_id or mode not in ("test", "live"):
+        return None, None
+    return Scope(tenant_id=tenant_id, livemode=mode == "live"), transaction_id
 
 
 def _customer_key(scope: Scope, customer_id: str, shard: int) -> str:
@@ -103,34 +112,17 @@ class DynamoUsageEventStore:
         prefix = len(f"{scope.key}#UEV#")
         return {item["PK"][prefix:] for item in found}
 
-    def put_many(self, scope: Scope, events: Sequence[UsageEvent]) -> None:
-        write_id = new_id("wr")
-        table.batch_put(name(), [{**to_item(scope, event), "write_id": write_id} for event in events])
+    def put_new(self, scope: Scope, events: Sequence[UsageEvent]) -> set[str]:
+        """Create each event's item unless its key exists: conditional ``PutItem``s, sent in
+        parallel (``BatchWriteItem`` cannot be conditional). The ids created are the writes
+        that won; an id another request created first is not among them."""
+        created = _writers().map(_create, [to_item(scope, event) for event in events])
+        return {event.transaction_id for event, new in zip(events, created, strict=True) if new}
 
     def get(self, scope: Scope, transaction_id: str) -> UsageEvent | None:
         response = table.client().get_item(TableName=name(), Key=table.encode(_key(scope, transaction_id)))
         item = response.get("Item")
         return from_item(table.decode(item))[1] if item else None
-
-    def keep_first(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        """First write wins: when a racing duplicate overwrote a key, put the first write back.
-
-        Each request's writes carry a time-ordered ``write_id``; putting the older image back
-        is itself an overwrite by an older write, which this rule leaves alone.
-        """
-        if new.get("write_id", "") <= old.get("write_id", ""):
-            return
-        request = {
-            "TableName": name(),
-            "Item": table.encode(old),
-            "ConditionExpression": "write_id = :later",
-            "ExpressionAttributeValues": table.encode({":later": new["write_id"]}),
-        }
-        try:
-            with table.condition_as(_Superseded()):
-                table.client().put_item(**request)
-        except _Superseded:
-            pass  # written again since; that write's own record decides
 
     def for_customer(
         self, scope: Scope, customer: str, window: tuple[str, str], code: str | None, limit: int, before: str | None
@@ -173,8 +165,30 @@ class DynamoUsageEventStore:
         return [item for item in found[:want] if item["GSI1SK"] != upper]
 
 
-class _Superseded(Exception):
+class _Exists(Exception):
     pass
+
+
+WRITERS = 16  # conditional writes in flight per container (the client pools 50 connections)
+
+
+@lru_cache(maxsize=1)
+def _writers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(WRITERS, thread_name_prefix="usage-write")
+
+
+def _create(item: dict[str, Any]) -> bool:
+    try:
+        with table.condition_as(_Exists()):
+            request = {
+                "TableName": name(),
+                "Item": table.encode(item),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+            table.client().put_item(**request)
+    except _Exists:
+        return False
+    return True
 
 
 def position(event: UsageEvent) -> str:
