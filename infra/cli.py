@@ -209,6 +209,7 @@ def usage_replay(ids: Sequence[str], replay_all: bool) -> int:
     from billing.adapters import usage_failed_batches
     from billing.adapters.services import usage_aggregator
     from billing.adapters.services import usage_dead_letters as dead_letters
+    from billing.errors import NotFound
     from billing.settings import get_settings
 
     if not ids and not replay_all:
@@ -221,20 +222,24 @@ def usage_replay(ids: Sequence[str], replay_all: bool) -> int:
     batches = [b for b in batches if replay_all or b.message_id in ids]
     failures = 0
     for parked_id in parked_ids:
-        reason = dead_letters().replay(parked_id)
+        try:
+            reason = dead_letters().replay(parked_id)
+        except NotFound:
+            reason = "no such parked record"
         failures += reason is not None
-        print(f"{parked_id}: " + ("counted" if reason is None else f"still parked ({reason})"))
+        print(f"{parked_id}: " + ("counted" if reason is None else f"not counted: {reason}"))
     for batch in batches:
         assert queue
         progress = usage_failed_batches.replay(queue, batch, usage_aggregator())
-        done = progress.error is None
-        failures += not done
+        failures += progress.error is not None
         parked = f", {len(progress.parked)} parked" if progress.parked else ""
-        print(f"{batch.message_id}: " + (f"counted{parked}" if done else f"stopped ({progress.error!r})"))
-    unknown = set(ids) - set(parked_ids) - {b.message_id for b in batches}
-    for missing in sorted(unknown):
-        print(f"{missing}: no such parked record or failed batch", file=sys.stderr)
-    return 1 if failures or unknown else 0
+        print(
+            f"{batch.message_id}: " + (f"counted{parked}" if progress.error is None else f"stopped: {progress.error!r}")
+        )
+    for missing in sorted(set(ids) - set(parked_ids) - {b.message_id for b in batches}):
+        failures += 1
+        print(f"{missing}: not counted: no such failed batch")
+    return 1 if failures else 0
 
 
 def parser() -> argparse.ArgumentParser:

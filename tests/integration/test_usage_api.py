@@ -281,9 +281,33 @@ def test_a_redelivered_stream_batch_adds_nothing(stack: EmbeddedStack, api: Api,
     assert (after["users"]["quantity"], after["water_m3"]["quantity"]) == ("5", "60")
 
 
-def test_a_racing_overwrite_keeps_the_first_write(
-    stack: EmbeddedStack, api: Api, key: str, tenants: TenantService
-) -> None:
+def test_concurrent_clients_get_one_receipt_per_transaction(stack: EmbeddedStack, api: Api, key: str) -> None:
+    """Four clients send the same events, each split its own way: each transaction id is
+    `accepted` once over all answers (the write that won), a duplicate everywhere else."""
+    usage_tariff(api, key)
+    cus = customer_on_plan(api, key, ago(days=2))["customer"]
+    events = [event(f"rc-{i}", cus, "water_m3", m3=i) for i in range(240)]
+    replies: list[Any] = []
+
+    def send(size: int, reverse: bool) -> None:
+        batches = [events[start : start + size] for start in range(0, len(events), size)]
+        for batch in reversed(batches) if reverse else batches:
+            replies.append(api.post("/v1/events/batch", key, {"events": batch}))
+
+    splits = [(40, False), (60, True), (80, False), (120, True)]
+    threads = [threading.Thread(target=send, args=split) for split in splits]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(reply.status == 200 for reply in replies)
+    assert sum(reply.body["accepted"] for reply in replies) == 240
+    assert sum(reply.body["duplicates"] for reply in replies) == 3 * 240
+    stack.plumbing.drain()
+    assert quantities(api, key, cus)["water_m3"]["quantity"] == str(sum(range(240)))
+
+
+def test_an_event_is_never_overwritten(api: Api, key: str, tenants: TenantService) -> None:
     usage_tariff(api, key)
     cus = customer_on_plan(api, key, ago(days=2))["customer"]
     scope = tenants.authenticate(f"Bearer {key}")
@@ -291,8 +315,34 @@ def test_a_racing_overwrite_keeps_the_first_write(
     store = DynamoUsageEventStore()
     first = store.get(scope, "race-1")
     assert first is not None
-    store.put_many(scope, [dataclasses.replace(first, value=Decimal(7))])  # what a racing duplicate does
-    stack.plumbing.drain()
+    assert store.put_new(scope, [dataclasses.replace(first, value=Decimal(7))]) == set()  # a racing duplicate
     kept = store.get(scope, "race-1")
     assert kept is not None and kept.value == Decimal(5)
-    assert quantities(api, key, cus)["water_m3"]["quantity"] == "5"
+
+
+def test_long_non_ascii_group_values_count(stack: EmbeddedStack, api: Api, key: str) -> None:
+    """Three group values of 64 non-ASCII characters made an aggregate key over DynamoDB's
+    1,024 bytes: the event was accepted and its total never written. Keys hold digests now."""
+    meter = {"code": "intl_calls", "name": "Calls", "aggregation": "count", "group_by": ["city", "route", "note"]}
+    assert api.post("/v1/meters", key, meter).status == 201
+    visitors = {"code": "visitors", "name": "Visitors", "aggregation": "unique_count", "field": "name",
+                "group_by": ["city"]}  # fmt: skip
+    assert api.post("/v1/meters", key, visitors).status == 201
+    charges = [{"meter": code, "model": "per_unit", "unit_amount": "1"} for code in ("intl_calls", "visitors")]
+    plan = {"code": "metered", "name": "Intl", "currency": "USD", "interval": "month", "charges": charges}
+    assert api.post("/v1/plans", key, plan).status == 201
+    cus = customer_on_plan(api, key, ago(days=2))["customer"]
+    group = {"city": "Москва" * 10 + "ёжик", "route": "東京" * 32, "note": "é" * 64}
+    name = "Наталья" * 36  # 252 characters, 504 bytes: a distinct value, hashed into its marker's key
+    sent = [event("g-1", cus, "intl_calls", **group), event("g-2", cus, "intl_calls", **group),
+            event("v-1", cus, "visitors", city=group["city"], name=name),
+            event("v-2", cus, "visitors", city=group["city"], name=name)]  # fmt: skip
+    assert api.post("/v1/events/batch", key, {"events": sent}).body["accepted"] == 4
+    too_long = api.post("/v1/events", key, event("g-3", cus, "intl_calls", **{**group, "note": "é" * 129}))
+    assert (too_long.status, too_long.body["error"]["code"]) == (422, "property_out_of_range")
+    assert too_long.body["error"]["param"] == "properties.note" and "256 bytes" in too_long.body["error"]["message"]
+    stack.plumbing.drain()
+    usage = quantities(api, key, cus)
+    assert usage["intl_calls"]["quantity"] == "2"
+    assert usage["intl_calls"]["groups"] == [{"group": group, "quantity": "2"}]
+    assert usage["visitors"]["groups"] == [{"group": {"city": group["city"]}, "quantity": "1"}]

@@ -47,7 +47,7 @@ class DeadLetters:
         try:
             if parked.scope is None or parked.transaction_id is None:
                 raise Unapplicable("the record names no stored event")
-            event = self._events.get(parked.scope, parked.transaction_id)
+            event = self._read(parked.scope, parked.transaction_id)
             if event is None:
                 raise Unapplicable("the event is no longer stored")
             self._aggregator.replay(parked, parked.scope, event)
@@ -56,3 +56,9 @@ class DeadLetters:
             self._parked.failed_again(parked_id, reason)
             return reason
         return None
+
+    def _read(self, scope: Scope, transaction_id: str) -> UsageEvent | None:
+        try:
+            return self._events.get(scope, transaction_id)
+        except (KeyError, ValueError, TypeError, ArithmeticError) as bad:  # its stored data does not decode
+            raise Unapplicable(f"the stored event cannot be read ({type(bad).__name__}: {bad})") from None
