@@ -4,12 +4,14 @@ A write unit is one write of up to 1 KB of item (rounded up per item); each glob
 index the item appears in costs the same again; a transactional write costs twice. Item
 size follows DynamoDB's rules: attribute name bytes plus value bytes (numbers about one
 byte per two digits, plus one). Update expressions are counted as one unit per item
-touched, plus its index writes if it sets an index key (the aggregates have none).
+touched, plus its index writes if it sets an index key (the aggregates have none). A PartiQL
+``INSERT`` (in ``BatchExecuteStatement``) costs what a put of its item costs.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 from typing import Any
 
@@ -64,6 +66,11 @@ class WriteUnits:
                 units = item_units(params["Item"])
             case "UpdateItem" | "DeleteItem":
                 units = 1
+            case "BatchExecuteStatement":  # PartiQL INSERTs: the item is in the parameters
+                for statement in params["Statements"]:
+                    if statement["Statement"].lstrip().upper().startswith("INSERT"):
+                        names = re.findall(r"'([^']+)'\s*:\s*\?", statement["Statement"])
+                        units += item_units(dict(zip(names, statement["Parameters"], strict=True)))
             case "TransactWriteItems":
                 for operation in params["TransactItems"]:
                     kind, body = next(iter(operation.items()))

@@ -218,8 +218,10 @@ def usage_replay(ids: Sequence[str], replay_all: bool) -> int:
     parked_ids = [p.id for p in _all_parked()] if replay_all else []
     parked_ids += [i for i in ids if i.startswith("upk_")]
     queue = get_settings().usage_dead_letter_queue_url
-    batches = usage_failed_batches.failed_batches(queue, hold_s=300) if queue else []
-    batches = [b for b in batches if replay_all or b.message_id in ids]
+    held = usage_failed_batches.failed_batches(queue, hold_s=300) if queue else []
+    batches = [b for b in held if replay_all or b.message_id in ids]
+    for other in set(held) - set(batches):
+        usage_failed_batches.release(queue or "", other)
     failures = 0
     for parked_id in parked_ids:
         try:

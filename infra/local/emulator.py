@@ -19,6 +19,12 @@ moto answers a ``Query`` by sorting every item of the table and keeping those un
 key: a busy table made each query slower. The emulator hands the query only the items under
 its partition key (of the table or of the index), which moto then sorts and filters as before.
 
+moto runs PartiQL without parameters, and copies every item of every table for each
+statement. ``BatchExecuteStatement`` of ``INSERT INTO "table" VALUE {'name': ?, ...}``
+statements (how usage ingestion creates events, each only where its key is free) is run
+as DynamoDB runs it: each statement creates its item, or fails alone with
+``DuplicateItem`` when the key exists. Other statements go to moto as before.
+
 Stream records are stored as ready JSON by moto but sent through its generic
 response serializer, which spends about a millisecond per record: reading a
 busy stream then cost more than writing the table. ``GetRecords`` answers
@@ -28,10 +34,12 @@ with the records as stored instead (moto's own JSON dump).
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
@@ -132,6 +140,49 @@ def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) 
         del self.all_items
 
 
+_moto_batch_execute_statement = DynamoDBBackend.batch_execute_statement
+_INSERT = re.compile(r"""^\s*INSERT\s+INTO\s+"([^"]+)"\s+VALUE\s+\{(.*)\}\s*$""", re.IGNORECASE | re.DOTALL)
+_PARAMETER = re.compile(r"""^\s*'([^']+)'\s*:\s*\?\s*$""")
+
+
+def _insert(statement: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The table and item of an ``INSERT`` whose values are all parameters, else None."""
+    found = _INSERT.match(statement.get("Statement", ""))
+    if not found:
+        return None
+    names = [_PARAMETER.match(part) for part in found.group(2).split(",")]
+    parameters = statement.get("Parameters", [])
+    if not all(names) or len(names) != len(parameters):
+        return None
+    return found.group(1), {name.group(1): value for name, value in zip(names, parameters, strict=True) if name}
+
+
+def _batch_execute_statement(self: DynamoDBBackend, statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    inserts = [_insert(statement) for statement in statements]
+    if not inserts or not all(inserts):
+        return _moto_batch_execute_statement(self, statements)  # type: ignore[no-any-return]
+    responses: list[dict[str, Any]] = []
+    for table_name, item in (insert for insert in inserts if insert):
+        table = self.tables.get(table_name)
+        if table is None:
+            responses.append({"Error": {"Code": "ResourceNotFound", "Message": "Requested resource not found"}})
+            continue
+        range_key = DynamoType(item[table.range_key_attr]) if table.range_key_attr in item else None
+        if table.hash_key_attr in item and table.get_item(DynamoType(item[table.hash_key_attr]), range_key):
+            error = {"Code": "DuplicateItem", "Message": "Duplicate primary key exists in table"}
+            responses.append({"TableName": table_name, "Error": error})
+            continue
+        try:  # under the one-request lock: nothing writes between the look and the put
+            self.put_item(table_name, item)
+        except MockValidationException as refused:
+            responses.append(
+                {"TableName": table_name, "Error": {"Code": "ValidationError", "Message": refused.message}}
+            )
+            continue
+        responses.append({"TableName": table_name})
+    return responses
+
+
 def _get_records(self: DynamoDBStreamsHandler) -> str:
     records: str = dynamo_json_dump(
         self.backend.get_records(self._get_param("ShardIterator"), self._get_param("Limit") or 1000)
@@ -142,6 +193,7 @@ def _get_records(self: DynamoDBStreamsHandler) -> str:
 class Emulator(ThreadedMotoServer):
     def _server_entry(self) -> None:
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+        DynamoDBBackend.batch_execute_statement = _batch_execute_statement  # type: ignore[method-assign]
         DynamoDBStreamsHandler.get_records = _get_records  # type: ignore[method-assign,assignment]
         Table.query = _query  # type: ignore[method-assign]
         app = _OneAtATime(DomainDispatcherApplication(create_backend_app))

@@ -1,4 +1,4 @@
-"""The local stack's own logic: event patterns and CloudFormation intrinsics."""
+"""The local stack's own logic: event patterns, CloudFormation intrinsics, stream delivery rules."""
 
 from __future__ import annotations
 
@@ -61,3 +61,50 @@ def test_sqs_filters_match_the_parsed_json_body() -> None:
     assert poller.wanted({"body": '{"detail-type": "PlanMigrationRequested"}'})
     assert not poller.wanted({"body": '{"detail-type": "CustomerCreated"}'})
     assert not poller.wanted({"body": "not json"})
+
+
+def test_stream_batches_fail_as_on_lambda() -> None:
+    """A function error splits the batch in halves (no retry used), a single failing record is
+    retried whole, a partial failure retries from the record reported; out of retries, the
+    on-failure destination gets Lambda's record of where the skipped records are."""
+    import threading
+
+    from infra.local.plumbing import StreamPoller
+
+    poller = StreamPoller.__new__(StreamPoller)  # the delivery rules only, no stream behind it
+    poller.name, poller._arn, poller._bisect, poller._max_retries = "Fn", "arn:stream", True, 1
+    poller.stopping = threading.Event()
+    calls: list[list[str]] = []
+    sent: list[dict] = []
+
+    def handler(event: dict, context: object) -> dict:
+        sequences = [record["dynamodb"]["SequenceNumber"] for record in event["Records"]]
+        calls.append(sequences)
+        if "3" in sequences:
+            raise RuntimeError("poison")
+        return {"batchItemFailures": [{"itemIdentifier": "6"}] if "6" in sequences else []}
+
+    poller._handler = handler
+    poller._dead_letter = sent.append  # type: ignore[method-assign]
+    poller._deliver("shard-1", [{"dynamodb": {"SequenceNumber": str(n)}} for n in range(1, 9)])
+    assert calls == [
+        [str(n) for n in range(1, 9)],
+        ["1", "2", "3", "4"],
+        ["1", "2"],
+        ["3", "4"],
+        ["3"],
+        ["3"],  # its one retry
+        ["4"],
+        ["5", "6", "7", "8"],
+        ["6", "7", "8"],  # retried from the record reported, once
+    ]
+    infos = [message["DDBStreamBatchInfo"] for message in sent]
+    assert [(i["startSequenceNumber"], i["endSequenceNumber"], i["batchSize"]) for i in infos] == [
+        ("3", "3", 1),
+        ("6", "8", 3),
+    ]
+    assert {message["requestContext"]["condition"] for message in sent} == {"RetryAttemptsExhausted"}
+    assert infos[0]["shardId"] == "shard-1" and infos[0]["streamArn"] == "arn:stream"
+    assert (
+        sent[0]["responseContext"]["functionError"] == "Unhandled" and "functionError" not in sent[1]["responseContext"]
+    )

@@ -230,13 +230,13 @@ event_strategy = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     events=st.lists(event_strategy, min_size=1, max_size=80),
     cuts=st.lists(st.integers(1, 20), min_size=1, max_size=10),
     threads=st.integers(1, 4),
     seed=st.integers(0, 10_000),
-    poison=st.sets(st.integers(0, 80), max_size=4),
+    poison=st.sets(st.integers(0, 30), max_size=4),  # transaction ids whose record the store refuses
 )
 def test_totals_equal_the_totals_of_the_distinct_events(
     events: list, cuts: list[int], threads: int, seed: int, poison: set[int]
@@ -267,8 +267,7 @@ def test_totals_equal_the_totals_of_the_distinct_events(
 
     rng = random.Random(seed)
     stream = world.events.stream
-    # poison among counts and sums (a parked record's max or latest may count, see the aggregator)
-    poisoned = {stream[i][0] for i in poison if i < len(stream) and stream[i][2].code in ("calls", "seconds")}
+    poisoned = {seq for seq, _, event in stream if int(event.transaction_id[1:]) in poison}
     store = Flaky(rng, set(poisoned))
     aggregator = UsageAggregator(store, max_races=1000)
     deliver(stream, aggregator, rng)
@@ -276,7 +275,7 @@ def test_totals_equal_the_totals_of_the_distinct_events(
     assert sorted(p.sequence for p in store.parked.values()) == sorted(poisoned)  # each parked once
     distinct = {event.transaction_id: event for _, _, event in stream}
     assert len(distinct) == len(distinct_ids)  # each stored once
-    assert_totals(store, {e.transaction_id: e for seq, _, e in stream if seq not in poisoned})
+    assert_totals(store, {e.transaction_id: e for seq, _, e in stream if seq not in poisoned}, extremes=not poisoned)
     store.poison.clear()
     dead_letters = DeadLetters(store, world.events, aggregator)
     for parked in list(store.parked.values()):
@@ -286,16 +285,38 @@ def test_totals_equal_the_totals_of_the_distinct_events(
     assert_totals(store, distinct)
 
 
-def assert_totals(store: MemoryAggregates, distinct: dict) -> None:
+def assert_totals(store: MemoryAggregates, distinct: dict, extremes: bool = True) -> None:
+    """Each meter's row adds up ``distinct``; ``extremes=False`` leaves out maxima and latest
+    values, which a parked record may already have raised (see the aggregator)."""
     for code in METERS:
         mine = [e for e in distinct.values() if e.code == code]
         rows = [row for key, row in store.rows.items() if key.code == code]
         if not mine:
-            assert not rows
+            assert all(row["n"] == 0 for row in rows) and (rows == [] or not extremes)
             continue
         [row] = rows
         assert row["n"] == len(mine)
         assert row["total"] == sum((e.value for e in mine), Decimal(0))
-        assert row["max"] == max(e.value for e in mine)
-        assert row["latest"][1] == max(mine, key=lambda e: (e.timestamp, e.transaction_id)).value
         assert row["unique"] == (len({e.unique for e in mine}) if code == "users" else 0)
+        if extremes:
+            assert row["max"] == max(e.value for e in mine)
+            assert row["latest"][1] == max(mine, key=lambda e: (e.timestamp, e.transaction_id)).value
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    group=st.dictionaries(st.text(min_size=1, max_size=64), st.text(max_size=64) | st.none(), max_size=5),
+    value=st.text(max_size=256),
+)
+def test_aggregate_keys_stay_within_dynamodb_limits_whatever_the_values(group: dict, value: str) -> None:
+    """Three group values of 64 non-ASCII characters once made a sort key over 1,024 bytes:
+    keys hold digests of the values now (the values are attributes)."""
+    from billing.adapters.dynamodb.usage_aggregates import _agg_key, _level_key, _value_key
+    from billing.usage.aggregation import AggregateKey
+    from billing.usage.model import group_key
+
+    key = AggregateKey(Scope("ten_" + "x" * 26, True), "sub_" + "y" * 26, "2026-03-01T00:00:00Z", "m" * 64,
+                       group_key(group))  # fmt: skip
+    for item_key in (_agg_key(key), _level_key(key), _value_key(key, value)):
+        assert len(item_key["PK"].encode()) <= 2048 and len(item_key["SK"].encode()) <= 1024
+    assert len(_agg_key(key)["SK"].encode()) <= 64 + 33

@@ -72,6 +72,11 @@ def failed_batches(queue_url: str, hold_s: int = 0) -> list[FailedBatch]:
     return list(seen.values())
 
 
+def release(queue_url: str, batch: FailedBatch) -> None:
+    """Make a batch held by ``failed_batches`` visible again at once."""
+    _sqs().change_message_visibility(QueueUrl=queue_url, ReceiptHandle=batch.receipt, VisibilityTimeout=0)
+
+
 def replay(queue_url: str, batch: FailedBatch, aggregator: UsageAggregator) -> Progress:
     """Apply the batch's records again; the message goes once all are settled."""
     raw = usage_stream.read_range(batch.stream_arn, batch.shard_id, batch.first, batch.last)

@@ -52,6 +52,8 @@ class DeadLetters:
                 raise Unapplicable("the event is no longer stored")
             self._aggregator.replay(parked, parked.scope, event)
         except Exception as error:  # any failure leaves the record parked, with its reason
+            if self._parked.get(parked_id) is None:
+                return None  # the replay committed before the failure (a timeout after the write)
             reason = f"{type(error).__name__}: {error}"
             self._parked.failed_again(parked_id, reason)
             return reason

@@ -135,6 +135,48 @@ def batch_put(table: str, items: Sequence[Mapping[str, Any]]) -> None:
             raise BillingError("The store is busy; retry.", code="store_busy", retryable=True)
 
 
+RETRYABLE_STATEMENT = {
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionConflict",
+}
+
+
+def batch_insert(table: str, items: Sequence[Mapping[str, Any]]) -> list[bool]:
+    """Create each item only where its key is free: PartiQL ``INSERT``s, 25 per
+    ``BatchExecuteStatement``, each succeeding or failing alone (``DuplicateItem`` when the key
+    exists), at the cost of a plain write. True for the items this call created. (A
+    ``BatchWriteItem`` cannot be conditional; a transaction costs twice and fails whole.)"""
+    created = [False] * len(items)
+    for start in range(0, len(items), 25):
+        pending = {index: _insert_statement(table, items[index]) for index in range(start, min(start + 25, len(items)))}
+        for attempt in range(BATCH_ATTEMPTS):
+            indexes = list(pending)
+            responses = client().batch_execute_statement(Statements=[pending[i] for i in indexes])["Responses"]
+            for index, response in zip(indexes, responses, strict=True):
+                code = response.get("Error", {}).get("Code")
+                if code is None:
+                    created[index] = True
+                if code not in RETRYABLE_STATEMENT:
+                    pending.pop(index)
+                if code not in (None, "DuplicateItem", *RETRYABLE_STATEMENT):
+                    raise BillingError(f"The store refused a write: {code}: {response['Error'].get('Message')}")
+            if not pending:
+                break
+            _backoff(attempt)
+        else:
+            raise BillingError("The store is busy; retry.", code="store_busy", retryable=True)
+    return created
+
+
+def _insert_statement(table: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    encoded = encode(item)
+    names = ", ".join(f"'{name}': ?" for name in encoded)
+    return {"Statement": f'INSERT INTO "{table}" VALUE {{{names}}}', "Parameters": list(encoded.values())}
+
+
 def _backoff(attempt: int) -> None:
     time.sleep(min(0.02 * 2**attempt, 1.0) + random.random() * 0.02)
 

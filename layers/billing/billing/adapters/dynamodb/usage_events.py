@@ -12,10 +12,8 @@ from __future__ import annotations
 import heapq
 import zlib
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from billing.adapters.dynamodb import table
@@ -113,10 +111,9 @@ class DynamoUsageEventStore:
         return {item["PK"][prefix:] for item in found}
 
     def put_new(self, scope: Scope, events: Sequence[UsageEvent]) -> set[str]:
-        """Create each event's item unless its key exists: conditional ``PutItem``s, sent in
-        parallel (``BatchWriteItem`` cannot be conditional). The ids created are the writes
-        that won; an id another request created first is not among them."""
-        created = _writers().map(_create, [to_item(scope, event) for event in events])
+        """Create each event's item unless its key exists (``table.batch_insert``): the ids
+        created are the writes that won; an id another request created first is not among them."""
+        created = table.batch_insert(name(), [to_item(scope, event) for event in events])
         return {event.transaction_id for event, new in zip(events, created, strict=True) if new}
 
     def get(self, scope: Scope, transaction_id: str) -> UsageEvent | None:
@@ -163,32 +160,6 @@ class DynamoUsageEventStore:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return [item for item in found[:want] if item["GSI1SK"] != upper]
-
-
-class _Exists(Exception):
-    pass
-
-
-WRITERS = 16  # conditional writes in flight per container (the client pools 50 connections)
-
-
-@lru_cache(maxsize=1)
-def _writers() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(WRITERS, thread_name_prefix="usage-write")
-
-
-def _create(item: dict[str, Any]) -> bool:
-    try:
-        with table.condition_as(_Exists()):
-            request = {
-                "TableName": name(),
-                "Item": table.encode(item),
-                "ConditionExpression": "attribute_not_exists(PK)",
-            }
-            table.client().put_item(**request)
-    except _Exists:
-        return False
-    return True
 
 
 def position(event: UsageEvent) -> str:
