@@ -15,13 +15,9 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from infra.local.stack import EmbeddedStack, StackConfig, use_endpoint
 from infra.provision import physical_name
-
-if TYPE_CHECKING:
-    from billing.usage.aggregator import Parked
 
 
 def _connect(config: StackConfig) -> None:
@@ -167,83 +163,6 @@ def invoices_run(tenant_id: str | None, as_of: str | None, live: bool, timeout_s
         time.sleep(0.5)
 
 
-def usage_dead_letters(as_json: bool) -> int:
-    """Usage not counted yet: records the aggregator parked, and stream batches Lambda gave up on."""
-    from billing.adapters import usage_failed_batches
-    from billing.settings import get_settings
-
-    parked = _all_parked()
-    queue = get_settings().usage_dead_letter_queue_url
-    batches = usage_failed_batches.failed_batches(queue) if queue else []
-    if as_json:
-        print(json.dumps({"parked": [_parked_json(p) for p in parked], "failed_batches": [
-            {k: v for k, v in vars(b).items() if k != "receipt"} for b in batches]}))  # fmt: skip
-        return 0
-    print(f"{len(parked)} parked record(s), {len(batches)} failed stream batch(es).")
-    for p in parked:
-        where = f"{p.scope.key if p.scope else '?'} {p.transaction_id or '?'}"
-        print(f"  {p.id}  parked {p.parked_at}  {where}  attempts {p.attempts}: {p.error}")
-    for b in batches:
-        print(f"  {b.message_id}  {b.condition} {b.failed_at}  {b.size} record(s) {b.first}..{b.last} of {b.shard_id}")
-    return 0
-
-
-def _all_parked() -> list[Parked]:
-    from billing.adapters.services import usage_dead_letters as dead_letters
-
-    parked: list[Parked] = []
-    while True:
-        page, more = dead_letters().list(100, parked[-1].id if parked else None)
-        parked += page
-        if not more or not page:
-            return parked
-
-
-def _parked_json(parked: Parked) -> dict[str, object]:
-    return {**vars(parked), "scope": parked.scope.key if parked.scope else None}
-
-
-def usage_replay(ids: Sequence[str], replay_all: bool) -> int:
-    """Count parked records and failed batches (``--all``, or the ids given) again; exit 1 when
-    any of them stays uncounted."""
-    from billing.adapters import usage_failed_batches
-    from billing.adapters.services import usage_aggregator
-    from billing.adapters.services import usage_dead_letters as dead_letters
-    from billing.errors import NotFound
-    from billing.settings import get_settings
-
-    if not ids and not replay_all:
-        print("error: name the records to replay, or --all", file=sys.stderr)
-        return 2
-    parked_ids = [p.id for p in _all_parked()] if replay_all else []
-    parked_ids += [i for i in ids if i.startswith("upk_")]
-    queue = get_settings().usage_dead_letter_queue_url
-    held = usage_failed_batches.failed_batches(queue, hold_s=300) if queue else []
-    batches = [b for b in held if replay_all or b.message_id in ids]
-    for other in set(held) - set(batches):
-        usage_failed_batches.release(queue or "", other)
-    failures = 0
-    for parked_id in parked_ids:
-        try:
-            reason = dead_letters().replay(parked_id)
-        except NotFound:
-            reason = "no such parked record"
-        failures += reason is not None
-        print(f"{parked_id}: " + ("counted" if reason is None else f"not counted: {reason}"))
-    for batch in batches:
-        assert queue
-        progress = usage_failed_batches.replay(queue, batch, usage_aggregator())
-        failures += progress.error is not None
-        parked = f", {len(progress.parked)} parked" if progress.parked else ""
-        print(
-            f"{batch.message_id}: " + (f"counted{parked}" if progress.error is None else f"stopped: {progress.error!r}")
-        )
-    for missing in sorted(set(ids) - set(parked_ids) - {b.message_id for b in batches}):
-        failures += 1
-        print(f"{missing}: not counted: no such failed batch")
-    return 1 if failures else 0
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="billing", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -297,7 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "invoices":
             return invoices_run(args.tenant, args.as_of, args.live, args.timeout)
         if args.command == "usage":
-            return usage_dead_letters(args.json) if args.action == "dead-letters" else usage_replay(args.ids, args.all)
+            from infra import usage_cli
+
+            return (
+                usage_cli.dead_letters(args.json)
+                if args.action == "dead-letters"
+                else usage_cli.replay(args.ids, args.all)
+            )
         if args.action == "create":
             return api_key_create(args.tenant, args.live, args.json)
         return api_key_revoke(args.tenant, args.key_id)
