@@ -362,6 +362,9 @@ class MemoryInvoices:
     def journal(self, scope: Scope, customer: str) -> list:
         return list(self.entries.get((scope, customer), []))
 
+    def of_subscription(self, scope: Scope, subscription_id: str) -> list:
+        return [i for (sc, _), i in self.rows.items() if sc == scope and i.subscription == subscription_id]
+
 
 class MemoryCreditNotes:
     def __init__(self, invoices: MemoryInvoices) -> None:

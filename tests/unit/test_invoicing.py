@@ -89,7 +89,7 @@ def test_change_preview_is_what_the_change_will_bill() -> None:
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.advance(days=10)
-    preview = previews.plan_change(w.biller, SCOPE, w.subscription_repo.get(SCOPE, sub), "pro")
+    preview = previews.plan_change(w.biller, w.subscriptions, SCOPE, w.subscription_repo.get(SCOPE, sub), "pro")
     assert [(line.type, line.amount) for line in preview.lines] == [("proration", -1287), ("proration", 3319)]
 
 
@@ -420,16 +420,20 @@ def test_void_refuses_an_invoice_credit_notes_already_corrected() -> None:
     assert raised.value.code == "invoice_has_credit_notes"
 
 
-def test_an_amount_off_never_turns_credits_into_more_credit() -> None:
+def test_an_amount_off_credit_returns_what_was_paid_and_is_not_discounted_again() -> None:
     w = world()
     w.create("coupon", code="OFF15", amount_off=1500, currency="USD", duration="forever")
     sub = w.subscribe(w.customer(), "pro", coupon="OFF15", trial_days=0)
-    w.bill(sub)
+    [march] = w.bill(sub)
+    assert march.total == 3400
     w.at(datetime(2026, 3, 2, tzinfo=UTC))
     w.subscriptions.change_plan(SCOPE, sub, {"plan": "starter"})
     w.at(datetime(2026, 4, 1, tzinfo=UTC))
     [april] = w.bill(sub)
-    assert april.discount_total <= max(april.subtotal, 0) and april.total >= april.subtotal - max(april.subtotal, 0)
+    [credit] = [line for line in april.lines if line.type == "proration" and line.amount < 0]
+    assert (credit.amount, credit.discountable, credit.discount_amount) == (-3290, False, 0)  # 3,400 x 30/31
+    discountable = sum(line.amount for line in april.lines if line.is_charge and line.discountable)
+    assert april.discount_total == 1500 <= discountable  # April's own coupon, on what April charges anew
 
 
 def test_a_fully_invoiced_canceled_subscription_has_no_upcoming_invoice() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 
 ROUNDING = "half_even"
 """How amounts are rounded to the currency's minor unit: once per invoice line, half to even
@@ -15,14 +16,21 @@ def plain(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def to_minor(amount: Decimal) -> int:
-    """An amount in (fractional) minor units rounded to a whole minor unit, half to even."""
+def to_minor(amount: Decimal | Fraction) -> int:
+    """An amount in (fractional) minor units rounded to a whole minor unit, half to even.
+
+    A ``Fraction`` (a prorated price: price x seconds left / seconds in the period) is rounded
+    exactly, so a share is never rounded before the amount it scales."""
+    if isinstance(amount, Fraction):
+        return round(amount)  # Fraction rounds half to even
     return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 UNIT_QUANTUM = Decimal("0.000001")
 
 
-def unit_price(value: Decimal) -> str:
+def unit_price(value: Decimal | Fraction) -> str:
     """A (prorated) unit price in minor units as shown on a line: six decimals at most."""
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
     return plain(value.quantize(UNIT_QUANTUM, rounding=ROUND_HALF_EVEN))

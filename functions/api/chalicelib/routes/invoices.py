@@ -54,7 +54,9 @@ def upcoming_invoice(call: Call) -> dict[str, Any]:
 @route("/v1/subscriptions/{subscription_id}/change_preview", query=frozenset({"plan"}))
 def change_preview(call: Call) -> dict[str, Any]:
     subscription = subscriptions().get(call.scope, call.params["subscription_id"])
-    return previews.plan_change(biller(), call.scope, subscription, call.query.get("plan", "")).to_public()
+    return previews.plan_change(
+        biller(), subscriptions(), call.scope, subscription, call.query.get("plan", "")
+    ).to_public()
 
 
 @route("/v1/invoice_runs", methods=("POST",))

@@ -28,7 +28,7 @@ from billing.customers.service import CustomerRepository
 from billing.errors import NotFound
 from billing.events import DomainEvent
 from billing.ids import new_id
-from billing.invoicing import adjustments, charges
+from billing.invoicing import adjustments, charges, prorations
 from billing.invoicing.compose import Discount, TaxRate, compose, number_lines
 from billing.invoicing.lines import Line, in_order
 from billing.invoicing.lookups import CatalogLookups
@@ -37,6 +37,7 @@ from billing.invoicing.usage_lines import usage_lines
 from billing.scope import Scope
 from billing.subscriptions import cycle
 from billing.subscriptions.model import HistoryEntry, Subscription
+from billing.subscriptions.service import Decision
 from billing.tenant_settings import TenantSettings
 from billing.test_clocks import ClockTimes, now_for
 from billing.usage.aggregation import MeterTotal
@@ -66,6 +67,9 @@ class StepWriter(Protocol):
     ) -> None:
         """Write the subscription (if still at ``revision``), its new invoice, history and
         events at once; ``Conflict`` if the subscription changed meanwhile."""
+
+    def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
+        """Every invoice of the subscription (what prorations credit is read from them)."""
 
 
 class UsageTotals(Protocol):
@@ -162,32 +166,71 @@ class SubscriptionBiller:
             plan_id = cycle.plan_at(subscription, history, _before(end))
             basis = UsageBasis(plan=plan_id, period_start=start, period_end=end, later=later)
             lines += self.usage_lines(scope, subscription, basis)
-        billed_until = subscription.billed_through or ""
-        if billed_until > start and not cycle.fees_waived(subscription, history, start):
-            lines += self._prorations(scope, subscription, history, (start, end, billed_until), step.kind == "close")
+        span = (start, end, subscription.billed_through or "")
+        lines += [
+            line for _, made in self.prorated(scope, subscription, history, span, step.kind == "close") for line in made
+        ]
         return lines, basis
 
-    def _prorations(
+    def prorated(
         self,
         scope: Scope,
         subscription: Subscription,
         history: list[HistoryEntry],
         span: tuple[str, str, str],
         cut_short: bool,
-    ) -> list[Line]:
-        """Changes within ``[start, cut)`` to fees billed in advance for ``[start, end)``, and a
-        credit for ``[cut, end)`` when the period was cut short (cancellation, interval change).
-        Shares are of a full period, so a stub period is prorated on what it was billed."""
+    ) -> list[tuple[HistoryEntry | None, list[Line]]]:
+        """Each change within ``[start, cut)`` to the fees billed in advance up to ``end``,
+        with what it bills, then (``None``) the credit from ``cut`` on when the period was cut
+        short (a cancellation, an interval change). Nothing when no fees were billed for it."""
         start, cut, end = span
-        plan = self.plan(scope, cycle.plan_at(subscription, history, start))
-        full_start = charges.full_period_start(plan, start, end)
-        plan_of, add_on_of = (lambda plan_id: self.plan(scope, plan_id)), (lambda code: self.add_on(scope, code))
-        lines = charges.proration_lines(history, (start, cut, end), full_start, plan_of, add_on_of)
+        if end <= start or cycle.fees_waived(subscription, history, start):
+            return []
+        catalog = self.prorating(scope)
+        holdings = self.holdings(scope, subscription)
+        full_start = self.full_start(scope, subscription, history, (start, end))
+        found: list[tuple[HistoryEntry | None, list[Line]]] = []
+        found += prorations.changes(history, span, full_start, holdings, catalog)
         if cut_short and cut < end:
-            plan = self.plan(scope, cycle.plan_at(subscription, history, _before(cut)))
-            add_ons = self._recurring(scope, cycle.add_ons_at(subscription, history, _before(cut)))
-            lines += charges.cut_credit(plan, add_ons, cut, full_start, end)
-        return lines
+            made = prorations.held((line for _, lines in found for line in lines), catalog)
+            found.append((None, prorations.cut([*holdings, *made], cut, catalog)))
+        return found
+
+    def change_lines(
+        self, scope: Scope, before: Subscription, history: list[HistoryEntry], change: Decision
+    ) -> list[Line]:
+        """What a plan change decided on ``before`` will bill, computed as billing will: on
+        the same interval, the renewal's prorations of it; on another, the credit of the
+        period it cuts short, then the new period's fees."""
+        entry, billed_until = change.history, before.billed_through or ""
+        if not entry.details.get("period_restarted"):
+            span = (before.current_period_start, before.current_period_end, billed_until)
+            found = self.prorated(scope, before, history, span, cut_short=False)
+            return [line for at, made in found if at is entry for line in made]
+        span = (cycle.invoiced_through(before), entry.at, billed_until)
+        credit = [
+            line
+            for at, made in self.prorated(scope, before, history, span, cut_short=True)
+            if at is None
+            for line in made
+        ]
+        return credit + self.fees(scope, change.subscription, history)
+
+    def prorating(self, scope: Scope) -> prorations.Catalog:
+        return prorations.Catalog(
+            plan=lambda plan_id: self.plan(scope, plan_id), add_on=lambda c: self.add_on(scope, c)
+        )
+
+    def holdings(self, scope: Scope, subscription: Subscription) -> list[prorations.Held]:
+        """What the subscription's invoices still charge for its recurring fees."""
+        return prorations.billed(self._writer.of_subscription(scope, subscription.id), self.prorating(scope))
+
+    def full_start(
+        self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], period: tuple[str, str]
+    ) -> str:
+        """Where a full period ending with ``period`` starts (before it, for a stub)."""
+        plan = self.plan(scope, cycle.plan_at(subscription, history, period[0]))
+        return charges.full_period_start(plan, *period)
 
     def unbilled_fees(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], span: tuple[str, str]

@@ -170,30 +170,23 @@ class DynamoInvoiceRepository:
         ]
         table.transact(operations, {0: _changed()})
 
+    def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
+        return [from_item(item) for item in table.query_all(f"{scope.key}#INV#SUB#{subscription_id}", "GSI3")]
+
     def journal(self, scope: Scope, customer: str) -> Sequence[JournalEntry]:
-        request: dict[str, Any] = {
-            "TableName": table.table_name(),
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": table.encode({":pk": f"{scope.key}#JRN#{customer}"}),
-            "ConsistentRead": True,
-        }
-        entries: list[JournalEntry] = []
-        while True:
-            response = table.client().query(**request)
-            for item in response.get("Items", []):
-                data = json.loads(table.decode(item)["data"])
-                postings = tuple(Posting(p["account"], p["debit"], p["credit"]) for p in data["postings"])
-                entries.append(
-                    JournalEntry(
-                        customer=data["customer"],
-                        currency=data["currency"],
-                        at=data["at"],
-                        kind=data["kind"],
-                        reference=data["reference"],
-                        postings=postings,
-                        id=data["id"],
-                    )
+        entries = []
+        for item in table.query_all(f"{scope.key}#JRN#{customer}", consistent=True):
+            data = json.loads(item["data"])
+            postings = tuple(Posting(p["account"], p["debit"], p["credit"]) for p in data["postings"])
+            entries.append(
+                JournalEntry(
+                    customer=data["customer"],
+                    currency=data["currency"],
+                    at=data["at"],
+                    kind=data["kind"],
+                    reference=data["reference"],
+                    postings=postings,
+                    id=data["id"],
                 )
-            if "LastEvaluatedKey" not in response:
-                return entries
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            )
+        return entries

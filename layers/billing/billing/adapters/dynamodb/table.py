@@ -169,6 +169,27 @@ def after(key: Mapping[str, str], index: str, key_value: str, object_id: str | N
     return {**key, f"{index}PK": key_value, f"{index}SK": object_id} if object_id else None
 
 
+def query_all(key_value: str, index: str | None = None, consistent: bool = False) -> list[Item]:
+    """Every item under one partition key of the table (or of ``index``), in key order."""
+    key_name = f"{index}PK" if index else "PK"
+    request: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": f"{key_name} = :pk",
+        "ExpressionAttributeValues": encode({":pk": key_value}),
+    }
+    if index:
+        request["IndexName"] = index
+    else:
+        request["ConsistentRead"] = consistent
+    found: list[Item] = []
+    while True:
+        response = client().query(**request)
+        found.extend(decode(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return found
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
 def query_pages(
     index: str | None,
     key_name: str,
