@@ -60,7 +60,7 @@ class JournalEntry:
         }
 
 
-def _side(account: str, amount: int, debit: bool) -> Posting:
+def side(account: str, amount: int, debit: bool) -> Posting:
     """``amount`` on the debit side (or the credit side), flipped when negative."""
     if (amount >= 0) == debit:
         return Posting(account, debit=abs(amount))
@@ -86,14 +86,14 @@ def invoice_postings(invoice: Invoice) -> list[Posting]:
     """An invoice's effect, as the customer's debt against revenue and taxes:
     debit receivable by the total; credit each supplier's revenue by its lines net of
     discounts and inclusive taxes; credit each tax rate's payable by its tax."""
-    postings = [_side("receivable", invoice.total, debit=True)]
+    postings = [side("receivable", invoice.total, debit=True)]
     for line in invoice.lines:
         if not line.is_charge:
             continue
         inclusive = sum(t.amount for t in line.tax_amounts if t.inclusive)
-        postings.append(_side(revenue_account(line.supplier), line.net - inclusive, debit=False))
+        postings.append(side(revenue_account(line.supplier), line.net - inclusive, debit=False))
         for tax in line.tax_amounts:
-            postings.append(_side(f"tax_payable:{tax.tax_rate}", tax.amount, debit=False))
+            postings.append(side(f"tax_payable:{tax.tax_rate}", tax.amount, debit=False))
     return postings
 
 

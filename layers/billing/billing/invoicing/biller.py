@@ -287,7 +287,7 @@ class SubscriptionBiller:
         self, scope: Scope, subscription: Subscription, step: cycle.Step, lines: list[Line], usage: UsageBasis | None
     ) -> tuple[Invoice, Subscription]:
         customer = self.customer(scope, subscription.customer)
-        found, uses = adjustments.discounts(self.lookups, scope, subscription, customer)
+        found, coupon = adjustments.discounts(self.lookups, scope, subscription, customer)
         rates = adjustments.tax_rates(self.lookups, scope, customer)
         now = self.now(scope, subscription.test_clock)
         invoice_id = new_id("inv", int(self._clock.now().timestamp() * 1000))
@@ -314,6 +314,12 @@ class SubscriptionBiller:
             test_clock=subscription.test_clock,
         )
         invoice = apply_lines(invoice, in_order(lines))
+        uses = subscription.coupon_uses
+        if coupon and any(line.discount == coupon.id and line.amount for line in invoice.lines):
+            uses += 1
+        elif coupon:  # nothing to discount: the coupon waits for an invoice it takes something off
+            kept = [vars(d) for d in found if d is not coupon]
+            invoice = apply_lines(invoice.model_copy(update={"discounts": kept}), in_order(lines))
         billed = {line.add_on for line in lines if line.type == "add_on"}
         add_ons = [
             {**item, "invoiced": True}
