@@ -6,6 +6,7 @@ import threading
 from dataclasses import replace
 from datetime import datetime
 
+from billing import ledger
 from billing.customers import Customer, CustomerQuery
 from billing.errors import Conflict, DomainRuleViolation
 from billing.events import DomainEvent
@@ -345,9 +346,9 @@ class MemoryInvoices:
             sequence = self.counters.get(scope, 0) + 1
             numbered = invoice.model_copy(update={"number": number_for(sequence)})
             journal, events = post(numbered)
+            self.record(scope, journal)
             self.counters[scope] = sequence
             self.rows[(scope, invoice.id)] = numbered
-            self.entries.setdefault((scope, journal.customer), []).append(journal)
             self.events += events
             return numbered
 
@@ -355,12 +356,22 @@ class MemoryInvoices:
         with self._lock:
             if self.rows[(scope, invoice.id)].revision != revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)
+            self.record(scope, journal)
             self.rows[(scope, invoice.id)] = invoice
-            self.entries.setdefault((scope, journal.customer), []).append(journal)
             self.events += events
+
+    def record(self, scope: Scope, journal) -> None:
+        """Append an entry, as the adapter does: never one that takes credit no longer there."""
+        balances = ledger.balances([*self.journal(scope, journal.customer), journal])
+        if balances.get(ledger.CUSTOMER_CREDIT, 0) > 0:
+            raise Conflict("credit used meanwhile", code="concurrent_update", retryable=True)
+        self.entries.setdefault((scope, journal.customer), []).append(journal)
 
     def journal(self, scope: Scope, customer: str) -> list:
         return list(self.entries.get((scope, customer), []))
+
+    def balances(self, scope: Scope, customer: str) -> dict[str, int]:
+        return ledger.balances(self.journal(scope, customer))
 
     def of_subscription(self, scope: Scope, subscription_id: str) -> list:
         return [i for (sc, _), i in self.rows.items() if sc == scope and i.subscription == subscription_id]
@@ -377,10 +388,10 @@ class MemoryCreditNotes:
             note, invoice, journal, events = build(self.counter + 1)
             if self._invoices.rows[(scope, invoice.id)].revision != invoice_revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)
+            self._invoices.record(scope, journal)
             self.counter += 1
             self.rows[(scope, note.id)] = note
             self._invoices.rows[(scope, invoice.id)] = invoice
-            self._invoices.entries.setdefault((scope, journal.customer), []).append(journal)
             self._invoices.events += events
             return note
 

@@ -127,9 +127,9 @@ class SubscriptionBiller:
         lines, basis = self.closing_lines(scope, subscription, history, step)
         updated = subscription.model_copy(update={"invoiced_through": step.usage_end or subscription.invoiced_through})
         if step.kind == "close" and step.usage_start and step.usage_end:
+            # fees up to its end are billed now (in arrears) or were; beyond it they were credited
             lines += self.unbilled_fees(scope, subscription, history, (step.usage_start, step.usage_end))
-            billed = max(subscription.billed_through or "", step.usage_end)
-            updated = updated.model_copy(update={"billed_through": billed})
+            updated = updated.model_copy(update={"billed_through": step.usage_end})
         entry, events, fee_plan = None, [], None
         if step.kind == "renew":
             renewal = cycle.renew(subscription, step.at, lambda plan_id: self.plan(scope, plan_id))
@@ -357,7 +357,7 @@ def apply_lines(invoice: Invoice, charge_lines: Sequence[Line]) -> Invoice:
     discounts = [Discount(**d) for d in invoice.discounts]
     rates = [TaxRate(**t) for t in invoice.tax_rates]
     lines, totals = compose(charge_lines, discounts, rates)
-    due = max(totals.total - invoice.amount_paid - invoice.amount_credited, 0)
+    due = max(totals.total - invoice.amount_paid - invoice.amount_credited - invoice.applied_balance, 0)
     return invoice.model_copy(
         update={
             "lines": number_lines(lines, invoice.id),

@@ -185,8 +185,8 @@ class CreditNotes:
     def _lines(self, invoice: Invoice, data: CreditNoteCreate) -> Sequence[CreditNoteLine]:
         charges = {line.id: line for line in invoice.lines if line.is_charge}
         if not data.lines:  # what is left of every line, credits included: the rest of the invoice
-            left = [(line, self._left(invoice, line)) for line in charges.values()]
-            return [_credit_line(line, invoice.line_credits.get(line.id, 0), amount) for line, amount in left if amount]
+            rest = [(line, self._left(invoice, line)) for line in charges.values()]
+            return [_credit_line(line, invoice.line_credits.get(line.id, 0), amount) for line, amount in rest if amount]
         asked = data.lines
         lines: Sequence[CreditNoteLine] = []
         seen = set()

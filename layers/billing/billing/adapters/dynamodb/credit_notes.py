@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from billing.adapters.dynamodb import invoices, numbering, outbox, table
+from billing.adapters.dynamodb import invoices, ledger, numbering, outbox, table
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.invoicing.credit_notes import CreditNote
@@ -55,7 +55,7 @@ class DynamoCreditNoteRepository:
             return [
                 table.put(invoices.to_item(scope, invoice), "revision = :r", {":r": invoice_revision}),
                 table.put(_to_item(scope, note), "attribute_not_exists(PK)"),
-                invoices.journal_put(scope, journal),
+                *ledger.post(scope, journal),
                 *[outbox.put_event(event) for event in events],
             ]
 
