@@ -2,7 +2,10 @@
 
 ``bill(scope, subscription_id, as_of)`` applies the steps due by ``as_of`` in time order
 (``billing.subscriptions.cycle``), each in one write together with its invoice, so it can
-be repeated or resumed at any point. A step with nothing to charge writes no invoice.
+be repeated or resumed at any point. A step with nothing to charge writes no invoice, unless
+it closes a usage period of a plan with usage charges: its draft is kept, even empty, so
+that usage arriving within the grace period is billed when the draft is finalized (an
+invoice of 0 when none came, paid at once, as Stripe does for metered prices).
 
 Decisions:
 - Usage of a period is rated on the plan in force at its end; fees of a period on the plan
@@ -145,7 +148,7 @@ class SubscriptionBiller:
             updated = updated.model_copy(update={"billed_through": updated.current_period_end})
         lines += self.one_offs(scope, updated)
         invoice = None
-        if lines:
+        if lines or (basis and self.plan(scope, basis.plan).charges):  # late usage may still come
             invoice, updated = self.draft(scope, updated, step, lines, basis)
             events.append(invoice_event("InvoiceCreated", scope, invoice, step.at))
         updated = updated.model_copy(update={"revision": subscription.revision + 1})
