@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pypdf import PdfReader
@@ -106,6 +107,35 @@ def test_an_invoice_run_fans_out_and_bills_each_due_subscription_once(api: Api, 
     assert (
         api.post("/v1/invoice_runs", key, {"as_of": "2100-01-01T00:00:00Z"}).body["error"]["code"] == "as_of_in_future"
     )
+
+
+def test_a_subscription_that_cannot_be_rated_fails_alone_in_a_run(api: Api, key: str, stack: EmbeddedStack) -> None:
+    assert api.patch("/v1/settings", key, {"grace_period": 10 * 24 * 3600}).status == 200
+    assert (
+        api.post("/v1/meters", key, {"code": "bytes", "name": "Bytes", "aggregation": "sum", "field": "n"}).status
+        == 201
+    )
+    huge = {"code": "huge", "name": "Huge", "currency": "USD", "interval": "month",
+            "charges": [{"meter": "bytes", "model": "per_unit", "unit_amount": "1000000000000"}]}  # fmt: skip
+    assert api.post("/v1/plans", key, huge).status == 201
+    start = (datetime.now(UTC) - timedelta(days=33)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    customer = api.post("/v1/customers", key, {"name": "Too big"}).body["id"]
+    bad = api.post("/v1/subscriptions", key, {"customer": customer, "plan": "huge", "start_date": start}).body["id"]
+    event = {
+        "transaction_id": "b1",
+        "customer": customer,
+        "code": "bytes",
+        "timestamp": start,
+        "properties": {"n": 10**14},
+    }
+    assert api.post("/v1/events", key, event).status == 202
+    assert stack.plumbing is not None
+    stack.plumbing.drain()
+    run = api.post("/v1/invoice_runs", key, {}).body
+    stack.plumbing.drain()
+    done = api.get(f"/v1/invoice_runs/{run['id']}", key).body
+    assert done["status"] == "completed" and done["counts"]["failed"] == 1, done
+    assert [(f["id"], f["code"]) for f in done["failures"]] == [(bad, "amount_out_of_range")]
 
 
 def test_concurrent_finalizations_take_consecutive_numbers(api: Api, key: str, stack: EmbeddedStack) -> None:

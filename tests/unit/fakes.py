@@ -11,6 +11,7 @@ from billing.customers import Customer, CustomerQuery
 from billing.errors import Conflict, DomainRuleViolation
 from billing.events import DomainEvent
 from billing.idempotency import Claim, StoredResponse
+from billing.invoicing.runs import MAX_FAILURES
 from billing.pagination import Page
 from billing.scope import Scope
 from billing.tenants import ApiKey, Tenant
@@ -436,11 +437,13 @@ class MemoryRunStore:
         run = self.runs[(scope, run_id)]
         run.status, run.pending, run.completed_at = "failed", 0, at
 
-    def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict, at: str) -> None:
+    def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict, at: str, failures=()) -> None:
         if (run_id, message_id, "done") in self.markers:
             return
         self.markers.add((run_id, message_id, "done"))
         run = self.runs[(scope, run_id)]
+        if len(run.failures) < MAX_FAILURES:
+            run.failures += list(failures)
         run.pending -= 1
         run.progress["messages_done"] += 1
         for name, value in counts.items():

@@ -323,6 +323,28 @@ def test_a_run_that_crashes_half_way_and_runs_again_bills_each_period_once() -> 
         assert len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 1
 
 
+def test_a_subscription_that_cannot_be_rated_fails_alone_with_its_reason() -> None:
+    w = world()
+    w.create("meter", code="bytes", name="Bytes", aggregation="sum", field="n")
+    w.create("plan", code="huge", name="Huge", currency="USD", interval="month",
+             charges=[{"meter": "bytes", "model": "per_unit", "unit_amount": "1000000000000"}])  # fmt: skip
+    good = [w.subscribe(w.customer(), "starter") for _ in range(3)]
+    cus = w.customer()
+    bad = w.subscribe(cus, "huge")
+    w.send(cus, "bytes", datetime(2026, 3, 5, tzinfo=UTC), "b1", n=10**14)  # 10^26 minor units: beyond any bill
+    w.at(datetime(2026, 4, 1, tzinfo=UTC))
+    queue: list[dict] = []
+    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue.extend,
+                       w.biller, w.invoices, w.clock)  # fmt: skip
+    run = runs.start(SCOPE, {})
+    while queue:
+        runs.handle(queue.pop(0))  # no message fails: the others in the batch are billed
+    done = runs.get(SCOPE, run.id)
+    assert done.status == "completed" and done.counts["failed"] == 1
+    assert [(f.id, f.code) for f in done.failures] == [(bad, "amount_out_of_range")]
+    assert all(len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 2 for sub in good)
+
+
 # ---------------------------------------------------------------- review cases: runs late, stubs, edges
 def test_a_change_after_the_boundary_but_before_the_run_is_not_billed_twice() -> None:
     w = world()
