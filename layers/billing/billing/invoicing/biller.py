@@ -187,14 +187,17 @@ class SubscriptionBiller:
         with what it bills, then (``None``) the credit from ``cut`` on when the period was cut
         short (a cancellation, an interval change). Nothing when no fees were billed for it."""
         start, cut, end = span
+        cut_short = cut_short and cut < end
         if end <= start or cycle.fees_waived(subscription, history, start):
             return []
+        if not cut_short and not any(start < entry.at < cut for entry in history):
+            return []  # nothing to prorate: the subscription's invoices are not read
         catalog = self.prorating(scope)
         holdings = self.holdings(scope, subscription)
         full_start = self.full_start(scope, subscription, history, (start, end))
         found: list[tuple[HistoryEntry | None, list[Line]]] = []
         found += prorations.changes(history, span, full_start, holdings, catalog)
-        if cut_short and cut < end:
+        if cut_short:
             made = prorations.held((line for _, lines in found for line in lines), catalog)
             found.append((None, prorations.cut([*holdings, *made], cut, catalog)))
         return found
