@@ -133,7 +133,8 @@ def test_invoicing_walkthrough(running: Running) -> None:
     basic = {"code": "basic", "name": "Basic", "currency": "USD", "interval": "month", "base_fee": 1900}
     assert call("POST", "/v1/plans", basic).status_code == 201
     preview = call("GET", f"/v1/subscriptions/{sub}/change_preview?plan=basic").json()
-    assert [line["type"] for line in preview["lines"]][:2] == ["proration", "proration"]  # February's fee was paid
+    prorations = [line for line in preview["lines"] if line["type"] == "proration"]
+    assert [line["amount"] > 0 for line in prorations] == [True]  # February's fee was credited already: no credit
     upcoming = call("GET", f"/v1/customers/{customer}/upcoming_invoice").json()
     assert upcoming["lines"][0] == {**upcoming["lines"][0], "type": "subscription_fee", "amount": 4900}
 
