@@ -24,6 +24,20 @@ def world() -> Billing:
     return w
 
 
+def with_credit() -> tuple[Billing, str]:
+    """A customer whose subscription was cancelled on January 16th: 1,900 x 16/31 = 981 back,
+    as customer credit (the final invoice's total is -981)."""
+    w = world()
+    cus = w.customer()
+    sub = w.subscribe(cus, "small")
+    w.bill(sub)
+    w.at(JAN + timedelta(days=15))
+    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    [final] = w.bill(sub)
+    assert final.total == -981 and final.ending_balance == -981
+    return w, cus
+
+
 def test_a_downgrade_credit_pays_the_next_renewals() -> None:
     w = world()
     cus = w.customer()
@@ -45,14 +59,8 @@ def test_a_downgrade_credit_pays_the_next_renewals() -> None:
 
 
 def test_credit_left_by_a_credit_note_is_used_by_the_next_invoice() -> None:
-    w = world()
-    cus = w.customer()
-    sub = w.subscribe(cus, "small")
-    w.bill(sub)
-    w.at(JAN + timedelta(days=15))  # 16 of January's 31 days back: 1,900 x 16/31
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
-    [final] = w.bill(sub)
-    assert final.total == -981 and ledger.credit_available(w.invoices_repo.balances(SCOPE, cus)) == 981
+    w, cus = with_credit()
+    assert ledger.credit_available(w.invoices_repo.balances(SCOPE, cus)) == 981
     other = w.subscribe(cus, "monthly")
     [first] = w.bill(other)
     assert (first.applied_balance, first.amount_due) == (981, 11019)
@@ -64,13 +72,7 @@ def test_credit_left_by_a_credit_note_is_used_by_the_next_invoice() -> None:
 
 
 def test_voiding_an_invoice_gives_back_the_credit_it_used() -> None:
-    w = world()
-    cus = w.customer()
-    sub = w.subscribe(cus, "small")
-    w.bill(sub)
-    w.at(JAN + timedelta(days=15))
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
-    w.bill(sub)
+    w, cus = with_credit()
     [first] = w.bill(w.subscribe(cus, "monthly"))
     assert first.applied_balance == 981
     w.invoices.void(SCOPE, first.id)
@@ -79,13 +81,7 @@ def test_voiding_an_invoice_gives_back_the_credit_it_used() -> None:
 
 
 def test_two_invoices_cannot_use_the_same_credit() -> None:
-    w = world()
-    cus = w.customer()
-    sub = w.subscribe(cus, "small")
-    w.bill(sub)
-    w.at(JAN + timedelta(days=15))
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
-    w.bill(sub)
+    w, cus = with_credit()
     drafts = [w.biller.bill(SCOPE, w.subscribe(cus, "monthly"), w.clock.now())[0] for _ in range(2)]
     stale = w.invoices_repo.balances
     w.invoices_repo.balances = lambda scope, customer: {"customer_credit": -981}  # type: ignore[method-assign]
