@@ -36,8 +36,8 @@ class MemoryTenants:
     def key_by_digest(self, digest: str) -> ApiKey | None:
         return self.keys.get(digest)
 
-    def keys_of(self, tenant_id: str) -> list[ApiKey]:
-        return [key for key in self.keys.values() if key.tenant_id == tenant_id]
+    def key_by_id(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        return next((k for k in self.keys.values() if k.tenant_id == tenant_id and k.id == key_id), None)
 
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         self.keys[key.digest] = replace(key, revoked_at=at)

@@ -1,7 +1,7 @@
 """Tenants and API keys in the billing table.
 
 Keys are found by the digest of the presented secret (one ``GetItem``), and
-listed per tenant through GSI1. Tenants are listed through GSI1 ``TENANTS`` (the scheduled
+found by id per tenant through GSI1. Tenants are listed through GSI1 ``TENANTS`` (the scheduled
 invoice run starts one run per tenant).
 """
 
@@ -23,10 +23,14 @@ def _api_key_key(digest: str) -> dict[str, str]:
     return {"PK": f"APIKEY#{digest}", "SK": "APIKEY"}
 
 
+def _keys_index(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#APIKEYS"
+
+
 def _key_to_item(key: ApiKey) -> dict[str, Any]:
     return {
         **_api_key_key(key.digest),
-        "GSI1PK": f"TENANT#{key.tenant_id}#APIKEYS",
+        "GSI1PK": _keys_index(key.tenant_id),
         "GSI1SK": key.id,
         "entity": "api_key",
         "id": key.id,
@@ -91,9 +95,16 @@ class DynamoTenantRepository:
         item = table.get(_api_key_key(digest))
         return _key_from_item(item) if item else None
 
-    def keys_of(self, tenant_id: str) -> list[ApiKey]:
-        items, _ = table.query_pages("GSI1", "GSI1PK", f"TENANT#{tenant_id}#APIKEYS", None, want=1000)
-        return [_key_from_item(item) for item in items]
+    def key_by_id(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        """One key of the tenant, found by its id in the tenant's key index (one item read)."""
+        response = table.client().query(
+            TableName=table.table_name(),
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND GSI1SK = :id",
+            ExpressionAttributeValues=table.encode({":pk": _keys_index(tenant_id), ":id": key_id}),
+        )
+        items = response.get("Items", [])
+        return _key_from_item(table.decode(items[0])) if items else None
 
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         table.client().update_item(
