@@ -15,7 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from chalice import AuthResponse, Chalice, Response
-from chalice.app import AuthRequest
+from chalice.app import AuthRequest, CaseInsensitiveMapping
 
 from billing.adapters import services
 from billing.errors import BillingError, InvalidRequest, Unauthenticated
@@ -23,7 +23,9 @@ from billing.idempotency import StoredResponse, fingerprint
 from billing.scope import Scope
 
 app = Chalice(app_name="billing-api", configure_logs=False)  # Powertools Logger writes the logs
-app.api.binary_types.append("application/pdf")
+# Chalice answers a binary view 400 unless the request's Accept admits a binary type; ours are
+# PDFs, asked for as such or as application/* (a missing Accept is */*: see ``accept_anything``).
+app.api.binary_types.extend(["application/pdf", "application/*"])
 logger = Logger(service="billing-api")
 
 STATUS = {
@@ -190,3 +192,14 @@ def request_log(event: Any, get_response: Callable[[Any], Response]) -> Response
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     logger.info("request", method=event.method, path=event.path, status=response.status_code, duration_ms=elapsed_ms)
     return response
+
+
+@app.middleware("http")
+def accept_anything(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """A request without ``Accept`` accepts any media type (RFC 9110), so curl's plain GET of a
+    PDF gets the PDF. On AWS the API's ``BinaryMediaTypes`` is ``*/*`` (template.yaml), so API
+    Gateway decodes a binary answer whatever the request accepts; views answer 406 to an
+    ``Accept`` that excludes what they serve."""
+    if "accept" not in event.headers:
+        event.headers = CaseInsensitiveMapping({**event.headers, "accept": "*/*"})
+    return get_response(event)
