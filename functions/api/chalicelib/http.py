@@ -60,7 +60,6 @@ class Call:
     params: dict[str, str]
     query: dict[str, str]
     raw_body: bytes
-    base_url: str = ""  # where the API is served (links in documents)
     accept: str = ""  # the Accept header, for views that answer something else than JSON
 
     def json(self, exact: bool = False) -> Any:
@@ -127,7 +126,7 @@ def _respond(
     for name in query:
         if name not in allowed_query:
             raise InvalidRequest(f"Unknown query parameter: {name}.", code="parameter_unknown", param=name)
-    call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"", base_url=_base_url(request),
+    call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"",
         accept=(request.headers or {}).get("accept", ""),
     )  # fmt: skip
     key = request.headers.get("idempotency-key")
@@ -161,15 +160,6 @@ def _canonical(raw_body: bytes) -> bytes:
         return json.dumps(json.loads(raw_body), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         return raw_body
-
-
-def _base_url(request: Any) -> str:
-    """The URL the caller reached the API at: API Gateway's default domain carries the stage."""
-    headers = request.headers or {}
-    host = headers.get("host", "")
-    proto = headers.get("x-forwarded-proto", "https" if host.endswith("amazonaws.com") else "http")
-    stage = request.context.get("stage") if host.endswith(".amazonaws.com") else None
-    return f"{proto}://{host}" + (f"/{stage}" if stage else "")
 
 
 def _scope(request: Any) -> Scope:

@@ -30,7 +30,7 @@ def invoice_pdf(call: Call) -> Document:
     if call.accept and not any(kind in call.accept for kind in ("application/pdf", "*/*", "application/*")):
         raise NotAcceptable("This resource is a PDF: ask with 'Accept: application/pdf'.", param="Accept")
     invoice = invoices().get(call.scope, call.params["invoice_id"])
-    content = documents().invoice_pdf(call.scope, invoice, call.base_url)
+    content = documents().invoice_pdf(call.scope, invoice)
     return Document(content, "application/pdf", f"{invoice.number or invoice.id}.pdf")
 
 

@@ -176,7 +176,10 @@ def documents() -> InvoiceDocuments:
     from billing.adapters.documents import S3DocumentStore
     from billing.invoicing.documents import InvoiceDocuments
 
-    return InvoiceDocuments(S3DocumentStore(), settings_of, lambda scope: tenants().tenant(scope.tenant_id).name)
+    def tenant_name(scope: Scope) -> str:
+        return tenants().tenant(scope.tenant_id).name
+
+    return InvoiceDocuments(S3DocumentStore(), settings_of, tenant_name, get_settings().public_base_url)
 
 
 @lru_cache(maxsize=1)
