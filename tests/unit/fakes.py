@@ -19,7 +19,7 @@ class MemoryTenants:
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.keys: dict[str, ApiKey] = {}
-        self.settings: dict[str, dict] = {}
+        self.settings: dict[Scope, dict] = {}
 
     def create_tenant(self, tenant: Tenant) -> None:
         self.tenants[tenant.id] = tenant
@@ -42,11 +42,11 @@ class MemoryTenants:
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         self.keys[key.digest] = replace(key, revoked_at=at)
 
-    def get_settings(self, tenant_id: str) -> dict:
-        return dict(self.settings.get(tenant_id, {}))
+    def get_settings(self, scope: Scope) -> dict:
+        return dict(self.settings.get(scope, {}))
 
-    def save_settings(self, tenant_id: str, settings: dict) -> None:
-        self.settings[tenant_id] = dict(settings)
+    def save_settings(self, scope: Scope, settings: dict) -> None:
+        self.settings[scope] = dict(settings)
 
 
 class MemoryCustomers:

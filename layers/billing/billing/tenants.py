@@ -51,8 +51,8 @@ class TenantRepository(Protocol):
     def key_by_digest(self, digest: str) -> ApiKey | None: ...
     def key_by_id(self, tenant_id: str, key_id: str) -> ApiKey | None: ...
     def revoke_key(self, key: ApiKey, at: datetime) -> None: ...
-    def get_settings(self, tenant_id: str) -> dict[str, Any]: ...
-    def save_settings(self, tenant_id: str, settings: dict[str, Any]) -> None: ...
+    def get_settings(self, scope: Scope) -> dict[str, Any]: ...
+    def save_settings(self, scope: Scope, settings: dict[str, Any]) -> None: ...
 
 
 class TenantService:
@@ -102,13 +102,15 @@ class TenantService:
             raise NotFound(f"No such tenant: {tenant_id}", param="tenant")
         return tenant
 
-    def settings(self, tenant_id: str) -> TenantSettings:
-        return TenantSettings.model_validate(self._repo.get_settings(tenant_id))
+    def settings(self, scope: Scope) -> TenantSettings:
+        """The settings of one mode of the tenant (test and live are kept apart, as everything else)."""
+        return TenantSettings.model_validate(self._repo.get_settings(scope))
 
-    def update_settings(self, tenant_id: str, body: Any) -> TenantSettings:
+    def update_settings(self, scope: Scope, body: Any) -> TenantSettings:
+        """Change the settings of the caller's mode only: a test key never changes live settings."""
         changes = parse(SettingsUpdate, body).model_dump(exclude_unset=True)
-        updated = self.settings(tenant_id).model_copy(update=changes)
-        self._repo.save_settings(tenant_id, updated.model_dump())
+        updated = self.settings(scope).model_copy(update=changes)
+        self._repo.save_settings(scope, updated.model_dump())
         return updated
 
     def authenticate(self, authorization: str | None) -> Scope:

@@ -12,11 +12,16 @@ from typing import Any
 
 from billing.adapters.dynamodb import table
 from billing.errors import Conflict
+from billing.scope import Scope
 from billing.tenants import ApiKey, Tenant
 
 
 def _tenant_key(tenant_id: str) -> dict[str, str]:
     return {"PK": f"TENANT#{tenant_id}", "SK": "TENANT"}
+
+
+def _settings_key(scope: Scope) -> dict[str, str]:
+    return {"PK": f"{scope.key}#SETTINGS", "SK": "SETTINGS"}
 
 
 def _api_key_key(digest: str) -> dict[str, str]:
@@ -114,15 +119,14 @@ class DynamoTenantRepository:
             ExpressionAttributeValues=table.encode({":at": at.isoformat()}),
         )
 
-    def get_settings(self, tenant_id: str) -> dict[str, Any]:
-        item = table.get(_tenant_key(tenant_id), consistent=False)
+    def get_settings(self, scope: Scope) -> dict[str, Any]:
+        """The mode's settings; the live mode falls back to the tenant item's ``settings``, where
+        one set per tenant was stored before settings were kept per mode."""
+        item = table.get(_settings_key(scope), consistent=False)
+        if item is None and scope.livemode:
+            item = table.get(_tenant_key(scope.tenant_id), consistent=False)
         return dict(item.get("settings") or {}) if item else {}
 
-    def save_settings(self, tenant_id: str, settings: dict[str, Any]) -> None:
-        table.client().update_item(
-            TableName=table.table_name(),
-            Key=table.encode(_tenant_key(tenant_id)),
-            UpdateExpression="SET settings = :s",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeValues=table.encode({":s": settings}),
-        )
+    def save_settings(self, scope: Scope, settings: dict[str, Any]) -> None:
+        item = {**_settings_key(scope), "entity": "settings", "settings": settings}
+        table.client().put_item(TableName=table.table_name(), Item=table.encode(item))
