@@ -10,7 +10,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -19,8 +18,9 @@ from chalice.app import AuthRequest, CaseInsensitiveMapping
 
 from billing.adapters import services
 from billing.errors import BillingError, InvalidRequest, Unauthenticated
-from billing.idempotency import StoredResponse, fingerprint
+from billing.idempotency import StoredResponse, canonical, fingerprint
 from billing.scope import Scope
+from chalicelib import bodies
 
 app = Chalice(app_name="billing-api", configure_logs=False)  # Powertools Logger writes the logs
 # Chalice answers a binary view 400 unless the request's Accept admits a binary type; ours are
@@ -64,12 +64,7 @@ class Call:
 
     def json(self, exact: bool = False) -> Any:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
-        if not self.raw_body.strip():
-            return {}
-        try:
-            return json.loads(self.raw_body, parse_float=Decimal) if exact else json.loads(self.raw_body)
-        except ValueError:
-            raise InvalidRequest("The request body is not valid JSON.", code="body_invalid") from None
+        return bodies.parse(self.raw_body, exact)
 
 
 @dataclass(frozen=True)
@@ -122,11 +117,13 @@ def _respond(
     view: View, request: Any, params: dict[str, str], auth: bool, allowed_query: frozenset[str]
 ) -> StoredResponse:
     scope = _scope(request) if auth else Scope(tenant_id="", livemode=False)
+    raw_body = request.raw_body or b""
+    bodies.check_size(raw_body)  # before anything is parsed, claimed or written
     query = dict(request.query_params or {})
     for name in query:
         if name not in allowed_query:
             raise InvalidRequest(f"Unknown query parameter: {name}.", code="parameter_unknown", param=name)
-    call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"",
+    call = Call(scope=scope, params=params, query=query, raw_body=raw_body,
         accept=(request.headers or {}).get("accept", ""),
     )  # fmt: skip
     key = request.headers.get("idempotency-key")
@@ -155,10 +152,11 @@ def _guarded(run: Callable[[], Any]) -> StoredResponse:
 
 
 def _canonical(raw_body: bytes) -> bytes:
-    """The body as canonical JSON, so a retry that orders or spaces its JSON differently matches."""
+    """The body as canonical JSON, so a retry that orders or spaces its JSON differently matches;
+    a body that is no JSON (refused by the view) as it is."""
     try:
-        return json.dumps(json.loads(raw_body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+        return canonical(bodies.parse(raw_body, exact=True))
+    except InvalidRequest:
         return raw_body
 
 
