@@ -230,7 +230,8 @@ class MemoryUsageEvents:
         )  # fmt: skip
         found = [e for e in found if window[0] <= e.timestamp <= window[1] and code in (None, e.code)]
         found = [e for e in found if before is None or f"{e.timestamp}#{e.transaction_id}" < before]
-        return found[:limit], len(found) > limit
+        after = f"{found[limit - 1].timestamp}#{found[limit - 1].transaction_id}" if len(found) > limit else None
+        return found[:limit], after
 
 
 class MemoryAggregates:

@@ -16,8 +16,7 @@ LIST_QUERY = frozenset({"limit", "starting_after", "customer", "subscription", "
 
 @route("/v1/invoices", query=LIST_QUERY)
 def list_invoices(call: Call) -> dict[str, Any]:
-    page = invoices().list(call.scope, call.query)
-    return {"object": "list", "data": [i.to_public() for i in page.data], "has_more": page.has_more}
+    return invoices().list(call.scope, call.query).to_public(lambda invoice: invoice.to_public())
 
 
 @route(ITEM)

@@ -86,9 +86,9 @@ class DynamoTenantRepository:
         ids: list[str] = []
         start = None
         while True:
-            items, more = table.query_pages("GSI1", "GSI1PK", "TENANTS", start, want=1000)
+            items, cursor = table.query_pages("GSI1", "GSI1PK", "TENANTS", start, want=1000)
             ids += [item["id"] for item in items]
-            if not more or not items:
+            if cursor is None or not items:
                 return ids
             last = items[-1]
             start = {"PK": last["PK"], "SK": last["SK"], "GSI1PK": "TENANTS", "GSI1SK": last["GSI1SK"]}
