@@ -135,8 +135,8 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
     if tenant_id:
         return Demo(tenant_id=tenant_id, api_key=tenants.create_key(tenant_id).secret, created=False)
     tenant, issued = tenants.create_tenant("Demo Co")
-    services.update_settings(tenant.id, SETTINGS)
     scope = Scope(tenant.id, livemode=False)
+    services.update_settings(scope, SETTINGS)
     for kind, body in CATALOG:
         services.catalog().create(scope, kind, body)
     for body in CUSTOMERS:

@@ -11,7 +11,7 @@ Provisioning is idempotent: what exists is reused.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,7 +82,8 @@ class Provisioner:
     def client(self, service: str) -> Any:
         return self._session.client(service, endpoint_url=self._endpoint)
 
-    def provision(self, template: dict[str, Any]) -> Stack:
+    def provision(self, template: dict[str, Any], parameters: Mapping[str, str] | None = None) -> Stack:
+        """Create every resource of ``template``; ``parameters`` override its parameters' defaults."""
         stack = Stack(name=self._stack_name, region=self._region, template=template)
         stack.refs.update(
             {
@@ -94,7 +95,7 @@ class Provisioner:
             }
         )
         for name, spec in template.get("Parameters", {}).items():
-            stack.refs[name] = spec.get("Default")
+            stack.refs[name] = (parameters or {}).get(name, spec.get("Default"))
         for logical_id in _creation_order(template["Resources"]):
             resource = template["Resources"][logical_id]
             kind = resource["Type"]

@@ -94,7 +94,10 @@ class EmbeddedStack:
 
     def provision(self) -> Stack:
         provisioner = Provisioner(self.endpoint_url, self.config.region, self.config.stack_name)
-        self.stack = provisioner.provision(template.transformed(region=self.config.region))
+        # links in documents point at the API this stack serves
+        self.stack = provisioner.provision(
+            template.transformed(region=self.config.region), parameters={"PublicBaseUrl": self.api_url}
+        )
         os.environ.update(_shared_environment(self.stack))
         from billing.adapters.dynamodb import table
         from billing.settings import get_settings

@@ -209,5 +209,13 @@ def test_pdf_of_a_draft_and_refusals(api: Api, key: str, stack: EmbeddedStack) -
     assert pdf.status == 200 and b"DRAFT" in b"".join(
         page.extract_text().encode() for page in PdfReader(io.BytesIO(pdf.raw)).pages
     )
+    # curl sends no Accept (or */*), browsers a list ending in */*: each gets the PDF
+    for accept in ({}, {"accept": "*/*"}, {"accept": "application/*"}, {"accept": "text/html, */*;q=0.8"}):
+        served = api.request("GET", f"/v1/invoices/{draft['id']}/pdf", key, **accept)
+        assert served.status == 200 and served.raw.startswith(b"%PDF-"), (accept, served.body)
+        assert served.headers["Content-Type"] == "application/pdf"
+    forged = api.request("GET", f"/v1/invoices/{draft['id']}/pdf", key, host="evil.example", x_forwarded_proto="https")
+    links = [a.get_object()["/A"]["/URI"] for a in PdfReader(io.BytesIO(forged.raw)).pages[0]["/Annots"]]
+    assert links == [f"{stack.api_url}/pay/{draft['id']}"]  # the configured base URL, never the Host header
     final = api.post(f"/v1/invoices/{draft['id']}/finalize", key)
     assert final.status == 200 and final.body["number"]

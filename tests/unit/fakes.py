@@ -21,7 +21,7 @@ class MemoryTenants:
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.keys: dict[str, ApiKey] = {}
-        self.settings: dict[str, dict] = {}
+        self.settings: dict[Scope, dict] = {}
 
     def create_tenant(self, tenant: Tenant) -> None:
         self.tenants[tenant.id] = tenant
@@ -38,17 +38,17 @@ class MemoryTenants:
     def key_by_digest(self, digest: str) -> ApiKey | None:
         return self.keys.get(digest)
 
-    def keys_of(self, tenant_id: str) -> list[ApiKey]:
-        return [key for key in self.keys.values() if key.tenant_id == tenant_id]
+    def key_by_id(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        return next((k for k in self.keys.values() if k.tenant_id == tenant_id and k.id == key_id), None)
 
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         self.keys[key.digest] = replace(key, revoked_at=at)
 
-    def get_settings(self, tenant_id: str) -> dict:
-        return dict(self.settings.get(tenant_id, {}))
+    def get_settings(self, scope: Scope) -> dict:
+        return dict(self.settings.get(scope, {}))
 
-    def save_settings(self, tenant_id: str, settings: dict) -> None:
-        self.settings[tenant_id] = dict(settings)
+    def save_settings(self, scope: Scope, settings: dict) -> None:
+        self.settings[scope] = dict(settings)
 
 
 class MemoryCustomers:
@@ -232,7 +232,8 @@ class MemoryUsageEvents:
         )  # fmt: skip
         found = [e for e in found if window[0] <= e.timestamp <= window[1] and code in (None, e.code)]
         found = [e for e in found if before is None or f"{e.timestamp}#{e.transaction_id}" < before]
-        return found[:limit], len(found) > limit
+        after = f"{found[limit - 1].timestamp}#{found[limit - 1].transaction_id}" if len(found) > limit else None
+        return found[:limit], after
 
 
 class MemoryAggregates:

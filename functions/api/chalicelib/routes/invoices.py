@@ -16,8 +16,7 @@ LIST_QUERY = frozenset({"limit", "starting_after", "customer", "subscription", "
 
 @route("/v1/invoices", query=LIST_QUERY)
 def list_invoices(call: Call) -> dict[str, Any]:
-    page = invoices().list(call.scope, call.query)
-    return {"object": "list", "data": [i.to_public() for i in page.data], "has_more": page.has_more}
+    return invoices().list(call.scope, call.query).to_public(lambda invoice: invoice.to_public())
 
 
 @route(ITEM)
@@ -30,7 +29,7 @@ def invoice_pdf(call: Call) -> Document:
     if call.accept and not any(kind in call.accept for kind in ("application/pdf", "*/*", "application/*")):
         raise NotAcceptable("This resource is a PDF: ask with 'Accept: application/pdf'.", param="Accept")
     invoice = invoices().get(call.scope, call.params["invoice_id"])
-    content = documents().invoice_pdf(call.scope, invoice, call.base_url)
+    content = documents().invoice_pdf(call.scope, invoice)
     return Document(content, "application/pdf", f"{invoice.number or invoice.id}.pdf")
 
 

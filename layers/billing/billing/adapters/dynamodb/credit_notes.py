@@ -74,5 +74,6 @@ class DynamoCreditNoteRepository:
         ]
         index, key_value = table.list_index(by, ("GSI1", f"{scope.key}#CN"))
         start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
-        items, has_more = table.query_pages(index, f"{index}PK", key_value, start, limit)
-        return Page(data=[CreditNote.model_validate(json.loads(item["data"])) for item in items], has_more=has_more)
+        items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit)
+        notes = [CreditNote.model_validate(json.loads(item["data"])) for item in items]
+        return Page(data=notes, has_more=cursor is not None, next_starting_after=cursor)

@@ -113,7 +113,7 @@ class DynamoInvoiceRepository:
         if "to" in filters:
             conditions.append("period_start < :to")
             values[":to"] = filters["to"]
-        items, has_more = table.query_pages(
+        items, cursor = table.query_pages(
             index,
             f"{index}PK",
             key_value,
@@ -123,7 +123,7 @@ class DynamoInvoiceRepository:
             names or None,
             values or None,
         )
-        return Page(data=[from_item(item) for item in items], has_more=has_more)
+        return Page(data=[from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
 
     def finalize(
         self,
