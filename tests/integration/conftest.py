@@ -29,7 +29,7 @@ class Api:
 
     def __init__(self, stack: EmbeddedStack) -> None:
         app = stack.api_app()
-        self._gateway = Gateway(app, Config.create(app_name=app.app_name), stack.gateway_responses())
+        self._gateway = Gateway(app, Config.create(app_name=app.app_name), stack.api_settings())
 
     def request(self, method: str, path: str, key: str | None = None, body: Any = None, **headers: str) -> Reply:
         sent = {"content-type": "application/json", **{k.replace("_", "-"): v for k, v in headers.items()}}
