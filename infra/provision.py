@@ -36,6 +36,9 @@ IN_PROCESS = {
     "AWS::ApiGateway::GatewayResponse",
     "AWS::ApiGateway::Account",
 }
+# Recorded, not created: only AWS can honour it. The local endpoints serve plain HTTP, which
+# the documents bucket's TLS-only policy refuses (moto enforces bucket policies).
+AWS_ONLY = {"AWS::S3::BucketPolicy"}
 
 
 @dataclass
@@ -75,7 +78,6 @@ class Provisioner:
             "AWS::Events::Rule": self._rule,
             "AWS::SQS::QueuePolicy": self._queue_policy,
             "AWS::S3::Bucket": self._bucket,
-            "AWS::S3::BucketPolicy": self._bucket_policy,
             "AWS::Logs::LogGroup": self._log_group,
             "AWS::ApiGateway::UsagePlan": self._usage_plan,
             "AWS::SSM::Parameter": self._parameter,
@@ -103,7 +105,7 @@ class Provisioner:
         for logical_id in _creation_order(template["Resources"]):
             resource = template["Resources"][logical_id]
             kind = resource["Type"]
-            if kind in IN_PROCESS:
+            if kind in IN_PROCESS or kind in AWS_ONLY:
                 ref, attributes = self._recorded(logical_id, kind)
             elif kind in self._creators:
                 props = stack.resolve(resource.get("Properties", {}))
@@ -229,10 +231,6 @@ class Provisioner:
         if "VersioningConfiguration" in props:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         return name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
-
-    def _bucket_policy(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
-        return self._name(logical_id), {}
 
     def _log_group(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = props.get("LogGroupName") or f"/{self._stack_name}/{logical_id}"

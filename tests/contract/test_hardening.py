@@ -155,24 +155,14 @@ def _identity() -> re.Pattern[str]:
     return re.compile(authorizer["identityValidationExpression"])
 
 
-@pytest.mark.parametrize(
-    "header",
-    [
-        f"Bearer {api_keys.generate(False)}",
-        f"Bearer {api_keys.generate(True)}",
-        f"bearer  {api_keys.generate(False)}",
-        f"BEARER {api_keys.generate(True)}",
-        "Bearer not-a-key",
-        "Basic dXNlcjpwYXNz",
-        f"Bearer {api_keys.generate(False)}x",
-        f"Bearer {api_keys.generate(False)[:-1]}",
-        f"Token {api_keys.generate(False)}",
-        f"Bearer sk_prod_{'A' * 43}",
-        "Bearer",
-    ],
-)
-def test_the_authorizer_is_only_called_for_tokens_shaped_like_a_key(header: str) -> None:
+def test_the_authorizer_is_only_called_for_tokens_shaped_like_a_key() -> None:
     """The gateway's expression accepts exactly what billing.api_keys would look up."""
-    secret = api_keys.bearer_token(header)
-    expected = secret is not None and api_keys.is_well_formed(secret)
-    assert bool(_identity().search(header)) == expected
+    test, live = api_keys.generate(False), api_keys.generate(True)
+    headers = [f"Bearer {test}", f"Bearer {live}", f"bearer  {test}", f"BEARER {live}",  # accepted
+               "Bearer not-a-key", "Basic dXNlcjpwYXNz", f"Bearer {test}x", f"Bearer {test[:-1]}",
+               f"Token {test}", f"Bearer sk_prod_{'A' * 43}", "Bearer", ""]  # fmt: skip
+    for header in headers:
+        secret = api_keys.bearer_token(header)
+        expected = secret is not None and api_keys.is_well_formed(secret)
+        assert bool(_identity().search(header)) == expected, header
+    assert sum(bool(_identity().search(h)) for h in headers) == 4
