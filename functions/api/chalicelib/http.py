@@ -38,6 +38,14 @@ STATUS = {
 }
 
 
+class TenantAuthResponse(AuthResponse):
+    """An allowed request, naming the tenant's usage plan key: API Gateway applies the tenant's
+    own request rate (template.yaml, ``TenantUsagePlan``). The key's value is the tenant id."""
+
+    def to_dict(self, request: AuthRequest) -> dict[str, Any]:
+        return {**super().to_dict(request), "usageIdentifierKey": self.principal_id}
+
+
 @app.authorizer()
 def api_key_authorizer(auth_request: AuthRequest) -> AuthResponse:
     """API key -> tenant. A refused key is denied with the reason in the context, which the
@@ -49,7 +57,7 @@ def api_key_authorizer(auth_request: AuthRequest) -> AuthResponse:
             routes=[], principal_id="anonymous", context={"error_code": exc.code, "error_message": exc.message}
         )
     context = {"tenant_id": scope.tenant_id, "livemode": str(scope.livemode).lower()}
-    return AuthResponse(routes=["*"], principal_id=scope.tenant_id, context=context)
+    return TenantAuthResponse(routes=["*"], principal_id=scope.tenant_id, context=context)
 
 
 @dataclass
