@@ -67,8 +67,8 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
     stack.provision()
     try:
         tenant, _ = services.tenants().create_tenant("Run Bench")
-        services.update_settings(tenant.id, {"grace_period": 0})
         scope = Scope(tenant.id, livemode=False)
+        services.update_settings(scope, {"grace_period": 0})
         services.catalog().create(scope, "meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
         tiers = [{"up_to": 1000, "unit_amount": "0"}, {"up_to": None, "unit_amount": "0.2"}]
         plan = {"code": "metered", "name": "Metered", "currency": "USD", "interval": "month", "base_fee": 2900,

@@ -97,15 +97,37 @@ def provision(config: StackConfig) -> int:
     return 0
 
 
-def tenant_create(name: str, live: bool, as_json: bool) -> int:
+def tenant_create(name: str, live: bool, as_json: bool, stack_name: str) -> int:
     from billing.adapters.dynamodb.tenants import DynamoTenantRepository
     from billing.tenants import TenantService
+    from infra import usage_plan
 
     tenant, issued = TenantService(DynamoTenantRepository()).create_tenant(name, livemode=live)
+    if not usage_plan.register(tenant.id, stack_name):
+        print(_NO_PLAN.format(plan=usage_plan.plan_name(stack_name)), file=sys.stderr)
     if as_json:
         print(json.dumps({"tenant_id": tenant.id, "api_key": issued.secret, "key_id": issued.key.id}))
     else:
         print(f"Tenant:  {tenant.id} ({tenant.name})\nAPI key: {issued.secret}\n(The key is shown only once.)")
+    return 0
+
+
+_NO_PLAN = (
+    "warning: no usage plan {plan} (set STACK_NAME to the deployed stack's name); API Gateway refuses "
+    "the tenant's requests until `billing tenant sync-usage-plan` adds it"
+)
+
+
+def tenant_sync_usage_plan(stack_name: str) -> int:
+    """Add every tenant's key to the usage plan (tenants created before the stack had one)."""
+    from billing.adapters.services import tenants
+    from infra import usage_plan
+
+    ids = tenants().tenant_ids()
+    if not all(usage_plan.register(tenant_id, stack_name) for tenant_id in ids):
+        print(_NO_PLAN.format(plan=usage_plan.plan_name(stack_name)), file=sys.stderr)
+        return 1
+    print(f"{len(ids)} tenant(s) in usage plan {usage_plan.plan_name(stack_name)}.")
     return 0
 
 
@@ -174,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--live", action="store_true", help="issue a live-mode key (default: test mode)")
     create.add_argument("--json", action="store_true", help="print one JSON object")
+    tenant.add_parser("sync-usage-plan", help="add every tenant to the API's usage plan (its request rate)")
 
     keys = commands.add_parser("api-key", help="manage API keys").add_subparsers(dest="action", required=True)
     key_create = keys.add_parser("create", help="issue another API key for a tenant")
@@ -211,8 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return provision(config)
     _connect(config)
     try:
+        if args.command == "tenant" and args.action == "sync-usage-plan":
+            return tenant_sync_usage_plan(config.stack_name)
         if args.command == "tenant":
-            return tenant_create(args.name, args.live, args.json)
+            return tenant_create(args.name, args.live, args.json, config.stack_name)
         if args.command == "invoices":
             return invoices_run(args.tenant, args.as_of, args.live, args.timeout)
         if args.command == "usage":

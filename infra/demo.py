@@ -1,5 +1,6 @@
 """Demo data for ``make run``: a tenant with a tariff, customers, subscriptions, usage, and
-two months of invoices on a test clock, created on first start.
+two months of invoices on a test clock (a credit note, a downgrade paid by customer credit),
+created on first start.
 
 The demo tenant's id is kept in an SSM parameter. Secrets are never stored,
 so when the endpoint kept the tenant from an earlier run (LocalStack), a
@@ -76,6 +77,7 @@ CATALOG: list[tuple[str, dict[str, Any]]] = [
                                             "supplier": "city-water"}]}),
     ("plan", {"code": "telecom-jp", "name": "Telecom JP", "currency": "JPY", "interval": "month", "base_fee": 2980,
               "charges": [{"meter": "call_minutes", "model": "package", "package_size": 60, "unit_amount": "300"}]}),
+    ("plan", {"code": "pro-annual", "name": "Pro annual", "currency": "USD", "interval": "year", "base_fee": 49000}),
     ("add_on", {"code": "priority-support", "name": "Priority support", "amount": 1500, "currency": "USD",
                 "interval": "month"}),
     ("coupon", {"code": "WELCOME20", "percent_off": "20", "duration": "repeating", "duration_in_periods": 3}),
@@ -105,6 +107,15 @@ HISTORY_CUSTOMER = {
 }
 
 
+DOWNGRADE_CUSTOMER = {
+    "external_id": "vertex-9",
+    "name": "Vertex Analytics",
+    "email": "finance@vertex.example",
+    "currency": "USD",
+    "address": {"country": "US", "region": "NY", "city": "New York"},
+}
+
+
 @dataclass(frozen=True)
 class Demo:
     tenant_id: str
@@ -124,8 +135,8 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
     if tenant_id:
         return Demo(tenant_id=tenant_id, api_key=tenants.create_key(tenant_id).secret, created=False)
     tenant, issued = tenants.create_tenant("Demo Co")
-    services.update_settings(tenant.id, SETTINGS)
     scope = Scope(tenant.id, livemode=False)
+    services.update_settings(scope, SETTINGS)
     for kind, body in CATALOG:
         services.catalog().create(scope, kind, body)
     for body in CUSTOMERS:
@@ -153,14 +164,20 @@ def _usage(scope: Scope) -> None:
 
 def _history(scope: Scope, settle: Callable[[], None]) -> None:
     """Two months of history on a test clock: a customer on ``pro`` (no trial) with API usage,
-    its monthly invoices finalized and numbered (a PDF each), and a credit note."""
+    its monthly invoices finalized and numbered (a PDF each), and a credit note; and a customer
+    who moved from ``pro-annual`` to ``pro`` after 20 days: the unused part of the year came
+    back as customer credit, which pays its monthly invoices since."""
     start = (datetime.now(UTC) - timedelta(days=62)).replace(hour=0, minute=0, second=0, microsecond=0)
     clock = services.test_clocks().create(scope, {"frozen_time": to_wire(start), "name": "Demo history"})
     customer = services.customers().create(scope, {**HISTORY_CUSTOMER, "test_clock": clock.id})
     services.subscriptions().create(scope, {"customer": customer.id, "plan": "pro", "trial_days": 0})
+    vertex = services.customers().create(scope, {**DOWNGRADE_CUSTOMER, "test_clock": clock.id})
+    annual = services.subscriptions().create(scope, {"customer": vertex.id, "plan": "pro-annual", "trial_days": 0})
     for month, calls in enumerate((1500, 2600)):
         moment = start + timedelta(days=30 * month + 20)
         services.advance_test_clock(scope, clock.id, {"to": to_wire(moment)})
+        if month == 0:
+            services.subscriptions().change_plan(scope, annual.id, {"plan": "pro", "when": "now"})
         events = [{"transaction_id": f"demo-hist-{month}-{n}", "customer": customer.id, "code": "api_calls",
                    "timestamp": to_wire(moment - timedelta(minutes=n % 600))} for n in range(calls)]  # fmt: skip
         for first in range(0, len(events), 1000):

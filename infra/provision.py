@@ -11,7 +11,7 @@ Provisioning is idempotent: what exists is reused.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +29,16 @@ IN_PROCESS = {
     "AWS::Lambda::EventSourceMapping",
     "AWS::IAM::Role",
     "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
     "AWS::ApiGateway::RestApi",
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::Stage",
     "AWS::ApiGateway::GatewayResponse",
+    "AWS::ApiGateway::Account",
 }
+# Recorded, not created: only AWS can honour it. The local endpoints serve plain HTTP, which
+# the documents bucket's TLS-only policy refuses (moto enforces bucket policies).
+AWS_ONLY = {"AWS::S3::BucketPolicy"}
 
 
 @dataclass
@@ -73,6 +78,8 @@ class Provisioner:
             "AWS::Events::Rule": self._rule,
             "AWS::SQS::QueuePolicy": self._queue_policy,
             "AWS::S3::Bucket": self._bucket,
+            "AWS::Logs::LogGroup": self._log_group,
+            "AWS::ApiGateway::UsagePlan": self._usage_plan,
             "AWS::SSM::Parameter": self._parameter,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::SES::EmailIdentity": self._email_identity,
@@ -82,7 +89,8 @@ class Provisioner:
     def client(self, service: str) -> Any:
         return self._session.client(service, endpoint_url=self._endpoint)
 
-    def provision(self, template: dict[str, Any]) -> Stack:
+    def provision(self, template: dict[str, Any], parameters: Mapping[str, str] | None = None) -> Stack:
+        """Create every resource of ``template``; ``parameters`` override its parameters' defaults."""
         stack = Stack(name=self._stack_name, region=self._region, template=template)
         stack.refs.update(
             {
@@ -94,11 +102,11 @@ class Provisioner:
             }
         )
         for name, spec in template.get("Parameters", {}).items():
-            stack.refs[name] = spec.get("Default")
+            stack.refs[name] = (parameters or {}).get(name, spec.get("Default"))
         for logical_id in _creation_order(template["Resources"]):
             resource = template["Resources"][logical_id]
             kind = resource["Type"]
-            if kind in IN_PROCESS:
+            if kind in IN_PROCESS or kind in AWS_ONLY:
                 ref, attributes = self._recorded(logical_id, kind)
             elif kind in self._creators:
                 props = stack.resolve(resource.get("Properties", {}))
@@ -197,7 +205,7 @@ class Provisioner:
         arn = events.put_rule(**request)["RuleArn"]
         targets = props.get("Targets", [])
         for target in targets:
-            unsupported = set(target) - {"Id", "Arn", "Input", "InputPath"}
+            unsupported = set(target) - {"Id", "Arn", "Input", "InputPath", "RetryPolicy", "DeadLetterConfig"}
             if unsupported:
                 raise NotImplementedError(f"{logical_id}: rule target keys {sorted(unsupported)} are not provisioned")
         if targets:
@@ -221,7 +229,35 @@ class Provisioner:
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                 raise
+        if "VersioningConfiguration" in props:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         return name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+
+    def _log_group(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        name = props.get("LogGroupName") or f"/{self._stack_name}/{logical_id}"
+        logs = self.client("logs")
+        try:
+            logs.create_log_group(logGroupName=name)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                raise
+        if "RetentionInDays" in props:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        return name, {"Arn": self._arn("logs", f"log-group:{name}:*")}
+
+    def _usage_plan(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """The plan and its throttle; its API stages are not, as the API runs in-process."""
+        name = props.get("UsagePlanName") or self._name(logical_id)
+        apigateway = self.client("apigateway")
+        plans = apigateway.get_usage_plans(limit=500)["items"]
+        plan_id = next((plan["id"] for plan in plans if plan["name"] == name), None)
+        if plan_id is None:
+            throttle = {
+                "rateLimit": float(props["Throttle"]["RateLimit"]),
+                "burstLimit": int(props["Throttle"]["BurstLimit"]),
+            }
+            plan_id = apigateway.create_usage_plan(name=name, throttle=throttle)["id"]
+        return plan_id, {"Id": plan_id}
 
     def _parameter(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         name = props.get("Name") or f"/{self._stack_name}/{logical_id}"

@@ -1,16 +1,24 @@
-"""API Gateway in-process: Chalice's local gateway plus the template's gateway responses.
+"""API Gateway in-process: Chalice's local gateway plus what the template sets on the API.
 
 Chalice's local mode runs our authorizer and routes like API Gateway, but
 answers auth failures and unknown routes with its own bodies. Here those
 failures are answered with the ``x-amazon-apigateway-gateway-responses`` of
 the transformed template, so local clients see exactly what AWS would send.
+As API Gateway does, a token that does not match the authorizer's identity
+validation expression is refused without calling the authorizer, and the
+usage plan's throttle applies to the key the authorizer names
+(``usageIdentifierKey``): 429 THROTTLED once a key has used its burst. The
+stage-wide throttle, far above one tenant's, is not emulated.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import HTTPServer
 from typing import Any
 
@@ -28,17 +36,66 @@ from chalice.local import (
     NotAuthorizedError,
 )
 
+from infra.local.throttle import TokenBuckets
+
 _VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
 
 
+@dataclass(frozen=True)
+class ApiSettings:
+    """What API Gateway applies before a request reaches the app, from the transformed template."""
+
+    responses: dict[str, Any]
+    identity_pattern: re.Pattern[str] | None
+    throttle: TokenBuckets | None  # the usage plan's, one bucket per key
+
+    @classmethod
+    def of(cls, template: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> ApiSettings:
+        body = template["Resources"]["Api"]["Properties"]["Body"]
+        authorizers = [
+            scheme["x-amazon-apigateway-authorizer"]
+            for scheme in body.get("securityDefinitions", {}).values()
+            if "x-amazon-apigateway-authorizer" in scheme
+        ]
+        expression = authorizers[0].get("identityValidationExpression") if authorizers else None
+        plans = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::UsagePlan"]
+        if len(plans) > 1:
+            raise NotImplementedError("the local gateway applies one usage plan to every key")
+        limits = plans[0].get("Throttle") if plans else None
+        return cls(
+            responses=body.get("x-amazon-apigateway-gateway-responses", {}),
+            identity_pattern=re.compile(expression) if expression else None,
+            throttle=TokenBuckets(float(limits["RateLimit"]), int(limits["BurstLimit"]), clock) if limits else None,
+        )
+
+
+class _Throttled(Exception):
+    """The key has no request left for now: API Gateway answers THROTTLED."""
+
+
 class _Authorizer(LocalGatewayAuthorizer):
-    """Remembers the last denial, whose context the ACCESS_DENIED response renders."""
+    """Checks the token's shape first; remembers the last denial, whose context the
+    ACCESS_DENIED response renders; applies the usage plan's throttle to allowed requests."""
 
     denied_context: dict[str, Any] = {}
+
+    def __init__(self, app: Chalice, settings: ApiSettings):
+        super().__init__(app)
+        self._settings = settings
+
+    def _prepare_authorizer_event(self, arn: str, lambda_event: Any, lambda_context: Any) -> Any:
+        event = super()._prepare_authorizer_event(arn, lambda_event, lambda_context)
+        pattern = self._settings.identity_pattern
+        if pattern is not None and not pattern.search(event["authorizationToken"]):
+            raise NotAuthorizedError({}, b'{"message":"Unauthorized"}')
+        return event
 
     def _check_can_invoke_view_function(self, arn: str, auth_result: dict[str, Any]) -> bool:
         allowed = super()._check_can_invoke_view_function(arn, auth_result)
         self.denied_context = {} if allowed else dict(auth_result.get("context") or {})
+        throttle = self._settings.throttle
+        if allowed and throttle is not None and not throttle.take(auth_result["usageIdentifierKey"]):
+            raise _Throttled
         return allowed
 
 
@@ -58,11 +115,11 @@ def _per_thread_requests(app: Chalice) -> None:
 
 
 class Gateway(LocalGateway):
-    def __init__(self, app: Chalice, config: Config, gateway_responses: dict[str, Any]):
+    def __init__(self, app: Chalice, config: Config, settings: ApiSettings):
         _per_thread_requests(app)
         super().__init__(app, config)
-        self._authorizer = _Authorizer(app)
-        self._responses = gateway_responses
+        self._authorizer = _Authorizer(app, settings)
+        self._responses = settings.responses
         self._request_id = ""
 
     def handle_request(self, method: str, path: str, headers: dict[str, Any], body: bytes | None) -> dict[str, Any]:
@@ -75,6 +132,8 @@ class Gateway(LocalGateway):
             return self._render("UNAUTHORIZED", 401, {})
         except ForbiddenError:
             return self._render("ACCESS_DENIED", 403, {"authorizer": self._authorizer.denied_context})
+        except _Throttled:
+            return self._render("THROTTLED", 429, {})
         except LocalGatewayException as exc:
             return self._render("DEFAULT_5XX", 500, {"error": {"message": exc.body.decode()}})
 
@@ -109,13 +168,14 @@ class Gateway(LocalGateway):
         return {"statusCode": status, "headers": headers, "multiValueHeaders": {}, "body": body}
 
 
-def serve(app: Chalice, gateway_responses: dict[str, Any], host: str, port: int) -> LocalDevServer:
-    """An HTTP server (one thread per connection) in front of ``Gateway``."""
+def serve(app: Chalice, settings: ApiSettings, host: str, port: int) -> LocalDevServer:
+    """An HTTP server (one thread per connection) in front of ``Gateway``; the connections share
+    ``settings``, so a key's throttle counts all of them."""
     config = Config.create(app_name=app.app_name, lambda_timeout=29, lambda_memory_size=512)
 
     class Handler(ChaliceRequestHandler):
         def __init__(self, request: Any, client_address: Any, server: HTTPServer, app_object: Chalice, config: Config):
-            self.local_gateway = Gateway(app_object, config, gateway_responses)
+            self.local_gateway = Gateway(app_object, config, settings)
             super(ChaliceRequestHandler, self).__init__(request, client_address, server)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the app logs requests itself

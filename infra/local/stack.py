@@ -14,7 +14,7 @@ from typing import Any
 
 from infra import template
 from infra.local.functions import load_handler
-from infra.local.gateway import serve
+from infra.local.gateway import ApiSettings, serve
 from infra.local.plumbing import Plumbing
 from infra.provision import Provisioner, Stack
 
@@ -94,7 +94,10 @@ class EmbeddedStack:
 
     def provision(self) -> Stack:
         provisioner = Provisioner(self.endpoint_url, self.config.region, self.config.stack_name)
-        self.stack = provisioner.provision(template.transformed(region=self.config.region))
+        # links in documents point at the API this stack serves
+        self.stack = provisioner.provision(
+            template.transformed(region=self.config.region), parameters={"PublicBaseUrl": self.api_url}
+        )
         os.environ.update(_shared_environment(self.stack))
         from billing.adapters.dynamodb import table
         from billing.settings import get_settings
@@ -109,14 +112,12 @@ class EmbeddedStack:
         function = self.stack.template["Resources"]["ApiFunction"]
         return load_handler("ApiFunction", function)
 
-    def gateway_responses(self) -> dict[str, Any]:
+    def api_settings(self) -> ApiSettings:
         assert self.stack is not None, "provision first"
-        body = self.stack.template["Resources"]["Api"]["Properties"]["Body"]
-        responses: dict[str, Any] = body.get("x-amazon-apigateway-gateway-responses", {})
-        return responses
+        return ApiSettings.of(self.stack.template)
 
     def serve_api(self) -> None:
-        self._server = serve(self.api_app(), self.gateway_responses(), self.config.host, self.config.api_port)
+        self._server = serve(self.api_app(), self.api_settings(), self.config.host, self.config.api_port)
         threading.Thread(target=self._server.server.serve_forever, name="api", daemon=True).start()
 
     def start(self) -> None:

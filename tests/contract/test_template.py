@@ -22,13 +22,19 @@ def test_sam_transform_yields_plain_cloudformation() -> None:
     assert {"AWS::Lambda::Function", "AWS::ApiGateway::RestApi", "AWS::DynamoDB::Table"} <= kinds
 
 
-def test_functions_run_python_311_with_the_core_layer() -> None:
-    functions = {k: v for k, v in template.transformed()["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
+def test_functions_and_the_layer_run_the_python_the_tests_run_on() -> None:
+    """One runtime everywhere, and the tests run on its minor version (the Makefile's venv)."""
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    resources = template.transformed()["Resources"]
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
     assert functions
     for name, function in functions.items():
-        assert function["Properties"]["Runtime"] == "python3.11", name
+        assert function["Properties"]["Runtime"] == runtime, name
         assert function["Properties"]["Layers"], name
         assert template.code_dir(function).is_dir(), name
+    layer = template.load()["Resources"]["BillingLayer"]
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    assert layer["Metadata"]["BuildMethod"] == runtime
 
 
 def test_the_api_authorizer_is_the_api_functions_own_code() -> None:

@@ -120,8 +120,7 @@ def test_invoicing_walkthrough(running: Running) -> None:
     assert [(line["type"], line["amount"]) for line in second["lines"]] == [
         ("subscription_fee", 4900), ("usage", 100), ("tax", 355 + 7)]  # fmt: skip
     assert second["due_date"] == "2026-03-03T01:00:00Z"  # issued after the hour of grace, due 30 days later
-    pdf = requests.get(f"{running.url}/v1/invoices/{second['id']}/pdf",
-                       headers={**headers, "Accept": "application/pdf"}, timeout=30)  # fmt: skip
+    pdf = requests.get(f"{running.url}/v1/invoices/{second['id']}/pdf", headers=headers, timeout=30)  # Accept: */*
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert pdf.headers["Content-Type"] == "application/pdf"
 
@@ -133,7 +132,8 @@ def test_invoicing_walkthrough(running: Running) -> None:
     basic = {"code": "basic", "name": "Basic", "currency": "USD", "interval": "month", "base_fee": 1900}
     assert call("POST", "/v1/plans", basic).status_code == 201
     preview = call("GET", f"/v1/subscriptions/{sub}/change_preview?plan=basic").json()
-    assert [line["type"] for line in preview["lines"]][:2] == ["proration", "proration"]  # February's fee was paid
+    prorations = [line for line in preview["lines"] if line["type"] == "proration"]
+    assert [line["amount"] > 0 for line in prorations] == [True]  # February's fee was credited already: no credit
     upcoming = call("GET", f"/v1/customers/{customer}/upcoming_invoice").json()
     assert upcoming["lines"][0] == {**upcoming["lines"][0], "type": "subscription_fee", "amount": 4900}
 
@@ -142,9 +142,16 @@ def test_invoicing_walkthrough(running: Running) -> None:
 
 
 def test_the_schedule_billed_the_demo_tenant_at_start(running: Running) -> None:
-    listed = requests.get(f"{running.url}/v1/invoices?limit=100", headers=bearer(running.demo_key), timeout=10).json()
+    deadline, names = time.monotonic() + 60, set()
+    while not {"Anna Schmidt", "Sakura Telecom KK"} <= names:  # the first run bills their first fees
+        assert time.monotonic() < deadline, names
+        time.sleep(0.5)
+        url = f"{running.url}/v1/invoices?limit=100"
+        listed = requests.get(url, headers=bearer(running.demo_key), timeout=10).json()
+        names = {i["customer_details"]["name"] for i in listed["data"] if i["status"] == "draft"}
     numbered = sorted((i["number"][-6:], i["number"]) for i in listed["data"] if i["number"])
-    assert [n for n, _ in numbered] == ["000001", "000002", "000003"]  # two months of history on a test clock
-    assert all(number.startswith("DEMO-") for _, number in numbered)
-    names = {i["customer_details"]["name"] for i in listed["data"] if i["status"] == "draft"}
-    assert {"Anna Schmidt", "Sakura Telecom KK"} <= names  # the first run bills their first fees
+    assert [int(n) for n, _ in numbered] == list(range(1, len(numbered) + 1))  # two months of history, gap-free
+    assert len(numbered) >= 5 and all(number.startswith("DEMO-") for _, number in numbered)
+    vertex = [i for i in listed["data"] if i["customer_details"]["name"] == "Vertex Analytics" and i["number"]]
+    assert any(i["total"] < 0 and i["ending_balance"] < 0 for i in vertex)  # the downgrade left customer credit
+    assert any(i["applied_balance"] > 0 and i["amount_due"] == 0 for i in vertex)  # which paid a later invoice

@@ -12,7 +12,7 @@ from chalice.config import Config
 
 from billing.adapters.dynamodb.tenants import DynamoTenantRepository
 from billing.tenants import TenantService
-from infra.local.gateway import Gateway
+from infra.local.gateway import ApiSettings, Gateway
 from infra.local.stack import EmbeddedStack
 
 
@@ -27,9 +27,9 @@ class Reply:
 class Api:
     """Sends requests through the same gateway code the local server uses."""
 
-    def __init__(self, stack: EmbeddedStack) -> None:
+    def __init__(self, stack: EmbeddedStack, settings: ApiSettings | None = None) -> None:
         app = stack.api_app()
-        self._gateway = Gateway(app, Config.create(app_name=app.app_name), stack.gateway_responses())
+        self._gateway = Gateway(app, Config.create(app_name=app.app_name), settings or stack.api_settings())
 
     def request(self, method: str, path: str, key: str | None = None, body: Any = None, **headers: str) -> Reply:
         sent = {"content-type": "application/json", **{k.replace("_", "-"): v for k, v in headers.items()}}

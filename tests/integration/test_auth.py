@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from billing.errors import NotFound
 from billing.tenants import TenantService
 from tests.integration.conftest import Api
 
@@ -18,7 +19,7 @@ def test_health_needs_no_key(api: Api) -> None:
     ("headers", "code"),
     [
         ({}, "missing_api_key"),
-        ({"authorization": "Bearer not-a-key"}, "invalid_api_key"),
+        ({"authorization": "Bearer not-a-key"}, "missing_api_key"),  # refused by its shape, by the gateway
         ({"authorization": "Bearer sk_test_" + "A" * 43}, "invalid_api_key"),
         ({"authorization": "Basic dXNlcjpwYXNz"}, "missing_api_key"),
     ],
@@ -37,6 +38,18 @@ def test_a_revoked_key_stops_working_at_once(api: Api, tenants: TenantService) -
     tenants.revoke_key(tenant.id, issued.key.id)
     reply = api.get("/v1/customers", issued.secret)
     assert reply.status == 401 and reply.body["error"]["code"] == "api_key_revoked"
+
+
+def test_any_key_can_be_revoked_however_many_the_tenant_has(api: Api, tenants: TenantService) -> None:
+    """Revocation used to search only the tenant's newest 1,000 keys: the oldest could not be revoked."""
+    tenant, oldest = tenants.create_tenant("Many keys")
+    for _ in range(1000):
+        tenants.create_key(tenant.id)
+    assert tenants.revoke_key(tenant.id, oldest.key.id).id == oldest.key.id
+    reply = api.get("/v1/customers", oldest.secret)
+    assert reply.status == 401 and reply.body["error"]["code"] == "api_key_revoked"
+    with pytest.raises(NotFound):
+        tenants.revoke_key(tenants.create_tenant("Other")[0].id, oldest.key.id)  # another tenant's key
 
 
 def test_unknown_routes_are_404_in_the_envelope(api: Api, key: str) -> None:

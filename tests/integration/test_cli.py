@@ -11,9 +11,11 @@ from infra.local.stack import EmbeddedStack
 from tests.integration.conftest import Api
 
 
-def billing(stack: EmbeddedStack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWS_ENDPOINT_URL": stack.endpoint_url, "STACK_NAME": stack.config.stack_name}
-    env.pop("BILLING_TABLE", None)
+def billing(stack: EmbeddedStack, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI against the stack; ``env`` adds to (or overrides) its environment."""
+    base = {**os.environ, "AWS_ENDPOINT_URL": stack.endpoint_url, "STACK_NAME": stack.config.stack_name}
+    base.pop("BILLING_TABLE", None)
+    env = {**base, **(env or {})}
     exe = os.path.join(os.path.dirname(sys.executable), "billing")
     return subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
 

@@ -31,3 +31,17 @@ def test_a_lapsed_lease_or_answer_frees_the_key(stack: EmbeddedStack) -> None:
     store.complete(scope, key, StoredResponse(200, {}), later + timedelta(hours=24))
     next_day = later + timedelta(hours=24, seconds=1)
     assert store.claim(scope, key, "print-c", next_day, next_day) is None
+
+
+def test_answers_are_kept_compressed_and_old_plain_ones_still_read(stack: EmbeddedStack) -> None:
+    from billing.adapters.dynamodb import table
+
+    store, scope = DynamoIdempotencyStore(), Scope(new_id("ten"), False)
+    answer = StoredResponse(200, {"rejected": [{"index": i, "message": "x" * 500} for i in range(1000)]})  # 530 KB
+    store.claim(scope, "big", "print-a", NOW, NOW + timedelta(seconds=60))
+    store.complete(scope, "big", answer, NOW + timedelta(hours=24))
+    assert store.claim(scope, "big", "print-a", NOW, NOW) == Claim("print-a", answer)
+    plain = {"PK": f"{scope.key}#IDEM#old", "SK": "IDEM", "fingerprint": "print-o", "status": 201,
+             "body": '{"id": "cus_1"}', "expires_at": int((NOW + timedelta(hours=1)).timestamp())}  # fmt: skip
+    table.client().put_item(TableName=table.table_name(), Item=table.encode(plain))
+    assert store.claim(scope, "old", "print-o", NOW, NOW) == Claim("print-o", StoredResponse(201, {"id": "cus_1"}))

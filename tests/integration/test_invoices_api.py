@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pypdf import PdfReader
@@ -108,6 +109,35 @@ def test_an_invoice_run_fans_out_and_bills_each_due_subscription_once(api: Api, 
     )
 
 
+def test_a_subscription_that_cannot_be_rated_fails_alone_in_a_run(api: Api, key: str, stack: EmbeddedStack) -> None:
+    assert api.patch("/v1/settings", key, {"grace_period": 10 * 24 * 3600}).status == 200
+    assert (
+        api.post("/v1/meters", key, {"code": "bytes", "name": "Bytes", "aggregation": "sum", "field": "n"}).status
+        == 201
+    )
+    huge = {"code": "huge", "name": "Huge", "currency": "USD", "interval": "month",
+            "charges": [{"meter": "bytes", "model": "per_unit", "unit_amount": "1000000000000"}]}  # fmt: skip
+    assert api.post("/v1/plans", key, huge).status == 201
+    start = (datetime.now(UTC) - timedelta(days=33)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    customer = api.post("/v1/customers", key, {"name": "Too big"}).body["id"]
+    bad = api.post("/v1/subscriptions", key, {"customer": customer, "plan": "huge", "start_date": start}).body["id"]
+    event = {
+        "transaction_id": "b1",
+        "customer": customer,
+        "code": "bytes",
+        "timestamp": start,
+        "properties": {"n": 10**14},
+    }
+    assert api.post("/v1/events", key, event).status == 202
+    assert stack.plumbing is not None
+    stack.plumbing.drain()
+    run = api.post("/v1/invoice_runs", key, {}).body
+    stack.plumbing.drain()
+    done = api.get(f"/v1/invoice_runs/{run['id']}", key).body
+    assert done["status"] == "completed" and done["counts"]["failed"] == 1, done
+    assert [(f["id"], f["code"]) for f in done["failures"]] == [(bad, "amount_out_of_range")]
+
+
 def test_concurrent_finalizations_take_consecutive_numbers(api: Api, key: str, stack: EmbeddedStack) -> None:
     tariff(api, key)
     assert api.patch("/v1/settings", key, {"grace_period": 86400, "invoice_prefix": "CONC"}).status == 200
@@ -179,5 +209,13 @@ def test_pdf_of_a_draft_and_refusals(api: Api, key: str, stack: EmbeddedStack) -
     assert pdf.status == 200 and b"DRAFT" in b"".join(
         page.extract_text().encode() for page in PdfReader(io.BytesIO(pdf.raw)).pages
     )
+    # curl sends no Accept (or */*), browsers a list ending in */*: each gets the PDF
+    for accept in ({}, {"accept": "*/*"}, {"accept": "application/*"}, {"accept": "text/html, */*;q=0.8"}):
+        served = api.request("GET", f"/v1/invoices/{draft['id']}/pdf", key, **accept)
+        assert served.status == 200 and served.raw.startswith(b"%PDF-"), (accept, served.body)
+        assert served.headers["Content-Type"] == "application/pdf"
+    forged = api.request("GET", f"/v1/invoices/{draft['id']}/pdf", key, host="evil.example", x_forwarded_proto="https")
+    links = [a.get_object()["/A"]["/URI"] for a in PdfReader(io.BytesIO(forged.raw)).pages[0]["/Annots"]]
+    assert links == [f"{stack.api_url}/pay/{draft['id']}"]  # the configured base URL, never the Host header
     final = api.post(f"/v1/invoices/{draft['id']}/finalize", key)
     assert final.status == 200 and final.body["number"]

@@ -37,3 +37,15 @@ def test_provisioning_again_reuses_what_exists(stack: EmbeddedStack) -> None:
     )
     assert again.refs["BillingTable"] == stack.stack.refs["BillingTable"]
     assert again.refs["EventBus"] == stack.stack.refs["EventBus"]
+
+
+def test_versioning_access_logs_and_dead_letters_are_provisioned(stack: EmbeddedStack) -> None:
+    assert stack.stack is not None
+    refs = stack.stack.refs
+    assert boto3.client("s3").get_bucket_versioning(Bucket=refs["DocumentsBucket"])["Status"] == "Enabled"
+    groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix=refs["ApiAccessLogGroup"])["logGroups"]
+    assert [(g["logGroupName"], g["retentionInDays"]) for g in groups] == [(refs["ApiAccessLogGroup"], 90)]
+    bus = refs["EventBus"]
+    (target,) = boto3.client("events").list_targets_by_rule(Rule=refs["PlanMigrationRule"], EventBusName=bus)["Targets"]
+    assert target["DeadLetterConfig"]["Arn"] == stack.stack.attributes[("UndeliveredEventsQueue", "Arn")]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0

@@ -6,10 +6,12 @@ import threading
 from dataclasses import replace
 from datetime import datetime
 
+from billing import ledger
 from billing.customers import Customer, CustomerQuery
 from billing.errors import Conflict, DomainRuleViolation
 from billing.events import DomainEvent
 from billing.idempotency import Claim, StoredResponse
+from billing.invoicing.runs import MAX_FAILURES
 from billing.pagination import Page
 from billing.scope import Scope
 from billing.tenants import ApiKey, Tenant
@@ -19,7 +21,7 @@ class MemoryTenants:
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.keys: dict[str, ApiKey] = {}
-        self.settings: dict[str, dict] = {}
+        self.settings: dict[Scope, dict] = {}
 
     def create_tenant(self, tenant: Tenant) -> None:
         self.tenants[tenant.id] = tenant
@@ -36,17 +38,17 @@ class MemoryTenants:
     def key_by_digest(self, digest: str) -> ApiKey | None:
         return self.keys.get(digest)
 
-    def keys_of(self, tenant_id: str) -> list[ApiKey]:
-        return [key for key in self.keys.values() if key.tenant_id == tenant_id]
+    def key_by_id(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        return next((k for k in self.keys.values() if k.tenant_id == tenant_id and k.id == key_id), None)
 
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         self.keys[key.digest] = replace(key, revoked_at=at)
 
-    def get_settings(self, tenant_id: str) -> dict:
-        return dict(self.settings.get(tenant_id, {}))
+    def get_settings(self, scope: Scope) -> dict:
+        return dict(self.settings.get(scope, {}))
 
-    def save_settings(self, tenant_id: str, settings: dict) -> None:
-        self.settings[tenant_id] = dict(settings)
+    def save_settings(self, scope: Scope, settings: dict) -> None:
+        self.settings[scope] = dict(settings)
 
 
 class MemoryCustomers:
@@ -233,7 +235,8 @@ class MemoryUsageEvents:
         )  # fmt: skip
         found = [e for e in found if window[0] <= e.timestamp <= window[1] and code in (None, e.code)]
         found = [e for e in found if before is None or f"{e.timestamp}#{e.transaction_id}" < before]
-        return found[:limit], len(found) > limit
+        after = f"{found[limit - 1].timestamp}#{found[limit - 1].transaction_id}" if len(found) > limit else None
+        return found[:limit], after
 
 
 class MemoryAggregates:
@@ -378,9 +381,9 @@ class MemoryInvoices:
             sequence = self.counters.get(scope, 0) + 1
             numbered = invoice.model_copy(update={"number": number_for(sequence)})
             journal, events = post(numbered)
+            self.record(scope, journal)
             self.counters[scope] = sequence
             self.rows[(scope, invoice.id)] = numbered
-            self.entries.setdefault((scope, journal.customer), []).append(journal)
             self.events += events
             return numbered
 
@@ -388,12 +391,25 @@ class MemoryInvoices:
         with self._lock:
             if self.rows[(scope, invoice.id)].revision != revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)
+            self.record(scope, journal)
             self.rows[(scope, invoice.id)] = invoice
-            self.entries.setdefault((scope, journal.customer), []).append(journal)
             self.events += events
+
+    def record(self, scope: Scope, journal) -> None:
+        """Append an entry, as the adapter does: never one that takes credit no longer there."""
+        balances = ledger.balances([*self.journal(scope, journal.customer), journal])
+        if balances.get(ledger.CUSTOMER_CREDIT, 0) > 0:
+            raise Conflict("credit used meanwhile", code="concurrent_update", retryable=True)
+        self.entries.setdefault((scope, journal.customer), []).append(journal)
 
     def journal(self, scope: Scope, customer: str) -> list:
         return list(self.entries.get((scope, customer), []))
+
+    def balances(self, scope: Scope, customer: str) -> dict[str, int]:
+        return ledger.balances(self.journal(scope, customer))
+
+    def of_subscription(self, scope: Scope, subscription_id: str) -> list:
+        return [i for (sc, _), i in self.rows.items() if sc == scope and i.subscription == subscription_id]
 
 
 class MemoryCreditNotes:
@@ -407,10 +423,10 @@ class MemoryCreditNotes:
             note, invoice, journal, events = build(self.counter + 1)
             if self._invoices.rows[(scope, invoice.id)].revision != invoice_revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)
+            self._invoices.record(scope, journal)
             self.counter += 1
             self.rows[(scope, note.id)] = note
             self._invoices.rows[(scope, invoice.id)] = invoice
-            self._invoices.entries.setdefault((scope, journal.customer), []).append(journal)
             self._invoices.events += events
             return note
 
@@ -455,11 +471,13 @@ class MemoryRunStore:
         run = self.runs[(scope, run_id)]
         run.status, run.pending, run.completed_at = "failed", 0, at
 
-    def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict, at: str) -> None:
+    def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict, at: str, failures=()) -> None:
         if (run_id, message_id, "done") in self.markers:
             return
         self.markers.add((run_id, message_id, "done"))
         run = self.runs[(scope, run_id)]
+        if len(run.failures) < MAX_FAILURES:
+            run.failures += list(failures)
         run.pending -= 1
         run.progress["messages_done"] += 1
         for name, value in counts.items():

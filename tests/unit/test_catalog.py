@@ -46,6 +46,8 @@ def charge(model: str, **params: Any) -> dict[str, Any]:
     "valid",
     [
         charge("per_unit", unit_amount="0.00025", free_units=100),
+        charge("per_unit", unit_amount="1000000000000"),  # the largest price: 10^12 minor units
+        charge("per_unit", unit_amount="0.000000000001"),  # the finest: 12 decimals
         charge("graduated", tiers=TIERS),
         charge("volume", tiers=[{"up_to": 10, "unit_amount": "5", "flat_amount": 100}, {"up_to": None}]),
         charge("package", package_size=10, unit_amount="100"),
@@ -70,6 +72,17 @@ def test_each_pricing_model_accepts_its_configuration(catalog: CatalogService, v
         (charge("volume", tiers=[{"up_to": None}, {"up_to": 10}]), "charges[0].tiers[0].up_to", "parameter_invalid"),
         (charge("volume", tiers=[]), "charges[0].tiers", "parameter_invalid"),
         (charge("per_unit", unit_amount="-1"), "charges[0].unit_amount", "parameter_invalid"),
+        (charge("per_unit", unit_amount="1e30"), "charges[0].unit_amount", "parameter_invalid"),
+        (charge("per_unit", unit_amount="1E+999999"), "charges[0].unit_amount", "parameter_invalid"),
+        (charge("per_unit", unit_amount="1_000"), "charges[0].unit_amount", "parameter_invalid"),
+        (charge("per_unit", unit_amount="NaN"), "charges[0].unit_amount", "parameter_invalid"),
+        (charge("per_unit", unit_amount="1000000000000.5"), "charges[0].unit_amount", "parameter_invalid"),
+        (charge("per_unit", unit_amount="0.0000000000001"), "charges[0].unit_amount", "parameter_invalid"),
+        (
+            charge("graduated", tiers=[{"up_to": None, "unit_amount": "1e3"}]),
+            "charges[0].tiers[0].unit_amount",
+            "parameter_invalid",
+        ),
         (charge("per_unit", unit_amount=5), "charges[0].unit_amount", "parameter_invalid"),
         (charge("per_unit"), "charges[0].unit_amount", "parameter_missing"),
         (charge("per_unit", unit_amount="1", tiers=[]), "charges[0].tiers", "parameter_unknown"),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+from decimal import Decimal
+
 import pytest
 
 from billing.errors import Conflict, InvalidRequest
-from billing.idempotency import LEASE, RETENTION, Idempotency, StoredResponse, fingerprint
+from billing.idempotency import LEASE, RETENTION, Idempotency, StoredResponse, canonical, fingerprint
 from billing.scope import Scope
 from tests.unit.clock import FrozenClock
 from tests.unit.fakes import MemoryIdempotency
@@ -119,3 +123,30 @@ def test_fingerprint_depends_on_method_path_and_body() -> None:
     assert base == fingerprint("POST", "/v1/customers", b'{"a":1}')
     assert base != fingerprint("POST", "/v1/customers", b'{"a":2}')
     assert base != fingerprint("POST", "/v1/plans", b'{"a":1}')
+
+
+def test_an_answer_that_cannot_be_stored_is_still_given(clock: FrozenClock) -> None:
+    """The request ran (its side effects are done): a store failure must not turn it into a 500."""
+
+    class Failing(MemoryIdempotency):
+        def complete(self, scope: Scope, key: str, response: StoredResponse, expires_at: datetime) -> None:
+            raise RuntimeError("item too large")
+
+    idem = Idempotency(Failing(), clock)
+    assert idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(200, {"accepted": 1}))).body == {"accepted": 1}
+    with pytest.raises(Conflict) as refused:  # the claim stands until its lease lapses
+        idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(200, {})))
+    assert refused.value.code == "idempotency_request_in_progress"
+
+
+def test_canonical_bodies_ignore_key_order_and_spacing_but_not_digits() -> None:
+    def print_of(text: str) -> str:
+        return fingerprint("POST", "/v1/events", canonical(json.loads(text, parse_float=Decimal)))
+
+    assert print_of('{"a": 0.1, "b": [1, "x"]}') == print_of('{"b":[1,"x"],"a":0.10}')
+    assert print_of('{"a": 100}') == print_of('{"a": 1E2}') == print_of('{"a": 100.0}')
+    assert print_of('{"a": 0.1}') != print_of('{"a": 0.10000000000000001}')  # one float, two numbers
+    assert print_of('{"a": 1.0000000000000000000000000000001}') != print_of('{"a": 1}')  # beyond 28 digits
+    assert print_of('{"a": "0.1"}') != print_of('{"a": 0.1}')
+    assert print_of('{"a": true}') != print_of('{"a": 1}')
+    assert print_of('{"a": 0}') == print_of('{"a": -0.0}')

@@ -89,7 +89,7 @@ def test_change_preview_is_what_the_change_will_bill() -> None:
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.advance(days=10)
-    preview = previews.plan_change(w.biller, SCOPE, w.subscription_repo.get(SCOPE, sub), "pro")
+    preview = previews.plan_change(w.biller, w.subscriptions, SCOPE, w.subscription_repo.get(SCOPE, sub), "pro")
     assert [(line.type, line.amount) for line in preview.lines] == [("proration", -1287), ("proration", 3319)]
 
 
@@ -323,6 +323,28 @@ def test_a_run_that_crashes_half_way_and_runs_again_bills_each_period_once() -> 
         assert len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 1
 
 
+def test_a_subscription_that_cannot_be_rated_fails_alone_with_its_reason() -> None:
+    w = world()
+    w.create("meter", code="bytes", name="Bytes", aggregation="sum", field="n")
+    w.create("plan", code="huge", name="Huge", currency="USD", interval="month",
+             charges=[{"meter": "bytes", "model": "per_unit", "unit_amount": "1000000000000"}])  # fmt: skip
+    good = [w.subscribe(w.customer(), "starter") for _ in range(3)]
+    cus = w.customer()
+    bad = w.subscribe(cus, "huge")
+    w.send(cus, "bytes", datetime(2026, 3, 5, tzinfo=UTC), "b1", n=10**14)  # 10^26 minor units: beyond any bill
+    w.at(datetime(2026, 4, 1, tzinfo=UTC))
+    queue: list[dict] = []
+    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue.extend,
+                       w.biller, w.invoices, w.clock)  # fmt: skip
+    run = runs.start(SCOPE, {})
+    while queue:
+        runs.handle(queue.pop(0))  # no message fails: the others in the batch are billed
+    done = runs.get(SCOPE, run.id)
+    assert done.status == "completed" and done.counts["failed"] == 1
+    assert [(f.id, f.code) for f in done.failures] == [(bad, "amount_out_of_range")]
+    assert all(len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 2 for sub in good)
+
+
 # ---------------------------------------------------------------- review cases: runs late, stubs, edges
 def test_a_change_after_the_boundary_but_before_the_run_is_not_billed_twice() -> None:
     w = world()
@@ -420,16 +442,20 @@ def test_void_refuses_an_invoice_credit_notes_already_corrected() -> None:
     assert raised.value.code == "invoice_has_credit_notes"
 
 
-def test_an_amount_off_never_turns_credits_into_more_credit() -> None:
+def test_an_amount_off_credit_returns_what_was_paid_and_is_not_discounted_again() -> None:
     w = world()
     w.create("coupon", code="OFF15", amount_off=1500, currency="USD", duration="forever")
     sub = w.subscribe(w.customer(), "pro", coupon="OFF15", trial_days=0)
-    w.bill(sub)
+    [march] = w.bill(sub)
+    assert march.total == 3400
     w.at(datetime(2026, 3, 2, tzinfo=UTC))
     w.subscriptions.change_plan(SCOPE, sub, {"plan": "starter"})
     w.at(datetime(2026, 4, 1, tzinfo=UTC))
     [april] = w.bill(sub)
-    assert april.discount_total <= max(april.subtotal, 0) and april.total >= april.subtotal - max(april.subtotal, 0)
+    [credit] = [line for line in april.lines if line.type == "proration" and line.amount < 0]
+    assert (credit.amount, credit.discountable, credit.discount_amount) == (-3290, False, 0)  # 3,400 x 30/31
+    discountable = sum(line.amount for line in april.lines if line.is_charge and line.discountable)
+    assert april.discount_total == 1500 <= discountable  # April's own coupon, on what April charges anew
 
 
 def test_a_fully_invoiced_canceled_subscription_has_no_upcoming_invoice() -> None:

@@ -64,3 +64,13 @@ def test_tenant_names_are_required(service: TenantService) -> None:
     with pytest.raises(InvalidRequest) as refused:
         service.create_tenant("   ")
     assert refused.value.param == "name"
+
+
+def test_settings_are_kept_per_mode(service: TenantService) -> None:
+    tenant, _ = service.create_tenant("Acme")
+    test, live = Scope(tenant.id, livemode=False), Scope(tenant.id, livemode=True)
+    service.update_settings(live, {"invoice_prefix": "LIVE", "business_name": "Acme Inc."})
+    service.update_settings(test, {"invoice_prefix": "SBX", "grace_period": 0})
+    assert (service.settings(live).invoice_prefix, service.settings(live).grace_period) == ("LIVE", 3600)
+    assert service.settings(live).business_name == "Acme Inc."
+    assert (service.settings(test).invoice_prefix, service.settings(test).business_name) == ("SBX", None)

@@ -111,6 +111,15 @@ def test_each_rule_refuses_with_its_code(world: World, event: dict, code: str, p
     assert raised.value.code == code
 
 
+def test_refusals_quote_at_most_the_start_of_a_huge_value(world: World) -> None:
+    huge = ["x" * 900, {"k": "v" * 900}]
+    result = world.ingest.ingest(SCOPE, [ev("a", code="c" * 900), ev("b", "seconds", s=huge), ev("t" * 900)])
+    code, prop, txid = result.rejected
+    assert (code.param, prop.param, txid.param) == ("code", "properties.s", "transaction_id")
+    assert all(len(r.message) <= 300 and "..." in r.message for r in result.rejected), result.rejected
+    assert (code.transaction_id, txid.transaction_id) == ("a", None)  # an id beyond the contract is not echoed
+
+
 def test_a_closed_period_refuses_late_events_after_the_grace_period(world: World) -> None:
     world.clock.advance(days=25)  # the subscription's first period ended 5 days ago
     late = ev("late", minutes_ago=-25 * 24 * 60 + 6 * 24 * 60)  # 6 days before the new now

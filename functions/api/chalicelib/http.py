@@ -10,20 +10,22 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from chalice import AuthResponse, Chalice, Response
-from chalice.app import AuthRequest
+from chalice.app import AuthRequest, CaseInsensitiveMapping
 
 from billing.adapters import services
 from billing.errors import BillingError, InvalidRequest, Unauthenticated
-from billing.idempotency import StoredResponse, fingerprint
+from billing.idempotency import StoredResponse, canonical, fingerprint
 from billing.scope import Scope
+from chalicelib import bodies
 
 app = Chalice(app_name="billing-api", configure_logs=False)  # Powertools Logger writes the logs
-app.api.binary_types.append("application/pdf")
+# Chalice answers a binary view 400 unless the request's Accept admits a binary type; ours are
+# PDFs, asked for as such or as application/* (a missing Accept is */*: see ``accept_anything``).
+app.api.binary_types.extend(["application/pdf", "application/*"])
 logger = Logger(service="billing-api")
 
 STATUS = {
@@ -34,6 +36,14 @@ STATUS = {
     "domain_error": 422,
     "api_error": 500,
 }
+
+
+class TenantAuthResponse(AuthResponse):
+    """An allowed request, naming the tenant's usage plan key: API Gateway applies the tenant's
+    own request rate (template.yaml, ``TenantUsagePlan``). The key's value is the tenant id."""
+
+    def to_dict(self, request: AuthRequest) -> dict[str, Any]:
+        return {**super().to_dict(request), "usageIdentifierKey": self.principal_id}
 
 
 @app.authorizer()
@@ -47,7 +57,7 @@ def api_key_authorizer(auth_request: AuthRequest) -> AuthResponse:
             routes=[], principal_id="anonymous", context={"error_code": exc.code, "error_message": exc.message}
         )
     context = {"tenant_id": scope.tenant_id, "livemode": str(scope.livemode).lower()}
-    return AuthResponse(routes=["*"], principal_id=scope.tenant_id, context=context)
+    return TenantAuthResponse(routes=["*"], principal_id=scope.tenant_id, context=context)
 
 
 @dataclass
@@ -58,17 +68,11 @@ class Call:
     params: dict[str, str]
     query: dict[str, str]
     raw_body: bytes
-    base_url: str = ""  # where the API is served (links in documents)
     accept: str = ""  # the Accept header, for views that answer something else than JSON
 
     def json(self, exact: bool = False) -> Any:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
-        if not self.raw_body.strip():
-            return {}
-        try:
-            return json.loads(self.raw_body, parse_float=Decimal) if exact else json.loads(self.raw_body)
-        except ValueError:
-            raise InvalidRequest("The request body is not valid JSON.", code="body_invalid") from None
+        return bodies.parse(self.raw_body, exact)
 
 
 @dataclass(frozen=True)
@@ -121,11 +125,13 @@ def _respond(
     view: View, request: Any, params: dict[str, str], auth: bool, allowed_query: frozenset[str]
 ) -> StoredResponse:
     scope = _scope(request) if auth else Scope(tenant_id="", livemode=False)
+    raw_body = request.raw_body or b""
+    bodies.check_size(raw_body)  # before anything is parsed, claimed or written
     query = dict(request.query_params or {})
     for name in query:
         if name not in allowed_query:
             raise InvalidRequest(f"Unknown query parameter: {name}.", code="parameter_unknown", param=name)
-    call = Call(scope=scope, params=params, query=query, raw_body=request.raw_body or b"", base_url=_base_url(request),
+    call = Call(scope=scope, params=params, query=query, raw_body=raw_body,
         accept=(request.headers or {}).get("accept", ""),
     )  # fmt: skip
     key = request.headers.get("idempotency-key")
@@ -154,20 +160,12 @@ def _guarded(run: Callable[[], Any]) -> StoredResponse:
 
 
 def _canonical(raw_body: bytes) -> bytes:
-    """The body as canonical JSON, so a retry that orders or spaces its JSON differently matches."""
+    """The body as canonical JSON, so a retry that orders or spaces its JSON differently matches;
+    a body that is no JSON (refused by the view) as it is."""
     try:
-        return json.dumps(json.loads(raw_body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+        return canonical(bodies.parse(raw_body, exact=True))
+    except InvalidRequest:
         return raw_body
-
-
-def _base_url(request: Any) -> str:
-    """The URL the caller reached the API at: API Gateway's default domain carries the stage."""
-    headers = request.headers or {}
-    host = headers.get("host", "")
-    proto = headers.get("x-forwarded-proto", "https" if host.endswith("amazonaws.com") else "http")
-    stage = request.context.get("stage") if host.endswith(".amazonaws.com") else None
-    return f"{proto}://{host}" + (f"/{stage}" if stage else "")
 
 
 def _scope(request: Any) -> Scope:
@@ -190,3 +188,14 @@ def request_log(event: Any, get_response: Callable[[Any], Response]) -> Response
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     logger.info("request", method=event.method, path=event.path, status=response.status_code, duration_ms=elapsed_ms)
     return response
+
+
+@app.middleware("http")
+def accept_anything(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """A request without ``Accept`` accepts any media type (RFC 9110), so curl's plain GET of a
+    PDF gets the PDF. On AWS the API's ``BinaryMediaTypes`` is ``*/*`` (template.yaml), so API
+    Gateway decodes a binary answer whatever the request accepts; views answer 406 to an
+    ``Accept`` that excludes what they serve."""
+    if "accept" not in event.headers:
+        event.headers = CaseInsensitiveMapping({**event.headers, "accept": "*/*"})
+    return get_response(event)

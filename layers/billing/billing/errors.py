@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+SHOWN = 100
+
+
+def shown(value: object) -> str:
+    """A caller's value as an error message quotes it: its ``repr``, cut to ``SHOWN`` characters,
+    so a refusal never echoes a huge input back (a batch of 1,000 refusals stays small enough
+    to keep for its idempotency key)."""
+    return cut(repr(value), SHOWN)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` if it has at most ``limit`` characters, else its start and an ellipsis."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
 
 class BillingError(Exception):
     """Base of every error the core reports to a caller.

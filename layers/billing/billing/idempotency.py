@@ -9,14 +9,22 @@ arrives is a 409 too. Requests that did not run, because their input was
 refused (400) or they lost a race with a concurrent request (a retryable
 conflict), release the key so a corrected or later retry may reuse it. A
 claim whose request died without answering lapses after ``LEASE``.
+
+Keeping the answer never changes it: a request that ran gets its own answer even when the
+answer cannot be stored (the failure is logged; the claim then lapses after ``LEASE``, and a
+retry within it is told the request is in progress). Stored answers stay small: error messages
+quote at most ``billing.errors.shown`` of a value, and the store compresses what it keeps.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 from billing.clock import Clock, SystemClock
@@ -26,6 +34,7 @@ from billing.scope import Scope
 RETENTION = timedelta(hours=24)
 LEASE = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,37 @@ class IdempotencyStore(Protocol):
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
-    """Identity of a request for key reuse: method, path and body bytes."""
+    """Identity of a request for key reuse: method, path and body (``canonical`` for JSON)."""
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
+
+
+def canonical(value: Any) -> bytes:
+    """A parsed JSON body (fractions as ``Decimal``) as canonical bytes: keys sorted, numbers
+    by their exact value, so ``1.50`` and ``1.5`` are one number while ``0.1`` and
+    ``0.10000000000000001`` (one float) are two. Depth is bounded by the caller's parser."""
+    return _canonical(value).encode()
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{_canonical(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_canonical(item) for item in value) + "]"
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return _number(Decimal(value))
+    return json.dumps(value)
+
+
+def _number(value: Decimal) -> str:
+    """``digits E exponent`` without trailing zeros: exact, whatever the precision (no context)."""
+    sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # NaN, Infinity
+        return str(value)
+    text = "".join(map(str, digits))
+    stripped = text.rstrip("0")
+    if not stripped:
+        return "0"
+    return f"{'-' if sign else ''}{stripped}E{exponent + len(text) - len(stripped)}"
 
 
 class Idempotency:
@@ -92,8 +130,11 @@ class Idempotency:
         except BaseException:
             self._store.release(scope, key)
             raise
-        if response.replayable:
-            self._store.complete(scope, key, response, self._clock.now() + RETENTION)
-        else:
-            self._store.release(scope, key)
+        try:
+            if response.replayable:
+                self._store.complete(scope, key, response, self._clock.now() + RETENTION)
+            else:
+                self._store.release(scope, key)
+        except Exception:  # the request ran: its answer stands, whatever happens to the key
+            logger.exception("idempotency key %s could not be completed; its claim lapses", key)
         return response

@@ -6,7 +6,10 @@ the same transaction as the document's change. Accounts, per customer:
 - ``receivable``: what the customer owes (debit) or has paid (credit);
 - ``revenue`` / ``revenue:{supplier}``: income, per supplier billed on behalf of;
 - ``tax_payable:{tax_rate}``: tax collected for the authorities;
-- ``customer_credit``: money held for the customer (credit notes that do not reduce a debt).
+- ``customer_credit``: money held for the customer: invoices with a negative total (a credit
+  larger than the charges) and credit notes beyond what an invoice still asked for. It is
+  used by the customer's next finalized invoices (``applied_balance``) and never goes into
+  debit.
 
 A balance is the sum of its postings; nothing stores a balance without its postings.
 Amounts are integers in the currency's minor unit, never negative: a negative amount is
@@ -60,7 +63,10 @@ class JournalEntry:
         }
 
 
-def _side(account: str, amount: int, debit: bool) -> Posting:
+CUSTOMER_CREDIT = "customer_credit"
+
+
+def side(account: str, amount: int, debit: bool) -> Posting:
     """``amount`` on the debit side (or the credit side), flipped when negative."""
     if (amount >= 0) == debit:
         return Posting(account, debit=abs(amount))
@@ -83,18 +89,31 @@ def revenue_account(supplier: str | None) -> str:
 
 
 def invoice_postings(invoice: Invoice) -> list[Posting]:
-    """An invoice's effect, as the customer's debt against revenue and taxes:
-    debit receivable by the total; credit each supplier's revenue by its lines net of
-    discounts and inclusive taxes; credit each tax rate's payable by its tax."""
-    postings = [_side("receivable", invoice.total, debit=True)]
+    """A finalized invoice's effect: the customer's debt (receivable debited by the total), or,
+    for a negative total, the customer's credit (customer credit credited); each supplier's
+    revenue credited by its lines net of discounts and inclusive taxes; each tax rate's payable
+    credited by its tax; and the customer credit it used moved to receivable."""
+    postings = [side("receivable", invoice.total, debit=True)]
+    if invoice.total < 0:
+        postings = [side(CUSTOMER_CREDIT, -invoice.total, debit=False)]
     for line in invoice.lines:
         if not line.is_charge:
             continue
         inclusive = sum(t.amount for t in line.tax_amounts if t.inclusive)
-        postings.append(_side(revenue_account(line.supplier), line.net - inclusive, debit=False))
+        postings.append(side(revenue_account(line.supplier), line.net - inclusive, debit=False))
         for tax in line.tax_amounts:
-            postings.append(_side(f"tax_payable:{tax.tax_rate}", tax.amount, debit=False))
+            postings.append(side(f"tax_payable:{tax.tax_rate}", tax.amount, debit=False))
+    if invoice.applied_balance:
+        postings += [
+            Posting(CUSTOMER_CREDIT, debit=invoice.applied_balance),
+            Posting("receivable", credit=invoice.applied_balance),
+        ]
     return postings
+
+
+def credit_available(balances: dict[str, int]) -> int:
+    """The customer credit not used yet (the account's balance is a credit: negative)."""
+    return max(-balances.get(CUSTOMER_CREDIT, 0), 0)
 
 
 def reverse(postings: Iterable[Posting]) -> list[Posting]:

@@ -1,14 +1,18 @@
-"""Cursor pagination: ``?limit=&starting_after=`` -> ``{"data", "has_more"}``.
+"""Cursor pagination: ``?limit=&starting_after=`` -> ``{"data", "has_more", "next_starting_after"}``.
 
-Lists are newest first. The cursor is the id of the last object of the
-previous page; ids are time-ordered, so the cursor alone locates the page.
+Lists are newest first. The cursor is an id; ids are time-ordered, so the cursor alone
+locates the page. A filtered list (a status, a meter code ...) reads at most ``MAX_SCANNED``
+objects per request, so a rare value never reads a whole partition in one request: when the
+bound stops it, the page holds the matches found so far (maybe none) and ``has_more`` is true.
+``next_starting_after`` is where the next page starts: the last object *read*, which need
+not be in ``data``, so clients page on it rather than on the last object shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from billing.errors import InvalidRequest
 from billing.ids import is_id
@@ -17,6 +21,7 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+MAX_SCANNED = 1000
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,15 @@ class PageRequest:
 class Page(Generic[T]):
     data: list[T]
     has_more: bool
+    next_starting_after: str | None = None  # set whenever has_more is
+
+    def to_public(self, render: Callable[[T], Any]) -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [render(item) for item in self.data],
+            "has_more": self.has_more,
+            "next_starting_after": self.next_starting_after if self.has_more else None,
+        }
 
 
 def page_request(params: Mapping[str, str], id_prefix: str) -> PageRequest:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -22,6 +23,20 @@ class Settings(BaseModel):
     documents_bucket: str | None = None
     region: str = "us-east-1"
     endpoint_url: str | None = None
+    public_base_url: str | None = None
+    """Where customers reach the platform (``https://billing.example.com``): links in documents
+    (an invoice's "Pay online") are built on it, never on a request's ``Host`` header. Unset, no
+    link is printed."""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlsplit(value)
+        if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+            raise ValueError(f"PUBLIC_BASE_URL must be an http(s) URL without query or fragment, not {value!r}")
+        return value.rstrip("/")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -36,6 +51,7 @@ class Settings(BaseModel):
             documents_bucket=env.get("DOCUMENTS_BUCKET") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            public_base_url=env.get("PUBLIC_BASE_URL") or None,
         )
 
 

@@ -1,4 +1,9 @@
-"""A tenant's own settings: how its billing behaves and how its documents present it."""
+"""A tenant's own settings: how its billing behaves and how its documents present it.
+
+Settings are kept per mode, like every other object: a ``sk_test_`` key reads and changes the
+test-mode settings, a ``sk_live_`` key the live ones, and each mode starts from the defaults.
+Settings stored before they were kept per mode (one set per tenant) are the live mode's.
+"""
 
 from __future__ import annotations
 
@@ -37,8 +42,8 @@ class TenantSettings(BaseModel):
     def grace(self) -> timedelta:
         return timedelta(seconds=self.grace_period)
 
-    def to_public(self) -> dict[str, Any]:
-        return {"object": "settings", **self.model_dump()}
+    def to_public(self, livemode: bool) -> dict[str, Any]:
+        return {"object": "settings", "livemode": livemode, **self.model_dump()}
 
 
 class SettingsUpdate(Input):

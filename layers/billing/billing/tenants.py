@@ -49,10 +49,10 @@ class TenantRepository(Protocol):
     def tenant_ids(self) -> list[str]: ...
     def add_key(self, key: ApiKey) -> None: ...
     def key_by_digest(self, digest: str) -> ApiKey | None: ...
-    def keys_of(self, tenant_id: str) -> list[ApiKey]: ...
+    def key_by_id(self, tenant_id: str, key_id: str) -> ApiKey | None: ...
     def revoke_key(self, key: ApiKey, at: datetime) -> None: ...
-    def get_settings(self, tenant_id: str) -> dict[str, Any]: ...
-    def save_settings(self, tenant_id: str, settings: dict[str, Any]) -> None: ...
+    def get_settings(self, scope: Scope) -> dict[str, Any]: ...
+    def save_settings(self, scope: Scope, settings: dict[str, Any]) -> None: ...
 
 
 class TenantService:
@@ -85,12 +85,13 @@ class TenantService:
         return IssuedKey(key=key, secret=secret)
 
     def revoke_key(self, tenant_id: str, key_id: str) -> ApiKey:
-        for key in self._repo.keys_of(tenant_id):
-            if key.id == key_id:
-                if key.revoked_at is None:
-                    self._repo.revoke_key(key, self._clock.now())
-                return key
-        raise NotFound(f"No such API key: {key_id}", param="key")
+        """Revoke one of the tenant's keys, however many it has; revoking twice is harmless."""
+        key = self._repo.key_by_id(tenant_id, key_id)
+        if key is None:
+            raise NotFound(f"No such API key: {key_id}", param="key")
+        if key.revoked_at is None:
+            self._repo.revoke_key(key, self._clock.now())
+        return key
 
     def tenant_ids(self) -> list[str]:
         return self._repo.tenant_ids()
@@ -101,13 +102,15 @@ class TenantService:
             raise NotFound(f"No such tenant: {tenant_id}", param="tenant")
         return tenant
 
-    def settings(self, tenant_id: str) -> TenantSettings:
-        return TenantSettings.model_validate(self._repo.get_settings(tenant_id))
+    def settings(self, scope: Scope) -> TenantSettings:
+        """The settings of one mode of the tenant (test and live are kept apart, as everything else)."""
+        return TenantSettings.model_validate(self._repo.get_settings(scope))
 
-    def update_settings(self, tenant_id: str, body: Any) -> TenantSettings:
+    def update_settings(self, scope: Scope, body: Any) -> TenantSettings:
+        """Change the settings of the caller's mode only: a test key never changes live settings."""
         changes = parse(SettingsUpdate, body).model_dump(exclude_unset=True)
-        updated = self.settings(tenant_id).model_copy(update=changes)
-        self._repo.save_settings(tenant_id, updated.model_dump())
+        updated = self.settings(scope).model_copy(update=changes)
+        self._repo.save_settings(scope, updated.model_dump())
         return updated
 
     def authenticate(self, authorization: str | None) -> Scope:

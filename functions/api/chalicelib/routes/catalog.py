@@ -28,8 +28,7 @@ def _register(segment: str, kind: str) -> None:
 
     @route(collection, query=LIST_QUERY, name=f"list_{segment}")
     def list_all(call: Call) -> dict[str, Any]:
-        page = catalog().list(call.scope, kind, call.query)
-        return {"object": "list", "data": [e.model_dump(mode="json") for e in page.data], "has_more": page.has_more}
+        return catalog().list(call.scope, kind, call.query).to_public(lambda entity: entity.model_dump(mode="json"))
 
     @route(item, name=f"get_{kind}")
     def get(call: Call) -> dict[str, Any]:

@@ -17,8 +17,7 @@ def create_credit_note(call: Call) -> tuple[int, dict[str, Any]]:
 
 @route("/v1/credit_notes", query=LIST_QUERY)
 def list_credit_notes(call: Call) -> dict[str, Any]:
-    page = credit_notes().list(call.scope, call.query)
-    return {"object": "list", "data": [n.to_public() for n in page.data], "has_more": page.has_more}
+    return credit_notes().list(call.scope, call.query).to_public(lambda note: note.to_public())
 
 
 @route("/v1/credit_notes/{credit_note_id}")

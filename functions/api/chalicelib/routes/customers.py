@@ -17,8 +17,7 @@ def create_customer(call: Call) -> tuple[int, dict[str, Any]]:
 
 @route("/v1/customers", query=LIST_QUERY)
 def list_customers(call: Call) -> dict[str, Any]:
-    page = customers().list(call.scope, call.query)
-    return {"object": "list", "data": [c.to_public() for c in page.data], "has_more": page.has_more}
+    return customers().list(call.scope, call.query).to_public(lambda customer: customer.to_public())
 
 
 @route("/v1/customers/{customer_id}")

@@ -16,8 +16,7 @@ LIST_QUERY = frozenset({"limit", "starting_after", "customer", "subscription", "
 
 @route("/v1/invoices", query=LIST_QUERY)
 def list_invoices(call: Call) -> dict[str, Any]:
-    page = invoices().list(call.scope, call.query)
-    return {"object": "list", "data": [i.to_public() for i in page.data], "has_more": page.has_more}
+    return invoices().list(call.scope, call.query).to_public(lambda invoice: invoice.to_public())
 
 
 @route(ITEM)
@@ -30,7 +29,7 @@ def invoice_pdf(call: Call) -> Document:
     if call.accept and not any(kind in call.accept for kind in ("application/pdf", "*/*", "application/*")):
         raise NotAcceptable("This resource is a PDF: ask with 'Accept: application/pdf'.", param="Accept")
     invoice = invoices().get(call.scope, call.params["invoice_id"])
-    content = documents().invoice_pdf(call.scope, invoice, call.base_url)
+    content = documents().invoice_pdf(call.scope, invoice)
     return Document(content, "application/pdf", f"{invoice.number or invoice.id}.pdf")
 
 
@@ -54,7 +53,9 @@ def upcoming_invoice(call: Call) -> dict[str, Any]:
 @route("/v1/subscriptions/{subscription_id}/change_preview", query=frozenset({"plan"}))
 def change_preview(call: Call) -> dict[str, Any]:
     subscription = subscriptions().get(call.scope, call.params["subscription_id"])
-    return previews.plan_change(biller(), call.scope, subscription, call.query.get("plan", "")).to_public()
+    return previews.plan_change(
+        biller(), subscriptions(), call.scope, subscription, call.query.get("plan", "")
+    ).to_public()
 
 
 @route("/v1/invoice_runs", methods=("POST",))

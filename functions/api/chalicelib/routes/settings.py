@@ -1,4 +1,4 @@
-"""``/v1/settings``: the calling tenant's own settings."""
+"""``/v1/settings``: the calling tenant's own settings, those of the key's mode."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from chalicelib.http import Call, route
 
 @route("/v1/settings")
 def get_settings(call: Call) -> dict[str, Any]:
-    return tenants().settings(call.scope.tenant_id).to_public()
+    return tenants().settings(call.scope).to_public(call.scope.livemode)
 
 
 @route("/v1/settings", methods=("PATCH",))
 def update_settings(call: Call) -> dict[str, Any]:
-    return services.update_settings(call.scope.tenant_id, call.json()).to_public()
+    return services.update_settings(call.scope, call.json()).to_public(call.scope.livemode)

@@ -23,8 +23,7 @@ def create_subscription(call: Call) -> tuple[int, dict[str, Any]]:
 
 @route("/v1/subscriptions", query=LIST_QUERY)
 def list_subscriptions(call: Call) -> dict[str, Any]:
-    page = subscriptions().list(call.scope, call.query)
-    return {"object": "list", "data": [_public(s) for s in page.data], "has_more": page.has_more}
+    return subscriptions().list(call.scope, call.query).to_public(_public)
 
 
 @route(ITEM)

@@ -19,7 +19,7 @@ def send_event(call: Call) -> tuple[int, dict[str, Any]]:
 
 @route("/v1/events/batch", methods=("POST",))
 def send_events(call: Call) -> dict[str, Any]:
-    return usage_ingest().ingest_batch(call.scope, call.json(exact=True), len(call.raw_body)).to_public()
+    return usage_ingest().ingest_batch(call.scope, call.json(exact=True)).to_public()
 
 
 @route("/v1/events", query=EVENTS_QUERY)

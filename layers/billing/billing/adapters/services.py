@@ -93,20 +93,19 @@ def usage_ingest() -> UsageIngest:
     directory = Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog())
 
     def grace(scope: Scope) -> timedelta:
-        found = tenant_settings.get(scope.tenant_id, lambda: tenants().settings(scope.tenant_id))
-        return found.grace if found else timedelta(0)
+        return settings_of(scope).grace
 
     return UsageIngest(DynamoUsageEventStore(), directory, grace, times=test_clocks())
 
 
 tenant_settings: TtlCache[TenantSettings] = TtlCache(LOOKUP_TTL_S)
-"""Settings as the hot path reads them: a change is seen at once by the container that made
-it (``update_settings``) and by the others within ``LOOKUP_TTL_S``."""
+"""Settings as the hot path reads them, per tenant and mode: a change is seen at once by the
+container that made it (``update_settings``) and by the others within ``LOOKUP_TTL_S``."""
 
 
-def update_settings(tenant_id: str, body: object) -> TenantSettings:
-    updated = tenants().update_settings(tenant_id, body)
-    tenant_settings.get(tenant_id, lambda: updated, fresh=True)
+def update_settings(scope: Scope, body: object) -> TenantSettings:
+    updated = tenants().update_settings(scope, body)
+    tenant_settings.get(scope.key, lambda: updated, fresh=True)
     return updated
 
 
@@ -138,8 +137,8 @@ def meter_readings() -> MeterReadings:
 
 
 def settings_of(scope: Scope) -> TenantSettings:
-    """A tenant's settings, as cached for the hot paths."""
-    return tenant_settings.get(scope.tenant_id, lambda: tenants().settings(scope.tenant_id)) or TenantSettings()
+    """The settings of a tenant's mode, as cached for the hot paths."""
+    return tenant_settings.get(scope.key, lambda: tenants().settings(scope)) or TenantSettings()
 
 
 @lru_cache(maxsize=1)
@@ -189,7 +188,10 @@ def documents() -> InvoiceDocuments:
     from billing.adapters.documents import S3DocumentStore
     from billing.invoicing.documents import InvoiceDocuments
 
-    return InvoiceDocuments(S3DocumentStore(), settings_of, lambda scope: tenants().tenant(scope.tenant_id).name)
+    def tenant_name(scope: Scope) -> str:
+        return tenants().tenant(scope.tenant_id).name
+
+    return InvoiceDocuments(S3DocumentStore(), settings_of, tenant_name, get_settings().public_base_url)
 
 
 @lru_cache(maxsize=1)

@@ -90,7 +90,8 @@ class CatalogService:
             found = self.find(scope, kind_name, code)
             return Page(data=[found] if found else [], has_more=False)
         items = self._repo.list(scope, kind, page.limit, page.starting_after)
-        return Page(data=[kind.entity.model_validate(item) for item in items.data], has_more=items.has_more)
+        entities = [kind.entity.model_validate(item) for item in items.data]
+        return Page(data=entities, has_more=items.has_more, next_starting_after=items.next_starting_after)
 
     def update(self, scope: Scope, kind_name: str, object_id: str, body: Any) -> Entity:
         kind = KINDS[kind_name]

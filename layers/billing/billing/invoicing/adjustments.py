@@ -1,7 +1,8 @@
 """The discounts and taxes an invoice of a subscription gets.
 
 - A coupon discounts ``once`` the first invoice, ``repeating`` the next N invoices,
-  ``forever`` every invoice, counting invoices of the subscription it discounted; one limited
+  ``forever`` every invoice, counting invoices of the subscription it took something off (an
+  invoice with nothing to discount neither shows nor uses it, as Stripe does); one limited
   to some plans stops when the subscription moves to another plan.
 - The customer's own discounts (benefits) apply to every invoice after the coupon, each on
   the charges of its supplier or on all.
@@ -20,23 +21,25 @@ from billing.subscriptions.model import Subscription
 
 def discounts(
     lookups: CatalogLookups, scope: Scope, subscription: Subscription, customer: Customer
-) -> tuple[list[Discount], int]:
-    """The discounts of the subscription's next invoice, and its coupon's count of uses after it."""
-    found, uses = [], subscription.coupon_uses
+) -> tuple[list[Discount], Discount | None]:
+    """The discounts of the subscription's next invoice, and which of them is its coupon (an
+    invoice it takes nothing off does not count as one of its uses: ``biller.draft``)."""
+    found: list[Discount] = []
     coupon = lookups.coupon(scope, subscription.coupon) if subscription.coupon else None
     if coupon and coupon.applies_to_plans and subscription.plan_code not in coupon.applies_to_plans:
         coupon = None  # the subscription moved to a plan the coupon is not for
+    applied = None
     if coupon:
         limit = {"once": 1, "repeating": coupon.duration_in_periods, "forever": None}[coupon.duration]
-        if limit is None or uses < limit:
+        if limit is None or subscription.coupon_uses < limit:
             what = f"{coupon.percent_off}% off" if coupon.percent_off else "amount off"
             label = f"{coupon.name or coupon.code} ({what})"
-            found.append(Discount(coupon.code, label, coupon.percent_off, coupon.amount_off))
-            uses += 1
+            applied = Discount(coupon.code, label, coupon.percent_off, coupon.amount_off)
+            found.append(applied)
     for benefit in customer.discounts:
         name, percent = benefit["name"], benefit["percent_off"]
         found.append(Discount(f"benefit:{name}", f"{name} ({percent}% off)", percent, None, benefit.get("supplier")))
-    return found, uses
+    return found, applied
 
 
 def tax_rates(lookups: CatalogLookups, scope: Scope, customer: Customer) -> list[TaxRate]:

@@ -2,7 +2,10 @@
 
 ``bill(scope, subscription_id, as_of)`` applies the steps due by ``as_of`` in time order
 (``billing.subscriptions.cycle``), each in one write together with its invoice, so it can
-be repeated or resumed at any point. A step with nothing to charge writes no invoice.
+be repeated or resumed at any point. A step with nothing to charge writes no invoice, unless
+it closes a usage period of a plan with usage charges: its draft is kept, even empty, so
+that usage arriving within the grace period is billed when the draft is finalized (an
+invoice of 0 when none came, paid at once, as Stripe does for metered prices).
 
 Decisions:
 - Usage of a period is rated on the plan in force at its end; fees of a period on the plan
@@ -28,7 +31,7 @@ from billing.customers.service import CustomerRepository
 from billing.errors import NotFound
 from billing.events import DomainEvent
 from billing.ids import new_id
-from billing.invoicing import adjustments, charges
+from billing.invoicing import adjustments, charges, prorations
 from billing.invoicing.compose import Discount, TaxRate, compose, number_lines
 from billing.invoicing.lines import Line, in_order
 from billing.invoicing.lookups import CatalogLookups
@@ -37,6 +40,7 @@ from billing.invoicing.usage_lines import usage_lines
 from billing.scope import Scope
 from billing.subscriptions import cycle
 from billing.subscriptions.model import HistoryEntry, Subscription
+from billing.subscriptions.service import Decision
 from billing.tenant_settings import TenantSettings
 from billing.test_clocks import ClockTimes, now_for
 from billing.usage.aggregation import MeterTotal
@@ -66,6 +70,9 @@ class StepWriter(Protocol):
     ) -> None:
         """Write the subscription (if still at ``revision``), its new invoice, history and
         events at once; ``Conflict`` if the subscription changed meanwhile."""
+
+    def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
+        """Every invoice of the subscription (what prorations credit is read from them)."""
 
 
 class UsageTotals(Protocol):
@@ -123,9 +130,9 @@ class SubscriptionBiller:
         lines, basis = self.closing_lines(scope, subscription, history, step)
         updated = subscription.model_copy(update={"invoiced_through": step.usage_end or subscription.invoiced_through})
         if step.kind == "close" and step.usage_start and step.usage_end:
+            # fees up to its end are billed now (in arrears) or were; beyond it they were credited
             lines += self.unbilled_fees(scope, subscription, history, (step.usage_start, step.usage_end))
-            billed = max(subscription.billed_through or "", step.usage_end)
-            updated = updated.model_copy(update={"billed_through": billed})
+            updated = updated.model_copy(update={"billed_through": step.usage_end})
         entry, events, fee_plan = None, [], None
         if step.kind == "renew":
             renewal = cycle.renew(subscription, step.at, lambda plan_id: self.plan(scope, plan_id))
@@ -141,7 +148,7 @@ class SubscriptionBiller:
             updated = updated.model_copy(update={"billed_through": updated.current_period_end})
         lines += self.one_offs(scope, updated)
         invoice = None
-        if lines:
+        if lines or (basis and self.plan(scope, basis.plan).charges):  # late usage may still come
             invoice, updated = self.draft(scope, updated, step, lines, basis)
             events.append(invoice_event("InvoiceCreated", scope, invoice, step.at))
         updated = updated.model_copy(update={"revision": subscription.revision + 1})
@@ -162,32 +169,74 @@ class SubscriptionBiller:
             plan_id = cycle.plan_at(subscription, history, _before(end))
             basis = UsageBasis(plan=plan_id, period_start=start, period_end=end, later=later)
             lines += self.usage_lines(scope, subscription, basis)
-        billed_until = subscription.billed_through or ""
-        if billed_until > start and not cycle.fees_waived(subscription, history, start):
-            lines += self._prorations(scope, subscription, history, (start, end, billed_until), step.kind == "close")
+        span = (start, end, subscription.billed_through or "")
+        lines += [
+            line for _, made in self.prorated(scope, subscription, history, span, step.kind == "close") for line in made
+        ]
         return lines, basis
 
-    def _prorations(
+    def prorated(
         self,
         scope: Scope,
         subscription: Subscription,
         history: list[HistoryEntry],
         span: tuple[str, str, str],
         cut_short: bool,
-    ) -> list[Line]:
-        """Changes within ``[start, cut)`` to fees billed in advance for ``[start, end)``, and a
-        credit for ``[cut, end)`` when the period was cut short (cancellation, interval change).
-        Shares are of a full period, so a stub period is prorated on what it was billed."""
+    ) -> list[tuple[HistoryEntry | None, list[Line]]]:
+        """Each change within ``[start, cut)`` to the fees billed in advance up to ``end``,
+        with what it bills, then (``None``) the credit from ``cut`` on when the period was cut
+        short (a cancellation, an interval change). Nothing when no fees were billed for it."""
         start, cut, end = span
-        plan = self.plan(scope, cycle.plan_at(subscription, history, start))
-        full_start = charges.full_period_start(plan, start, end)
-        plan_of, add_on_of = (lambda plan_id: self.plan(scope, plan_id)), (lambda code: self.add_on(scope, code))
-        lines = charges.proration_lines(history, (start, cut, end), full_start, plan_of, add_on_of)
-        if cut_short and cut < end:
-            plan = self.plan(scope, cycle.plan_at(subscription, history, _before(cut)))
-            add_ons = self._recurring(scope, cycle.add_ons_at(subscription, history, _before(cut)))
-            lines += charges.cut_credit(plan, add_ons, cut, full_start, end)
-        return lines
+        cut_short = cut_short and cut < end
+        if end <= start or cycle.fees_waived(subscription, history, start):
+            return []
+        if not cut_short and not any(start < entry.at < cut for entry in history):
+            return []  # nothing to prorate: the subscription's invoices are not read
+        catalog = self.prorating(scope)
+        holdings = self.holdings(scope, subscription)
+        full_start = self.full_start(scope, subscription, history, (start, end))
+        found: list[tuple[HistoryEntry | None, list[Line]]] = []
+        found += prorations.changes(history, span, full_start, holdings, catalog)
+        if cut_short:
+            made = prorations.held((line for _, lines in found for line in lines), catalog)
+            found.append((None, prorations.cut([*holdings, *made], cut, catalog)))
+        return found
+
+    def change_lines(
+        self, scope: Scope, before: Subscription, history: list[HistoryEntry], change: Decision
+    ) -> list[Line]:
+        """What a plan change decided on ``before`` will bill, computed as billing will: on
+        the same interval, the renewal's prorations of it; on another, the credit of the
+        period it cuts short, then the new period's fees."""
+        entry, billed_until = change.history, before.billed_through or ""
+        if not entry.details.get("period_restarted"):
+            span = (before.current_period_start, before.current_period_end, billed_until)
+            found = self.prorated(scope, before, history, span, cut_short=False)
+            return [line for at, made in found if at is entry for line in made]
+        span = (cycle.invoiced_through(before), entry.at, billed_until)
+        credit = [
+            line
+            for at, made in self.prorated(scope, before, history, span, cut_short=True)
+            if at is None
+            for line in made
+        ]
+        return credit + self.fees(scope, change.subscription, history)
+
+    def prorating(self, scope: Scope) -> prorations.Catalog:
+        return prorations.Catalog(
+            plan=lambda plan_id: self.plan(scope, plan_id), add_on=lambda c: self.add_on(scope, c)
+        )
+
+    def holdings(self, scope: Scope, subscription: Subscription) -> list[prorations.Held]:
+        """What the subscription's invoices still charge for its recurring fees."""
+        return prorations.billed(self._writer.of_subscription(scope, subscription.id), self.prorating(scope))
+
+    def full_start(
+        self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], period: tuple[str, str]
+    ) -> str:
+        """Where a full period ending with ``period`` starts (before it, for a stub)."""
+        plan = self.plan(scope, cycle.plan_at(subscription, history, period[0]))
+        return charges.full_period_start(plan, *period)
 
     def unbilled_fees(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], span: tuple[str, str]
@@ -244,7 +293,7 @@ class SubscriptionBiller:
         self, scope: Scope, subscription: Subscription, step: cycle.Step, lines: list[Line], usage: UsageBasis | None
     ) -> tuple[Invoice, Subscription]:
         customer = self.customer(scope, subscription.customer)
-        found, uses = adjustments.discounts(self.lookups, scope, subscription, customer)
+        found, coupon = adjustments.discounts(self.lookups, scope, subscription, customer)
         rates = adjustments.tax_rates(self.lookups, scope, customer)
         now = self.now(scope, subscription.test_clock)
         invoice_id = new_id("inv", int(self._clock.now().timestamp() * 1000))
@@ -271,6 +320,12 @@ class SubscriptionBiller:
             test_clock=subscription.test_clock,
         )
         invoice = apply_lines(invoice, in_order(lines))
+        uses = subscription.coupon_uses
+        if coupon and any(line.discount == coupon.id and line.amount for line in invoice.lines):
+            uses += 1
+        elif coupon:  # nothing to discount: the coupon waits for an invoice it takes something off
+            kept = [vars(d) for d in found if d is not coupon]
+            invoice = apply_lines(invoice.model_copy(update={"discounts": kept}), in_order(lines))
         billed = {line.add_on for line in lines if line.type == "add_on"}
         add_ons = [
             {**item, "invoiced": True}
@@ -308,7 +363,7 @@ def apply_lines(invoice: Invoice, charge_lines: Sequence[Line]) -> Invoice:
     discounts = [Discount(**d) for d in invoice.discounts]
     rates = [TaxRate(**t) for t in invoice.tax_rates]
     lines, totals = compose(charge_lines, discounts, rates)
-    due = max(totals.total - invoice.amount_paid - invoice.amount_credited, 0)
+    due = max(totals.total - invoice.amount_paid - invoice.amount_credited - invoice.applied_balance, 0)
     return invoice.model_copy(
         update={
             "lines": number_lines(lines, invoice.id),

@@ -1,7 +1,7 @@
 """From charge lines to a complete invoice: discounts, then taxes, then totals.
 
-- Discounts apply before taxes. A percent discount takes its share of every charge line it
-  covers (credits included, so a credit returns what was actually paid), rounded per line;
+- Discounts apply before taxes. A percent discount takes its share of every discountable
+  charge line it covers (credits of this invoice's own charges included), rounded per line;
   an amount discount is spread over the positive lines in proportion to their amounts
   (largest remainder), never more than they are worth. Several discounts apply one after
   the other, each on what the previous ones left.
@@ -70,7 +70,7 @@ def compose(
 
 
 def _apply(discount: Discount, lines: list[Line]) -> Line:
-    covered = [line for line in lines if discount.supplier in (None, line.supplier)]
+    covered = [line for line in lines if line.discountable and discount.supplier in (None, line.supplier)]
     if discount.percent_off is not None:
         percent = Decimal(discount.percent_off) / 100
         shares = [to_minor(line.net * percent) for line in covered]

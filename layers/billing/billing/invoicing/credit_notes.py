@@ -2,7 +2,9 @@
 
 A credit note credits some or all of an invoice's charge lines (by amount, up to what is
 left of each line after its discounts and earlier credit notes), with the same share of
-the line's taxes. Its total first reduces what the invoice still asks for (``amount_due``);
+the line's taxes; without lines, it credits what is left of every line, negative ones
+(credits the invoice gave) included. The credit notes of an invoice never total more than
+the invoice's total (Stripe's rule). Its total first reduces what the invoice still asks for (``amount_due``);
 anything beyond (the invoice was paid) becomes the customer's credit. Numbers are gap-free
 per tenant and mode (``{prefix}-CN-{year}-{sequence:06d}``). Each credit note posts the
 reverse of what it credits: revenue and tax payable debited, receivable and customer
@@ -127,6 +129,15 @@ class CreditNotes:
         subtotal = sum(line.amount for line in lines)
         exclusive = sum(t.amount for line in lines for t in line.tax_amounts if not t.inclusive)
         total = subtotal + exclusive
+        left = invoice.total - invoice.amount_credited
+        if total <= 0:
+            raise DomainRuleViolation("Nothing is left to credit on this invoice.", code="nothing_to_credit")
+        if total > left:
+            raise DomainRuleViolation(
+                f"The credit notes of an invoice total at most its total: {max(left, 0)} is left to credit.",
+                code="credit_exceeds_invoice",
+                param="lines",
+            )
         applied = min(total, invoice.amount_due)
         credited = {**invoice.line_credits}
         for line in lines:
@@ -173,11 +184,10 @@ class CreditNotes:
 
     def _lines(self, invoice: Invoice, data: CreditNoteCreate) -> Sequence[CreditNoteLine]:
         charges = {line.id: line for line in invoice.lines if line.is_charge}
-        asked = data.lines or [
-            CreditLineInput(line=line_id) for line_id, line in charges.items() if self._left(invoice, line) > 0
-        ]
-        if not asked:
-            raise DomainRuleViolation("Nothing is left to credit on this invoice.", code="nothing_to_credit")
+        if not data.lines:  # what is left of every line, credits included: the rest of the invoice
+            rest = [(line, self._left(invoice, line)) for line in charges.values()]
+            return [_credit_line(line, invoice.line_credits.get(line.id, 0), amount) for line, amount in rest if amount]
+        asked = data.lines
         lines: Sequence[CreditNoteLine] = []
         seen = set()
         for index, item in enumerate(asked):
@@ -228,8 +238,8 @@ def credit_postings(note: CreditNote) -> list[ledger.Posting]:
     postings = []
     for line in note.lines:
         inclusive = sum(t.amount for t in line.tax_amounts if t.inclusive)
-        postings.append(ledger.Posting(ledger.revenue_account(line.supplier), debit=line.amount - inclusive))
-        postings += [ledger.Posting(f"tax_payable:{t.tax_rate}", debit=t.amount) for t in line.tax_amounts]
+        postings.append(ledger.side(ledger.revenue_account(line.supplier), line.amount - inclusive, debit=True))
+        postings += [ledger.side(f"tax_payable:{t.tax_rate}", t.amount, debit=True) for t in line.tax_amounts]
     postings.append(ledger.Posting("receivable", credit=note.amount_applied))
     postings.append(ledger.Posting("customer_credit", credit=note.amount_credited_to_customer))
     return postings

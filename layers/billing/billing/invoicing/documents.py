@@ -3,7 +3,9 @@
 A draft is rendered on every request (it still changes) and marked DRAFT; a finalized
 invoice is rendered on its first request and kept (``{scope}/invoices/{id}.pdf``), so what
 the customer downloads later is the same document. A void invoice is rendered again, marked
-VOID. The payment link points at the hosted checkout page of the invoice (``/pay/{id}``).
+VOID. The payment link points at the hosted checkout page of the invoice (``/pay/{id}``) under
+the platform's configured public base URL, never one taken from a request (a forged ``Host``
+would otherwise put its link in a document kept for good); without one, no link is printed.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ class InvoiceDocuments:
         store: DocumentStore,
         settings: Callable[[Scope], TenantSettings],
         tenant_name: Callable[[Scope], str],
+        base_url: str | None,
     ):
         self._store, self._settings, self._tenant_name = store, settings, tenant_name
+        self._base_url = base_url
 
-    def invoice_pdf(self, scope: Scope, invoice: Invoice, base_url: str) -> bytes:
+    def invoice_pdf(self, scope: Scope, invoice: Invoice) -> bytes:
         key = f"{scope.key}/invoices/{invoice.id}.pdf"
         keep = invoice.status in ("open", "paid", "uncollectible")
         if keep and (stored := self._store.get(key)) is not None:
@@ -45,7 +49,8 @@ class InvoiceDocuments:
             tax_id=settings.tax_id,
             email=settings.support_email,
         )
-        content = render_invoice(invoice, seller, f"{base_url}/pay/{invoice.id}" if base_url else None)
+        link = f"{self._base_url}/pay/{invoice.id}" if self._base_url else None
+        content = render_invoice(invoice, seller, link)
         if keep:
             self._store.put(key, content, "application/pdf")
         return content

@@ -2,9 +2,11 @@
 
 Charge lines (``subscription_fee``, ``usage``, ``add_on``, ``proration``, ``late_fee``,
 ``adjustment``) carry their amount in the currency's minor unit, rounded once; credits are
-negative. Discounts and taxes are allocated to each charge line (``discount_amount``,
-``tax_amounts``) and summed into one ``discount`` line per discount and one ``tax`` line per
-tax rate, so a line's revenue and tax can be posted per supplier and per rate.
+negative. A credit of what an earlier invoice charged keeps the discounts it was charged
+with and is not discounted again (``discountable`` false). Discounts and taxes are allocated
+to each charge line (``discount_amount``, ``tax_amounts``) and summed into one ``discount``
+line per discount and one ``tax`` line per tax rate, so a line's revenue and tax can be
+posted per supplier and per rate.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Line(BaseModel):
     tax_rate: str | None = None  # tax lines: which rate
     inclusive: bool | None = None  # tax lines: already contained in the charges
     discount: str | None = None  # discount lines: which discount
+    discountable: bool = True  # False: a credit of what was paid, already net of its discounts
 
     @property
     def is_charge(self) -> bool:

@@ -60,6 +60,9 @@ class Invoice(BaseModel):
     amount_paid: int = 0
     amount_credited: int = 0
     amount_due: int = 0
+    starting_balance: int | None = None  # the customer's balance when finalized (negative: credit)
+    applied_balance: int = 0  # customer credit this invoice used
+    ending_balance: int | None = None  # after it: what credit is left, plus a negative total's
     line_credits: dict[str, int] = {}  # per line id: what credit notes took off it
     rounding: str = ROUNDING
     customer_details: dict[str, Any] = {}

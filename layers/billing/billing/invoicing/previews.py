@@ -2,27 +2,22 @@
 
 - The upcoming invoice of a subscription: its current period as if it closed now (usage so
   far, changes to prorate) and the next period's fees.
-- A plan change: the unused share of the current fee back and the new plan's share of the
-  same period, or, on another interval, the credit and the new plan's first full period. The
-  plan is checked as the change itself would check it.
+- A plan change: decided by the same code as the change (``SubscriptionService.plan_change``)
+  and billed by the same code as its invoice (``SubscriptionBiller.change_lines``): what was
+  paid for the rest of the period back and the new plan's share of it, or, on another
+  interval, the credit of the period cut short and the new plan's first period.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from billing.clock import to_wire
 from billing.errors import DomainRuleViolation, InvalidRequest
-from billing.invoicing import charges
 from billing.invoicing.biller import SubscriptionBiller
-from billing.invoicing.lines import Line
 from billing.invoicing.model import Invoice
-from billing.periods import shift
 from billing.scope import Scope
 from billing.subscriptions import cycle
-from billing.subscriptions.lifecycle import next_status
 from billing.subscriptions.model import Subscription
-from billing.subscriptions.references import CatalogReferences, same_currency
+from billing.subscriptions.service import SubscriptionService
 
 
 def upcoming(biller: SubscriptionBiller, scope: Scope, subscription: Subscription) -> Invoice:
@@ -45,29 +40,15 @@ def upcoming(biller: SubscriptionBiller, scope: Scope, subscription: Subscriptio
     return biller.draft(scope, updated, step, lines, basis)[0].model_copy(update={"id": "upcoming"})
 
 
-def plan_change(biller: SubscriptionBiller, scope: Scope, subscription: Subscription, plan_ref: str) -> Invoice:
-    if not plan_ref:
+def plan_change(
+    biller: SubscriptionBiller, subscriptions: SubscriptionService, scope: Scope, subscription: Subscription, plan: str
+) -> Invoice:
+    """The change decided as ``change_plan`` decides it, billed as the invoice that bills it will."""
+    if not plan:
         raise InvalidRequest("Name the plan to preview: ?plan=<code or id>.", code="parameter_missing", param="plan")
-    new = CatalogReferences(biller.lookups.catalog).plan(scope, plan_ref, "plan")
-    next_status(subscription.status, "change_plan")
-    same_currency(subscription.currency, new.currency, f"Plan '{new.code}'", "plan")
-    if new.id == subscription.plan:
-        raise DomainRuleViolation("The subscription is already on this plan.", code="plan_unchanged", param="plan")
-    now = to_wire(biller.now(scope, subscription.test_clock))
-    start, end = subscription.current_period_start, subscription.current_period_end
-    lines: list[Line] = []
-    paid = (subscription.billed_through or "") >= end and subscription.status not in ("trialing", "paused")
-    old = biller.plan(scope, subscription.plan)
-    same_interval = (old.interval, old.interval_count) == (new.interval, new.interval_count)
-    if paid and start <= now < end:
-        part = charges.share(now, start, end)
-        if same_interval:
-            lines += charges.plan_change_lines(old, new, part, now, end)
-        else:
-            lines += charges.cut_credit(old, [], now, start, end)
-    if not same_interval and subscription.status != "trialing":
-        next_end = to_wire(shift(datetime.fromisoformat(now), new.interval, new.interval_count, 1))
-        lines += charges.fee_lines(new, [], now, next_end, [])
-    step = cycle.Step("close", now, None, None)
-    draft = biller.draft(scope, subscription, step, [line for line in lines if line.amount], None)[0]
+    change = subscriptions.plan_change(scope, subscription, {"plan": plan, "when": "now"})
+    history = [*biller.history(scope, subscription.id), change.history]
+    lines = biller.change_lines(scope, subscription, history, change)
+    step = cycle.Step("close", change.history.at, None, None)
+    draft = biller.draft(scope, subscription, step, lines, None)[0]
     return draft.model_copy(update={"id": "preview"})

@@ -14,9 +14,9 @@ counts. The run is ``completed`` when ``pending`` reaches zero. A scan that is r
 the children it recorded the first time, not a page read anew. The work itself is
 idempotent (``SubscriptionBiller``), so a message processed twice bills nothing twice; its
 counts are those of the attempt that completed (drafts written by an attempt that crashed
-are not counted again). A subscription that cannot be billed (a domain error) counts as
-``failed`` and the message goes on with the others; a run whose first messages cannot be
-sent is ``failed``.
+are not counted again). A subscription that cannot be billed (a rule refuses it, or its
+prices cannot be rated) counts as ``failed``, with its reason in ``failures``, and the message
+goes on with the others; a run whose first messages cannot be sent is ``failed``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,20 @@ class RunRequest(Input):
     filters: Filters = Filters()
 
 
+class Failure(BaseModel):
+    """A subscription (or draft) the run could not bill, and why."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    code: str
+    message: str
+
+
+MAX_FAILURES = 100
+"""Failures kept on a run (the first ones); ``counts.failed`` counts them all."""
+
+
 class InvoiceRun(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -70,6 +84,7 @@ class InvoiceRun(BaseModel):
     completed_at: str | None = None
     counts: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
     progress: dict[str, int] = Field(default_factory=lambda: {"messages_done": 0, "messages_total": 0})
+    failures: list[Failure] = []
     pending: int = Field(default=0, exclude=True)
 
     def to_public(self) -> dict[str, Any]:
@@ -88,8 +103,17 @@ class RunStore(Protocol):
     def abandon(self, scope: Scope, run_id: str, at: str) -> None:
         """End a run whose first messages could not be sent."""
 
-    def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict[str, int], at: str) -> None:
-        """Take one off ``pending`` and add ``counts``, once per message; complete the run at zero."""
+    def finish(
+        self,
+        scope: Scope,
+        run_id: str,
+        message_id: str,
+        counts: dict[str, int],
+        at: str,
+        failures: Sequence[Failure] = (),
+    ) -> None:
+        """Take one off ``pending`` and add ``counts`` (and ``failures``, while the run keeps
+        fewer than ``MAX_FAILURES``), once per message; complete the run at zero."""
 
 
 class DueIndex(Protocol):
@@ -218,30 +242,34 @@ class InvoiceRuns:
         self._store.finish(message.scope, message.run, message.id, {}, to_wire(self._clock.now()))
 
     def _bill(self, message: RunMessage) -> None:
-        counts = dict.fromkeys(COUNTS, 0)
+        counts, failures = dict.fromkeys(COUNTS, 0), []
         as_of = datetime.fromisoformat(message.as_of)
-        scope = message.scope
         for kind, object_id in message.items:
-            if kind == "inv":
-                counts["invoices_finalized"] += bool(self._invoices.finalize_if_due(scope, object_id, as_of))
-                continue
-            counts["subscriptions"] += 1
-            subscription = self._biller.subscription(scope, object_id)
-            if subscription is None or not self._selected(
-                scope, subscription.customer, subscription.plan, message.filters
-            ):
-                counts["skipped"] += 1
-                continue
             try:
-                drafts = self._biller.bill(scope, object_id, as_of)
-            except BillingError as refused:  # this subscription cannot be billed: the others still are
-                logger.warning("subscription %s not billed: %s", object_id, refused.code)
+                self._bill_one(message, kind, object_id, as_of, counts)
+            except (BillingError, ArithmeticError, ValueError) as refused:  # the others are still billed
+                code = refused.code if isinstance(refused, BillingError) else "cannot_be_rated"
+                logger.warning("%s %s not billed: %s (%s)", kind, object_id, code, refused)
                 counts["failed"] += 1
-                continue
-            counts["invoices_created"] += len(drafts)
-            for draft in drafts:
-                counts["invoices_finalized"] += bool(self._invoices.finalize_if_due(scope, draft.id, as_of))
-        self._store.finish(scope, message.run, message.id, counts, to_wire(self._clock.now()))
+                failures.append(Failure(id=object_id, code=code, message=str(refused)[:500]))
+        self._store.finish(message.scope, message.run, message.id, counts, to_wire(self._clock.now()), failures)
+
+    def _bill_one(
+        self, message: RunMessage, kind: str, object_id: str, as_of: datetime, counts: dict[str, int]
+    ) -> None:
+        scope = message.scope
+        if kind == "inv":
+            counts["invoices_finalized"] += bool(self._invoices.finalize_if_due(scope, object_id, as_of))
+            return
+        counts["subscriptions"] += 1
+        subscription = self._biller.subscription(scope, object_id)
+        if subscription is None or not self._selected(scope, subscription.customer, subscription.plan, message.filters):
+            counts["skipped"] += 1
+            return
+        drafts = self._biller.bill(scope, object_id, as_of)
+        counts["invoices_created"] += len(drafts)
+        for draft in drafts:
+            counts["invoices_finalized"] += bool(self._invoices.finalize_if_due(scope, draft.id, as_of))
 
     def _selected(self, scope: Scope, customer_id: str, plan_id: str, filters: dict[str, str]) -> bool:
         if not filters:

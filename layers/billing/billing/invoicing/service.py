@@ -2,10 +2,14 @@
 
 - Finalizing re-rates a draft's usage (late events within the grace period count), assigns
   the next number (``{prefix}-{year}-{sequence:06d}``, gap-free and increasing per tenant and
-  mode), sets ``issued_at`` and ``due_date`` (the tenant's payment terms), posts the invoice
-  to the ledger and emits ``InvoiceFinalized``. An invoice with nothing to pay is ``paid`` at
-  once. A finalized invoice never changes; corrections go through credit notes.
-- Voiding an open invoice without payments reverses its ledger entry (``InvoiceVoided``).
+  mode), sets ``issued_at`` and ``due_date`` (the tenant's payment terms), applies the
+  customer's credit (``starting_balance``, ``applied_balance``, ``ending_balance``, as Stripe
+  shows them), posts the invoice to the ledger and emits ``InvoiceFinalized``. A negative total
+  becomes customer credit. An invoice with nothing to pay is ``paid`` at once. A finalized
+  invoice never changes; corrections go through credit notes. Credit is applied when an
+  invoice is finalized, never to invoices already open (as Stripe does).
+- Voiding an open invoice without payments reverses its ledger entry, the credit it used
+  included (``InvoiceVoided``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ class InvoiceRepository(Protocol):
     ) -> None: ...
 
     def journal(self, scope: Scope, customer: str) -> Sequence[ledger.JournalEntry]: ...
+
+    def balances(self, scope: Scope, customer: str) -> dict[str, int]:
+        """The customer's balance per account (the sums of the journal's postings)."""
 
 
 def invoice_number(prefix: str, issued_at: str, sequence: int) -> str:
@@ -134,10 +141,16 @@ class InvoiceService:
             charges = [line for line in charges if line.type != "usage"] + fresh
         settings = self._settings(scope)
         rated = apply_lines(invoice, in_order(charges))
+        credit = ledger.credit_available(self._repo.balances(scope, invoice.customer))
+        applied = min(credit, rated.amount_due)
         due = datetime.fromisoformat(issued_at) + timedelta(days=settings.payment_terms_days)
         final = rated.model_copy(
             update={
-                "status": "open" if rated.amount_due > 0 else "paid",
+                "starting_balance": -credit,
+                "applied_balance": applied,
+                "ending_balance": -(credit - applied) + min(rated.total, 0),
+                "amount_due": rated.amount_due - applied,
+                "status": "open" if rated.amount_due > applied else "paid",
                 "issued_at": issued_at,
                 "due_date": to_wire(due),
                 "finalize_at": None,

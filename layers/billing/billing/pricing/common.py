@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
@@ -12,18 +13,21 @@ from pydantic import AfterValidator, Field
 from billing.validation import Input
 
 MAX_DECIMALS = 12
+MAX_UNIT_AMOUNT = Decimal(10**12)
+"""Bounds of a unit price: at most a trillion minor units (USD 10 billion) per unit, with at
+most twelve decimals, so that rating any usage stays far within exact decimal arithmetic."""
+_PLAIN = re.compile(r"^(0|[1-9][0-9]{0,12})(\.[0-9]+)?$")
 
 
 def _decimal_string(value: str) -> str:
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ValueError('must be a decimal number written as a string, e.g. "0.25"') from None
-    if not number.is_finite() or number < 0:
-        raise ValueError("must be a finite number, zero or more")
+    if not _PLAIN.fullmatch(value):
+        raise ValueError('must be a plain decimal number written as a string, zero or more, e.g. "0.25"')
+    number = Decimal(value)
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > MAX_DECIMALS:
         raise ValueError(f"at most {MAX_DECIMALS} decimal places")
+    if number > MAX_UNIT_AMOUNT:
+        raise ValueError(f"at most {MAX_UNIT_AMOUNT:,} (minor units per unit)")
     return value
 
 

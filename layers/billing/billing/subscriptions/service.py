@@ -71,6 +71,17 @@ class SubscriptionQuery:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """A change decided on a copy of a subscription (at ``revision``), not written yet: what
+    the change writes, and what a preview of it bills."""
+
+    subscription: Subscription
+    revision: int
+    history: HistoryEntry
+    event: DomainEvent
+
+
+@dataclass(frozen=True)
 class NewSubscription:
     """A subscription and what its creation changes elsewhere, written in one transaction:
     the customer must still be active and in the subscription's currency (or get it)."""
@@ -202,8 +213,11 @@ class SubscriptionService:
         )
 
     def change_plan(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
+        return self._save(scope, self.plan_change(scope, self.get(scope, subscription_id), body))
+
+    def plan_change(self, scope: Scope, current: Subscription, body: Any) -> Decision:
+        """Decide a plan change on ``current`` (what ``change_plan`` writes and previews show)."""
         data = parse(ChangePlan, body)
-        current = self.get(scope, subscription_id)
         plan = self._refs.plan(scope, data.plan, "plan")
         same_currency(current.currency, plan.currency, f"Plan '{plan.code}'", "plan")
         if plan.id == current.plan:
@@ -215,7 +229,7 @@ class SubscriptionService:
             if pending and pending.type == "cancel":
                 raise DomainRuleViolation("The subscription is canceled at period end.", code="cancellation_pending")
             change = PendingChange(type="plan_change", plan=plan.id, effective_at=self._period_end(scope, current))
-            return self._act(
+            return self._decide(
                 scope, current, "schedule_plan_change", "SubscriptionChangeScheduled", pending_change=change
             )
         now = self._now(scope, current)
@@ -236,7 +250,7 @@ class SubscriptionService:
                 "previous_period_start": current.current_period_start,
                 "previous_period_end": current.current_period_end,
             }
-        return self._act(
+        return self._decide(
             scope, current, "change_plan", "SubscriptionChanged", previous_plan=current.plan, details=details, **changes
         )
 
@@ -307,7 +321,14 @@ class SubscriptionService:
         return True
 
     # ----------------------------------------------------------------- helpers
-    def _act(
+    def _act(self, scope: Scope, current: Subscription, action: str, event_type: str, **changes: Any) -> Subscription:
+        return self._save(scope, self._decide(scope, current, action, event_type, **changes))
+
+    def _save(self, scope: Scope, decision: Decision) -> Subscription:
+        self._repo.save(scope, decision.subscription, decision.revision, decision.history, decision.event)
+        return decision.subscription
+
+    def _decide(
         self,
         scope: Scope,
         current: Subscription,
@@ -317,8 +338,8 @@ class SubscriptionService:
         previous_plan: str | None = None,
         details: dict[str, Any] | None = None,
         **changes: Any,
-    ) -> Subscription:
-        """Apply ``changes`` to ``current`` (the copy the decision was made on) if its status allows."""
+    ) -> Decision:
+        """Apply ``changes`` to ``current`` (the copy the decision is made on) if its status allows."""
         allowed = next_status(current.status, action)  # refuses what the status does not allow
         status = status or allowed
         updated = current.model_copy(update={**changes, "status": status, "revision": current.revision + 1})
@@ -331,8 +352,7 @@ class SubscriptionService:
         entry = _entry(updated, HISTORY_TYPES[action], at=now, **details)
         extra = {"previous_plan": previous_plan} if previous_plan else {}
         event = self._event(event_type, scope, updated, now, **extra)
-        self._repo.save(scope, updated, current.revision, entry, event)
-        return updated
+        return Decision(updated, current.revision, entry, event)
 
     def _period_end(self, scope: Scope, subscription: Subscription) -> str:
         """End of the period running now (the stored one may have ended; runs roll it later)."""

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from billing.clock import Clock, SystemClock
-from billing.errors import DomainRuleViolation, InvalidRequest, PayloadTooLarge
+from billing.errors import DomainRuleViolation, InvalidRequest
 from billing.scope import Scope
 from billing.test_clocks import ClockTimes
 from billing.usage import schema
@@ -25,7 +25,7 @@ from billing.usage.model import IngestResult, Rejection, UsageEvent
 from billing.usage.stamping import Directory, Refused, Stamper
 
 MAX_BATCH = 1000
-MAX_BATCH_BYTES = 1024 * 1024
+MAX_TRANSACTION_ID = 128  # the contract's longest transaction id: a longer one is not echoed back
 
 
 class UsageEventStore(Protocol):
@@ -60,7 +60,7 @@ class UsageIngest:
         for index, raw in enumerate(events):
             problem = schema.problem(raw)
             txid = raw.get("transaction_id") if isinstance(raw, dict) else None
-            txid = txid if isinstance(txid, str) else None
+            txid = txid if isinstance(txid, str) and len(txid) <= MAX_TRANSACTION_ID else None
             if problem:
                 result.rejected.append(Rejection(index, txid, *problem, type="invalid_request_error"))
             elif txid in fresh:
@@ -81,9 +81,8 @@ class UsageIngest:
         result.duplicates.sort()
         return result
 
-    def ingest_batch(self, scope: Scope, body: Any, size: int) -> IngestResult:
-        if size > MAX_BATCH_BYTES:
-            raise PayloadTooLarge("A batch is at most 1 MB.", param="events")
+    def ingest_batch(self, scope: Scope, body: Any) -> IngestResult:
+        """A batch of at most ``MAX_BATCH`` events (its body, like every request's, at most 1 MB)."""
         events = body.get("events") if isinstance(body, dict) else None
         if not isinstance(events, list):
             raise InvalidRequest("events must be a list of usage events.", code="parameter_missing", param="events")

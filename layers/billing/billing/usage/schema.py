@@ -12,6 +12,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from billing.errors import SHOWN, cut, shown
+
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
@@ -43,4 +45,6 @@ def problem(event: Any) -> tuple[str, str, str | None] | None:
         name = ".".join([*path, unknown[0]]) if unknown else ".".join(path)
         return "parameter_unknown", f"Unknown field: {name}.", name
     param = ".".join(path) or None
-    return CODES.get(str(error.validator), "parameter_invalid"), f"{param or 'event'}: {error.message}", param
+    # jsonschema quotes the value whole: quote at most its start, and bound the message itself
+    message = cut(error.message.replace(repr(error.instance), shown(error.instance)), 3 * SHOWN)
+    return CODES.get(str(error.validator), "parameter_invalid"), f"{param or 'event'}: {message}", param

@@ -16,7 +16,7 @@ from billing.clock import Clock, SystemClock, to_wire
 from billing.customers import Customer
 from billing.customers.service import CustomerRepository, find_customer
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
-from billing.pagination import page_request
+from billing.pagination import Page, page_request
 from billing.scope import Scope
 from billing.subscriptions.model import Subscription
 from billing.subscriptions.periods import covers, period_containing
@@ -41,7 +41,9 @@ class EventReader(Protocol):
 
     def for_customer(
         self, scope: Scope, customer: str, window: tuple[str, str], code: str | None, limit: int, before: str | None
-    ) -> tuple[list[UsageEvent], bool]: ...
+    ) -> tuple[list[UsageEvent], str | None]:
+        """Events newest first below ``before`` (``timestamp#transaction_id``), and the position
+        the next page starts below, None at the end (a bounded read may stop before ``limit``)."""
 
 
 class EventQuery(Input):
@@ -110,8 +112,10 @@ class UsageService:
                 raise InvalidRequest(f"No such event: '{cursor}'.", param="starting_after")
             before = f"{event.timestamp}#{event.transaction_id}"
         window = (query.from_ or "0000", query.to or "9999")
-        events, has_more = self._events.for_customer(scope, customer.id, window, query.code, page.limit, before)
-        return {"object": "list", "data": [e.to_public(scope.livemode) for e in events], "has_more": has_more}
+        events, after = self._events.for_customer(scope, customer.id, window, query.code, page.limit, before)
+        next_id = after.partition("#")[2] if after else None  # the transaction id at that position
+        listed = Page(data=events, has_more=after is not None, next_starting_after=next_id)
+        return listed.to_public(lambda event: event.to_public(scope.livemode))
 
     def customer(self, scope: Scope, ref: str, param: str) -> Customer:
         customer = find_customer(self._customers, scope, ref)
@@ -153,13 +157,12 @@ class UsageService:
         values: list[Decimal] = []
         before = None
         while True:
-            events, more = self._events.for_customer(scope, subscription.customer, window, code, 100, before)
+            events, before = self._events.for_customer(scope, subscription.customer, window, code, 100, before)
             for event in events:
                 if event.subscription == subscription.id and event.period_start == period_start:
                     values.append(event.value)
-            if not more or not events:
+            if before is None:
                 return values
-            before = f"{events[-1].timestamp}#{events[-1].transaction_id}"
 
     def _levels(
         self, scope: Scope, subscription_id: str, stored: Sequence[list[Stored]]

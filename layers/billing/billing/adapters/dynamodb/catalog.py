@@ -95,8 +95,8 @@ class DynamoCatalogRepository:
         start = None
         if starting_after:
             start = {**_key(scope, kind, starting_after), "GSI1PK": _prefix(scope, kind), "GSI1SK": starting_after}
-        items, has_more = table.query_pages("GSI1", "GSI1PK", _prefix(scope, kind), start, limit)
-        return Page(data=[_from_item(item) for item in items], has_more=has_more)
+        items, cursor = table.query_pages("GSI1", "GSI1PK", _prefix(scope, kind), start, limit)
+        return Page(data=[_from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
 
     def replace(self, scope: Scope, kind: Kind, item: Item, revision: int, event: DomainEvent) -> None:
         operations = [

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from billing.adapters.dynamodb import invoices, numbering, outbox, table
+from billing.adapters.dynamodb import invoices, ledger, numbering, outbox, table
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.invoicing.credit_notes import CreditNote
@@ -55,7 +55,7 @@ class DynamoCreditNoteRepository:
             return [
                 table.put(invoices.to_item(scope, invoice), "revision = :r", {":r": invoice_revision}),
                 table.put(_to_item(scope, note), "attribute_not_exists(PK)"),
-                invoices.journal_put(scope, journal),
+                *ledger.post(scope, journal),
                 *[outbox.put_event(event) for event in events],
             ]
 
@@ -74,5 +74,6 @@ class DynamoCreditNoteRepository:
         ]
         index, key_value = table.list_index(by, ("GSI1", f"{scope.key}#CN"))
         start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
-        items, has_more = table.query_pages(index, f"{index}PK", key_value, start, limit)
-        return Page(data=[CreditNote.model_validate(json.loads(item["data"])) for item in items], has_more=has_more)
+        items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit)
+        notes = [CreditNote.model_validate(json.loads(item["data"])) for item in items]
+        return Page(data=notes, has_more=cursor is not None, next_starting_after=cursor)

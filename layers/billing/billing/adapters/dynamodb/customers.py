@@ -178,8 +178,8 @@ class DynamoCustomerRepository:
         if starting_after:
             start = {**_key(scope, starting_after), f"{index}PK": key_value, f"{index}SK": starting_after}
         names = {"#status": "status"} if filter_expr else None
-        items, has_more = table.query_pages(index, f"{index}PK", key_value, start, limit, filter_expr, names, values)
-        return Page(data=[_from_item(item) for item in items], has_more=has_more)
+        items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit, filter_expr, names, values)
+        return Page(data=[_from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
 
 
 def _matches(customer: Customer, query: CustomerQuery) -> bool:

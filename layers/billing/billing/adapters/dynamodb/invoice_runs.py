@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from billing.adapters.dynamodb import table
 from billing.errors import Conflict
-from billing.invoicing.runs import COUNTS, InvoiceRun
+from billing.invoicing.runs import COUNTS, MAX_FAILURES, Failure, InvoiceRun
 from billing.scope import Scope
 
 MARKER_TTL_S = 7 * 24 * 3600
@@ -45,7 +46,9 @@ class DynamoRunStore:
             "spawned": run.pending,
             "done": 0,
             **{f"c_{name}": 0 for name in COUNTS},
-            "data": json.dumps(run.model_dump(mode="json", exclude={"counts", "progress", "status", "completed_at"})),
+            "data": json.dumps(
+                run.model_dump(mode="json", exclude={"counts", "progress", "status", "completed_at", "failures"})
+            ),
         }
         with table.condition_as(Conflict(f"Run {run.id} exists.")):
             table.client().put_item(
@@ -58,7 +61,12 @@ class DynamoRunStore:
             return None
         counts = {name: int(item.get(f"c_{name}", 0)) for name in COUNTS}
         progress = {"messages_done": int(item.get("done", 0)), "messages_total": int(item.get("spawned", 0))}
-        data = {**json.loads(item["data"]), "status": item["status"], "completed_at": item.get("completed_at")}
+        data = {
+            **json.loads(item["data"]),
+            "status": item["status"],
+            "completed_at": item.get("completed_at"),
+            "failures": item.get("failures", [])[:MAX_FAILURES],
+        }
         return InvoiceRun.model_validate(
             {**data, "counts": counts, "progress": progress, "pending": int(item["pending"])}
         )
@@ -82,10 +90,19 @@ class DynamoRunStore:
             ExpressionAttributeValues=table.encode({":failed": "failed", ":at": at, ":zero": 0}),
         )
 
-    def finish(self, scope: Scope, run_id: str, message_id: str, counts: dict[str, int], at: str) -> None:
+    def finish(
+        self,
+        scope: Scope,
+        run_id: str,
+        message_id: str,
+        counts: dict[str, int],
+        at: str,
+        failures: Sequence[Failure] = (),
+    ) -> None:
         adds = ", ".join(["pending :minus", "done :one", *(f"c_{name} :{name}" for name in counts)])
         values = {":minus": -1, ":one": 1, **{f":{name}": value for name, value in counts.items()}}
-        self._count(scope, run_id, message_id, "done", f"ADD {adds}", values)
+        if self._count(scope, run_id, message_id, "done", f"ADD {adds}", values) and failures:
+            self._keep(scope, run_id, failures)
         try:
             table.client().update_item(
                 TableName=table.table_name(),
@@ -95,6 +112,22 @@ class DynamoRunStore:
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=table.encode(
                     {":completed": "completed", ":running": "running", ":zero": 0, ":at": at}
+                ),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def _keep(self, scope: Scope, run_id: str, failures: Sequence[Failure]) -> None:
+        """Add failures to the run's list while it holds fewer than ``MAX_FAILURES``."""
+        try:
+            table.client().update_item(
+                TableName=table.table_name(),
+                Key=table.encode(_key(scope, run_id)),
+                UpdateExpression="SET failures = list_append(if_not_exists(failures, :none), :new)",
+                ConditionExpression="attribute_not_exists(failures) OR size(failures) < :cap",
+                ExpressionAttributeValues=table.encode(
+                    {":none": [], ":new": [failure.model_dump() for failure in failures], ":cap": MAX_FAILURES}
                 ),
             )
         except ClientError as exc:

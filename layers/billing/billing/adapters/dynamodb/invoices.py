@@ -7,8 +7,8 @@
   finalization writes the counter (``n = :previous``) and the invoice in one transaction, so
   a number is used exactly when an invoice takes it: no gaps, no duplicates, even when
   finalizations race (the loser reads the counter again and retries).
-- journal entry: ``PK={scope}#JRN#{customer}``, ``SK={at}#{entry id}``: the customer's
-  ledger, in time order; written in the transaction of the document that posts it.
+- journal entries and balances: ``ledger.py``, written in the transaction of the document
+  that posts them.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from billing.adapters.dynamodb import due, numbering, outbox, subscriptions, table
+from billing.adapters.dynamodb import due, ledger, numbering, outbox, subscriptions, table
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.invoicing.model import Invoice
-from billing.ledger import JournalEntry, Posting
+from billing.ledger import JournalEntry
 from billing.pagination import Page
 from billing.scope import Scope
 from billing.subscriptions.model import HistoryEntry, Subscription
@@ -62,16 +62,6 @@ def to_item(scope: Scope, invoice: Invoice) -> dict[str, Any]:
 
 def from_item(item: dict[str, Any]) -> Invoice:
     return Invoice.model_validate({**json.loads(item["data"]), "revision": int(item["revision"])})
-
-
-def journal_put(scope: Scope, entry: JournalEntry) -> dict[str, Any]:
-    item = {
-        "PK": f"{scope.key}#JRN#{entry.customer}",
-        "SK": f"{entry.at}#{entry.id}",
-        "entity": "journal_entry",
-        "data": json.dumps(entry.to_public(), separators=(",", ":")),
-    }
-    return table.put(item, _NEW)
 
 
 def _changed() -> Conflict:
@@ -123,7 +113,7 @@ class DynamoInvoiceRepository:
         if "to" in filters:
             conditions.append("period_start < :to")
             values[":to"] = filters["to"]
-        items, has_more = table.query_pages(
+        items, cursor = table.query_pages(
             index,
             f"{index}PK",
             key_value,
@@ -133,7 +123,7 @@ class DynamoInvoiceRepository:
             names or None,
             values or None,
         )
-        return Page(data=[from_item(item) for item in items], has_more=has_more)
+        return Page(data=[from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
 
     def finalize(
         self,
@@ -152,7 +142,7 @@ class DynamoInvoiceRepository:
             written[:] = [numbered]
             return [
                 table.put(to_item(scope, numbered), "revision = :r", {":r": revision}),
-                journal_put(scope, journal),
+                *ledger.post(scope, journal),
                 *[outbox.put_event(event) for event in events],
             ]
 
@@ -165,35 +155,16 @@ class DynamoInvoiceRepository:
         """Write a change of a finalized invoice (a void) with the entry it posts."""
         operations = [
             table.put(to_item(scope, invoice), "revision = :r", {":r": revision}),
-            journal_put(scope, journal),
+            *ledger.post(scope, journal),
             *[outbox.put_event(event) for event in events],
         ]
         table.transact(operations, {0: _changed()})
 
+    def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
+        return [from_item(item) for item in table.query_all(f"{scope.key}#INV#SUB#{subscription_id}", "GSI3")]
+
     def journal(self, scope: Scope, customer: str) -> Sequence[JournalEntry]:
-        request: dict[str, Any] = {
-            "TableName": table.table_name(),
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": table.encode({":pk": f"{scope.key}#JRN#{customer}"}),
-            "ConsistentRead": True,
-        }
-        entries: list[JournalEntry] = []
-        while True:
-            response = table.client().query(**request)
-            for item in response.get("Items", []):
-                data = json.loads(table.decode(item)["data"])
-                postings = tuple(Posting(p["account"], p["debit"], p["credit"]) for p in data["postings"])
-                entries.append(
-                    JournalEntry(
-                        customer=data["customer"],
-                        currency=data["currency"],
-                        at=data["at"],
-                        kind=data["kind"],
-                        reference=data["reference"],
-                        postings=postings,
-                        id=data["id"],
-                    )
-                )
-            if "LastEvaluatedKey" not in response:
-                return entries
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return ledger.journal(scope, customer)
+
+    def balances(self, scope: Scope, customer: str) -> dict[str, int]:
+        return ledger.balances(scope, customer)

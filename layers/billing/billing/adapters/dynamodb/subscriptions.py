@@ -121,8 +121,8 @@ class DynamoSubscriptionRepository:
         filter_expr = "#status = :status" if query.status else None
         names = {"#status": "status"} if query.status else None
         values = {":status": query.status} if query.status else None
-        items, has_more = table.query_pages(index, f"{index}PK", key_value, start, limit, filter_expr, names, values)
-        return Page(data=[_from_item(item) for item in items], has_more=has_more)
+        items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit, filter_expr, names, values)
+        return Page(data=[_from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
 
     def history(self, scope: Scope, subscription_id: str) -> Sequence[HistoryEntry]:
         request: dict[str, Any] = {

@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from billing.errors import BillingError, Conflict
+from billing.pagination import MAX_SCANNED
 from billing.settings import get_settings
 
 _serializer = TypeSerializer()
@@ -211,8 +212,29 @@ def after(key: Mapping[str, str], index: str, key_value: str, object_id: str | N
     return {**key, f"{index}PK": key_value, f"{index}SK": object_id} if object_id else None
 
 
+def query_all(key_value: str, index: str | None = None, consistent: bool = False) -> list[Item]:
+    """Every item under one partition key of the table (or of ``index``), in key order."""
+    key_name = f"{index}PK" if index else "PK"
+    request: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": f"{key_name} = :pk",
+        "ExpressionAttributeValues": encode({":pk": key_value}),
+    }
+    if index:
+        request["IndexName"] = index
+    else:
+        request["ConsistentRead"] = consistent
+    found: list[Item] = []
+    while True:
+        response = client().query(**request)
+        found.extend(decode(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return found
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
 def query_pages(
-    index: str | None,
+    index: str,
     key_name: str,
     key_value: str,
     start: Item | None,
@@ -220,18 +242,22 @@ def query_pages(
     filter_expr: str | None = None,
     names: dict[str, str] | None = None,
     values: Item | None = None,
-) -> tuple[list[Item], bool]:
-    """Newest-first query that collects ``want`` items passing the filter; also says if more exist."""
+) -> tuple[list[Item], str | None]:
+    """Newest-first query of ``index`` for up to ``want`` items passing the filter, and where the
+    next page starts (the index sort key, an id, of the last item consumed), None at the end.
+
+    It reads at most ``MAX_SCANNED`` items (``want + 1`` at least): stopped by that bound, it
+    returns the matches found so far and the last item read as the cursor, matched or not."""
+    budget = max(MAX_SCANNED, want + 1)
     request: dict[str, Any] = {
         "TableName": table_name(),
+        "IndexName": index,
         "KeyConditionExpression": f"{key_name} = :pk",
         "ExpressionAttributeValues": encode({":pk": key_value, **(values or {})}),
         "ScanIndexForward": False,
         # A filter drops items after they are read: read more per round than asked for.
-        "Limit": want + 1 if not filter_expr else max(want + 1, 100),
+        "Limit": want + 1 if not filter_expr else min(max(want + 1, 100), budget),
     }
-    if index:
-        request["IndexName"] = index
     if filter_expr:
         request["FilterExpression"] = filter_expr
     if names:
@@ -239,10 +265,18 @@ def query_pages(
     if start:
         request["ExclusiveStartKey"] = encode(start)
     found: list[Item] = []
+    scanned = 0
     while True:
         response = client().query(**request)
-        found.extend(decode(item) for item in response.get("Items", []))
+        items = response.get("Items", [])
+        found.extend(decode(item) for item in items)
+        scanned += response.get("ScannedCount", len(items))
         last = response.get("LastEvaluatedKey")
-        if len(found) > want or not last:
-            return found[:want], len(found) > want
+        if len(found) > want:
+            return found[:want], found[want - 1][f"{index}SK"]
+        if not last:
+            return found, None
+        if scanned >= budget:
+            return found, decode(last)[f"{index}SK"]
         request["ExclusiveStartKey"] = last
+        request["Limit"] = min(request["Limit"], budget - scanned)

@@ -1,7 +1,7 @@
 """Tenants and API keys in the billing table.
 
 Keys are found by the digest of the presented secret (one ``GetItem``), and
-listed per tenant through GSI1. Tenants are listed through GSI1 ``TENANTS`` (the scheduled
+found by id per tenant through GSI1. Tenants are listed through GSI1 ``TENANTS`` (the scheduled
 invoice run starts one run per tenant).
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from billing.adapters.dynamodb import table
 from billing.errors import Conflict
+from billing.scope import Scope
 from billing.tenants import ApiKey, Tenant
 
 
@@ -19,14 +20,22 @@ def _tenant_key(tenant_id: str) -> dict[str, str]:
     return {"PK": f"TENANT#{tenant_id}", "SK": "TENANT"}
 
 
+def _settings_key(scope: Scope) -> dict[str, str]:
+    return {"PK": f"{scope.key}#SETTINGS", "SK": "SETTINGS"}
+
+
 def _api_key_key(digest: str) -> dict[str, str]:
     return {"PK": f"APIKEY#{digest}", "SK": "APIKEY"}
+
+
+def _keys_index(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#APIKEYS"
 
 
 def _key_to_item(key: ApiKey) -> dict[str, Any]:
     return {
         **_api_key_key(key.digest),
-        "GSI1PK": f"TENANT#{key.tenant_id}#APIKEYS",
+        "GSI1PK": _keys_index(key.tenant_id),
         "GSI1SK": key.id,
         "entity": "api_key",
         "id": key.id,
@@ -77,9 +86,9 @@ class DynamoTenantRepository:
         ids: list[str] = []
         start = None
         while True:
-            items, more = table.query_pages("GSI1", "GSI1PK", "TENANTS", start, want=1000)
+            items, cursor = table.query_pages("GSI1", "GSI1PK", "TENANTS", start, want=1000)
             ids += [item["id"] for item in items]
-            if not more or not items:
+            if cursor is None or not items:
                 return ids
             last = items[-1]
             start = {"PK": last["PK"], "SK": last["SK"], "GSI1PK": "TENANTS", "GSI1SK": last["GSI1SK"]}
@@ -91,9 +100,16 @@ class DynamoTenantRepository:
         item = table.get(_api_key_key(digest))
         return _key_from_item(item) if item else None
 
-    def keys_of(self, tenant_id: str) -> list[ApiKey]:
-        items, _ = table.query_pages("GSI1", "GSI1PK", f"TENANT#{tenant_id}#APIKEYS", None, want=1000)
-        return [_key_from_item(item) for item in items]
+    def key_by_id(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        """One key of the tenant, found by its id in the tenant's key index (one item read)."""
+        response = table.client().query(
+            TableName=table.table_name(),
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND GSI1SK = :id",
+            ExpressionAttributeValues=table.encode({":pk": _keys_index(tenant_id), ":id": key_id}),
+        )
+        items = response.get("Items", [])
+        return _key_from_item(table.decode(items[0])) if items else None
 
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         table.client().update_item(
@@ -103,15 +119,14 @@ class DynamoTenantRepository:
             ExpressionAttributeValues=table.encode({":at": at.isoformat()}),
         )
 
-    def get_settings(self, tenant_id: str) -> dict[str, Any]:
-        item = table.get(_tenant_key(tenant_id), consistent=False)
+    def get_settings(self, scope: Scope) -> dict[str, Any]:
+        """The mode's settings; the live mode falls back to the tenant item's ``settings``, where
+        one set per tenant was stored before settings were kept per mode."""
+        item = table.get(_settings_key(scope), consistent=False)
+        if item is None and scope.livemode:
+            item = table.get(_tenant_key(scope.tenant_id), consistent=False)
         return dict(item.get("settings") or {}) if item else {}
 
-    def save_settings(self, tenant_id: str, settings: dict[str, Any]) -> None:
-        table.client().update_item(
-            TableName=table.table_name(),
-            Key=table.encode(_tenant_key(tenant_id)),
-            UpdateExpression="SET settings = :s",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeValues=table.encode({":s": settings}),
-        )
+    def save_settings(self, scope: Scope, settings: dict[str, Any]) -> None:
+        item = {**_settings_key(scope), "entity": "settings", "settings": settings}
+        table.client().put_item(TableName=table.table_name(), Item=table.encode(item))

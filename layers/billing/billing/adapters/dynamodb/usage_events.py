@@ -10,6 +10,7 @@ the shards by timestamp.
 from __future__ import annotations
 
 import heapq
+import itertools
 import zlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.adapters.dynamodb import table
+from billing.pagination import MAX_SCANNED
 from billing.scope import Scope
 from billing.settings import get_settings
 from billing.usage.model import UsageEvent
@@ -123,18 +125,34 @@ class DynamoUsageEventStore:
 
     def for_customer(
         self, scope: Scope, customer: str, window: tuple[str, str], code: str | None, limit: int, before: str | None
-    ) -> tuple[list[UsageEvent], bool]:
-        """Newest first within ``[from, to)``, below the ``before`` position (``timestamp#txid``)."""
+    ) -> tuple[list[UsageEvent], str | None]:
+        """Newest first within ``[from, to)``, below the ``before`` position (``timestamp#txid``),
+        and the position the next page starts below (None at the end).
+
+        With a meter code, each shard reads at most its share of ``MAX_SCANNED`` events (a rare
+        code never reads the whole index); without, ``limit`` + 2 (the event at ``before`` is read
+        and left out). Shards stopped by that bound leave unread events below the
+        position they stopped at, so the page holds only what lies at or above the highest such
+        position, which is then the next page's start, whether or not its event matched."""
         upper = min(f"{window[1]}", before) if before else window[1]
-        pages = [self._shard(scope, customer, shard, window[0], upper, code, limit + 1) for shard in range(SHARDS)]
-        merged: Iterator[dict[str, Any]] = heapq.merge(*pages, key=lambda item: item["GSI1SK"], reverse=True)
-        items = [item for _, item in zip(range(limit + 1), merged, strict=False)]
-        return [from_item(item)[1] for item in items[:limit]], len(items) > limit
+        budget = MAX_SCANNED // SHARDS if code else limit + 2
+        shards = [self._shard(scope, customer, s, window[0], upper, code, limit + 1, budget) for s in range(SHARDS)]
+        floor = max((stop for _, stop in shards if stop is not None), default=None)
+        merged: Iterator[dict[str, Any]] = heapq.merge(*(i for i, _ in shards), key=_position, reverse=True)
+        if floor is not None:
+            merged = itertools.takewhile(lambda item: _position(item) >= floor, merged)
+        items = list(itertools.islice(merged, limit + 1))
+        events = [from_item(item)[1] for item in items[:limit]]
+        if len(items) > limit:
+            return events, _position(items[limit - 1])
+        return events, floor
 
     @staticmethod
     def _shard(
-        scope: Scope, customer: str, shard: int, lower: str, upper: str, code: str | None, want: int
-    ) -> list[dict[str, Any]]:
+        scope: Scope, customer: str, shard: int, lower: str, upper: str, code: str | None, want: int, budget: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to ``want`` events of one shard strictly below ``upper``, reading at most ``budget``;
+        with the position it stopped at when the budget ran out first (None otherwise)."""
         request: dict[str, Any] = {
             "TableName": name(),
             "IndexName": "GSI1",
@@ -148,18 +166,28 @@ class DynamoUsageEventStore:
                 }
             ),
             "ScanIndexForward": False,
-            "Limit": want,
+            "Limit": budget,
         }
         if code:
             request |= {"FilterExpression": "code = :code"}
         found: list[dict[str, Any]] = []
-        while len(found) < want:
+        scanned = 0
+        while True:
             response = table.client().query(**request)
-            found.extend(table.decode(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return [item for item in found[:want] if item["GSI1SK"] != upper]
+            items = response.get("Items", [])
+            found.extend(item for item in map(table.decode, items) if _position(item) != upper)
+            scanned += response.get("ScannedCount", len(items))
+            last = response.get("LastEvaluatedKey")
+            if len(found) >= want or last is None:
+                return found[:want], None
+            if scanned >= budget:
+                return found, _position(table.decode(last))
+            request["ExclusiveStartKey"] = last
+            request["Limit"] = min(request["Limit"], budget - scanned)
+
+
+def _position(item: dict[str, Any]) -> str:
+    return str(item["GSI1SK"])
 
 
 def position(event: UsageEvent) -> str:

@@ -1,0 +1,168 @@
+"""template.yaml limits each tenant and grants each function only what it uses (issue 9, items 13
+and 16): throttles and a usage plan per tenant, reserved concurrency, least-privilege policies, a
+TLS-only versioned bucket, retries and dead-letter queues for events, API access logs, and the
+authorizer's token shape."""
+
+from __future__ import annotations
+
+import json
+import re
+from fnmatch import fnmatch
+from typing import Any
+
+import pytest
+
+from billing import api_keys
+from infra import template
+
+RESOURCES: dict[str, Any] = template.transformed()["Resources"]
+BODY: dict[str, Any] = RESOURCES["Api"]["Properties"]["Body"]
+
+
+def of_type(kind: str) -> dict[str, Any]:
+    return {name: r for name, r in RESOURCES.items() if r["Type"] == kind}
+
+
+def statements(role_id: str) -> list[dict[str, Any]]:
+    """Every Allow statement a function role gets, inline and from the template's managed policies."""
+    role = RESOURCES[role_id]["Properties"]
+    documents = [policy["PolicyDocument"] for policy in role.get("Policies", [])]
+    documents += [RESOURCES[arn["Ref"]]["Properties"]["PolicyDocument"] for arn in role.get("ManagedPolicyArns", [])
+                  if isinstance(arn, dict) and "Ref" in arn]  # fmt: skip
+    return [s for document in documents for s in document["Statement"] if s["Effect"] == "Allow"]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def granted(role_id: str, action: str) -> bool:
+    return any(fnmatch(action, pattern) for s in statements(role_id) for pattern in actions(s))
+
+
+FUNCTION_ROLES = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in of_type("AWS::Lambda::Function").values()]
+
+
+# ---------------------------------------------------------------- item 13: throttling
+
+
+def test_every_tenant_has_its_own_rate_under_a_stage_wide_one() -> None:
+    (stage,) = of_type("AWS::ApiGateway::Stage").values()
+    (setting,) = stage["Properties"]["MethodSettings"]
+    assert (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*")
+    (plan,) = of_type("AWS::ApiGateway::UsagePlan").values()
+    throttle = plan["Properties"]["Throttle"]
+    assert 0 < throttle["RateLimit"] < setting["ThrottlingRateLimit"]
+    assert 0 < throttle["BurstLimit"] < setting["ThrottlingBurstLimit"]
+    assert plan["Properties"]["ApiStages"] == [{"ApiId": {"Ref": "Api"}, "Stage": {"Ref": "ApiStage"}}]
+    assert plan["Properties"]["UsagePlanName"] == {"Fn::Sub": "${AWS::StackName}-tenants"}
+
+
+def test_the_authorizer_names_the_usage_plan_key_of_every_keyed_route() -> None:
+    assert RESOURCES["Api"]["Properties"]["ApiKeySourceType"] == "AUTHORIZER"
+    for path, methods in BODY["paths"].items():
+        for method, operation in methods.items():
+            schemes = {name for requirement in operation.get("security", []) for name in requirement}
+            expected = set() if path == "/health" else {"ApiKeyAuthorizer", "api_key"}
+            assert schemes == expected, (path, method)
+
+
+def test_the_authorizer_and_the_usage_aggregator_keep_their_own_concurrency() -> None:
+    for name in ("AuthorizerFunction", "UsageAggregatorFunction"):
+        assert RESOURCES[name]["Properties"]["ReservedConcurrentExecutions"] > 0, name
+
+
+def test_throttled_requests_get_429_in_the_error_envelope() -> None:
+    response = BODY["x-amazon-apigateway-gateway-responses"]["THROTTLED"]
+    assert response["statusCode"] == "429"
+    error = json.loads(response["responseTemplates"]["application/json"])["error"]
+    assert (error["type"], error["code"], error["param"]) == ("rate_limit_error", "rate_limited", None)
+    assert response["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
+# -------------------------------------------------------- item 16: least privilege
+
+
+@pytest.mark.parametrize("role_id", FUNCTION_ROLES)
+def test_no_function_may_scan_or_administer_a_table(role_id: str) -> None:
+    for action in ("dynamodb:Scan", "dynamodb:PartiQLSelect", "dynamodb:DeleteTable", "dynamodb:UpdateTable"):
+        assert not granted(role_id, action), (role_id, action)
+
+
+@pytest.mark.parametrize("role_id", FUNCTION_ROLES)
+def test_no_function_may_delete_documents_or_change_their_acls_or_lifecycle(role_id: str) -> None:
+    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutBucketAcl",
+                   "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy", "s3:DeleteBucket"):  # fmt: skip
+        assert not granted(role_id, action), (role_id, action)
+
+
+def test_the_api_reads_and_writes_documents() -> None:
+    assert granted("ApiFunctionRole", "s3:GetObject") and granted("ApiFunctionRole", "s3:PutObject")
+    assert granted("ApiFunctionRole", "s3:ListBucket")  # a missing document is a 404, not a 403
+
+
+def test_the_authorizer_only_reads_api_key_items() -> None:
+    dynamodb = [s for s in statements("AuthorizerFunctionRole") if any(a.startswith("dynamodb:") for a in actions(s))]
+    (statement,) = dynamodb
+    assert actions(statement) == ["dynamodb:GetItem"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["BillingTable", "Arn"]}  # the table, no index
+    (pattern,) = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert pattern == "APIKEY#*"  # what it reads, tests/integration/test_authorizer_access.py
+
+
+def test_documents_are_versioned_and_served_over_tls_only() -> None:
+    bucket = RESOURCES["DocumentsBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    (policy,) = of_type("AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == {"Ref": "DocumentsBucket"}
+    denials = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and s["Action"] == "s3:*" for s in denials)
+
+
+def test_rules_and_schedules_retry_then_dead_letter() -> None:
+    targets = [t for rule in of_type("AWS::Events::Rule").values() for t in rule["Properties"]["Targets"]]
+    targets += [schedule["Properties"]["Target"] for schedule in of_type("AWS::Scheduler::Schedule").values()]
+    assert targets
+    for target in targets:
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0, target
+        queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        assert RESOURCES[queue]["Type"] == "AWS::SQS::Queue", target
+    allowed = [
+        s["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0]
+        for policy in of_type("AWS::SQS::QueuePolicy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Principal"] == {"Service": "events.amazonaws.com"}
+        and policy["Properties"]["Queues"] == [{"Ref": "UndeliveredEventsQueue"}]
+    ]
+    assert sorted(allowed) == sorted(of_type("AWS::Events::Rule"))  # each rule may dead-letter there
+
+
+def test_the_api_writes_access_logs() -> None:
+    (stage,) = of_type("AWS::ApiGateway::Stage").values()
+    logs = stage["Properties"]["AccessLogSetting"]
+    assert RESOURCES[logs["DestinationArn"]["Fn::GetAtt"][0]]["Type"] == "AWS::Logs::LogGroup"
+    fields = json.loads(logs["Format"])
+    assert fields["requestId"] == "$context.requestId" and fields["status"] == "$context.status"
+    assert RESOURCES["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]
+    }
+    assert RESOURCES["Api"]["DependsOn"] == "ApiGatewayAccount"
+
+
+def _identity() -> re.Pattern[str]:
+    authorizer = BODY["securityDefinitions"]["ApiKeyAuthorizer"]["x-amazon-apigateway-authorizer"]
+    return re.compile(authorizer["identityValidationExpression"])
+
+
+def test_the_authorizer_is_only_called_for_tokens_shaped_like_a_key() -> None:
+    """The gateway's expression accepts exactly what billing.api_keys would look up."""
+    test, live = api_keys.generate(False), api_keys.generate(True)
+    headers = [f"Bearer {test}", f"Bearer {live}", f"bearer  {test}", f"BEARER {live}",  # accepted
+               "Bearer not-a-key", "Basic dXNlcjpwYXNz", f"Bearer {test}x", f"Bearer {test[:-1]}",
+               f"Token {test}", f"Bearer sk_prod_{'A' * 43}", "Bearer", ""]  # fmt: skip
+    for header in headers:
+        secret = api_keys.bearer_token(header)
+        expected = secret is not None and api_keys.is_well_formed(secret)
+        assert bool(_identity().search(header)) == expected, header
+    assert sum(bool(_identity().search(h)) for h in headers) == 4
