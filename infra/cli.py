@@ -20,24 +20,26 @@ from infra.local.stack import EmbeddedStack, StackConfig, use_endpoint
 from infra.provision import physical_name
 
 
-def _connect(config: StackConfig) -> None:
+def _connect(config: StackConfig) -> bool:
     """Point this process at the stack: the endpoint in AWS_ENDPOINT_URL, else AWS itself when
-    BILLING_TABLE names a deployed table, else the embedded endpoint of `billing up`."""
+    BILLING_TABLE names a deployed table, else the embedded endpoint of `billing up`. False for
+    AWS itself (the environment then names every resource)."""
     if not config.endpoint_url and os.environ.get("BILLING_TABLE"):
-        return
+        return False
     use_endpoint(config.endpoint_url or f"http://{config.host}:{config.emulator_port}", config.region)
     for variable, logical_id in (("BILLING_TABLE", "BillingTable"), ("USAGE_TABLE", "UsageTable")):
         os.environ.setdefault(variable, physical_name(config.stack_name, logical_id))
-    for variable, logical_id in (
-        ("INVOICE_RUN_QUEUE_URL", "InvoiceRunQueue"),
-        ("USAGE_DEAD_LETTER_QUEUE_URL", "UsageAggregatorDeadLetterQueue"),
-    ):
-        if variable not in os.environ:
-            import boto3
+    _queue_url(config, "INVOICE_RUN_QUEUE_URL", "InvoiceRunQueue")
+    return True
 
-            sqs = boto3.client("sqs", region_name=config.region)
-            queue = sqs.get_queue_url(QueueName=physical_name(config.stack_name, logical_id))["QueueUrl"]
-            os.environ[variable] = queue
+
+def _queue_url(config: StackConfig, variable: str, logical_id: str) -> None:
+    """Set ``variable`` to the URL of the stack's queue ``logical_id`` unless it is set."""
+    if variable not in os.environ:
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=config.region)
+        os.environ[variable] = sqs.get_queue_url(QueueName=physical_name(config.stack_name, logical_id))["QueueUrl"]
 
 
 def up(config: StackConfig) -> int:
@@ -232,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return up(config)
     if args.command == "provision":
         return provision(config)
-    _connect(config)
+    local = _connect(config)
     try:
         if args.command == "tenant" and args.action == "sync-usage-plan":
             return tenant_sync_usage_plan(config.stack_name)
@@ -243,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "usage":
             from infra import usage_cli
 
+            if local:
+                _queue_url(config, "USAGE_DEAD_LETTER_QUEUE_URL", "UsageAggregatorDeadLetterQueue")
             return (
                 usage_cli.dead_letters(args.json)
                 if args.action == "dead-letters"
