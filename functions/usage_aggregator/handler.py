@@ -29,11 +29,8 @@ RESERVE_MS = 20_000  # stop starting chunks this long before the function's time
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     raw = event.get("Records", [])
     records = stream_records(raw)
-    if not records:
-        return {"batchItemFailures": []}
-    progress = usage_aggregator().apply(
-        raw[0]["eventSourceARN"], records, lambda: context.get_remaining_time_in_millis() > RESERVE_MS
-    )
+    source = raw[0]["eventSourceARN"] if raw else ""
+    progress = usage_aggregator().apply(source, records, lambda: context.get_remaining_time_in_millis() > RESERVE_MS)
     for parked in progress.parked:
         scope = parked.scope.key if parked.scope else None
         logger.error("usage record parked", parked_id=parked.id, sequence=parked.sequence, error=parked.error,
