@@ -96,11 +96,9 @@ class EmbeddedStack:
         provisioner = Provisioner(self.endpoint_url, self.config.region, self.config.stack_name)
         self.stack = provisioner.provision(template.transformed(region=self.config.region))
         os.environ.update(_shared_environment(self.stack))
-        from billing.adapters.dynamodb import table
         from billing.settings import get_settings
 
-        get_settings.cache_clear()
-        table.client.cache_clear()
+        get_settings.cache_clear()  # the functions' environment changed; clients follow the settings
         self.plumbing = Plumbing(self.stack, provisioner)
         return self.stack
 
