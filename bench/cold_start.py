@@ -38,7 +38,7 @@ inside the function that needs them, or in another function):
 Already on the path, and worth watching: boto3 itself, ``pydantic`` (the settings and
 tenant models; the first model class built loads its schema machinery, the largest cost
 after boto3), ``aws_lambda_powertools`` (``Logger``) and ``chalice``. These four alone take
-about 1.55x ``import boto3`` here; the billing modules on the path (tenants, idempotency, the
+about 1.5x ``import boto3`` here; the billing modules on the path (tenants, idempotency, the
 DynamoDB adapter, the routes) add the rest. Every other domain module loads on first use
 (``billing.adapters.services``), which ``api_first_use_ms`` shows.
 
@@ -60,7 +60,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 API_DIR = REPO / "functions" / "api"
-RUNS = 5
+RUNS = 11  # on a loaded 2-core machine, medians of 5 still moved the ratio by 0.3 run to run
 
 HEAVY = (
     "stripe",
