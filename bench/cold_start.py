@@ -99,9 +99,10 @@ elapsed = time.perf_counter() - started
 after = len(sys.modules)
 top = {name.partition(".")[0] for name in sys.modules}
 heavy = [name for name in sys.argv[3].split(",") if name in top]
-services = sys.modules.get("billing.adapters.services")
+services = sys.modules.get("billing.adapters.services")  # None for boto3 alone
+factories = [value for value in vars(services).values() if hasattr(value, "cache_info")] if services else []
 started = time.perf_counter()
-for factory in [value for value in vars(services or sys).values() if hasattr(value, "cache_info")]:
+for factory in factories:
     factory()
 first_use = time.perf_counter() - started
 import json
