@@ -2,18 +2,23 @@
 
 Usage: ``python -m bench [MODULE ...]``; with no arguments every module runs, in name
 order. Stdout carries only ``name: value`` lines; progress and failures go to stderr, and
-the exit status is 1 if any benchmark failed (the others still run).
+the exit status is 1 if any benchmark failed (the others still run). What the code under
+measure writes to stdout (the functions' Powertools logs and metrics, as Lambda would send
+to CloudWatch) goes to stderr too: the runner moves stdout there and keeps the real one for
+the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
+from typing import TextIO
 
 import bench
 
@@ -33,6 +38,15 @@ def load(name: str) -> Callable[[], Figures]:
     return run
 
 
+def figures_stream() -> TextIO:
+    """A stream to the real stdout, for the figures; from now on everything else written to
+    stdout (by Python code or child processes, at the file descriptor) goes to stderr."""
+    sys.stdout.flush()
+    figures = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     available = discover()
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
@@ -41,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.modules) - set(available))
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}")
+    figures_out = figures_stream()
     failed = []
     for name in args.modules or available:
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
@@ -53,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             continue
         for key, value in figures.items():
-            print(f"{name}.{key}: {value}", flush=True)
+            print(f"{name}.{key}: {value}", file=figures_out, flush=True)
         print(f"[bench] {name} done in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
     return 1 if failed else 0
 

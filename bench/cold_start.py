@@ -15,6 +15,10 @@ Figures (median over ``RUNS`` fresh interpreters, after one discarded warm-up ea
 - ``api_modules_loaded``: modules in ``sys.modules`` after ``import app`` minus those of the
   bare interpreter just before it, so a new heavy import shows up as a jump.
 - ``api_heavy_imports``: which libraries of ``HEAVY`` the import pulled in (``none`` is right).
+- ``api_first_use_ms``: after ``import app``, building every service of
+  ``billing.adapters.services`` (no request is made). Services other than the tenants load
+  their domain on first use, so this is the import work the first requests pay instead; a
+  container that has served every kind of request has paid ``api_import_ms`` plus this.
 
 Heavy libraries that must stay out of the API function's import path (import them lazily,
 inside the function that needs them, or in another function):
@@ -31,9 +35,12 @@ inside the function that needs them, or in another function):
   keep a ``Tracer`` out of module level of the API function.
 - ``pytest``, ``mypy``, ``rich``, ``pygments``, ``jinja2``, ``networkx``, ``sympy``: dev tools.
 
-Already on the path, and worth watching: boto3 itself, ``pydantic`` (settings and
-customer models; the first model class built loads its schema machinery, the largest cost
-after boto3), ``aws_lambda_powertools`` (``Logger``) and ``chalice``.
+Already on the path, and worth watching: boto3 itself, ``pydantic`` (the settings and
+tenant models; the first model class built loads its schema machinery, the largest cost
+after boto3), ``aws_lambda_powertools`` (``Logger``) and ``chalice``. These four alone take
+about 1.5x ``import boto3`` here; the billing modules on the path (tenants, idempotency, the
+DynamoDB adapter, the routes) add the rest. Every other domain module loads on first use
+(``billing.adapters.services``), which ``api_first_use_ms`` shows.
 
 The child runs with ``-I`` (no ``PYTHONPATH``, no cwd on the path) and the caller's
 environment minus its ``AWS_*``/``POWERTOOLS_*``/``PYTHON*`` variables, plus Lambda-like
@@ -53,7 +60,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 API_DIR = REPO / "functions" / "api"
-RUNS = 5
+RUNS = 11  # on a loaded 2-core machine, medians of 5 still moved the ratio by 0.3 run to run
 
 HEAVY = (
     "stripe",
@@ -91,9 +98,15 @@ __import__(sys.argv[2])
 elapsed = time.perf_counter() - started
 after = len(sys.modules)
 top = {name.partition(".")[0] for name in sys.modules}
-import json
 heavy = [name for name in sys.argv[3].split(",") if name in top]
-print(json.dumps({"ms": elapsed * 1000, "modules": after - before, "heavy": heavy}))
+services = sys.modules.get("billing.adapters.services")  # None for boto3 alone
+factories = [value for value in vars(services).values() if hasattr(value, "cache_info")] if services else []
+started = time.perf_counter()
+for factory in factories:
+    factory()
+first_use = time.perf_counter() - started
+import json
+print(json.dumps({"ms": elapsed * 1000, "modules": after - before, "heavy": heavy, "first_use_ms": first_use * 1000}))
 """
 
 
@@ -152,4 +165,5 @@ def run() -> dict[str, float | int | str]:
         "ratio_to_boto3": round(api_ms / boto3_ms, 2),
         "api_modules_loaded": round(statistics.median(r["modules"] for r in api)),
         "api_heavy_imports": ",".join(heavy) or "none",
+        "api_first_use_ms": round(statistics.median(r["first_use_ms"] for r in api), 1),
     }

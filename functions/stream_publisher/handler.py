@@ -10,15 +10,14 @@ as a retried batch may publish a record twice.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from billing.adapters import aws
 from billing.adapters.dynamodb.outbox import envelope_of
 from billing.events import SOURCE
 from billing.settings import get_settings
@@ -27,17 +26,11 @@ logger = Logger(service="billing-stream-publisher")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-@lru_cache(maxsize=1)
-def _events_client() -> Any:
-    settings = get_settings()
-    return boto3.client("events", region_name=settings.region, endpoint_url=settings.endpoint_url)
-
-
 def publish(record: DynamoDBRecord) -> None:
     envelope = envelope_of(record.dynamodb.new_image) if record.dynamodb else None
     if envelope is None:
         return
-    response = _events_client().put_events(
+    response = aws.client("events").put_events(
         Entries=[
             {
                 "EventBusName": get_settings().event_bus_name,

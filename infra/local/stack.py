@@ -99,11 +99,9 @@ class EmbeddedStack:
             template.transformed(region=self.config.region), parameters={"PublicBaseUrl": self.api_url}
         )
         os.environ.update(_shared_environment(self.stack))
-        from billing.adapters.dynamodb import table
         from billing.settings import get_settings
 
-        get_settings.cache_clear()
-        table.client.cache_clear()
+        get_settings.cache_clear()  # the functions' environment changed; clients follow the settings
         self.plumbing = Plumbing(self.stack, provisioner)
         return self.stack
 

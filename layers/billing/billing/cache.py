@@ -13,6 +13,9 @@ from typing import Generic, TypeVar
 
 V = TypeVar("V")
 
+LOOKUP_TTL_S = 10.0
+"""How long hot-path lookups (customers, subscriptions, catalog, tenant settings) are cached."""
+
 
 class TtlCache(Generic[V]):
     def __init__(self, ttl_s: float, max_entries: int = 10_000):

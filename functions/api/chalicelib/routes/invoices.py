@@ -1,13 +1,13 @@
-"""``/v1/invoices``, ``/v1/invoice_runs``, previews: thin views over the invoicing services."""
+"""``/v1/invoices``, ``/v1/invoice_runs``, previews, the ledger: thin views over the invoicing
+services. The domain modules they call load on first use, as the services do
+(``billing.adapters.services``), not with the app at cold start."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from billing import ledger
 from billing.adapters.services import biller, documents, invoice_runs, invoices, subscriptions, usage
 from billing.errors import NotAcceptable
-from billing.invoicing import previews
 from chalicelib.http import Call, Document, route
 
 ITEM = "/v1/invoices/{invoice_id}"
@@ -45,6 +45,8 @@ def void_invoice(call: Call) -> dict[str, Any]:
 
 @route("/v1/customers/{customer_id}/upcoming_invoice", query=frozenset({"subscription"}))
 def upcoming_invoice(call: Call) -> dict[str, Any]:
+    from billing.invoicing import previews
+
     customer = usage().customer(call.scope, call.params["customer_id"], "customer_id")
     subscription = usage().running_subscription(call.scope, customer, call.query.get("subscription"))
     return previews.upcoming(biller(), call.scope, subscription).to_public()
@@ -52,6 +54,8 @@ def upcoming_invoice(call: Call) -> dict[str, Any]:
 
 @route("/v1/subscriptions/{subscription_id}/change_preview", query=frozenset({"plan"}))
 def change_preview(call: Call) -> dict[str, Any]:
+    from billing.invoicing import previews
+
     subscription = subscriptions().get(call.scope, call.params["subscription_id"])
     return previews.plan_change(
         biller(), subscriptions(), call.scope, subscription, call.query.get("plan", "")
@@ -70,5 +74,7 @@ def get_invoice_run(call: Call) -> dict[str, Any]:
 
 @route("/v1/customers/{customer_id}/ledger")
 def customer_ledger(call: Call) -> dict[str, Any]:
+    from billing import ledger
+
     customer = usage().customer(call.scope, call.params["customer_id"], "customer_id")
     return ledger.statement(customer.id, invoices().journal(call.scope, customer.id))

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
-
-import boto3
 from botocore.exceptions import ClientError
 
+from billing.adapters import aws
 from billing.settings import get_settings
-
-
-@lru_cache(maxsize=1)
-def _client() -> Any:
-    settings = get_settings()
-    return boto3.client("s3", region_name=settings.region, endpoint_url=settings.endpoint_url)
 
 
 def _bucket() -> str:
@@ -27,7 +18,7 @@ def _bucket() -> str:
 class S3DocumentStore:
     def get(self, key: str) -> bytes | None:
         try:
-            body: bytes = _client().get_object(Bucket=_bucket(), Key=key)["Body"].read()
+            body: bytes = aws.client("s3").get_object(Bucket=_bucket(), Key=key)["Body"].read()
         except ClientError as exc:
             if exc.response["Error"]["Code"] in {"NoSuchKey", "404"}:
                 return None
@@ -35,4 +26,4 @@ class S3DocumentStore:
         return body
 
     def put(self, key: str, content: bytes, content_type: str) -> None:
-        _client().put_object(Bucket=_bucket(), Key=key, Body=content, ContentType=content_type)
+        aws.client("s3").put_object(Bucket=_bucket(), Key=key, Body=content, ContentType=content_type)

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
-import boto3
-
-from billing.settings import get_settings
-
-
-@lru_cache(maxsize=1)
-def _client() -> Any:
-    settings = get_settings()
-    return boto3.client("sqs", region_name=settings.region, endpoint_url=settings.endpoint_url)
+from billing.adapters import aws
 
 
 def send(queue_url: str, body: dict[str, Any]) -> None:
-    _client().send_message(QueueUrl=queue_url, MessageBody=json.dumps(body, separators=(",", ":")))
+    aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(body, separators=(",", ":")))
 
 
 def send_batch(queue_url: str, bodies: Sequence[dict[str, Any]]) -> None:
@@ -29,6 +20,6 @@ def send_batch(queue_url: str, bodies: Sequence[dict[str, Any]]) -> None:
             {"Id": str(n), "MessageBody": json.dumps(body, separators=(",", ":"))}
             for n, body in enumerate(bodies[start : start + 10])
         ]
-        failed = _client().send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
+        failed = aws.client("sqs").send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
         if failed:
             raise RuntimeError(f"SQS refused {len(failed)} messages: {failed[0].get('Message')}")

@@ -1,9 +1,12 @@
 """Wiring: each core service with its DynamoDB adapters, built once per container (the API and
 the functions share it).
 
-The invoicing services are imported when first built, not with this module: the API function
-(and the usage ingestion function, the same app) imports every route at cold start, and most
-requests never invoice anything.
+The API, usage ingestion and authorizer functions deploy the same app, which imports every
+route at cold start, and each serves only some routes. So what every request needs loads
+with this module: the tenants (the authorizer authenticates every request, the hot paths
+read tenant settings), idempotency, and with them the DynamoDB adapter (boto3) and pydantic.
+Every other service is imported when first built: the authorizer never loads the catalog,
+the usage function never loads invoicing.
 """
 
 from __future__ import annotations
@@ -13,41 +16,31 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
-from billing.adapters.dynamodb.customers import DynamoCustomerRepository
 from billing.adapters.dynamodb.idempotency import DynamoIdempotencyStore
-from billing.adapters.dynamodb.meter_readings import DynamoMeterReadingStore
-from billing.adapters.dynamodb.outbox import DynamoEventRecorder
-from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
 from billing.adapters.dynamodb.tenants import DynamoTenantRepository
-from billing.adapters.dynamodb.test_clocks import DynamoTestClockStore
-from billing.adapters.dynamodb.usage_aggregates import DynamoAggregateStore
-from billing.adapters.dynamodb.usage_dead_letters import DynamoParkedStore
-from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
-from billing.cache import TtlCache
-from billing.catalog.service import CatalogService
-from billing.customers import CustomerService
+from billing.cache import LOOKUP_TTL_S, TtlCache
 from billing.idempotency import Idempotency
 from billing.scope import Scope
 from billing.settings import get_settings
-from billing.subscriptions.migrations import PlanMigrations
-from billing.subscriptions.service import SubscriptionService
 from billing.tenant_settings import TenantSettings
 from billing.tenants import TenantService
-from billing.test_clocks import TestClock, TestClocks, Workers
-from billing.usage.aggregator import UsageAggregator
-from billing.usage.dead_letters import DeadLetters
-from billing.usage.ingest import UsageIngest
-from billing.usage.readings import MeterReadings
-from billing.usage.service import UsageService
-from billing.usage.stamping import LOOKUP_TTL_S, Directory
 
 if TYPE_CHECKING:
+    from billing.catalog.service import CatalogService
+    from billing.customers import CustomerService
     from billing.invoicing.biller import SubscriptionBiller
     from billing.invoicing.credit_notes import CreditNotes
     from billing.invoicing.documents import InvoiceDocuments
     from billing.invoicing.runs import InvoiceRuns
     from billing.invoicing.service import InvoiceService
+    from billing.subscriptions.migrations import PlanMigrations
+    from billing.subscriptions.service import SubscriptionService
+    from billing.test_clocks import TestClock, TestClocks
+    from billing.usage.aggregator import UsageAggregator
+    from billing.usage.dead_letters import DeadLetters
+    from billing.usage.ingest import UsageIngest
+    from billing.usage.readings import MeterReadings
+    from billing.usage.service import UsageService
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +50,10 @@ def tenants() -> TenantService:
 
 @lru_cache(maxsize=1)
 def customers() -> CustomerService:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.test_clocks import DynamoTestClockStore
+    from billing.customers import CustomerService
+
     def tax_rate_exists(scope: Scope, tax_rate_id: str) -> bool:
         return catalog().find_by_id(scope, "tax_rate", tax_rate_id) is not None
 
@@ -73,11 +70,18 @@ def idempotency() -> Idempotency:
 
 @lru_cache(maxsize=1)
 def catalog() -> CatalogService:
+    from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
+    from billing.catalog.service import CatalogService
+
     return CatalogService(DynamoCatalogRepository())
 
 
 @lru_cache(maxsize=1)
 def subscriptions() -> SubscriptionService:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
+    from billing.subscriptions.service import SubscriptionService
+
     return SubscriptionService(
         DynamoSubscriptionRepository(), DynamoCustomerRepository(), catalog(), times=test_clocks()
     )
@@ -85,11 +89,20 @@ def subscriptions() -> SubscriptionService:
 
 @lru_cache(maxsize=1)
 def migrations() -> PlanMigrations:
+    from billing.adapters.dynamodb.outbox import DynamoEventRecorder
+    from billing.subscriptions.migrations import PlanMigrations
+
     return PlanMigrations(subscriptions(), catalog(), DynamoEventRecorder())
 
 
 @lru_cache(maxsize=1)
 def usage_ingest() -> UsageIngest:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
+    from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
+    from billing.usage.ingest import UsageIngest
+    from billing.usage.stamping import Directory
+
     directory = Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog())
 
     def grace(scope: Scope) -> timedelta:
@@ -111,6 +124,11 @@ def update_settings(scope: Scope, body: object) -> TenantSettings:
 
 @lru_cache(maxsize=1)
 def usage() -> UsageService:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.usage_aggregates import DynamoAggregateStore
+    from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
+    from billing.usage.service import UsageService
+
     return UsageService(
         subscriptions(),
         DynamoCustomerRepository(),
@@ -123,16 +141,27 @@ def usage() -> UsageService:
 
 @lru_cache(maxsize=1)
 def usage_aggregator() -> UsageAggregator:
+    from billing.adapters.dynamodb.usage_aggregates import DynamoAggregateStore
+    from billing.usage.aggregator import UsageAggregator
+
     return UsageAggregator(DynamoAggregateStore())
 
 
 @lru_cache(maxsize=1)
 def usage_dead_letters() -> DeadLetters:
+    from billing.adapters.dynamodb.usage_dead_letters import DynamoParkedStore
+    from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
+    from billing.usage.dead_letters import DeadLetters
+
     return DeadLetters(DynamoParkedStore(), DynamoUsageEventStore(), usage_aggregator())
 
 
 @lru_cache(maxsize=1)
 def meter_readings() -> MeterReadings:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.meter_readings import DynamoMeterReadingStore
+    from billing.usage.readings import MeterReadings
+
     return MeterReadings(usage_ingest(), DynamoMeterReadingStore(), catalog(), DynamoCustomerRepository())
 
 
@@ -143,7 +172,9 @@ def settings_of(scope: Scope) -> TenantSettings:
 
 @lru_cache(maxsize=1)
 def biller() -> SubscriptionBiller:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
     from billing.invoicing.biller import SubscriptionBiller
 
     return SubscriptionBiller(
@@ -160,6 +191,7 @@ def biller() -> SubscriptionBiller:
 @lru_cache(maxsize=1)
 def invoices() -> InvoiceService:
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
     from billing.invoicing.service import InvoiceService
 
     return InvoiceService(DynamoInvoiceRepository(), biller(), DynamoSubscriptionRepository().get, settings_of)
@@ -204,9 +236,15 @@ def credit_notes() -> CreditNotes:
 
 @lru_cache(maxsize=1)
 def test_clocks() -> TestClocks:
+    from billing.adapters.dynamodb.test_clocks import DynamoTestClockStore
+    from billing.test_clocks import TestClocks
+
     return TestClocks(DynamoTestClockStore())
 
 
 def advance_test_clock(scope: Scope, clock_id: str, body: object) -> TestClock:
+    from billing.adapters.dynamodb.test_clocks import DynamoTestClockStore
+    from billing.test_clocks import Workers
+
     workers = Workers(bill=biller().bill, finalize=invoices().finalize_if_due)
     return test_clocks().advance(scope, clock_id, body, DynamoTestClockStore(), workers)

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import boto3
-
+from billing.adapters import aws
 from billing.adapters.dynamodb import usage_stream
 from billing.errors import NotFound
-from billing.settings import get_settings
 from billing.usage.aggregator import Progress, UsageAggregator
 
 PEEK_ROUNDS = 10
@@ -53,10 +50,8 @@ class FailedBatch:
         )
 
 
-@lru_cache(maxsize=1)
 def _sqs() -> Any:
-    settings = get_settings()
-    return boto3.client("sqs", region_name=settings.region, endpoint_url=settings.endpoint_url)
+    return aws.client("sqs")
 
 
 def failed_batches(queue_url: str, hold_s: int = 0) -> list[FailedBatch]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.cache import TtlCache
+from billing.cache import LOOKUP_TTL_S, TtlCache
 from billing.catalog.add_ons import AddOn
 from billing.catalog.coupons import Coupon
 from billing.catalog.meters import Meter
@@ -17,7 +17,6 @@ from billing.catalog.service import CatalogService
 from billing.catalog.tax_rates import TaxRate
 from billing.errors import NotFound
 from billing.scope import Scope
-from billing.usage.stamping import LOOKUP_TTL_S
 
 
 class CatalogLookups:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Clamped, Context, Decimal, Inexact, InvalidOperation, Overflow, Rounded, Underflow
 from typing import Any
 
-from billing.cache import TtlCache
+from billing.cache import LOOKUP_TTL_S, TtlCache
 from billing.catalog.meters import Meter
 from billing.catalog.plans import Plan
 from billing.catalog.service import CatalogService
@@ -39,9 +39,6 @@ class Refused(Exception):
     def __init__(self, code: str, message: str, param: str | None):
         super().__init__(message)
         self.code, self.message, self.param = code, message, param
-
-
-LOOKUP_TTL_S = 10.0
 
 
 class Directory:

@@ -1,4 +1,4 @@
-"""One DynamoDB client for the process, item codec, and error translation."""
+"""The DynamoDB client, item codec, and error translation."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from billing.adapters import aws
 from billing.errors import BillingError, Conflict
 from billing.pagination import MAX_SCANNED
 from billing.settings import get_settings
@@ -24,12 +22,9 @@ _deserializer = TypeDeserializer()
 Item = dict[str, Any]
 
 
-@lru_cache(maxsize=1)
 def client() -> Any:
-    """The DynamoDB client, built lazily from the standard AWS environment."""
-    settings = get_settings()
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50)
-    return boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.endpoint_url, config=config)
+    """The DynamoDB client of the current endpoint (``billing.adapters.aws``)."""
+    return aws.client("dynamodb")
 
 
 def table_name() -> str:

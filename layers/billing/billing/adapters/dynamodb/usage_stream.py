@@ -8,14 +8,11 @@ overwrites one). A record whose image does not decode still becomes a ``Record``
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
-import boto3
-
+from billing.adapters import aws
 from billing.adapters.dynamodb import table
 from billing.adapters.dynamodb.usage_events import from_item, key_parts
-from billing.settings import get_settings
 from billing.usage.aggregator import Record, Unreadable
 
 
@@ -34,10 +31,8 @@ def records(stream_records: Iterable[dict[str, Any]]) -> list[Record]:
     return found
 
 
-@lru_cache(maxsize=1)
 def _streams() -> Any:
-    settings = get_settings()
-    return boto3.client("dynamodbstreams", region_name=settings.region, endpoint_url=settings.endpoint_url)
+    return aws.client("dynamodbstreams")
 
 
 def read_range(stream_arn: str, shard_id: str, first: str, last: str) -> list[dict[str, Any]]:

@@ -1,0 +1,39 @@
+"""AWS clients, built from the settings in force (the standard AWS environment).
+
+A client is built once per service, region and endpoint and then reused, so a warm Lambda
+container keeps its connections. Keying on the endpoint means a process whose endpoint
+changes (the embedded stack started again, as tests and benchmarks do) gets clients of the
+new endpoint, never one still pointing at the old one. Every AWS client of the billing code
+comes from here.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from billing.settings import get_settings
+
+# Standard retries (with backoff on throttling); connections for the API's request threads.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50)
+
+_clients: dict[tuple[str, str, str | None], Any] = {}
+_lock = threading.Lock()
+
+
+def client(service: str) -> Any:
+    """The client of ``service`` (``"dynamodb"``, ``"sqs"``...) for the current endpoint."""
+    settings = get_settings()
+    key = (service, settings.region, settings.endpoint_url)
+    found = _clients.get(key)
+    if found is None:
+        with _lock:  # boto3's default session is not safe to build clients from concurrently
+            found = _clients.get(key)
+            if found is None:
+                found = _clients[key] = boto3.client(
+                    service, region_name=settings.region, endpoint_url=settings.endpoint_url, config=_CONFIG
+                )
+    return found
