@@ -92,3 +92,10 @@ def test_graduated_breakdown_adds_up(quantity: Decimal) -> None:
     rated = rate({"model": "graduated", "tiers": TIERS}, quantity)
     assert sum(Decimal(r["units"]) for r in rated.breakdown) == quantity
     assert sum(Decimal(r["amount"]) for r in rated.breakdown) == rated.amount
+
+
+def test_prices_stored_under_the_older_rule_still_rate() -> None:
+    """Plans saved before prices had to be plain decimals keep rating (new ones are refused)."""
+    for stored, amount in ((".5", "50"), ("1e-3", "0.1"), ("5.", "500")):
+        params = charge_params({"meter": "calls", "model": "per_unit", "unit_amount": stored})
+        assert MODELS["per_unit"].rate(params, Usage(Decimal(100))).amount == Decimal(amount)

@@ -36,8 +36,10 @@ CHARGE_FIELDS = frozenset({"meter", "model", "supplier", "invoice_display_name"}
 
 
 def charge_params(charge: dict[str, Any]) -> Params:
-    """The model parameters of a charge as stored on a plan."""
-    return MODELS[charge["model"]].params.model_validate({k: v for k, v in charge.items() if k not in CHARGE_FIELDS})
+    """The model parameters of a charge as stored on a plan (read as stored: a price saved
+    under an older rule still rates; new prices are checked when a plan is saved)."""
+    params = {k: v for k, v in charge.items() if k not in CHARGE_FIELDS}
+    return MODELS[charge["model"]].params.model_validate(params, context={"stored": True})
 
 
 __all__ = ["MODELS", "Params", "PricingModel", "Rated", "Usage", "charge_params"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo
 
 from billing.validation import Input
 
@@ -19,7 +19,9 @@ most twelve decimals, so that rating any usage stays far within exact decimal ar
 _PLAIN = re.compile(r"^(0|[1-9][0-9]{0,12})(\.[0-9]+)?$")
 
 
-def _decimal_string(value: str) -> str:
+def _decimal_string(value: str, info: ValidationInfo) -> str:
+    if info.context and info.context.get("stored"):
+        return _stored(value)
     if not _PLAIN.fullmatch(value):
         raise ValueError('must be a plain decimal number written as a string, zero or more, e.g. "0.25"')
     number = Decimal(value)
@@ -28,6 +30,18 @@ def _decimal_string(value: str) -> str:
         raise ValueError(f"at most {MAX_DECIMALS} decimal places")
     if number > MAX_UNIT_AMOUNT:
         raise ValueError(f"at most {MAX_UNIT_AMOUNT:,} (minor units per unit)")
+    return value
+
+
+def _stored(value: str) -> str:
+    """A price as stored on a plan version: written under an older, looser rule (``".5"``,
+    ``"1e-3"``), it still rates; one too large to bill fails when rated, per subscription."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError("stored price is not a number") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError("stored price is not a finite number, zero or more")
     return value
 
 
