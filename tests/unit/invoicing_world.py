@@ -57,7 +57,11 @@ class Billing:
             self.invoices_repo, self.biller, self.subscription_repo.get, lambda scope: self.settings
         )
         self.credit_notes = CreditNotes(
-            MemoryCreditNotes(self.invoices_repo), self.invoices.get, lambda scope: self.settings, self.biller.now
+            MemoryCreditNotes(self.invoices_repo),
+            self.invoices.get,
+            lambda scope: self.settings,
+            self.biller.now,
+            self.invoices.prorated,
         )
         self._aggregated = 0
 

@@ -94,7 +94,10 @@ def test_two_invoices_cannot_use_the_same_credit() -> None:
     assert (second.applied_balance, second.amount_due) == (0, 12000)
 
 
-REFUSALS = {"plan_unchanged", "invoice_not_open", "invoice_has_credit_notes", "credit_exceeds_invoice"}
+REFUSALS = {
+    "plan_unchanged", "invoice_not_open", "invoice_has_credit_notes", "invoice_prorated", "credit_exceeds_invoice",
+    "credit_exceeds_line", "nothing_to_credit",
+}  # fmt: skip
 ACTIONS = st.sampled_from(["yearly", "monthly", "small", "advance", "credit_note", "void", "cancel", "subscribe"])
 
 
@@ -105,7 +108,7 @@ def test_the_receivable_is_what_open_invoices_ask_less_nothing_and_credit_is_nev
 ) -> None:
     """For any sequence of plan changes, cancellations, credit notes and voids: receivable =
     the amounts due of open invoices; customer credit = what is left unused (never negative);
-    the balances are the sums of the journal's postings."""
+    what was billed, less what was credited, is never negative."""
     w = world()
     cus = w.customer()
     subs = [w.subscribe(cus, "monthly")]
@@ -143,4 +146,28 @@ def test_the_receivable_is_what_open_invoices_ask_less_nothing_and_credit_is_nev
         balances = w.invoices_repo.balances(SCOPE, cus)
         assert balances.get("receivable", 0) == sum(i.amount_due for i in everything if i.status == "open")
         assert balances.get(ledger.CUSTOMER_CREDIT, 0) <= 0
+        billed = sum(i.total - i.amount_credited for i in everything if i.status in ("open", "paid"))
+        assert billed >= 0  # credits never give back more than was charged, whatever the order
         assert all(i.amount_due >= 0 and (i.status != "paid" or i.amount_due == 0) for i in everything)
+
+
+def test_an_invoice_whose_unused_time_was_credited_cannot_be_voided_nor_credited_again() -> None:
+    w = world()
+    cus = w.customer()
+    sub = w.subscribe(cus, "yearly")
+    [year] = w.bill(sub)  # left open
+    w.at(JAN + timedelta(days=1))
+    w.subscriptions.change_plan(SCOPE, sub, {"plan": "monthly"})
+    [change] = w.bill(sub)
+    [credit] = [line for line in change.lines if line.amount < 0]
+    assert credit.prorates == {year.lines[0].id: 119671}  # what it credited of the year's fee
+    with pytest.raises(BillingError) as raised:
+        w.invoices.void(SCOPE, year.id)
+    assert raised.value.code == "invoice_prorated"
+    with pytest.raises(BillingError) as raised:
+        w.credit_notes.create(SCOPE, {"invoice": year.id, "lines": [{"line": year.lines[0].id, "amount": 330}]})
+    assert raised.value.code == "credit_exceeds_line"
+    note = w.credit_notes.create(SCOPE, {"invoice": year.id})  # what is left: the one day used
+    assert note.total == 329
+    balances = w.invoices_repo.balances(SCOPE, cus)  # 120,000 owed - 329 credited; 107,671 of credit
+    assert (balances["receivable"], ledger.credit_available(balances)) == (119671, 107671)

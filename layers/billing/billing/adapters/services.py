@@ -231,7 +231,7 @@ def credit_notes() -> CreditNotes:
     from billing.adapters.dynamodb.credit_notes import DynamoCreditNoteRepository
     from billing.invoicing.credit_notes import CreditNotes
 
-    return CreditNotes(DynamoCreditNoteRepository(), invoices().get, settings_of, biller().now)
+    return CreditNotes(DynamoCreditNoteRepository(), invoices().get, settings_of, biller().now, invoices().prorated)
 
 
 @lru_cache(maxsize=1)

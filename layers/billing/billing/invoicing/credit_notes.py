@@ -1,7 +1,8 @@
 """Credit notes: the only way to correct a finalized invoice.
 
 A credit note credits some or all of an invoice's charge lines (by amount, up to what is
-left of each line after its discounts and earlier credit notes), with the same share of
+left of each line after its discounts, earlier credit notes and the prorations of later
+invoices that credited its unused time), with the same share of
 the line's taxes; without lines, it credits what is left of every line, negative ones
 (credits the invoice gave) included. The credit notes of an invoice never total more than
 the invoice's total (Stripe's rule). Its total first reduces what the invoice still asks for (``amount_due``);
@@ -107,8 +108,10 @@ class CreditNotes:
         invoice_of: Callable[[Scope, str], Invoice],
         settings: Callable[[Scope], TenantSettings],
         now: Callable[[Scope, str | None], datetime],
+        prorated: Callable[[Scope, Invoice], dict[str, int]],
     ):
         self._repo, self._invoice_of, self._settings, self._now = repo, invoice_of, settings, now
+        self._prorated = prorated
 
     def create(self, scope: Scope, body: Any) -> CreditNote:
         data = parse(CreditNoteCreate, body)
@@ -123,13 +126,16 @@ class CreditNotes:
                 f"Only finalized invoices take credit notes; this one is {invoice.status}.",
                 code="invoice_not_finalized",
             )
-        lines = self._lines(invoice, data)
+        taken = self._prorated(scope, invoice)
+        for line_id, amount in invoice.line_credits.items():
+            taken[line_id] = taken.get(line_id, 0) + amount
+        lines = self._lines(invoice, data, taken)
         now = to_wire(self._now(scope, invoice.test_clock))
         settings = self._settings(scope)
         subtotal = sum(line.amount for line in lines)
         exclusive = sum(t.amount for line in lines for t in line.tax_amounts if not t.inclusive)
         total = subtotal + exclusive
-        left = invoice.total - invoice.amount_credited
+        left = invoice.total - _with_tax(invoice, taken)
         if total <= 0:
             raise DomainRuleViolation("Nothing is left to credit on this invoice.", code="nothing_to_credit")
         if total > left:
@@ -182,15 +188,17 @@ class CreditNotes:
                 raise InvalidRequest(f"{name} must be an id starting with '{prefix}_'.", param=name)
         return self._repo.list(scope, filters, page.limit, page.starting_after)
 
-    def _lines(self, invoice: Invoice, data: CreditNoteCreate) -> Sequence[CreditNoteLine]:
+    @staticmethod
+    def _lines(invoice: Invoice, data: CreditNoteCreate, taken: dict[str, int]) -> Sequence[CreditNoteLine]:
+        """The lines to credit: what is left of each (``taken``: what credit notes and later
+        prorations already took off it)."""
         charges = {line.id: line for line in invoice.lines if line.is_charge}
         if not data.lines:  # what is left of every line, credits included: the rest of the invoice
-            rest = [(line, self._left(invoice, line)) for line in charges.values()]
-            return [_credit_line(line, invoice.line_credits.get(line.id, 0), amount) for line, amount in rest if amount]
-        asked = data.lines
+            rest = [(line, line.net - taken.get(line.id, 0)) for line in charges.values()]
+            return [_credit_line(line, taken.get(line.id, 0), amount) for line, amount in rest if amount]
         lines: Sequence[CreditNoteLine] = []
         seen = set()
-        for index, item in enumerate(asked):
+        for index, item in enumerate(data.lines):
             line = charges.get(item.line)
             param = f"lines[{index}]"
             if line is None or item.line in seen:
@@ -198,7 +206,7 @@ class CreditNotes:
                     f"No charge line '{item.line}' on this invoice (or named twice).", param=f"{param}.line"
                 )
             seen.add(item.line)
-            left = self._left(invoice, line)
+            left = line.net - taken.get(line.id, 0)
             amount = left if item.amount is None else item.amount
             if amount <= 0 or amount > left:
                 raise DomainRuleViolation(
@@ -206,12 +214,18 @@ class CreditNotes:
                     code="credit_exceeds_line",
                     param=f"{param}.amount",
                 )
-            lines = [*lines, _credit_line(line, invoice.line_credits.get(line.id, 0), amount)]
+            lines = [*lines, _credit_line(line, taken.get(line.id, 0), amount)]
         return lines
 
-    @staticmethod
-    def _left(invoice: Invoice, line: Line) -> int:
-        return line.net - invoice.line_credits.get(line.id, 0)
+
+def _with_tax(invoice: Invoice, taken: dict[str, int]) -> int:
+    """What ``taken`` off the invoice's lines comes to with their exclusive taxes."""
+    total = 0
+    for line in invoice.lines:
+        if line.id in taken and line.net:
+            exclusive = [tax.amount for tax in line.tax_amounts if not tax.inclusive]
+            total += taken[line.id] + sum(_share(tax, taken[line.id], line.net) for tax in exclusive)
+    return total
 
 
 def _credit_line(line: Line, before: int, amount: int) -> CreditNoteLine:

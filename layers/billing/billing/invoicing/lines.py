@@ -51,6 +51,7 @@ class Line(BaseModel):
     inclusive: bool | None = None  # tax lines: already contained in the charges
     discount: str | None = None  # discount lines: which discount
     discountable: bool = True  # False: a credit of what was paid, already net of its discounts
+    prorates: dict[str, int] = Field(default_factory=dict)  # such a credit: what it takes of each line it credits
 
     @property
     def is_charge(self) -> bool:

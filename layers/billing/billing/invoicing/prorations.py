@@ -83,7 +83,7 @@ def held(lines: Iterable[Line], catalog: Catalog) -> list[Held]:
 def unused(holdings: Sequence[Held], item: str, at: str, catalog: Catalog) -> list[Line]:
     """The credit for what was charged for ``item`` from ``at`` on: one line for what keeps
     its discounts, one for what is discounted with the step (either may be absent)."""
-    parts: dict[bool, Fraction] = {}
+    parts: dict[bool, dict[str, Fraction]] = {}
     latest: dict[bool, Line] = {}
     for holding in holdings:
         line = holding.line
@@ -91,25 +91,50 @@ def unused(holdings: Sequence[Held], item: str, at: str, catalog: Catalog) -> li
         length = seconds(start, end)
         if holding.item != item or end <= at or length <= 0:
             continue
-        part = Fraction(holding.amount * seconds(max(start, at), end), length)
-        parts[holding.discountable] = parts.get(holding.discountable, Fraction(0)) + part
+        group = parts.setdefault(holding.discountable, {})
+        group[line.id] = group.get(line.id, Fraction(0)) + Fraction(
+            holding.amount * seconds(max(start, at), end), length
+        )
         if holding.discountable not in latest or end >= (latest[holding.discountable].period_end or ""):
             latest[holding.discountable] = line
     found = []
-    for discountable, part in parts.items():
-        amount, source = to_minor(-part), latest[discountable]
+    for discountable, group in parts.items():
+        amount, source = to_minor(-sum(group.values(), Fraction(0))), latest[discountable]
         if amount:
             description = f"Unused time on {catalog.name(item, source)} from {day(at)}"
-            found.append(_credit(description, amount, at, source, discountable))
+            taken = {} if discountable else allocate(-amount, group)
+            found.append(_credit(description, amount, at, source, discountable, taken))
     return found
 
 
-def _credit(description: str, amount: int, at: str, source: Line, discountable: bool) -> Line:
+def allocate(amount: int, parts: dict[str, Fraction]) -> dict[str, int]:
+    """``amount`` (the rounded sum of ``parts``) split over the lines the parts come from:
+    each part rounded, the difference on the largest, so the shares add up exactly."""
+    shares = {line_id: to_minor(part) for line_id, part in parts.items()}
+    largest = max(parts, key=lambda line_id: abs(parts[line_id]))
+    shares[largest] += amount - sum(shares.values())
+    return {line_id: share for line_id, share in shares.items() if share and line_id}  # "": this step's own
+
+
+def _credit(description: str, amount: int, at: str, source: Line, discountable: bool, taken: dict[str, int]) -> Line:
     return Line(
         id="", type="proration", description=description, amount=amount, quantity="1", unit_amount=str(amount),
         period_start=at, period_end=source.period_end, plan=source.plan, add_on=source.add_on,
-        supplier=source.supplier, discountable=discountable,
+        supplier=source.supplier, discountable=discountable, prorates=taken,
     )  # fmt: skip
+
+
+def prorated(invoices: Iterable[Invoice]) -> dict[str, int]:
+    """Per invoice line, what later prorations credited of it (void invoices' count for nothing):
+    a line so credited cannot be credited again by a credit note, nor its invoice voided."""
+    taken: dict[str, int] = {}
+    for invoice in invoices:
+        if invoice.status == "void":
+            continue
+        for line in invoice.lines:
+            for line_id, amount in line.prorates.items():
+                taken[line_id] = taken.get(line_id, 0) + amount
+    return taken
 
 
 def cut(holdings: Sequence[Held], at: str, catalog: Catalog) -> list[Line]:

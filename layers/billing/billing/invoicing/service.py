@@ -9,7 +9,9 @@
   invoice never changes; corrections go through credit notes. Credit is applied when an
   invoice is finalized, never to invoices already open (as Stripe does).
 - Voiding an open invoice without payments reverses its ledger entry, the credit it used
-  included (``InvoiceVoided``).
+  included (``InvoiceVoided``). An invoice that credit notes or later prorations (unused
+  time credited back) already corrected is credited further, never voided: a void would give
+  back what was already given back.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from billing.clock import to_wire
 from billing.errors import Conflict, InvalidRequest
 from billing.events import DomainEvent
 from billing.ids import found, is_id
+from billing.invoicing import prorations
 from billing.invoicing.biller import SubscriptionBiller, apply_lines
 from billing.invoicing.lines import in_order
 from billing.invoicing.model import Invoice, Status, invoice_event
@@ -57,6 +60,8 @@ class InvoiceRepository(Protocol):
 
     def balances(self, scope: Scope, customer: str) -> dict[str, int]:
         """The customer's balance per account (the sums of the journal's postings)."""
+
+    def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]: ...
 
 
 def invoice_number(prefix: str, issued_at: str, sequence: int) -> str:
@@ -122,6 +127,11 @@ class InvoiceService:
                 "Credit notes already correct this invoice; credit what is left instead of voiding it.",
                 code="invoice_has_credit_notes",
             )
+        if any(line.id in self.prorated(scope, invoice) for line in invoice.lines):
+            raise Conflict(
+                "A later invoice credited unused time this invoice charged; credit what is left instead of voiding it.",
+                code="invoice_prorated",
+            )
         now = to_wire(self._biller.now(scope, invoice.test_clock))
         voided = invoice.model_copy(
             update={"status": "void", "voided_at": now, "amount_due": 0, "revision": invoice.revision + 1}
@@ -130,6 +140,13 @@ class InvoiceService:
         event = invoice_event("InvoiceVoided", scope, voided, now)
         self._repo.post(scope, voided, invoice.revision, journal, [event])
         return voided
+
+    def prorated(self, scope: Scope, invoice: Invoice) -> dict[str, int]:
+        """What later invoices' prorations credited of this invoice's lines."""
+        if not invoice.subscription:
+            return {}
+        taken = prorations.prorated(self._repo.of_subscription(scope, invoice.subscription))
+        return {line.id: taken[line.id] for line in invoice.lines if line.id in taken}
 
     # ----------------------------------------------------------------- helpers
     def _finalize(self, scope: Scope, invoice: Invoice, at: str | None = None) -> Invoice:
