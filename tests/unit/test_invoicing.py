@@ -345,6 +345,33 @@ def test_a_subscription_that_cannot_be_rated_fails_alone_with_its_reason() -> No
     assert all(len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 2 for sub in good)
 
 
+def test_a_race_in_a_run_retries_the_message_instead_of_failing_the_subscription() -> None:
+    w = world()
+    subs = [w.subscribe(w.customer(), "starter") for _ in range(3)]
+    queue: list[dict] = []
+    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue.extend,
+                       w.biller, w.invoices, w.clock)  # fmt: skip
+    real_bill, raced = w.biller.bill, []
+
+    def racing(scope: Scope, subscription_id: str, as_of: datetime) -> list:
+        if not raced:
+            raced.append(subscription_id)
+            raise Conflict("the customer's credit changed meanwhile", code="concurrent_update", retryable=True)
+        return real_bill(scope, subscription_id, as_of)
+
+    w.biller.bill = racing  # type: ignore[method-assign]
+    run = runs.start(SCOPE, {})
+    while queue:
+        message = queue.pop(0)
+        try:
+            runs.handle(message)
+        except Conflict:
+            queue.append(message)  # SQS delivers it again
+    done = runs.get(SCOPE, run.id)
+    assert done.status == "completed" and done.counts["failed"] == 0 and done.failures == []
+    assert all(len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 1 for sub in subs)
+
+
 # ---------------------------------------------------------------- review cases: runs late, stubs, edges
 def test_a_change_after_the_boundary_but_before_the_run_is_not_billed_twice() -> None:
     w = world()

@@ -134,6 +134,17 @@ def test_the_payment_url_is_a_link_and_only_while_something_is_due() -> None:
     assert "Pay online" not in text
 
 
+def test_customer_credit_applied_and_left_is_shown() -> None:
+    paid_by_credit = _invoice(amount_paid=0, amount_credited=0, applied_balance=8158, amount_due=0,
+                              starting_balance=-10000, ending_balance=-1842)  # fmt: skip
+    text, _ = _text(render_invoice(paid_by_credit, SELLER, payment_url=URL))
+    assert "Customer credit applied" in text and format_amount(-8158, "USD") in text
+    assert "Customer credit remaining" in text and format_amount(1842, "USD") in text
+    assert "Pay online" not in text
+    text, _ = _text(render_invoice(_invoice(), SELLER))
+    assert "Customer credit" not in text
+
+
 def test_a_line_shows_its_period_when_it_differs_from_the_invoice() -> None:
     text, _ = _text(render_invoice(_invoice(), SELLER))
     assert "2026-02-01" in text

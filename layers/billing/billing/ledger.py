@@ -63,6 +63,7 @@ class JournalEntry:
         }
 
 
+RECEIVABLE = "receivable"
 CUSTOMER_CREDIT = "customer_credit"
 
 
@@ -93,7 +94,7 @@ def invoice_postings(invoice: Invoice) -> list[Posting]:
     for a negative total, the customer's credit (customer credit credited); each supplier's
     revenue credited by its lines net of discounts and inclusive taxes; each tax rate's payable
     credited by its tax; and the customer credit it used moved to receivable."""
-    postings = [side("receivable", invoice.total, debit=True)]
+    postings = [side(RECEIVABLE, invoice.total, debit=True)]
     if invoice.total < 0:
         postings = [side(CUSTOMER_CREDIT, -invoice.total, debit=False)]
     for line in invoice.lines:
@@ -106,7 +107,7 @@ def invoice_postings(invoice: Invoice) -> list[Posting]:
     if invoice.applied_balance:
         postings += [
             Posting(CUSTOMER_CREDIT, debit=invoice.applied_balance),
-            Posting("receivable", credit=invoice.applied_balance),
+            Posting(RECEIVABLE, credit=invoice.applied_balance),
         ]
     return postings
 

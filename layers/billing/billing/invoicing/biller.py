@@ -190,7 +190,7 @@ class SubscriptionBiller:
         cut_short = cut_short and cut < end
         if end <= start or cycle.fees_waived(subscription, history, start):
             return []
-        if not cut_short and not any(start < entry.at < cut for entry in history):
+        if not cut_short and not any(start < entry.at < cut and entry.type in prorations.CHANGES for entry in history):
             return []  # nothing to prorate: the subscription's invoices are not read
         catalog = self.prorating(scope)
         holdings = self.holdings(scope, subscription)
@@ -212,12 +212,12 @@ class SubscriptionBiller:
         if not entry.details.get("period_restarted"):
             span = (before.current_period_start, before.current_period_end, billed_until)
             found = self.prorated(scope, before, history, span, cut_short=False)
-            return [line for at, made in found if at is entry for line in made]
+            return [line for change_entry, made in found if change_entry is entry for line in made]
         span = (cycle.invoiced_through(before), entry.at, billed_until)
         credit = [
             line
-            for at, made in self.prorated(scope, before, history, span, cut_short=True)
-            if at is None
+            for change_entry, made in self.prorated(scope, before, history, span, cut_short=True)
+            if change_entry is None
             for line in made
         ]
         return credit + self.fees(scope, change.subscription, history)

@@ -63,7 +63,9 @@ def stub_share(plan: Plan, start: str, end: str) -> Fraction:
     return min(Fraction(1), share(start, full_period_start(plan, start, end), end))
 
 
-def line(kind: LineType, description: str, unit: Fraction, quantity: int, span: tuple[str, str], **refs: Any) -> Line:
+def charge_line(
+    kind: LineType, description: str, unit: Fraction, quantity: int, span: tuple[str, str], **refs: Any
+) -> Line:
     """A charge line: ``quantity`` x ``unit`` (a possibly prorated price), rounded once."""
     return Line(
         id="", type=kind, description=description, amount=to_minor(unit * quantity), quantity=str(quantity),
@@ -73,25 +75,27 @@ def line(kind: LineType, description: str, unit: Fraction, quantity: int, span: 
 
 def _fee(plan: Plan, part: Fraction, start: str, end: str) -> Line:
     description = plan.name if part == 1 else f"{plan.name} ({day(start)} to {day(end)}, prorated)"
-    return line("subscription_fee", description, plan.base_fee * part, 1, (start, end), plan=plan.id)
+    return charge_line("subscription_fee", description, plan.base_fee * part, 1, (start, end), plan=plan.id)
 
 
 def _add_on(add_on: AddOn, quantity: int, part: Fraction, start: str, end: str) -> Line:
     name = add_on.invoice_display_name or add_on.name
     description = name if part == 1 else f"{name} (prorated)"
     unit = add_on.amount * part
-    return line("add_on", description, unit, quantity, (start, end), add_on=add_on.code, supplier=add_on.supplier)
+    return charge_line(
+        "add_on", description, unit, quantity, (start, end), add_on=add_on.code, supplier=add_on.supplier
+    )
 
 
 def plan_remainder(plan: Plan, part: Fraction, at: str, end: str) -> Line:
     """The share ``part`` of a plan's fee from ``at``: what a change to it charges."""
     description = f"Remaining time on {plan.name} from {day(at)}"
-    return line("proration", description, plan.base_fee * part, 1, (at, end), plan=plan.id)
+    return charge_line("proration", description, plan.base_fee * part, 1, (at, end), plan=plan.id)
 
 
 def add_on_remainder(add_on: AddOn, quantity: int, part: Fraction, at: str, end: str) -> Line:
     """The share ``part`` of an add-on's price from ``at``: what adding it charges."""
-    return line(
+    return charge_line(
         "proration", f"Remaining time on {add_on.name} from {day(at)}", add_on.amount * part, quantity, (at, end),
         add_on=add_on.code, supplier=add_on.supplier,
     )  # fmt: skip

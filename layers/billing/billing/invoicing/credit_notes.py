@@ -254,6 +254,6 @@ def credit_postings(note: CreditNote) -> list[ledger.Posting]:
         inclusive = sum(t.amount for t in line.tax_amounts if t.inclusive)
         postings.append(ledger.side(ledger.revenue_account(line.supplier), line.amount - inclusive, debit=True))
         postings += [ledger.side(f"tax_payable:{t.tax_rate}", t.amount, debit=True) for t in line.tax_amounts]
-    postings.append(ledger.Posting("receivable", credit=note.amount_applied))
-    postings.append(ledger.Posting("customer_credit", credit=note.amount_credited_to_customer))
+    postings.append(ledger.Posting(ledger.RECEIVABLE, credit=note.amount_applied))
+    postings.append(ledger.Posting(ledger.CUSTOMER_CREDIT, credit=note.amount_credited_to_customer))
     return postings

@@ -175,9 +175,13 @@ def _totals(pdf: FPDF, invoice: Invoice) -> None:
     inclusive = sum(line.amount for line in invoice.lines if line.type == "tax" and line.inclusive)
     rows = [("Subtotal", invoice.subtotal), ("Discounts", -invoice.discount_total), ("Tax", invoice.tax_total)]
     rows += [("of which included in prices", inclusive)] if inclusive else []
-    rows += [("Total", invoice.total), ("Amount paid", invoice.amount_paid)]
+    rows += [("Total", invoice.total)]
+    rows += [("Customer credit applied", -invoice.applied_balance)] if invoice.applied_balance else []
+    rows += [("Amount paid", invoice.amount_paid)]
     rows += [("Amount credited", invoice.amount_credited)] if invoice.amount_credited else []
     rows += [("Amount due", invoice.amount_due)]
+    if invoice.ending_balance:  # credit left for the next invoices (a negative total adds to it)
+        rows += [("Customer credit remaining", -invoice.ending_balance)]
     for label, amount in rows:
         bold = label in ("Total", "Amount due")
         pdf.set_font(FONT, "B" if bold else "", 10)

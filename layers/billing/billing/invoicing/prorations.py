@@ -33,6 +33,8 @@ from billing.subscriptions.model import HistoryEntry
 PLAN = "plan"
 """The item of a subscription's base fee, whichever plan billed it."""
 HELD_TYPES = frozenset({"subscription_fee", "add_on", "proration"})
+CHANGES = frozenset({"plan_changed", "add_on_added", "add_on_removed"})
+"""The history entries that may change fees billed in advance."""
 
 
 @dataclass(frozen=True)

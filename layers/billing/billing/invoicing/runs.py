@@ -248,6 +248,8 @@ class InvoiceRuns:
             try:
                 self._bill_one(message, kind, object_id, as_of, counts)
             except (BillingError, ArithmeticError, ValueError) as refused:  # the others are still billed
+                if isinstance(refused, BillingError) and refused.retryable:
+                    raise  # a race (the credit or the subscription changed): the message comes back
                 code = refused.code if isinstance(refused, BillingError) else "cannot_be_rated"
                 logger.warning("%s %s not billed: %s (%s)", kind, object_id, code, refused)
                 counts["failed"] += 1
