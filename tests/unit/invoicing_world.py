@@ -11,6 +11,7 @@ from billing.catalog.service import CatalogService
 from billing.customers import CustomerService
 from billing.invoicing.biller import SubscriptionBiller
 from billing.invoicing.credit_notes import CreditNotes
+from billing.invoicing.model import billed_periods
 from billing.invoicing.service import InvoiceService
 from billing.scope import Scope
 from billing.subscriptions.service import SubscriptionService
@@ -43,12 +44,17 @@ class Billing:
         self.customers = CustomerService(self.customer_repo, self.clock)
         self.subscriptions = SubscriptionService(self.subscription_repo, self.customer_repo, self.catalog, self.clock)
         self.events, self.aggregates = MemoryUsageEvents(), MemoryAggregates()
-        directory = Directory(self.customer_repo, self.subscription_repo, self.catalog)
+        self.invoices_repo = MemoryInvoices(self.subscription_repo)
+
+        def billed(scope: Scope, subscription_id: str) -> list:
+            return billed_periods(self.invoices_repo.of_subscription(scope, subscription_id))
+
+        # no cache: the frozen clock jumps months in a moment of wall time
+        directory = Directory(self.customer_repo, self.subscription_repo, self.catalog, billed, ttl_s=0)
         self.ingest = UsageIngest(self.events, directory, lambda scope: self.settings.grace, self.clock)
         self.usage = UsageService(
             self.subscriptions, self.customer_repo, self.catalog, self.aggregates, self.events, self.clock
         )
-        self.invoices_repo = MemoryInvoices(self.subscription_repo)
         self.biller = SubscriptionBiller(
             self.subscription_repo, self.invoices_repo, self.customer_repo, self.catalog, self.usage,
             lambda scope: self.settings, self.clock,

@@ -57,7 +57,7 @@ class World:
         self.sub = subscriptions.create(SCOPE, {"customer": self.customer, "plan": "p", "start_date": start})
         self.events = MemoryUsageEvents()
         self.grace = timedelta(hours=1)
-        directory = Directory(self.customer_repo, self.subscription_repo, self.catalog)
+        directory = Directory(self.customer_repo, self.subscription_repo, self.catalog, lambda scope, sub: [])
         self.ingest = UsageIngest(self.events, directory, lambda scope: self.grace, self.clock)
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from billing.usage.aggregator import UsageAggregator
     from billing.usage.dead_letters import DeadLetters
     from billing.usage.ingest import UsageIngest
+    from billing.usage.model import BilledPeriod
     from billing.usage.readings import MeterReadings
     from billing.usage.service import UsageService
 
@@ -103,7 +104,14 @@ def usage_ingest() -> UsageIngest:
     from billing.usage.ingest import UsageIngest
     from billing.usage.stamping import Directory
 
-    directory = Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog())
+    def billed(scope: Scope, subscription_id: str) -> list[BilledPeriod]:
+        """Read only for usage sent late (for a period already invoiced): invoicing loads then."""
+        from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+        from billing.invoicing.model import billed_periods
+
+        return billed_periods(DynamoInvoiceRepository().of_subscription(scope, subscription_id))
+
+    directory = Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog(), billed)
 
     def grace(scope: Scope) -> timedelta:
         return settings_of(scope).grace

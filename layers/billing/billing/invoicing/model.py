@@ -8,6 +8,7 @@ kept on it (``usage``, ``discounts``, ``tax_rates``), so re-rating uses the same
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from billing.decimals import ROUNDING
 from billing.events import DomainEvent
 from billing.invoicing.lines import Line
 from billing.scope import Scope
+from billing.usage.model import BilledPeriod
 
 Status = Literal["draft", "open", "paid", "void", "uncollectible"]
 BillingReason = Literal["subscription_create", "subscription_cycle", "subscription_update", "subscription_cancel"]
@@ -74,6 +76,16 @@ class Invoice(BaseModel):
 
     def to_public(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"usage"})
+
+
+def billed_periods(invoices: Iterable[Invoice]) -> list[BilledPeriod]:
+    """The usage periods the invoices bill (where late usage goes, and until when)."""
+    return [
+        BilledPeriod(invoice.usage.period_start, invoice.usage.period_end,
+                     invoice.finalize_at if invoice.status == "draft" else None)
+        for invoice in invoices
+        if invoice.usage
+    ]  # fmt: skip
 
 
 def invoice_event(kind: str, scope: Scope, invoice: Invoice, at: str) -> DomainEvent:

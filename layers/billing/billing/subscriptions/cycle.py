@@ -67,14 +67,36 @@ def due_at(subscription: Subscription) -> str | None:
 
 def next_step(subscription: Subscription, plan: Plan, history: Sequence[HistoryEntry]) -> Step:
     """The step ``due_at`` announces. Call only when ``due_at`` is not None."""
-    invoiced, limit = invoiced_through(subscription), _limit(subscription)
-    if invoiced < limit:
-        end = min(_natural_end(subscription, plan, history, invoiced), limit)
+    invoiced = invoiced_through(subscription)
+    if invoiced < _limit(subscription):
+        end = _close_end(subscription, plan, history, invoiced)
         return Step("close", end, invoiced, end)
     if fees_due(subscription):
         return Step("open", subscription.current_period_start, None, None)
     start, end = subscription.current_period_start, subscription.current_period_end
     return Step("renew", end, start, end)
+
+
+def _close_end(subscription: Subscription, plan: Plan, history: Sequence[HistoryEntry], start: str) -> str:
+    """The end of the closed span starting at ``start`` that one ``close`` step bills."""
+    return min(_natural_end(subscription, plan, history, start), _limit(subscription))
+
+
+def closing_span(subscription: Subscription, plan: Plan, history: Sequence[HistoryEntry], at: str) -> tuple[str, str]:
+    """The usage period that holds ``at`` among those the next ``close`` steps will bill
+    (``invoiced_through <= at`` < the end of what is over): where usage sent late for it
+    belongs, as billing will read it."""
+    start = invoiced_through(subscription)
+    while True:
+        end = _close_end(subscription, plan, history, start)
+        if at < end or end >= _limit(subscription):
+            return start, end
+        start = end
+
+
+def closed_through(subscription: Subscription) -> str:
+    """Usage before this moment belongs to periods that are over (the next steps close them)."""
+    return _limit(subscription)
 
 
 def _natural_end(subscription: Subscription, plan: Plan, history: Sequence[HistoryEntry], start: str) -> str:

@@ -17,6 +17,16 @@ Aggregation = str  # one of billing.catalog.meters.Aggregation
 
 
 @dataclass(frozen=True)
+class BilledPeriod:
+    """A usage period already on an invoice: late usage for it counts while the invoice is a
+    draft, until ``closes_at`` (its finalization); ``closes_at`` None: finalized, closed."""
+
+    start: str
+    end: str
+    closes_at: str | None
+
+
+@dataclass(frozen=True)
 class UsageEvent:
     transaction_id: str
     customer: str

@@ -2,8 +2,10 @@
 
 An event counts only for a known customer and meter, inside the acceptance
 window (35 days back, 5 minutes ahead), while one of the customer's
-subscriptions was running, and before that period closed (its end plus the
-tenant's grace period). Lookups are cached per container for ``LOOKUP_TTL_S``
+subscriptions was running, and before that period closed: its end (as billing
+ends it: a cancellation, an interval change) plus the tenant's grace period, or
+the finalization of the invoice that bills it, whichever comes first. It is
+stamped with that period as billing reads it, so every accepted event is billed. Lookups are cached per container for ``LOOKUP_TTL_S``
 (found values only), so a stream of batches for the same customers reads each
 once in a while; a subscription that ended or changed is seen within that time,
 and an event that finds no running subscription asks again before it is refused.
@@ -12,6 +14,7 @@ and an event that finds no running subscription asks again before it is refused.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Clamped, Context, Decimal, Inexact, InvalidOperation, Overflow, Rounded, Underflow
 from typing import Any
@@ -24,11 +27,12 @@ from billing.clock import to_wire
 from billing.customers import Customer
 from billing.customers.service import CustomerRepository, find_customer
 from billing.scope import Scope
-from billing.subscriptions.model import Subscription
+from billing.subscriptions import cycle
+from billing.subscriptions.model import HistoryEntry, Subscription
 from billing.subscriptions.periods import covers, period_containing
 from billing.subscriptions.service import SubscriptionQuery, SubscriptionRepository
 from billing.test_clocks import ClockTimes
-from billing.usage.model import UsageEvent
+from billing.usage.model import BilledPeriod, UsageEvent
 
 MAX_AGE = timedelta(days=35)
 MAX_AHEAD = timedelta(minutes=5)
@@ -41,12 +45,25 @@ class Refused(Exception):
         self.code, self.message, self.param = code, message, param
 
 
-class Directory:
-    """Where stamping looks things up (customers, subscriptions, catalog), with a short cache."""
+BilledPeriods = Callable[[Scope, str], Sequence[BilledPeriod]]
+"""The usage periods a subscription's invoices bill."""
 
-    def __init__(self, customers: CustomerRepository, subscriptions: SubscriptionRepository, catalog: CatalogService):
+
+class Directory:
+    """Where stamping looks things up (customers, subscriptions, catalog, the usage periods
+    already invoiced), with a short cache."""
+
+    def __init__(
+        self,
+        customers: CustomerRepository,
+        subscriptions: SubscriptionRepository,
+        catalog: CatalogService,
+        billed: BilledPeriods,
+        ttl_s: float = LOOKUP_TTL_S,
+    ):
         self._customers, self._subscriptions, self._catalog = customers, subscriptions, catalog
-        self._cache: TtlCache[Any] = TtlCache(LOOKUP_TTL_S)
+        self._billed = billed
+        self._cache: TtlCache[Any] = TtlCache(ttl_s)
 
     def customer(self, scope: Scope, ref: str) -> Customer | None:
         found: Customer | None = self._cache.get(
@@ -63,6 +80,22 @@ class Directory:
         plan = self._cache.get(("plan", scope, plan_id), lambda: self._catalog.find_by_id(scope, "plan", plan_id))
         assert isinstance(plan, Plan), f"subscription refers to a missing plan {plan_id}"
         return plan
+
+    def history(self, scope: Scope, subscription_id: str) -> list[HistoryEntry]:
+        found: list[HistoryEntry] = (
+            self._cache.get(
+                ("hist", scope, subscription_id), lambda: list(self._subscriptions.history(scope, subscription_id))
+            )
+            or []
+        )
+        return found
+
+    def billed(self, scope: Scope, subscription_id: str) -> list[BilledPeriod]:
+        found: list[BilledPeriod] = (
+            self._cache.get(("billed", scope, subscription_id), lambda: list(self._billed(scope, subscription_id)))
+            or []
+        )
+        return found
 
     def subscriptions_of(self, scope: Scope, customer_id: str, fresh: bool = False) -> list[Subscription]:
         def load() -> list[Subscription]:
@@ -97,11 +130,11 @@ class Stamper:
         if meter is None:
             raise Refused("meter_not_found", f"No such meter: '{raw['code']}'.", "code")
         subscription, plan = self._subscription(customer.id, meter.code, at)
-        start, end = period_containing(subscription, plan, at)
-        if end + self._grace <= self._now:
+        start, end, closes_at = self._period(subscription, plan, at)
+        if closes_at is None or datetime.fromisoformat(closes_at) <= self._now:
             raise Refused(
                 "period_closed",
-                f"The billing period {to_wire(start)} to {to_wire(end)} is closed (grace period over).",
+                f"The billing period {start} to {end} is closed (its invoice is final or its grace period over).",
                 "timestamp",
             )
         properties = raw.get("properties") or {}
@@ -122,14 +155,33 @@ class Stamper:
             timestamp=to_wire(at),
             properties=properties,
             subscription=subscription.id,
-            period_start=to_wire(start),
-            period_end=to_wire(end),
+            period_start=start,
+            period_end=end,
             aggregation=meter.aggregation,
             value=value,
             group={name: _text(properties.get(name)) for name in meter.group_by},
             received_at=to_wire(self._now),
             unique=unique,
         )
+
+    def _period(self, subscription: Subscription, plan: Plan, at: datetime) -> tuple[str, str, str | None]:
+        """The usage period ``at`` falls in, as billing reads it, and until when it takes usage:
+        the current period, until its end plus the grace period; a period that is over, until
+        the end of the grace period after it as the next step bills it (history decides where it
+        ends: a cancellation, an interval change); a period already on an invoice, until that
+        invoice is finalized (None: it is)."""
+        moment = to_wire(at)
+        if moment < cycle.invoiced_through(subscription):
+            billed = self._dir.billed(self._scope, subscription.id)
+            found = next((p for p in billed if p.start <= moment < p.end), None)
+            if found:
+                return found.start, found.end, found.closes_at
+        elif moment < cycle.closed_through(subscription):
+            history = self._dir.history(self._scope, subscription.id)
+            start, end = cycle.closing_span(subscription, plan, history, moment)
+            return start, end, to_wire(datetime.fromisoformat(end) + self._grace)
+        begin, finish = period_containing(subscription, plan, at)  # the current period; or a trial's, not billed
+        return to_wire(begin), to_wire(finish), to_wire(finish + self._grace)
 
     def _timestamp(self, raw: str | None) -> datetime:
         if raw is None:
