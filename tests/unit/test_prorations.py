@@ -140,12 +140,14 @@ OPS = st.sampled_from(["pro", "starter", "team", "seats+", "seats-", "credit_not
     steps=st.lists(st.tuples(OPS, st.integers(1, 20 * 24)), min_size=0, max_size=4),
     target=st.sampled_from(["pro", "starter", "team", "yearly"]),
     coupon=st.booleans(),
+    stale=st.booleans(),
 )
 def test_a_change_preview_is_what_the_change_then_bills(
-    anchor_day: int, steps: list[tuple[str, int]], target: str, coupon: bool
+    anchor_day: int, steps: list[tuple[str, int]], target: str, coupon: bool, stale: bool
 ) -> None:
-    """Over random histories (changes, add-ons, credit notes, stub periods, coupons), the
-    preview's lines are the lines billing then writes for the change."""
+    """Over random histories (changes, add-ons, credit notes, stub periods, coupons, a period
+    boundary the run has not reached yet), the preview's lines are the lines billing then
+    writes for the change."""
     w = world()
     w.create("coupon", code="TENOFF", amount_off=1000, currency="USD", duration="forever")
     extra = {"coupon": "TENOFF"} if coupon else {}
@@ -160,6 +162,8 @@ def test_a_change_preview_is_what_the_change_then_bills(
         _apply(w, sub, op)
     current = w.subscription_repo.get(SCOPE, sub)
     w.at(w.clock.now() + timedelta(minutes=30))
+    if stale and target != "yearly":  # just past the period's end; the run has not rolled it
+        w.at(end + timedelta(minutes=30))
     if current.plan_code == target or current.status != "active":
         return
     try:
@@ -175,7 +179,7 @@ def test_a_change_preview_is_what_the_change_then_bills(
         return
     at = w.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     w.subscriptions.change_plan(SCOPE, sub, {"plan": target})
-    w.at(max(end, w.clock.now()) + timedelta(days=1))
+    w.at(w.clock.now() + timedelta(days=62))
     billed = [line for invoice in w.bill(sub) for line in invoice.lines if _of_change(line, at)]
     assert _charges(preview.lines) == _charges(billed)
 

@@ -17,6 +17,7 @@ Decisions:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -102,6 +103,15 @@ class SubscriptionBiller:
         self._clock = clock or SystemClock()
         self._times = times
         self.lookups = CatalogLookups(catalog)
+
+    def dry_run(self) -> SubscriptionBiller:
+        """This biller over an in-memory copy of its stores (``billing.invoicing.dry_run``):
+        the real computation for previews, nothing written."""
+        from billing.invoicing.dry_run import DryRun
+
+        other = copy.copy(self)
+        other._subscriptions = other._writer = DryRun(self._subscriptions, self._writer)
+        return other
 
     def now(self, scope: Scope, clock_id: str | None) -> datetime:
         """The time of an object on ``clock_id`` (a test clock), or the wall clock's."""

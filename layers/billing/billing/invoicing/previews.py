@@ -46,9 +46,12 @@ def plan_change(
     """The change decided as ``change_plan`` decides it, billed as the invoice that bills it will."""
     if not plan:
         raise InvalidRequest("Name the plan to preview: ?plan=<code or id>.", code="parameter_missing", param="plan")
-    change = subscriptions.plan_change(scope, subscription, {"plan": plan, "when": "now"})
-    history = [*biller.history(scope, subscription.id), change.history]
-    lines = biller.change_lines(scope, subscription, history, change)
+    dry = biller.dry_run()  # a boundary the run has not reached yet is billed first, in memory
+    dry.bill(scope, subscription.id, biller.now(scope, subscription.test_clock))
+    current = dry.subscription(scope, subscription.id) or subscription
+    change = subscriptions.plan_change(scope, current, {"plan": plan, "when": "now"})
+    history = [*dry.history(scope, subscription.id), change.history]
+    lines = dry.change_lines(scope, current, history, change)
     step = cycle.Step("close", change.history.at, None, None)
-    draft = biller.draft(scope, subscription, step, lines, None)[0]
+    draft = dry.draft(scope, current, step, lines, None)[0]
     return draft.model_copy(update={"id": "preview"})

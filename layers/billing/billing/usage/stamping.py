@@ -5,7 +5,8 @@ window (35 days back, 5 minutes ahead), while one of the customer's
 subscriptions was running, and before that period closed: its end (as billing
 ends it: a cancellation, an interval change) plus the tenant's grace period, or
 the finalization of the invoice that bills it, whichever comes first. It is
-stamped with that period as billing reads it, so every accepted event is billed. Lookups are cached per container for ``LOOKUP_TTL_S``
+stamped with that period as billing reads it, so every accepted event is billed.
+Lookups are cached per container for ``LOOKUP_TTL_S``
 (found values only), so a stream of batches for the same customers reads each
 once in a while; a subscription that ended or changed is seen within that time,
 and an event that finds no running subscription asks again before it is refused.

@@ -1,0 +1,53 @@
+"""A preview's context: the biller's stores, read through, with its writes kept in memory.
+
+A preview runs the real billing code on it (Lago's preview context): the steps already due
+are applied to an in-memory copy of the subscription (a period boundary the hourly run has not
+reached yet), their invoices and history are seen by what follows, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from billing.events import DomainEvent
+from billing.invoicing.biller import StepWriter, SubscriptionReader
+from billing.invoicing.model import Invoice
+from billing.scope import Scope
+from billing.subscriptions.model import HistoryEntry, Subscription
+
+
+class DryRun:
+    """Implements ``SubscriptionReader`` and ``StepWriter`` over the real ones, in memory."""
+
+    def __init__(self, subscriptions: SubscriptionReader, writer: StepWriter):
+        self._subscriptions, self._writer = subscriptions, writer
+        self._rows: dict[tuple[Scope, str], Subscription] = {}
+        self._history: dict[tuple[Scope, str], list[HistoryEntry]] = {}
+        self._invoices: dict[tuple[Scope, str], list[Invoice]] = {}
+
+    def get(self, scope: Scope, subscription_id: str) -> Subscription | None:
+        return self._rows.get((scope, subscription_id)) or self._subscriptions.get(scope, subscription_id)
+
+    def history(self, scope: Scope, subscription_id: str) -> Sequence[HistoryEntry]:
+        written = self._history.get((scope, subscription_id), [])
+        return [*self._subscriptions.history(scope, subscription_id), *written]
+
+    def apply_step(
+        self,
+        scope: Scope,
+        subscription: Subscription,
+        revision: int,
+        invoice: Invoice | None,
+        history: HistoryEntry | None,
+        events: Sequence[DomainEvent],
+    ) -> None:
+        key = (scope, subscription.id)
+        self._rows[key] = subscription
+        if history:
+            self._history.setdefault(key, []).append(history)
+        if invoice:
+            self._invoices.setdefault(key, []).append(invoice)
+
+    def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
+        written = self._invoices.get((scope, subscription_id), [])
+        return [*self._writer.of_subscription(scope, subscription_id), *written]
