@@ -127,7 +127,7 @@ def _credit(description: str, amount: int, at: str, source: Line, discountable: 
 
 
 def prorated(invoices: Iterable[Invoice]) -> dict[str, int]:
-    """Per invoice line, what later prorations credited of it (void invoices' count for nothing):
+    """Per invoice line, what later prorations credited of it (void invoices count for nothing):
     a line so credited cannot be credited again by a credit note, nor its invoice voided."""
     taken: dict[str, int] = {}
     for invoice in invoices:
