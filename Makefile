@@ -19,23 +19,26 @@ SAM_STAMP := $(SAM_VENV)/.installed
 .PHONY: run test lint typecheck unit integration contract e2e bench clean
 
 # Creates $(1) with Python $(PYTHON_VERSION), or recreates it when it runs another version.
+# Installs say what they do on stderr: stdout stays the commands' own (`make bench` prints
+# only its figures there).
 define venv
+	@echo "installing into $(1) ..." >&2
 	@$(1)/bin/python $(IS_VERSION) 2>/dev/null || { \
 		test -n "$(PYTHON)" || { echo "error: no Python $(PYTHON_VERSION) found (python$(PYTHON_VERSION) on PATH or pyenv); install it, e.g. 'pyenv install $(PYTHON_VERSION)', or run make PYTHON=/path/to/python$(PYTHON_VERSION)" >&2; exit 1; }; \
-		rm -rf $(1) && echo "$(PYTHON) -m venv $(1)" && $(PYTHON) -m venv $(1); }
-	$(1)/bin/pip install --quiet --upgrade pip
+		rm -rf $(1) && echo "$(PYTHON) -m venv $(1)" >&2 && $(PYTHON) -m venv $(1); }
+	@$(1)/bin/pip install --quiet --upgrade pip >&2
 endef
 
 $(STAMP): requirements-dev.txt layers/billing/requirements.txt functions/api/requirements.txt pyproject.toml layers/billing/pyproject.toml Makefile
 	$(call venv,$(VENV))
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	$(BIN)/pip install --quiet --no-deps -e layers/billing -e .
-	touch $(STAMP)
+	@$(BIN)/pip install --quiet -r requirements-dev.txt >&2
+	@$(BIN)/pip install --quiet --no-deps -e layers/billing -e . >&2
+	@touch $(STAMP)
 
 $(SAM_STAMP): requirements-sam.txt Makefile
 	$(call venv,$(SAM_VENV))
-	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
-	touch $(SAM_STAMP)
+	@$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt >&2
+	@touch $(SAM_STAMP)
 
 ## Start the whole platform on the embedded defaults (Ctrl-C stops it).
 run: $(STAMP)
