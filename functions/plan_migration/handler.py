@@ -4,13 +4,13 @@ The first message is the ``PlanMigrationRequested`` event routed from the bus;
 after each page the worker enqueues the next one (with its cursor), so a
 migration over millions of subscriptions is many short invocations. A page
 that fails is retried alone (partial batch failure); re-running a page is
-harmless, as scheduling a subscription twice changes nothing.
+harmless, as scheduling a subscription twice changes nothing. Its services come from the one
+composition root (``billing.adapters.services``), test clocks included.
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -18,33 +18,21 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.adapters import queues
-from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
-from billing.adapters.dynamodb.customers import DynamoCustomerRepository
-from billing.adapters.dynamodb.outbox import DynamoEventRecorder
-from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
-from billing.catalog.service import CatalogService
+from billing.adapters import queues, services
 from billing.scope import Scope
 from billing.settings import get_settings
-from billing.subscriptions.migrations import PlanMigrations
-from billing.subscriptions.service import SubscriptionService
 
 logger = Logger(service="billing-plan-migration")
 processor = BatchProcessor(event_type=EventType.SQS)
-
-
-@lru_cache(maxsize=1)
-def _migrations() -> PlanMigrations:
-    catalog = CatalogService(DynamoCatalogRepository())
-    subscriptions = SubscriptionService(DynamoSubscriptionRepository(), DynamoCustomerRepository(), catalog)
-    return PlanMigrations(subscriptions, catalog, DynamoEventRecorder())
 
 
 def migrate(record: SQSRecord) -> None:
     detail = json.loads(record.body)["detail"]
     scope = Scope(detail["tenant_id"], livemode=bool(detail["livemode"]))
     migration = detail["data"]
-    result = _migrations().migrate_page(scope, migration["plan"], migration["effective_date"], detail.get("cursor"))
+    result = services.migrations().migrate_page(
+        scope, migration["plan"], migration["effective_date"], detail.get("cursor")
+    )
     logger.info("page migrated", migration=migration["id"], scheduled=result.scheduled, more=bool(result.next_cursor))
     if result.next_cursor:
         next_page = {"detail-type": "PlanMigrationPage", "detail": {**detail, "cursor": result.next_cursor}}

@@ -158,3 +158,21 @@ def test_tariff_migration_reaches_every_subscription_through_the_queue(
         }
         history = api.get(f"/v1/subscriptions/{sub['id']}/history", key).body["data"]
         assert [h["type"] for h in history] == ["created", "tariff_change_scheduled"]
+
+
+def test_a_migrated_subscription_on_a_test_clock_keeps_the_clock_time(stack: EmbeddedStack, api: Api, key: str) -> None:
+    """The migration worker is wired like every other function: a subscription on a test
+    clock gets its history entry and event at the clock's time, not the wall clock's."""
+    tariff(api, key)
+    clock = api.post("/v1/test_clocks", key, {"frozen_time": "2026-01-01T00:00:00Z"}).body["id"]
+    customer = api.post("/v1/customers", key, {"name": "On a clock", "test_clock": clock}).body["id"]
+    sub = subscribe(api, key, customer=customer).body
+    old = api.get("/v1/plans?code=starter", key).body["data"][0]
+    new = api.patch(f"/v1/plans/{old['id']}", key, {"base_fee": 2500}).body
+    started = api.post(f"/v1/plans/{new['id']}/migrate", key, {"effective_date": "2099-01-01T00:00:00Z"})
+    assert started.status == 202, started.body
+    assert stack.plumbing is not None
+    stack.plumbing.drain()
+    history = api.get(f"/v1/subscriptions/{sub['id']}/history", key).body["data"]
+    scheduled = [h for h in history if h["type"] == "tariff_change_scheduled"]
+    assert [h["at"] for h in scheduled] == ["2026-01-01T00:00:00Z"]
