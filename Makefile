@@ -46,7 +46,7 @@ run: $(STAMP)
 
 ## Lint, type-check and run every test tier (the contract tier runs `sam build`).
 test: $(STAMP) $(SAM_STAMP) lint typecheck
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q --cov --cov-report=
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
