@@ -25,8 +25,8 @@ from decimal import Decimal
 from billing.catalog.plans import Plan
 from billing.invoicing.rerating import quantities
 from billing.invoicing.usage_lines import usage_lines
-from billing.usage.aggregation import MeterTotal
 from billing.usage.model import UsageEvent
+from billing.usage.totals import MeterTotal
 
 EVENTS = int(os.environ.get("BENCH_RATING_EVENTS", 1_000_000))
 SUBSCRIPTIONS = 10_000

@@ -13,7 +13,7 @@ from chalicelib.routes import (
     invoices,
     settings,
     subscriptions,
-    test_clocks,
+    testclocks,
     usage,
 )
 
@@ -27,6 +27,6 @@ __all__ = [
     "invoices",
     "settings",
     "subscriptions",
-    "test_clocks",
+    "testclocks",
     "usage",
 ]

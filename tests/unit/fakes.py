@@ -321,7 +321,7 @@ class MemoryAggregates:
             self.parked[parked_id] = dataclasses.replace(old, error=error, attempts=old.attempts + 1)
 
     def period(self, scope: Scope, subscription: str, period_start: str) -> list:
-        from billing.usage.aggregation import Stored
+        from billing.usage.totals import Stored
 
         return [
             Stored(code=key.code, group=self.groups.get(key, {}), aggregation=row["aggregation"], n=row["n"],

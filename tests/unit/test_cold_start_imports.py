@@ -32,7 +32,7 @@ ON_FIRST_USE = (
     "billing.ledger",
     "billing.pricing",
     "billing.subscriptions",
-    "billing.test_clocks",
+    "billing.testclocks",
     "billing.usage",
 )
 

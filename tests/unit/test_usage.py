@@ -19,11 +19,11 @@ from billing.customers import CustomerService
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.scope import Scope
 from billing.subscriptions.service import SubscriptionService
-from billing.usage.aggregation import Stored, quantity, wire
 from billing.usage.aggregator import Record, Unapplicable, Unreadable, UsageAggregator, plan_chunk
 from billing.usage.dead_letters import DeadLetters
 from billing.usage.ingest import UsageIngest
 from billing.usage.stamping import Directory
+from billing.usage.totals import Stored, quantity, wire
 from tests.unit.clock import FrozenClock
 from tests.unit.fakes import MemoryAggregates, MemoryCatalog, MemoryCustomers, MemorySubscriptions, MemoryUsageEvents
 
@@ -321,8 +321,8 @@ def test_aggregate_keys_stay_within_dynamodb_limits_whatever_the_values(group: d
     """Three group values of 64 non-ASCII characters once made a sort key over 1,024 bytes:
     keys hold digests of the values now (the values are attributes)."""
     from billing.adapters.dynamodb.usage_aggregates import _agg_key, _level_key, _value_key
-    from billing.usage.aggregation import AggregateKey
     from billing.usage.model import group_key
+    from billing.usage.totals import AggregateKey
 
     key = AggregateKey(Scope("ten_" + "x" * 26, True), "sub_" + "y" * 26, "2026-03-01T00:00:00Z", "m" * 64,
                        group_key(group))  # fmt: skip

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from billing.invoicing.service import InvoiceService
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
-    from billing.test_clocks import TestClock, TestClocks
+    from billing.testclocks import TestClock, TestClocks
     from billing.usage.aggregator import UsageAggregator
     from billing.usage.dead_letters import DeadLetters
     from billing.usage.ingest import UsageIngest
@@ -52,7 +52,7 @@ def tenants() -> TenantService:
 @lru_cache(maxsize=1)
 def customers() -> CustomerService:
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository
-    from billing.adapters.dynamodb.test_clocks import DynamoTestClockStore
+    from billing.adapters.dynamodb.testclocks import DynamoTestClockStore
     from billing.customers import CustomerService
 
     def tax_rate_exists(scope: Scope, tax_rate_id: str) -> bool:
@@ -244,15 +244,15 @@ def credit_notes() -> CreditNotes:
 
 @lru_cache(maxsize=1)
 def test_clocks() -> TestClocks:
-    from billing.adapters.dynamodb.test_clocks import DynamoTestClockStore
-    from billing.test_clocks import TestClocks
+    from billing.adapters.dynamodb.testclocks import DynamoTestClockStore
+    from billing.testclocks import TestClocks
 
     return TestClocks(DynamoTestClockStore())
 
 
 def advance_test_clock(scope: Scope, clock_id: str, body: object) -> TestClock:
-    from billing.adapters.dynamodb.test_clocks import DynamoTestClockStore
-    from billing.test_clocks import Workers
+    from billing.adapters.dynamodb.testclocks import DynamoTestClockStore
+    from billing.testclocks import Workers
 
     workers = Workers(bill=biller().bill, finalize=invoices().finalize_if_due)
     return test_clocks().advance(scope, clock_id, body, DynamoTestClockStore(), workers)

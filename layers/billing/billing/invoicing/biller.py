@@ -9,7 +9,7 @@ invoice of 0 when none came, paid at once, as Stripe does for metered prices).
 
 Decisions:
 - Usage of a period is rated on the plan in force at its end; fees of a period on the plan
-  in force at its start; changes in between are prorated (``billing.invoicing.charges``).
+  in force at its start; changes in between are prorated (``billing.invoicing.fees``).
 - A trial is free: no fees, and no usage charges for the trial period.
 - No fees are charged for a period that starts while the subscription is paused.
 - Discounts and taxes: ``billing.invoicing.adjustments``.
@@ -32,7 +32,7 @@ from billing.customers.service import CustomerRepository
 from billing.errors import NotFound
 from billing.events import DomainEvent
 from billing.ids import new_id
-from billing.invoicing import adjustments, charges, prorations
+from billing.invoicing import adjustments, fees, prorations
 from billing.invoicing.compose import Discount, TaxRate, compose, number_lines
 from billing.invoicing.lines import Line, in_order
 from billing.invoicing.lookups import CatalogLookups
@@ -43,8 +43,8 @@ from billing.subscriptions import cycle
 from billing.subscriptions.model import HistoryEntry, Subscription
 from billing.subscriptions.service import Decision
 from billing.tenant_settings import TenantSettings
-from billing.test_clocks import ClockTimes, now_for
-from billing.usage.aggregation import MeterTotal
+from billing.testclocks import ClockTimes, now_for
+from billing.usage.totals import MeterTotal
 
 REASONS: dict[str, BillingReason] = {
     "open": "subscription_create",
@@ -246,7 +246,7 @@ class SubscriptionBiller:
     ) -> str:
         """Where a full period ending with ``period`` starts (before it, for a stub)."""
         plan = self.plan(scope, cycle.plan_at(subscription, history, period[0]))
-        return charges.full_period_start(plan, *period)
+        return fees.full_period_start(plan, *period)
 
     def unbilled_fees(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], span: tuple[str, str]
@@ -258,7 +258,7 @@ class SubscriptionBiller:
             return []
         plan = self.plan(scope, cycle.plan_at(subscription, history, start))
         add_ons = self._recurring(scope, cycle.add_ons_at(subscription, history, start))
-        return charges.fee_lines(plan, add_ons, max(start, subscription.billed_through or start), end, [])
+        return fees.fee_lines(plan, add_ons, max(start, subscription.billed_through or start), end, [])
 
     def fees(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], plan_id: str | None = None
@@ -270,7 +270,7 @@ class SubscriptionBiller:
             return []
         plan = self.plan(scope, plan_id or cycle.plan_at(subscription, history, start))
         recurring = self._recurring(scope, cycle.add_ons_at(subscription, history, start))
-        return charges.fee_lines(plan, recurring, start, end, [])
+        return fees.fee_lines(plan, recurring, start, end, [])
 
     def one_offs(self, scope: Scope, subscription: Subscription) -> list[Line]:
         """One-off add-ons not billed yet: on the next invoice after they were added (after the
@@ -280,7 +280,7 @@ class SubscriptionBiller:
         items = [item for item in subscription.add_ons if not item.get("invoiced")]
         once = [(self.add_on(scope, item["add_on"]), int(item["quantity"])) for item in items]
         start, end = subscription.current_period_start, subscription.current_period_end
-        return charges.fee_lines(None, [], start, end, [(a, q) for a, q in once if a.interval is None])
+        return fees.fee_lines(None, [], start, end, [(a, q) for a, q in once if a.interval is None])
 
     def _recurring(self, scope: Scope, items: list[dict[str, Any]]) -> list[tuple[AddOn, int]]:
         found = [(self.add_on(scope, item["add_on"]), int(item["quantity"])) for item in items]

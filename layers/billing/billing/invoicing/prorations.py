@@ -25,7 +25,7 @@ from fractions import Fraction
 from billing.catalog.add_ons import AddOn
 from billing.catalog.plans import Plan
 from billing.decimals import to_minor
-from billing.invoicing.charges import add_on_remainder, day, plan_remainder, seconds, share
+from billing.invoicing.fees import add_on_remainder, day, plan_remainder, seconds, share
 from billing.invoicing.lines import Line
 from billing.invoicing.model import Invoice
 from billing.subscriptions.model import HistoryEntry

@@ -1,6 +1,6 @@
 """Re-rating: a period's quantities computed again from its stored events.
 
-Invoices are rated from the running totals (``billing.usage.aggregation``); this computes the
+Invoices are rated from the running totals (``billing.usage.totals``); this computes the
 same quantities from the raw events, in one pass, for audits, re-rating after a correction,
 and the property that re-rating a finalized period reproduces its lines. Events are grouped
 by (subscription, period, meter, group) and each group is reduced with its meter's
@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from operator import attrgetter
 
-from billing.usage.aggregation import QUANTUM, combine, seconds_between
 from billing.usage.model import UsageEvent
+from billing.usage.totals import QUANTUM, combine, seconds_between
 
 Key = tuple[str, str, str]  # subscription, period start, meter code
 _value = attrgetter("value")

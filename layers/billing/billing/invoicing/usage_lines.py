@@ -14,7 +14,7 @@ from billing.catalog.plans import Plan
 from billing.decimals import plain, to_minor
 from billing.invoicing.lines import Line
 from billing.pricing import MODELS, Params, Usage, charge_params, per_unit, percentage
-from billing.usage.aggregation import MeterTotal
+from billing.usage.totals import MeterTotal
 
 ValuesOf = Callable[[str], Sequence[Decimal]]
 """The values of a period's events of one meter (for charges priced per event)."""

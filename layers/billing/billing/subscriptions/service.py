@@ -46,7 +46,7 @@ from billing.subscriptions.model import (
 )
 from billing.subscriptions.periods import clamped_period
 from billing.subscriptions.references import CatalogReferences, every_period, same_currency
-from billing.test_clocks import ClockTimes, now_for
+from billing.testclocks import ClockTimes, now_for
 from billing.validation import NoBody, parse
 
 HISTORY_TYPES = {

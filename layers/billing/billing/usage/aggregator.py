@@ -34,8 +34,8 @@ from typing import Protocol
 from billing.clock import Clock, SystemClock, to_wire
 from billing.ids import new_id
 from billing.scope import Scope
-from billing.usage.aggregation import AggregateKey, Delta, fold, key_of
 from billing.usage.model import UsageEvent
+from billing.usage.totals import AggregateKey, Delta, fold, key_of
 
 CHUNK_ITEMS = 90  # items a chunk may touch: DynamoDB transactions hold at most 100
 ERROR_CHARS = 1000  # of a parked record's error message

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from billing.clock import Clock, SystemClock
 from billing.errors import DomainRuleViolation, InvalidRequest
 from billing.scope import Scope
-from billing.test_clocks import ClockTimes
+from billing.testclocks import ClockTimes
 from billing.usage import schema
 from billing.usage.model import IngestResult, Rejection, UsageEvent
 from billing.usage.stamping import Directory, Refused, Stamper

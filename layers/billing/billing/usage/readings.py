@@ -26,8 +26,8 @@ from billing.catalog.service import CatalogService
 from billing.customers.service import CustomerRepository, find_customer
 from billing.errors import DomainRuleViolation, InvalidRequest
 from billing.scope import Scope
-from billing.usage.aggregation import wire
 from billing.usage.ingest import UsageIngest
+from billing.usage.totals import wire
 from billing.validation import Input, Timestamp, parse
 
 Counter = Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,6})?$")]

@@ -21,9 +21,9 @@ from billing.scope import Scope
 from billing.subscriptions.model import Subscription
 from billing.subscriptions.periods import covers, period_containing
 from billing.subscriptions.service import SubscriptionService
-from billing.test_clocks import ClockTimes, now_for
-from billing.usage.aggregation import MeterTotal, Stored, meter_totals, usage_items
+from billing.testclocks import ClockTimes, now_for
 from billing.usage.model import UsageEvent, group_key
+from billing.usage.totals import MeterTotal, Stored, meter_totals, usage_items
 from billing.validation import Input, Timestamp, parse
 
 PERIODS = ("current", "previous")

@@ -32,7 +32,7 @@ from billing.subscriptions import cycle
 from billing.subscriptions.model import HistoryEntry, Subscription
 from billing.subscriptions.periods import covers, period_containing
 from billing.subscriptions.service import SubscriptionQuery, SubscriptionRepository
-from billing.test_clocks import ClockTimes
+from billing.testclocks import ClockTimes
 from billing.usage.model import BilledPeriod, UsageEvent
 
 MAX_AGE = timedelta(days=35)

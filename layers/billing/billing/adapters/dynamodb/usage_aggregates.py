@@ -25,9 +25,9 @@ from botocore.exceptions import ClientError
 from billing.adapters.dynamodb import table
 from billing.adapters.dynamodb.usage_dead_letters import parked_item, parked_key
 from billing.scope import Scope
-from billing.usage.aggregation import AggregateKey, Delta, Stored
 from billing.usage.aggregator import AlreadyApplied, Claim, Parked, Unapplicable, ValueTaken
 from billing.usage.model import group_key
+from billing.usage.totals import AggregateKey, Delta, Stored
 
 MARKER_TTL_S = 3 * 24 * 3600  # streams keep records 24 h: a retry never comes later than that
 

@@ -10,7 +10,7 @@ from typing import Any
 from billing.adapters.dynamodb import due, table
 from billing.errors import Conflict
 from billing.scope import Scope
-from billing.test_clocks import TestClock
+from billing.testclocks import TestClock
 
 
 def _key(scope: Scope, clock_id: str) -> dict[str, str]:
