@@ -93,6 +93,24 @@ def test_change_preview_is_what_the_change_will_bill() -> None:
     assert [(line.type, line.amount) for line in preview.lines] == [("proration", -1287), ("proration", 3319)]
 
 
+def test_the_upcoming_invoice_is_what_the_renewal_bills_when_no_more_usage_comes() -> None:
+    w = world()
+    cus = w.customer(address={"country": "US", "region": "CA"})
+    sub = w.subscribe(cus, "starter")
+    w.bill(sub)
+    w.send(cus, "calls", datetime(2026, 3, 3, tzinfo=UTC), "u1", n=6000)
+    w.advance(days=10)
+    w.subscriptions.change_plan(SCOPE, sub, {"plan": "pro"})
+    w.send(cus, "calls", datetime(2026, 3, 12, tzinfo=UTC), "u2", n=9000)
+    w.at(datetime(2026, 3, 20, tzinfo=UTC))
+    upcoming = previews.upcoming(w.biller, SCOPE, w.subscription_repo.get(SCOPE, sub))
+    w.at(datetime(2026, 4, 1, tzinfo=UTC))
+    [april] = w.bill(sub)
+    assert w.amounts(upcoming) == w.amounts(april)
+    assert ("usage", 2300) in w.amounts(april) and [t for t, _ in w.amounts(april)].count("proration") == 2
+    assert (upcoming.total, upcoming.period_start) == (april.total, april.period_start)
+
+
 def test_an_interval_change_closes_the_period_now() -> None:
     w = world()
     sub = w.subscribe(w.customer(), "starter")

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from billing.catalog.add_ons import AddOn
 from billing.catalog.plans import Plan
@@ -41,7 +42,6 @@ from billing.invoicing.usage_lines import usage_lines
 from billing.scope import Scope
 from billing.subscriptions import cycle
 from billing.subscriptions.model import HistoryEntry, Subscription
-from billing.subscriptions.service import Decision
 from billing.tenant_settings import TenantSettings
 from billing.testclocks import ClockTimes, now_for
 from billing.usage.totals import MeterTotal
@@ -84,6 +84,39 @@ class UsageTotals(Protocol):
     def period_values(
         self, scope: Scope, subscription: Subscription, period_start: str, code: str
     ) -> list[Decimal]: ...
+
+
+PartSource = Literal["usage", "change", "cut", "unbilled", "fees", "one_offs"]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Lines of a step by what bills them: the usage of the closed period, the proration of
+    one ``change`` (its history ``entry``), the credit of a period ``cut`` short, fees of a
+    closed span no invoice billed in advance (``unbilled``), the current period's ``fees``, or
+    one-off add-ons. A preview shows the parts that concern it."""
+
+    source: PartSource
+    lines: list[Line]
+    entry: HistoryEntry | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One step computed: the subscription as the step leaves it, its draft (``kept`` when
+    it is written: it charges something, or its usage may still come), its history entry and
+    events, and its lines by part."""
+
+    subscription: Subscription
+    draft: Invoice
+    kept: bool
+    history: HistoryEntry | None
+    events: list[DomainEvent]
+    parts: list[Part]
+
+    @property
+    def invoice(self) -> Invoice | None:
+        return self.draft if self.kept else None
 
 
 class SubscriptionBiller:
@@ -137,11 +170,22 @@ class SubscriptionBiller:
         """Apply the next step of the subscription's cycle; its draft, if it charges anything."""
         history = list(self._subscriptions.history(scope, subscription.id))
         step = cycle.next_step(subscription, self.plan(scope, subscription.plan), history)
-        lines, basis = self.closing_lines(scope, subscription, history, step)
+        done = self.outcome(scope, subscription, history, step)
+        revision = subscription.revision
+        self._writer.apply_step(scope, done.subscription, revision, done.invoice, done.history, done.events)
+        return done.invoice
+
+    def outcome(
+        self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], step: cycle.Step
+    ) -> Outcome:
+        """What ``step`` bills and how it leaves the subscription, computed and not written:
+        billing writes it (``step``), previews read it (``billing.invoicing.previews``)."""
+        parts, basis = self.closing_parts(scope, subscription, history, step)
         updated = subscription.model_copy(update={"invoiced_through": step.usage_end or subscription.invoiced_through})
         if step.kind == "close" and step.usage_start and step.usage_end:
             # fees up to its end are billed now (in arrears) or were; beyond it they were credited
-            lines += self.unbilled_fees(scope, subscription, history, (step.usage_start, step.usage_end))
+            span = (step.usage_start, step.usage_end)
+            parts.append(Part("unbilled", self.unbilled_fees(scope, subscription, history, span)))
             updated = updated.model_copy(update={"billed_through": step.usage_end})
         entry, events, fee_plan = None, [], None
         if step.kind == "renew":
@@ -154,36 +198,35 @@ class SubscriptionBiller:
             )
             events.append(_event(renewal.event_type, scope, updated, step.at, **details))
         if updated.status != "canceled" and cycle.fees_due(updated):
-            lines += self.fees(scope, updated, history, fee_plan)
+            parts.append(Part("fees", self.fees(scope, updated, history, fee_plan)))
             updated = updated.model_copy(update={"billed_through": updated.current_period_end})
-        lines += self.one_offs(scope, updated)
-        invoice = None
-        if lines or (basis and self.plan(scope, basis.plan).charges):  # late usage may still come
-            invoice, updated = self.draft(scope, updated, step, lines, basis)
-            events.append(invoice_event("InvoiceCreated", scope, invoice, step.at))
+        parts.append(Part("one_offs", self.one_offs(scope, updated)))
+        lines = [line for part in parts for line in part.lines]
+        draft, drafted = self.draft(scope, updated, step, lines, basis)
+        kept = bool(lines) or bool(basis and self.plan(scope, basis.plan).charges)  # late usage may still come
+        if kept:
+            updated = drafted
+            events.append(invoice_event("InvoiceCreated", scope, draft, step.at))
         updated = updated.model_copy(update={"revision": subscription.revision + 1})
-        self._writer.apply_step(scope, updated, subscription.revision, invoice, entry, events)
-        return invoice
+        return Outcome(updated, draft, kept, entry, events, parts)
 
-    def closing_lines(
+    def closing_parts(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], step: cycle.Step
-    ) -> tuple[list[Line], UsageBasis | None]:
+    ) -> tuple[list[Part], UsageBasis | None]:
         """Usage of the period the step closes, and the prorations of changes made during it."""
         start, end = step.usage_start, step.usage_end
         if not (start and end):
             return [], None
-        lines: list[Line] = []
+        parts: list[Part] = []
         basis = None
         if not self._trial(subscription, start, end):
             later = [subscription.current_period_start] if subscription.current_period_start > start else []
             plan_id = cycle.plan_at(subscription, history, _before(end))
             basis = UsageBasis(plan=plan_id, period_start=start, period_end=end, later=later)
-            lines += self.usage_lines(scope, subscription, basis)
+            parts.append(Part("usage", self.usage_lines(scope, subscription, basis)))
         span = (start, end, subscription.billed_through or "")
-        lines += [
-            line for _, made in self.prorated(scope, subscription, history, span, step.kind == "close") for line in made
-        ]
-        return lines, basis
+        parts += self.prorated(scope, subscription, history, span, step.kind == "close")
+        return parts, basis
 
     def prorated(
         self,
@@ -192,10 +235,10 @@ class SubscriptionBiller:
         history: list[HistoryEntry],
         span: tuple[str, str, str],
         cut_short: bool,
-    ) -> list[tuple[HistoryEntry | None, list[Line]]]:
+    ) -> list[Part]:
         """Each change within ``[start, cut)`` to the fees billed in advance up to ``end``,
-        with what it bills, then (``None``) the credit from ``cut`` on when the period was cut
-        short (a cancellation, an interval change). Nothing when no fees were billed for it."""
+        with what it bills, then the credit from ``cut`` on when the period was cut short (a
+        cancellation, an interval change). Nothing when no fees were billed for it."""
         start, cut, end = span
         cut_short = cut_short and cut < end
         if end <= start or cycle.fees_waived(subscription, history, start):
@@ -205,32 +248,12 @@ class SubscriptionBiller:
         catalog = self.prorating(scope)
         holdings = self.holdings(scope, subscription)
         full_start = self.full_start(scope, subscription, history, (start, end))
-        found: list[tuple[HistoryEntry | None, list[Line]]] = []
-        found += prorations.changes(history, span, full_start, holdings, catalog)
+        changes = prorations.changes(history, span, full_start, holdings, catalog)
+        found = [Part("change", lines, entry) for entry, lines in changes]
         if cut_short:
-            made = prorations.held((line for _, lines in found for line in lines), catalog)
-            found.append((None, prorations.cut([*holdings, *made], cut, catalog)))
+            made = prorations.held((line for part in found for line in part.lines), catalog)
+            found.append(Part("cut", prorations.cut([*holdings, *made], cut, catalog)))
         return found
-
-    def change_lines(
-        self, scope: Scope, before: Subscription, history: list[HistoryEntry], change: Decision
-    ) -> list[Line]:
-        """What a plan change decided on ``before`` will bill, computed as billing will: on
-        the same interval, the renewal's prorations of it; on another, the credit of the
-        period it cuts short, then the new period's fees."""
-        entry, billed_until = change.history, before.billed_through or ""
-        if not entry.details.get("period_restarted"):
-            span = (before.current_period_start, before.current_period_end, billed_until)
-            found = self.prorated(scope, before, history, span, cut_short=False)
-            return [line for change_entry, made in found if change_entry is entry for line in made]
-        span = (cycle.invoiced_through(before), entry.at, billed_until)
-        credit = [
-            line
-            for change_entry, made in self.prorated(scope, before, history, span, cut_short=True)
-            if change_entry is None
-            for line in made
-        ]
-        return credit + self.fees(scope, change.subscription, history)
 
     def prorating(self, scope: Scope) -> prorations.Catalog:
         return prorations.Catalog(

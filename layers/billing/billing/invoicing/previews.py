@@ -3,9 +3,12 @@
 - The upcoming invoice of a subscription: its current period as if it closed now (usage so
   far, changes to prorate) and the next period's fees.
 - A plan change: decided by the same code as the change (``SubscriptionService.plan_change``)
-  and billed by the same code as its invoice (``SubscriptionBiller.change_lines``): what was
-  paid for the rest of the period back and the new plan's share of it, or, on another
-  interval, the credit of the period cut short and the new plan's first period.
+  and billed by the same step as its invoice (``SubscriptionBiller.outcome``): what was paid
+  for the rest of the period back and the new plan's share of it, or, on another interval,
+  the credit of the period cut short and the new plan's first period.
+
+Both run the billing step itself (``SubscriptionBiller.outcome``, which computes and never
+writes) and only read what it returns, so a preview cannot bill otherwise than billing.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from billing.subscriptions.service import SubscriptionService
 
 
 def upcoming(biller: SubscriptionBiller, scope: Scope, subscription: Subscription) -> Invoice:
+    """The next step as billing will compute it, its usage cut at now while its period runs."""
     if cycle.due_at(subscription) is None:
         raise DomainRuleViolation("The subscription is canceled and fully invoiced.", code="no_upcoming_invoice")
     history = list(biller.history(scope, subscription.id))
@@ -28,22 +32,15 @@ def upcoming(biller: SubscriptionBiller, scope: Scope, subscription: Subscriptio
     step = cycle.next_step(subscription, biller.plan(scope, subscription.plan), history)
     if step.kind == "renew" and subscription.current_period_end > now:
         step = cycle.Step("renew", subscription.current_period_end, subscription.current_period_start, now)
-    lines, basis = biller.closing_lines(scope, subscription, history, step)
-    updated = subscription
-    moved_to = None
-    if step.kind == "renew":
-        renewal = cycle.renew(subscription, subscription.current_period_end, lambda p: biller.plan(scope, p))
-        updated, moved_to = renewal.subscription, (renewal.subscription.plan if renewal.previous_plan else None)
-    if updated.status != "canceled" and (cycle.fees_due(updated) or step.kind == "renew"):
-        lines += biller.fees(scope, updated, history, moved_to)
-    lines += biller.one_offs(scope, updated)
-    return biller.draft(scope, updated, step, lines, basis)[0].model_copy(update={"id": "upcoming"})
+    return biller.outcome(scope, subscription, history, step).draft.model_copy(update={"id": "upcoming"})
 
 
 def plan_change(
     biller: SubscriptionBiller, subscriptions: SubscriptionService, scope: Scope, subscription: Subscription, plan: str
 ) -> Invoice:
-    """The change decided as ``change_plan`` decides it, billed as the invoice that bills it will."""
+    """The change decided as ``change_plan`` decides it, then the step that bills it computed
+    as billing will: the parts of it that the change makes (on the same interval, its
+    proration; on another, the credit of the period it cuts short and the new period's fees)."""
     if not plan:
         raise InvalidRequest("Name the plan to preview: ?plan=<code or id>.", code="parameter_missing", param="plan")
     dry = biller.dry_run()  # a boundary the run has not reached yet is billed first, in memory
@@ -51,7 +48,15 @@ def plan_change(
     current = dry.subscription(scope, subscription.id) or subscription
     change = subscriptions.plan_change(scope, current, {"plan": plan, "when": "now"})
     history = [*dry.history(scope, subscription.id), change.history]
-    lines = dry.change_lines(scope, current, history, change)
+    changed = change.subscription
+    billed = dry.outcome(scope, changed, history, cycle.next_step(changed, dry.plan(scope, changed.plan), history))
+    restarted = bool(change.history.details.get("period_restarted"))
+    lines = [
+        line
+        for part in billed.parts
+        if (part.source in ("cut", "fees") if restarted else part.entry is change.history)
+        for line in part.lines
+    ]
     step = cycle.Step("close", change.history.at, None, None)
     draft = dry.draft(scope, current, step, lines, None)[0]
     return draft.model_copy(update={"id": "preview"})
