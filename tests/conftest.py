@@ -20,8 +20,14 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from hypothesis import settings
 
 from infra.local.stack import EmbeddedStack, StackConfig
+
+# Property tests assert on results, never on time: Hypothesis' default 200 ms deadline per
+# example made them fail on a loaded machine.
+settings.register_profile("no_deadline", deadline=None)
+settings.load_profile("no_deadline")
 
 # Read before any fixture points this process at its own endpoint.
 GIVEN_ENDPOINT = os.environ.get("AWS_ENDPOINT_URL") or None

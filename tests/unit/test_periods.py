@@ -51,3 +51,17 @@ def test_periods_tile_time(anchor: datetime, offset: timedelta, interval: str, c
 def test_unknown_interval() -> None:
     with pytest.raises(ValueError, match="interval"):
         shift(utc(2026, 1, 1), "fortnight", 1, 1)
+
+
+def test_shares_of_a_span_are_exact_fractions_and_a_stub_pays_its_part_of_a_full_period() -> None:
+    from fractions import Fraction
+
+    from billing.periods import Period, full_period_start, share, stub_share
+
+    assert share("2026-03-11T00:00:00Z", "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z") == Fraction(21, 31)
+    assert share("2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z") == 0  # an empty span
+    stub = ("2026-03-15T00:00:00Z", "2026-04-01T00:00:00Z")
+    assert full_period_start("month", 1, *stub) == "2026-03-01T00:00:00Z"
+    assert stub_share("month", 1, *stub) == Fraction(17, 31)
+    assert stub_share("month", 1, "2026-02-01T00:00:00Z", "2026-04-01T00:00:00Z") == 1  # never more than a period
+    assert Period.of(*stub).wire() == stub

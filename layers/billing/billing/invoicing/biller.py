@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
@@ -39,6 +39,7 @@ from billing.invoicing.lines import Line, in_order
 from billing.invoicing.lookups import CatalogLookups
 from billing.invoicing.model import BillingReason, Invoice, UsageBasis, invoice_event
 from billing.invoicing.usage_lines import usage_lines
+from billing.periods import before, full_period_start, instant
 from billing.scope import Scope
 from billing.subscriptions import cycle
 from billing.subscriptions.model import HistoryEntry, Subscription
@@ -221,7 +222,7 @@ class SubscriptionBiller:
         basis = None
         if not self._trial(subscription, start, end):
             later = [subscription.current_period_start] if subscription.current_period_start > start else []
-            plan_id = cycle.plan_at(subscription, history, _before(end))
+            plan_id = cycle.plan_at(subscription, history, before(end))
             basis = UsageBasis(plan=plan_id, period_start=start, period_end=end, later=later)
             parts.append(Part("usage", self.usage_lines(scope, subscription, basis)))
         span = (start, end, subscription.billed_through or "")
@@ -269,7 +270,7 @@ class SubscriptionBiller:
     ) -> str:
         """Where a full period ending with ``period`` starts (before it, for a stub)."""
         plan = self.plan(scope, cycle.plan_at(subscription, history, period[0]))
-        return fees.full_period_start(plan, *period)
+        return full_period_start(plan.interval, plan.interval_count, *period)
 
     def unbilled_fees(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], span: tuple[str, str]
@@ -345,7 +346,7 @@ class SubscriptionBiller:
             period_start=period[0],
             period_end=period[1],
             created_at=to_wire(now),
-            finalize_at=to_wire(datetime.fromisoformat(step.at) + settings.grace),
+            finalize_at=to_wire(instant(step.at) + settings.grace),
             customer_details=_customer_details(customer),
             discounts=[vars(d) for d in found],
             tax_rates=[vars(t) for t in rates],
@@ -409,10 +410,6 @@ def apply_lines(invoice: Invoice, charge_lines: Sequence[Line]) -> Invoice:
     )
 
 
-def _before(moment: str) -> str:
-    return to_wire(datetime.fromisoformat(moment) - timedelta(seconds=1))
-
-
 def _customer_details(customer: Customer) -> dict[str, Any]:
     details = {
         "name": customer.name,
@@ -425,4 +422,4 @@ def _customer_details(customer: Customer) -> dict[str, Any]:
 
 def _event(kind: str, scope: Scope, subscription: Subscription, at: str, **extra: Any) -> DomainEvent:
     data = {"object": subscription.model_dump(mode="json"), **extra}
-    return DomainEvent(type=kind, scope=scope, occurred_at=datetime.fromisoformat(at), data=data)
+    return DomainEvent(type=kind, scope=scope, occurred_at=instant(at), data=data)

@@ -9,37 +9,14 @@ share of a full period. Credits for what was billed are ``billing.invoicing.pror
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 from billing.catalog.add_ons import AddOn
 from billing.catalog.plans import Plan
-from billing.clock import to_wire
 from billing.decimals import to_minor, unit_price
 from billing.invoicing.lines import Line, LineType
-from billing.periods import shift
-
-
-def seconds(start: str, end: str) -> int:
-    """Whole seconds from ``start`` to ``end`` (wire timestamps have no fraction)."""
-    return int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
-
-
-def share(at: str, start: str, end: str) -> Fraction:
-    """The part of ``[start, end)`` left after ``at``, exactly."""
-    length = seconds(start, end)
-    return Fraction(seconds(at, end), length) if length > 0 else Fraction(0)
-
-
-def full_period_start(plan: Plan, start: str, end: str) -> str:
-    """The start of a full period of ``plan`` ending at ``end`` (before ``start`` for a stub)."""
-    full = shift(datetime.fromisoformat(end), plan.interval, plan.interval_count, -1)
-    return min(start, to_wire(full))
-
-
-def day(moment: str) -> str:
-    return moment[:10]
+from billing.periods import day, stub_share
 
 
 def fee_lines(
@@ -47,7 +24,7 @@ def fee_lines(
 ) -> list[Line]:
     """The fees of ``[start, end)`` billed in advance: the plan's base fee and recurring add-ons
     (their share of a full period when the period is a stub), and one-off add-ons not billed yet."""
-    part = stub_share(plan, start, end) if plan else Fraction(1)
+    part = stub_share(plan.interval, plan.interval_count, start, end) if plan else Fraction(1)
     lines = []
     if plan and plan.base_fee:
         lines.append(_fee(plan, part, start, end))
@@ -56,11 +33,6 @@ def fee_lines(
     for add_on, quantity in one_offs:
         lines.append(_add_on(add_on, quantity, Fraction(1), start, end))
     return lines
-
-
-def stub_share(plan: Plan, start: str, end: str) -> Fraction:
-    """The part of a full period of ``plan`` that ``[start, end)`` covers (1 for a full one)."""
-    return min(Fraction(1), share(start, full_period_start(plan, start, end), end))
 
 
 def charge_line(

@@ -25,9 +25,10 @@ from fractions import Fraction
 from billing.catalog.add_ons import AddOn
 from billing.catalog.plans import Plan
 from billing.decimals import to_minor
-from billing.invoicing.fees import add_on_remainder, day, plan_remainder, seconds, share
+from billing.invoicing.fees import add_on_remainder, plan_remainder
 from billing.invoicing.lines import Line
 from billing.invoicing.model import Invoice
+from billing.periods import day, seconds, share
 from billing.subscriptions.model import HistoryEntry
 
 PLAN = "plan"

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from operator import attrgetter
 
+from billing.periods import seconds
 from billing.usage.model import UsageEvent
-from billing.usage.totals import QUANTUM, combine, seconds_between
+from billing.usage.totals import QUANTUM, combine
 
 Key = tuple[str, str, str]  # subscription, period start, meter code
 _value = attrgetter("value")
@@ -28,10 +29,10 @@ def _latest(events: Sequence[UsageEvent]) -> Decimal:
 def _weighted(events: Sequence[UsageEvent]) -> Decimal:
     """Increments weighted by the share of the period left after them (level carried in: 0)."""
     first = events[0]
-    length = seconds_between(first.period_start, first.period_end)
+    length = seconds(first.period_start, first.period_end)
     if not length:
         return Decimal(0)
-    weighted = sum((e.value * seconds_between(e.timestamp, e.period_end) for e in events), Decimal(0))
+    weighted = sum((e.value * seconds(e.timestamp, e.period_end) for e in events), Decimal(0))
     return (weighted / length).quantize(QUANTUM)
 
 

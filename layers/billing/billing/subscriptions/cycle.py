@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from billing.catalog.plans import Plan
 from billing.clock import to_wire
+from billing.periods import Period, instant, period_at
 from billing.subscriptions.model import HistoryEntry, Subscription
-from billing.subscriptions.periods import period_containing
 
 StepKind = Literal["close", "open", "renew"]
 
@@ -36,6 +36,28 @@ class Step:
     at: str
     usage_start: str | None  # the usage period billed in arrears (its aggregates are keyed by its start)
     usage_end: str | None
+
+
+def clamped_period(anchor: datetime, plan: Plan, at: datetime, floor: datetime) -> Period:
+    """The period containing ``at``, starting no earlier than ``floor`` (a stub first period)."""
+    start, end = period_at(anchor, plan.interval, plan.interval_count, at)
+    return Period(max(start, floor), end)
+
+
+def covers(subscription: Subscription, at: datetime) -> bool:
+    """The subscription had started at ``at`` and was not canceled yet."""
+    started = instant(subscription.start_date) <= at
+    ended = subscription.canceled_at is not None and instant(subscription.canceled_at) <= at
+    return started and not ended
+
+
+def period_containing(subscription: Subscription, plan: Plan, at: datetime) -> Period:
+    """The trial is a period of its own; after it, periods follow the billing anchor."""
+    start = instant(subscription.start_date)
+    trial_end = instant(subscription.trial_end) if subscription.trial_end else None
+    if trial_end and at < trial_end:
+        return Period(start, trial_end)
+    return clamped_period(instant(subscription.billing_anchor), plan, at, floor=trial_end or start)
 
 
 def invoiced_through(subscription: Subscription) -> str:
@@ -111,7 +133,7 @@ def _natural_end(subscription: Subscription, plan: Plan, history: Sequence[Histo
         restart = restarts[0]
         previous_end = restart.details.get("previous_period_end") or restart.at
         return min(restart.at, previous_end) if previous_end > start else restart.at
-    return to_wire(period_containing(subscription, plan, datetime.fromisoformat(start))[1])
+    return to_wire(period_containing(subscription, plan, instant(start)).end)
 
 
 def state_at(subscription: Subscription, history: Sequence[HistoryEntry], moment: str) -> HistoryEntry | None:
@@ -149,7 +171,7 @@ def renew(subscription: Subscription, at: str, plan_of: Callable[[str], Plan]) -
     """Roll the period over at ``at`` (its end): apply the pending change due by then (a
     cancellation ends the subscription; a plan change or tariff migration moves it, restarting
     the period on another interval), end a finished trial, and open the next period."""
-    moment = datetime.fromisoformat(at)
+    moment = instant(at)
     pending = subscription.pending_change
     base = {"invoiced_through": at, "pending_change": None if pending and pending.effective_at <= at else pending}
     if pending and pending.effective_at <= at and pending.type == "cancel":
@@ -169,7 +191,7 @@ def renew(subscription: Subscription, at: str, plan_of: Callable[[str], Plan]) -
     if subscription.status == "trialing" and subscription.trial_end and subscription.trial_end <= at:
         changes["status"] = "active"
     moved = subscription.model_copy(update=changes)
-    end = period_containing(moved, plan, moment)[1]
+    end = period_containing(moved, plan, moment).end
     moved = moved.model_copy(update={"current_period_start": at, "current_period_end": to_wire(end)})
     if previous_plan:
         return Renewal(moved, "plan_changed", "SubscriptionChanged", previous_plan)

@@ -33,6 +33,7 @@ from billing.ids import found, is_id, new_id
 from billing.pagination import Page, page_request
 from billing.periods import shift
 from billing.scope import Scope
+from billing.subscriptions.cycle import clamped_period
 from billing.subscriptions.lifecycle import Status, next_status
 from billing.subscriptions.model import (
     AddOnItem,
@@ -44,7 +45,6 @@ from billing.subscriptions.model import (
     SubscriptionCreate,
     SubscriptionUpdate,
 )
-from billing.subscriptions.periods import clamped_period
 from billing.subscriptions.references import CatalogReferences, every_period, same_currency
 from billing.testclocks import ClockTimes, now_for
 from billing.validation import NoBody, parse

@@ -18,8 +18,8 @@ from billing.customers.service import CustomerRepository, find_customer
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.pagination import Page, page_request
 from billing.scope import Scope
+from billing.subscriptions.cycle import covers, period_containing
 from billing.subscriptions.model import Subscription
-from billing.subscriptions.periods import covers, period_containing
 from billing.subscriptions.service import SubscriptionService
 from billing.testclocks import ClockTimes, now_for
 from billing.usage.model import UsageEvent, group_key

@@ -29,8 +29,8 @@ from billing.customers import Customer
 from billing.customers.service import CustomerRepository, find_customer
 from billing.scope import Scope
 from billing.subscriptions import cycle
+from billing.subscriptions.cycle import covers, period_containing
 from billing.subscriptions.model import HistoryEntry, Subscription
-from billing.subscriptions.periods import covers, period_containing
 from billing.subscriptions.service import SubscriptionQuery, SubscriptionRepository
 from billing.testclocks import ClockTimes
 from billing.usage.model import BilledPeriod, UsageEvent

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
 from billing.decimals import plain
+from billing.periods import seconds
 from billing.scope import Scope
 from billing.usage.model import UsageEvent, group_key
 
@@ -54,7 +54,7 @@ class Delta:
         self.n += 1
         self.total += event.value
         if self.aggregation == "weighted_sum":
-            self.wsum += event.value * seconds_between(event.timestamp, event.period_end)
+            self.wsum += event.value * seconds(event.timestamp, event.period_end)
         if self.max is None or event.value > self.max:
             self.max = event.value
         order = f"{event.timestamp}#{event.transaction_id}"
@@ -76,11 +76,6 @@ def fold(facts: Iterable[tuple[Scope, UsageEvent]]) -> dict[AggregateKey, Delta]
             deltas[key] = Delta(event.aggregation, event.period_end, event.group)
         deltas[key].add(event)
     return deltas
-
-
-def seconds_between(start: str, end: str) -> Decimal:
-    """Whole seconds (wire timestamps have no fraction)."""
-    return Decimal(int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -112,7 +107,7 @@ def quantity(stored: Stored, period: tuple[str, str], level_before: Decimal = De
         case "unique_count":
             return Decimal(stored.unique)
         case "weighted_sum":
-            length = seconds_between(*period)
+            length = seconds(*period)
             if not length:
                 return level_before
             with localcontext(prec=60):
