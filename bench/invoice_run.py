@@ -33,11 +33,14 @@ def _populate(scope: object, count: int) -> None:
     """``count`` customers and subscriptions like the one made through the services."""
     from billing.adapters import services
     from billing.adapters.dynamodb import customers, subscriptions, table
+    from billing.customers import CustomerCreate
     from billing.ids import new_id
     from billing.subscriptions.model import HistoryEntry
 
     start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    model = services.customers().create(scope, {"name": "Bench 0", "address": {"country": "US", "region": "CA"}})  # type: ignore[arg-type]
+    model = services.customers().create(
+        scope, CustomerCreate.model_validate({"name": "Bench 0", "address": {"country": "US", "region": "CA"}})
+    )  # type: ignore[arg-type]
     sub = services.subscriptions().create(scope, {"customer": model.id, "plan": "metered", "start_date": start})  # type: ignore[arg-type]
     items = []
     for n in range(1, count):

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from billing.adapters import services
 from billing.clock import to_wire
+from billing.customers import CustomerCreate
 from billing.scope import Scope
 
 CUSTOMERS = [
@@ -140,7 +141,7 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
     for kind, body in CATALOG:
         services.catalog().create(scope, kind, body)
     for body in CUSTOMERS:
-        customer = services.customers().create(scope, body)
+        customer = services.customers().create(scope, CustomerCreate.model_validate(body))
         services.subscriptions().create(scope, {"customer": customer.id, **SUBSCRIPTIONS[body["external_id"]]})
     _usage(scope)
     _history(scope, settle)
@@ -169,9 +170,13 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
     back as customer credit, which pays its monthly invoices since."""
     start = (datetime.now(UTC) - timedelta(days=62)).replace(hour=0, minute=0, second=0, microsecond=0)
     clock = services.test_clocks().create(scope, {"frozen_time": to_wire(start), "name": "Demo history"})
-    customer = services.customers().create(scope, {**HISTORY_CUSTOMER, "test_clock": clock.id})
+    customer = services.customers().create(
+        scope, CustomerCreate.model_validate({**HISTORY_CUSTOMER, "test_clock": clock.id})
+    )
     services.subscriptions().create(scope, {"customer": customer.id, "plan": "pro", "trial_days": 0})
-    vertex = services.customers().create(scope, {**DOWNGRADE_CUSTOMER, "test_clock": clock.id})
+    vertex = services.customers().create(
+        scope, CustomerCreate.model_validate({**DOWNGRADE_CUSTOMER, "test_clock": clock.id})
+    )
     annual = services.subscriptions().create(scope, {"customer": vertex.id, "plan": "pro-annual", "trial_days": 0})
     for month, calls in enumerate((1500, 2600)):
         moment = start + timedelta(days=30 * month + 20)

@@ -12,7 +12,7 @@ from billing.adapters.dynamodb.customers import DynamoCustomerRepository
 from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
 from billing.catalog.coupons import Coupon
 from billing.catalog.service import CatalogService
-from billing.customers import CustomerService
+from billing.customers import CustomerCreate, CustomerService
 from billing.errors import BillingError
 from billing.events import DomainEvent
 from billing.ids import new_id
@@ -43,9 +43,9 @@ def scope(stack: EmbeddedStack) -> Scope:
 
 def test_an_archived_customer_or_another_currency_refuses_the_write(scope: Scope) -> None:
     customers, repo = CustomerService(DynamoCustomerRepository()), DynamoSubscriptionRepository()
-    archived = customers.create(scope, {"currency": "USD"})
+    archived = customers.create(scope, CustomerCreate.model_validate({"currency": "USD"}))
     customers.archive(scope, archived.id)
-    euro = customers.create(scope, {"currency": "EUR"})
+    euro = customers.create(scope, CustomerCreate.model_validate({"currency": "EUR"}))
     for customer, currency in [(archived.id, "USD"), (euro.id, "USD")]:
         new = new_subscription(scope, customer, currency)
         with pytest.raises(BillingError) as refused:
@@ -56,7 +56,7 @@ def test_an_archived_customer_or_another_currency_refuses_the_write(scope: Scope
 
 def test_the_first_subscription_sets_the_currency_once(scope: Scope) -> None:
     customers, repo = CustomerService(DynamoCustomerRepository()), DynamoSubscriptionRepository()
-    customer = customers.create(scope, {})
+    customer = customers.create(scope, CustomerCreate.model_validate({}))
     repo.create(scope, new_subscription(scope, customer.id, set_customer_currency=True))
     assert customers.get(scope, customer.id).currency == "USD"
     repo.create(scope, new_subscription(scope, customer.id))  # same currency: fine
@@ -70,7 +70,9 @@ def test_the_coupon_limit_holds_in_the_transaction(scope: Scope) -> None:
         Coupon,
         catalog.create(scope, "coupon", {"code": "ONE", "percent_off": "5", "duration": "once", "max_redemptions": 1}),
     )
-    customer = CustomerService(DynamoCustomerRepository()).create(scope, {"currency": "USD"})
+    customer = CustomerService(DynamoCustomerRepository()).create(
+        scope, CustomerCreate.model_validate({"currency": "USD"})
+    )
     repo = DynamoSubscriptionRepository()
     repo.create(scope, new_subscription(scope, customer.id, coupon=coupon))
     with pytest.raises(BillingError) as refused:

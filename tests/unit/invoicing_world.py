@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from billing.catalog.service import CatalogService
-from billing.customers import CustomerService
+from billing.customers import CustomerCreate, CustomerService
 from billing.invoicing.biller import SubscriptionBiller
 from billing.invoicing.credit_notes import CreditNotes
 from billing.invoicing.model import billed_periods
@@ -75,7 +75,7 @@ class Billing:
         return self.catalog.create(SCOPE, kind, body)
 
     def customer(self, **body: Any) -> str:
-        return self.customers.create(SCOPE, {"name": "Jane", **body}).id
+        return self.customers.create(SCOPE, CustomerCreate.model_validate({"name": "Jane", **body})).id
 
     def subscribe(self, customer: str, plan: str, **body: Any) -> str:
         return self.subscriptions.create(SCOPE, {"customer": customer, "plan": plan, **body}).id

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing.customers import CustomerUpdate
 from billing.errors import BillingError
 from billing.invoicing import previews
 from billing.invoicing.lines import Line
@@ -54,7 +55,9 @@ def test_a_benefit_added_later_does_not_shrink_the_credit_of_a_period_billed_wit
     cus = w.customer()
     sub = w.subscribe(cus, "pro")
     w.bill(sub)
-    w.customers.update(SCOPE, cus, {"discounts": [{"name": "Veteran", "percent_off": "50"}]})
+    w.customers.update(
+        SCOPE, cus, CustomerUpdate.model_validate({"discounts": [{"name": "Veteran", "percent_off": "50"}]})
+    )
     final = cancel_mid_march(w, sub)
     assert credit_amounts(final) == [-2450] and final.discount_total == 0 and final.total == -2450
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from billing.catalog.service import CatalogService
-from billing.customers import CustomerService
+from billing.customers import CustomerCreate, CustomerService, CustomerUpdate
 from billing.errors import BillingError, Conflict, DomainRuleViolation, InvalidRequest, NotFound
 from billing.scope import Scope
 from billing.subscriptions.service import SubscriptionService
@@ -41,7 +41,7 @@ class World:
         self.catalog.create(SCOPE, "add_on", {"code": "eu-support", "name": "EU", "amount": 500, "currency": "EUR"})
 
     def customer(self, **fields: Any) -> str:
-        return self.customers.create(SCOPE, fields).id
+        return self.customers.create(SCOPE, CustomerCreate.model_validate(fields)).id
 
     def subscribe(self, **fields: Any) -> Any:
         body = {"customer": fields.pop("customer", None) or self.customer(), "plan": "basic", **fields}
@@ -288,9 +288,9 @@ def test_a_customers_currency_never_changes_once_set(world: World) -> None:
     world.subscribe(customer=customer)
     for currency in ("EUR", None):
         with pytest.raises(DomainRuleViolation) as refused:
-            world.customers.update(SCOPE, customer, {"currency": currency})
+            world.customers.update(SCOPE, customer, CustomerUpdate.model_validate({"currency": currency}))
         assert refused.value.code == "currency_locked"
-    assert world.customers.update(SCOPE, customer, {"currency": "USD"}).currency == "USD"
+    assert world.customers.update(SCOPE, customer, CustomerUpdate.model_validate({"currency": "USD"})).currency == "USD"
 
 
 def test_other_tenants_subscriptions_are_not_found(world: World) -> None:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing.catalog.service import CatalogService
-from billing.customers import CustomerService
+from billing.customers import CustomerCreate, CustomerService
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.scope import Scope
 from billing.subscriptions.service import SubscriptionService
@@ -52,7 +52,7 @@ class World:
         charges = [{"meter": code, "model": "per_unit", "unit_amount": "1"} for code in METERS]
         self.catalog.create(SCOPE, "plan", {"code": "p", "name": "P", "currency": "USD", "interval": "month",
                                             "charges": charges})  # fmt: skip
-        self.customer = customers.create(SCOPE, {"name": "C", "external_id": "ext-1"}).id
+        self.customer = customers.create(SCOPE, CustomerCreate.model_validate({"name": "C", "external_id": "ext-1"})).id
         start = (NOW - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.sub = subscriptions.create(SCOPE, {"customer": self.customer, "plan": "p", "start_date": start})
         self.events = MemoryUsageEvents()

@@ -20,6 +20,7 @@ from billing.adapters import services
 from billing.errors import BillingError, InvalidRequest, Unauthenticated
 from billing.idempotency import StoredResponse, canonical, fingerprint
 from billing.scope import Scope
+from billing.validation import M, parse
 from chalicelib import bodies
 
 app = Chalice(app_name="billing-api", configure_logs=False)  # Powertools Logger writes the logs
@@ -73,6 +74,15 @@ class Call:
     def json(self, exact: bool = False) -> Any:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
         return bodies.parse(self.raw_body, exact)
+
+    def body(self, model: type[M]) -> M:
+        """The JSON body as ``model`` (a domain's input model), or a 400 naming the field."""
+        return parse(model, self.json())
+
+    def optional_body(self, model: type[M]) -> M:
+        """As ``body``, for requests whose every field is optional: no body (or a JSON value
+        that is empty: ``null``, ``[]``, ``""``) means all defaults."""
+        return parse(model, self.json() or {})
 
 
 @dataclass(frozen=True)

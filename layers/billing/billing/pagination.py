@@ -1,5 +1,9 @@
 """Cursor pagination: ``?limit=&starting_after=`` -> ``{"data", "has_more", "next_starting_after"}``.
 
+``Page`` is the one list envelope: services return one, routes render it with ``to_public``.
+A list that is never paged (a subscription's history) is a ``Page.whole`` and its envelope
+has no cursor.
+
 Lists are newest first. The cursor is an id; ids are time-ordered, so the cursor alone
 locates the page. A filtered list (a status, a meter code ...) reads at most ``MAX_SCANNED``
 objects per request, so a rare value never reads a whole partition in one request: when the
@@ -10,7 +14,7 @@ not be in ``data``, so clients page on it rather than on the last object shown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -35,14 +39,18 @@ class Page(Generic[T]):
     data: list[T]
     has_more: bool
     next_starting_after: str | None = None  # set whenever has_more is
+    paged: bool = True  # False: the whole list at once, shown without a cursor
+
+    @classmethod
+    def whole(cls, data: Iterable[T]) -> Page[T]:
+        """Every item at once: ``has_more`` is always false, and there is no cursor."""
+        return cls(data=list(data), has_more=False, paged=False)
 
     def to_public(self, render: Callable[[T], Any]) -> dict[str, Any]:
-        return {
-            "object": "list",
-            "data": [render(item) for item in self.data],
-            "has_more": self.has_more,
-            "next_starting_after": self.next_starting_after if self.has_more else None,
-        }
+        envelope = {"object": "list", "data": [render(item) for item in self.data], "has_more": self.has_more}
+        if self.paged:
+            envelope["next_starting_after"] = self.next_starting_after if self.has_more else None
+        return envelope
 
 
 def page_request(params: Mapping[str, str], id_prefix: str) -> PageRequest:

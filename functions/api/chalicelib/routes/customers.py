@@ -1,4 +1,5 @@
-"""``/v1/customers``: thin views over ``CustomerService``."""
+"""``/v1/customers``: thin views over ``CustomerService``. The views import the domain's models
+when first called, as the services load (``billing.adapters.services``), not at cold start."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ LIST_QUERY = frozenset({"limit", "starting_after", "external_id", "email", "stat
 
 @route("/v1/customers", methods=("POST",))
 def create_customer(call: Call) -> tuple[int, dict[str, Any]]:
-    return 201, customers().create(call.scope, call.json()).to_public()
+    from billing.customers import CustomerCreate
+
+    return 201, customers().create(call.scope, call.body(CustomerCreate)).to_public()
 
 
 @route("/v1/customers", query=LIST_QUERY)
 def list_customers(call: Call) -> dict[str, Any]:
-    return customers().list(call.scope, call.query).to_public(lambda customer: customer.to_public())
+    from billing.customers import CustomerQuery
+
+    return customers().list(call.scope, CustomerQuery.from_params(call.query)).to_public(lambda c: c.to_public())
 
 
 @route("/v1/customers/{customer_id}")
@@ -27,7 +32,9 @@ def get_customer(call: Call) -> dict[str, Any]:
 
 @route("/v1/customers/{customer_id}", methods=("PATCH",))
 def update_customer(call: Call) -> dict[str, Any]:
-    return customers().update(call.scope, call.params["customer_id"], call.json()).to_public()
+    from billing.customers import CustomerUpdate
+
+    return customers().update(call.scope, call.params["customer_id"], call.body(CustomerUpdate)).to_public()
 
 
 @route("/v1/customers/{customer_id}", methods=("DELETE",))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import Field
 
 from billing.catalog.fields import Code, Percent
 from billing.clock import to_wire
 from billing.customers.fields import Country, Currency, Email, ExternalId, Metadata, Phone, Tags, TaxRateIds, Text
+from billing.errors import InvalidRequest
+from billing.pagination import PageRequest, page_request
 from billing.validation import Input
 
 BillingMode = Literal["postpaid", "prepaid"]
@@ -73,6 +76,16 @@ class CustomerQuery:
     external_id: str | None = None
     email: str | None = None
     status: Status | None = None
+    page: PageRequest = field(default_factory=PageRequest)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> CustomerQuery:
+        """``GET /v1/customers``' query string; a 400 naming a bad parameter."""
+        page = page_request(params, "cus")
+        status = params.get("status")
+        if status is not None and status not in get_args(Status):
+            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
+        return cls(params.get("external_id"), params.get("email"), cast(Status, status), page)
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,25 @@
 """Customer use cases: create, read, change, archive, list.
 
+Requests arrive parsed (``CustomerCreate``, ``CustomerUpdate``, ``CustomerQuery``: the rules
+of each field live with the models); customers leave as ``Customer``, shown by the caller.
+
 Archiving keeps the customer and its billing history; an archived customer
 still holds its ``external_id`` and can no longer be changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Protocol, cast, get_args
+from typing import Any, Protocol
 
 from billing.clock import Clock, SystemClock
-from billing.customers.model import Customer, CustomerCreate, CustomerQuery, CustomerUpdate, Status
+from billing.customers.model import Customer, CustomerCreate, CustomerQuery, CustomerUpdate
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
 from billing.ids import is_id, new_id
-from billing.pagination import Page, page_request
+from billing.pagination import Page
 from billing.scope import Scope
-from billing.validation import parse
 
 _REQUIRED_WHEN_SENT = {"billing_mode", "tags", "metadata", "tax_exempt", "tax_rates", "discounts"}
 
@@ -57,8 +59,7 @@ class CustomerService:
         self._tax_rate_exists = tax_rates
         self._clock_exists = test_clocks
 
-    def create(self, scope: Scope, body: Any) -> Customer:
-        data = parse(CustomerCreate, body)
+    def create(self, scope: Scope, data: CustomerCreate) -> Customer:
         self._require_tax_rates(scope, data.tax_rates)
         if data.test_clock and (
             scope.livemode or not (self._clock_exists and self._clock_exists(scope, data.test_clock))
@@ -96,8 +97,7 @@ class CustomerService:
             raise NotFound(f"No such customer: '{customer_id}'", param="id")
         return customer
 
-    def update(self, scope: Scope, customer_id: str, body: Any) -> Customer:
-        data = parse(CustomerUpdate, body)
+    def update(self, scope: Scope, customer_id: str, data: CustomerUpdate) -> Customer:
         self._require_tax_rates(scope, data.tax_rates or [])
         current = self.get(scope, customer_id)
         self._refuse_if_archived(current)
@@ -135,15 +135,8 @@ class CustomerService:
         self._repo.save(scope, archived, current, self._event("CustomerArchived", scope, archived))
         return archived
 
-    def list(self, scope: Scope, params: Mapping[str, str]) -> Page[Customer]:
-        page = page_request(params, "cus")
-        status = params.get("status")
-        if status is not None and status not in get_args(Status):
-            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
-        query = CustomerQuery(
-            external_id=params.get("external_id"), email=params.get("email"), status=cast(Status, status)
-        )
-        return self._repo.list(scope, query, page.limit, page.starting_after)
+    def list(self, scope: Scope, query: CustomerQuery) -> Page[Customer]:
+        return self._repo.list(scope, query, query.page.limit, query.page.starting_after)
 
     def _require_tax_rates(self, scope: Scope, tax_rate_ids: Sequence[str]) -> None:
         for index, tax_rate_id in enumerate(tax_rate_ids):
