@@ -18,6 +18,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from billing.adapters import services
+from billing.catalog.service import create_request
 from billing.clock import to_wire
 from billing.customers import CustomerCreate
 from billing.scope import Scope
@@ -139,7 +140,7 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
     scope = Scope(tenant.id, livemode=False)
     services.update_settings(scope, SETTINGS)
     for kind, body in CATALOG:
-        services.catalog().create(scope, kind, body)
+        services.catalog().create(scope, kind, create_request(kind, body))
     for body in CUSTOMERS:
         customer = services.customers().create(scope, CustomerCreate.model_validate(body))
         services.subscriptions().create(scope, {"customer": customer.id, **SUBSCRIPTIONS[body["external_id"]]})

@@ -11,7 +11,7 @@ from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
 from billing.adapters.dynamodb.customers import DynamoCustomerRepository
 from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
 from billing.catalog.coupons import Coupon
-from billing.catalog.service import CatalogService
+from billing.catalog.service import CatalogService, create_request, update_request
 from billing.customers import CustomerCreate, CustomerService
 from billing.errors import BillingError
 from billing.events import DomainEvent
@@ -68,7 +68,11 @@ def test_the_coupon_limit_holds_in_the_transaction(scope: Scope) -> None:
     catalog = CatalogService(DynamoCatalogRepository())
     coupon = cast(
         Coupon,
-        catalog.create(scope, "coupon", {"code": "ONE", "percent_off": "5", "duration": "once", "max_redemptions": 1}),
+        catalog.create(
+            scope,
+            "coupon",
+            create_request("coupon", {"code": "ONE", "percent_off": "5", "duration": "once", "max_redemptions": 1}),
+        ),
     )
     customer = CustomerService(DynamoCustomerRepository()).create(
         scope, CustomerCreate.model_validate({"currency": "USD"})
@@ -79,5 +83,5 @@ def test_the_coupon_limit_holds_in_the_transaction(scope: Scope) -> None:
         repo.create(scope, new_subscription(scope, customer.id, coupon=coupon))  # a stale copy that still says 0
     assert refused.value.code == "coupon_exhausted"
     assert cast(Coupon, catalog.find(scope, "coupon", "ONE")).times_redeemed == 1
-    renamed = catalog.update(scope, "coupon", coupon.id, {"name": "Only one"})
+    renamed = catalog.update(scope, "coupon", coupon.id, update_request("coupon", {"name": "Only one"}))
     assert cast(Coupon, renamed).times_redeemed == 1  # editing the coupon keeps its count

@@ -7,7 +7,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from billing.catalog.service import CatalogService
+from billing.catalog.service import CatalogService, create_request
 from billing.customers import CustomerCreate, CustomerService
 from billing.invoicing.biller import SubscriptionBiller
 from billing.invoicing.credit_notes import CreditNotes
@@ -72,7 +72,7 @@ class Billing:
         self._aggregated = 0
 
     def create(self, kind: str, **body: Any) -> Any:
-        return self.catalog.create(SCOPE, kind, body)
+        return self.catalog.create(SCOPE, kind, create_request(kind, body))
 
     def customer(self, **body: Any) -> str:
         return self.customers.create(SCOPE, CustomerCreate.model_validate({"name": "Jane", **body})).id

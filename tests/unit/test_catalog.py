@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from billing.catalog.service import CatalogService
+from billing.catalog.service import CatalogQuery, CatalogService, create_request, update_request
 from billing.errors import BillingError, Conflict, DomainRuleViolation, InvalidRequest
 from billing.scope import Scope
 from tests.unit.clock import FrozenClock
@@ -29,8 +29,8 @@ def repo() -> MemoryCatalog:
 @pytest.fixture
 def catalog(repo: MemoryCatalog) -> CatalogService:
     service = CatalogService(repo, FrozenClock())
-    service.create(SCOPE, "meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
-    service.create(SCOPE, "supplier", {"code": "water", "name": "Water Co"})
+    service.create(SCOPE, "meter", create_request("meter", {"code": "calls", "name": "Calls", "aggregation": "count"}))
+    service.create(SCOPE, "supplier", create_request("supplier", {"code": "water", "name": "Water Co"}))
     return service
 
 
@@ -56,7 +56,7 @@ def charge(model: str, **params: Any) -> dict[str, Any]:
     ],
 )
 def test_each_pricing_model_accepts_its_configuration(catalog: CatalogService, valid: dict[str, Any]) -> None:
-    saved = catalog.create(SCOPE, "plan", plan(valid))
+    saved = catalog.create(SCOPE, "plan", create_request("plan", plan(valid)))
     assert saved.model_dump()["charges"][0]["model"] == valid["model"]
 
 
@@ -100,7 +100,7 @@ def test_bad_charges_name_the_exact_field(
 ) -> None:
     before = dict(repo.items)
     with pytest.raises(InvalidRequest) as refused:
-        catalog.create(SCOPE, "plan", plan(charge("flat", amount=1), bad))
+        catalog.create(SCOPE, "plan", create_request("plan", plan(charge("flat", amount=1), bad)))
     assert (refused.value.param, refused.value.code) == (param.replace("[0]", "[1]", 1), code)
     assert repo.items == before
 
@@ -118,7 +118,7 @@ def test_bad_charges_name_the_exact_field(
 )
 def test_bad_plans_name_the_field(catalog: CatalogService, body: dict[str, Any], param: str) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        catalog.create(SCOPE, "plan", body)
+        catalog.create(SCOPE, "plan", create_request("plan", body))
     assert refused.value.param == param
 
 
@@ -153,39 +153,45 @@ def test_bad_catalog_input_names_the_field(
     catalog: CatalogService, kind: str, body: dict[str, Any], param: str
 ) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        catalog.create(SCOPE, kind, body)
+        catalog.create(SCOPE, kind, create_request(kind, body))
     assert refused.value.param == param
 
 
 def test_codes_are_unique_per_tenant_and_kind(catalog: CatalogService) -> None:
     with pytest.raises(Conflict):
-        catalog.create(SCOPE, "meter", {"code": "calls", "name": "Again", "aggregation": "count"})
-    catalog.create(OTHER, "meter", {"code": "calls", "name": "Theirs", "aggregation": "count"})
-    catalog.create(SCOPE, "add_on", {"code": "calls", "name": "Other kind", "amount": 1, "currency": "USD"})
+        catalog.create(
+            SCOPE, "meter", create_request("meter", {"code": "calls", "name": "Again", "aggregation": "count"})
+        )
+    catalog.create(OTHER, "meter", create_request("meter", {"code": "calls", "name": "Theirs", "aggregation": "count"}))
+    catalog.create(
+        SCOPE,
+        "add_on",
+        create_request("add_on", {"code": "calls", "name": "Other kind", "amount": 1, "currency": "USD"}),
+    )
 
 
 def test_price_changes_make_a_new_version_and_keep_the_old(catalog: CatalogService, repo: MemoryCatalog) -> None:
-    first = catalog.create(SCOPE, "plan", plan(charge("graduated", tiers=TIERS), base_fee=4900))
-    renamed = catalog.update(SCOPE, "plan", first.id, {"name": "Pro (2026)"})
+    first = catalog.create(SCOPE, "plan", create_request("plan", plan(charge("graduated", tiers=TIERS), base_fee=4900)))
+    renamed = catalog.update(SCOPE, "plan", first.id, update_request("plan", {"name": "Pro (2026)"}))
     assert renamed.id == first.id and renamed.model_dump()["version"] == 1
-    second = catalog.update(SCOPE, "plan", first.id, {"base_fee": 5900})
+    second = catalog.update(SCOPE, "plan", first.id, update_request("plan", {"base_fee": 5900}))
     assert second.id != first.id
     assert second.model_dump()["version"] == 2 and second.model_dump()["previous_version"] == first.id
     old = catalog.get(SCOPE, "plan", first.id).model_dump()
     assert (old["status"], old["superseded_by"], old["base_fee"]) == ("superseded", second.id, 4900)
     assert catalog.find(SCOPE, "plan", "pro").id == second.id  # type: ignore[union-attr]
     with pytest.raises(DomainRuleViolation):
-        catalog.update(SCOPE, "plan", first.id, {"base_fee": 1})
+        catalog.update(SCOPE, "plan", first.id, update_request("plan", {"base_fee": 1}))
     assert [e.type for e in repo.events][-3:] == ["PlanCreated", "PlanUpdated", "PlanVersionCreated"]
 
 
 def test_immutable_fields_cannot_be_patched(catalog: CatalogService) -> None:
     meter = catalog.get(SCOPE, "meter", catalog.find(SCOPE, "meter", "calls").id)  # type: ignore[union-attr]
     with pytest.raises(InvalidRequest) as refused:
-        catalog.update(SCOPE, "meter", meter.id, {"aggregation": "sum"})
+        catalog.update(SCOPE, "meter", meter.id, update_request("meter", {"aggregation": "sum"}))
     assert refused.value.code == "parameter_unknown"
     with pytest.raises(InvalidRequest):
-        catalog.update(SCOPE, "tax_rate", "txr_x", {"percent": "5"})
+        catalog.update(SCOPE, "tax_rate", "txr_x", update_request("tax_rate", {"percent": "5"}))
 
 
 def test_other_tenants_objects_are_not_found(catalog: CatalogService) -> None:
@@ -195,7 +201,7 @@ def test_other_tenants_objects_are_not_found(catalog: CatalogService) -> None:
         catalog.get(OTHER, "meter", meter.id)
     assert refused.value.type == "not_found_error"
     assert catalog.find(OTHER, "meter", "calls") is None
-    assert catalog.list(OTHER, "meter", {}).data == []
+    assert catalog.list(OTHER, "meter", CatalogQuery()).data == []
 
 
 @pytest.mark.parametrize(
@@ -211,15 +217,22 @@ def test_other_tenants_objects_are_not_found(catalog: CatalogService) -> None:
 def test_fields_that_cannot_be_empty_refuse_null(
     catalog: CatalogService, kind: str, create: dict[str, Any], patch: dict[str, Any]
 ) -> None:
-    obj = catalog.create(SCOPE, kind, create)
+    obj = catalog.create(SCOPE, kind, create_request(kind, create))
     with pytest.raises(InvalidRequest) as refused:
-        catalog.update(SCOPE, kind, obj.id, patch)
+        catalog.update(SCOPE, kind, obj.id, update_request(kind, patch))
     assert refused.value.param == next(iter(patch))
 
 
 def test_optional_fields_can_be_cleared(catalog: CatalogService) -> None:
-    supplier = catalog.create(SCOPE, "supplier", {"code": "gas", "name": "Gas", "email": "a@b.co"})
-    assert catalog.update(SCOPE, "supplier", supplier.id, {"email": None}).model_dump()["email"] is None
+    supplier = catalog.create(
+        SCOPE, "supplier", create_request("supplier", {"code": "gas", "name": "Gas", "email": "a@b.co"})
+    )
+    assert (
+        catalog.update(SCOPE, "supplier", supplier.id, update_request("supplier", {"email": None})).model_dump()[
+            "email"
+        ]
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -228,5 +241,9 @@ def test_optional_fields_can_be_cleared(catalog: CatalogService) -> None:
 )
 def test_timestamps_outside_the_supported_range_are_refused(catalog: CatalogService, redeem_by: str) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        catalog.create(SCOPE, "coupon", {"code": "c", "percent_off": "5", "duration": "once", "redeem_by": redeem_by})
+        catalog.create(
+            SCOPE,
+            "coupon",
+            create_request("coupon", {"code": "c", "percent_off": "5", "duration": "once", "redeem_by": redeem_by}),
+        )
     assert refused.value.param == "redeem_by"

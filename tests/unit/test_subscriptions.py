@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from billing.catalog.service import CatalogService
+from billing.catalog.service import CatalogService, create_request, update_request
 from billing.customers import CustomerCreate, CustomerService, CustomerUpdate
 from billing.errors import BillingError, Conflict, DomainRuleViolation, InvalidRequest, NotFound
 from billing.scope import Scope
@@ -28,7 +28,9 @@ class World:
         self.catalog = CatalogService(self.catalog_repo, self.clock)
         self.customers = CustomerService(self.customer_repo, self.clock)
         self.service = SubscriptionService(self.repo, self.customer_repo, self.catalog, self.clock)
-        self.catalog.create(SCOPE, "meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
+        self.catalog.create(
+            SCOPE, "meter", create_request("meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
+        )
         for code, currency, interval, trial in [
             ("basic", "USD", "month", 0),
             ("pro", "USD", "month", 14),
@@ -36,9 +38,17 @@ class World:
             ("euro", "EUR", "month", 0),
         ]:
             body = {"code": code, "name": code, "currency": currency, "interval": interval, "trial_days": trial}
-            self.catalog.create(SCOPE, "plan", {**body, "base_fee": 1000})
-        self.catalog.create(SCOPE, "add_on", {"code": "support", "name": "Support", "amount": 500, "currency": "USD"})
-        self.catalog.create(SCOPE, "add_on", {"code": "eu-support", "name": "EU", "amount": 500, "currency": "EUR"})
+            self.catalog.create(SCOPE, "plan", create_request("plan", {**body, "base_fee": 1000}))
+        self.catalog.create(
+            SCOPE,
+            "add_on",
+            create_request("add_on", {"code": "support", "name": "Support", "amount": 500, "currency": "USD"}),
+        )
+        self.catalog.create(
+            SCOPE,
+            "add_on",
+            create_request("add_on", {"code": "eu-support", "name": "EU", "amount": 500, "currency": "EUR"}),
+        )
 
     def customer(self, **fields: Any) -> str:
         return self.customers.create(SCOPE, CustomerCreate.model_validate(fields)).id
@@ -120,14 +130,28 @@ def test_archived_customers_cannot_subscribe(world: World) -> None:
 
 def test_coupons_are_checked_and_counted(world: World) -> None:
     world.catalog.create(
-        SCOPE, "coupon", {"code": "ONE", "percent_off": "10", "duration": "once", "max_redemptions": 1}
+        SCOPE,
+        "coupon",
+        create_request("coupon", {"code": "ONE", "percent_off": "10", "duration": "once", "max_redemptions": 1}),
     )
     world.catalog.create(
-        SCOPE, "coupon", {"code": "PROONLY", "percent_off": "10", "duration": "forever", "applies_to_plans": ["pro"]}
+        SCOPE,
+        "coupon",
+        create_request(
+            "coupon", {"code": "PROONLY", "percent_off": "10", "duration": "forever", "applies_to_plans": ["pro"]}
+        ),
     )
-    world.catalog.create(SCOPE, "coupon", {"code": "EUR5", "amount_off": 500, "currency": "EUR", "duration": "once"})
     world.catalog.create(
-        SCOPE, "coupon", {"code": "OLD", "percent_off": "5", "duration": "once", "redeem_by": "2026-01-01T00:00:00Z"}
+        SCOPE,
+        "coupon",
+        create_request("coupon", {"code": "EUR5", "amount_off": 500, "currency": "EUR", "duration": "once"}),
+    )
+    world.catalog.create(
+        SCOPE,
+        "coupon",
+        create_request(
+            "coupon", {"code": "OLD", "percent_off": "5", "duration": "once", "redeem_by": "2026-01-01T00:00:00Z"}
+        ),
     )
     assert world.subscribe(coupon="ONE").coupon == "ONE"
     assert world.catalog.find(SCOPE, "coupon", "ONE").times_redeemed == 1  # type: ignore[union-attr]
@@ -208,7 +232,7 @@ def test_add_ons_are_added_replaced_and_removed(world: World) -> None:
 def test_superseded_plans_take_no_new_subscriptions(world: World) -> None:
     old = world.catalog.find(SCOPE, "plan", "basic")
     assert old is not None
-    new = world.catalog.update(SCOPE, "plan", old.id, {"base_fee": 2000})
+    new = world.catalog.update(SCOPE, "plan", old.id, update_request("plan", {"base_fee": 2000}))
     assert world.subscribe(plan="basic").plan == new.id
     with pytest.raises(DomainRuleViolation) as refused:
         world.subscribe(plan=old.id)
@@ -220,7 +244,7 @@ def test_tariff_migration_schedules_each_subscription_once(world: World) -> None
     listed = world.service.list(SCOPE, {}).data[0]  # a list's copy, about to go stale
     world.service.add_add_on(SCOPE, sub.id, {"add_on": "support"})
     old = world.catalog.find(SCOPE, "plan", "basic")
-    new = world.catalog.update(SCOPE, "plan", old.id, {"base_fee": 2000})  # type: ignore[union-attr]
+    new = world.catalog.update(SCOPE, "plan", old.id, update_request("plan", {"base_fee": 2000}))  # type: ignore[union-attr]
     assert world.service.schedule_tariff_change(SCOPE, listed.id, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
     assert not world.service.schedule_tariff_change(SCOPE, listed.id, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
     after = world.service.get(SCOPE, sub.id)
@@ -235,7 +259,7 @@ def test_migrations_leave_the_customers_own_pending_changes(world: World) -> Non
     world.service.cancel(SCOPE, leaving.id, {"when": "period_end"})
     world.service.change_plan(SCOPE, switching.id, {"plan": "pro", "when": "period_end"})
     old = world.catalog.find(SCOPE, "plan", "basic")
-    new = world.catalog.update(SCOPE, "plan", old.id, {"base_fee": 2000})  # type: ignore[union-attr]
+    new = world.catalog.update(SCOPE, "plan", old.id, update_request("plan", {"base_fee": 2000}))  # type: ignore[union-attr]
     for sub in (leaving, switching):
         assert not world.service.schedule_tariff_change(SCOPE, sub.id, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
     assert world.service.get(SCOPE, leaving.id).pending_change.type == "cancel"  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.catalog.service import CatalogService
+from billing.catalog.service import CatalogService, create_request
 from billing.customers import CustomerCreate, CustomerService
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.scope import Scope
@@ -48,10 +48,10 @@ class World:
         customers = CustomerService(self.customer_repo, self.clock)
         subscriptions = SubscriptionService(self.subscription_repo, self.customer_repo, self.catalog, self.clock)
         for code, meter in METERS.items():
-            self.catalog.create(SCOPE, "meter", {"code": code, "name": code, **meter})
+            self.catalog.create(SCOPE, "meter", create_request("meter", {"code": code, "name": code, **meter}))
         charges = [{"meter": code, "model": "per_unit", "unit_amount": "1"} for code in METERS]
-        self.catalog.create(SCOPE, "plan", {"code": "p", "name": "P", "currency": "USD", "interval": "month",
-                                            "charges": charges})  # fmt: skip
+        plan = {"code": "p", "name": "P", "currency": "USD", "interval": "month", "charges": charges}
+        self.catalog.create(SCOPE, "plan", create_request("plan", plan))
         self.customer = customers.create(SCOPE, CustomerCreate.model_validate({"name": "C", "external_id": "ext-1"})).id
         start = (NOW - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.sub = subscriptions.create(SCOPE, {"customer": self.customer, "plan": "p", "start_date": start})

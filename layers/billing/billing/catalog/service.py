@@ -9,19 +9,43 @@ version that takes over the code; only the current version can be changed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from billing.catalog.kinds import KINDS
-from billing.catalog.resource import Entity, Kind, require_current
+from billing.catalog.resource import CatalogInput, Entity, Kind, require_current
 from billing.clock import Clock, SystemClock, to_wire
 from billing.errors import InvalidRequest, NotFound
 from billing.events import DomainEvent
 from billing.ids import is_id, new_id
-from billing.pagination import Page, page_request
+from billing.pagination import Page, PageRequest, page_request
 from billing.scope import Scope
 from billing.validation import parse
 
 Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    """A catalog list: one page, or the current object with ``code``."""
+
+    code: str | None = None
+    page: PageRequest = field(default_factory=PageRequest)
+
+    @classmethod
+    def from_params(cls, kind_name: str, params: Mapping[str, str]) -> CatalogQuery:
+        """A list's query string (``limit``, ``starting_after``, ``code``); a 400 naming a bad one."""
+        return cls(page=page_request(params, KINDS[kind_name].id_prefix), code=params.get("code"))
+
+
+def create_request(kind_name: str, body: Any) -> CatalogInput:
+    """A body that creates an object of ``kind_name``, parsed (a 400 naming the field)."""
+    return parse(KINDS[kind_name].create, body)
+
+
+def update_request(kind_name: str, body: Any) -> CatalogInput:
+    """A body that changes an object of ``kind_name``, parsed (a 400 naming the field)."""
+    return parse(KINDS[kind_name].update, body)
 
 
 class CatalogRepository(Protocol):
@@ -46,9 +70,8 @@ class CatalogService:
         self._repo = repo
         self._clock = clock or SystemClock()
 
-    def create(self, scope: Scope, kind_name: str, body: Any) -> Entity:
+    def create(self, scope: Scope, kind_name: str, data: CatalogInput) -> Entity:
         kind = KINDS[kind_name]
-        data = parse(kind.create, body)
         self._require_references(scope, data.references())
         now = self._clock.now()
         item = {
@@ -82,20 +105,17 @@ class CatalogService:
         item = self._repo.by_code(scope, kind, code)
         return kind.entity.model_validate(item) if item else None
 
-    def list(self, scope: Scope, kind_name: str, params: Mapping[str, str]) -> Page[Entity]:
+    def list(self, scope: Scope, kind_name: str, query: CatalogQuery) -> Page[Entity]:
         kind = KINDS[kind_name]
-        page = page_request(params, kind.id_prefix)
-        code = params.get("code")
-        if code is not None:
-            found = self.find(scope, kind_name, code)
+        if query.code is not None:
+            found = self.find(scope, kind_name, query.code)
             return Page(data=[found] if found else [], has_more=False)
-        items = self._repo.list(scope, kind, page.limit, page.starting_after)
+        items = self._repo.list(scope, kind, query.page.limit, query.page.starting_after)
         entities = [kind.entity.model_validate(item) for item in items.data]
         return Page(data=entities, has_more=items.has_more, next_starting_after=items.next_starting_after)
 
-    def update(self, scope: Scope, kind_name: str, object_id: str, body: Any) -> Entity:
+    def update(self, scope: Scope, kind_name: str, object_id: str, data: CatalogInput) -> Entity:
         kind = KINDS[kind_name]
-        data = parse(kind.update, body)
         current = self.get(scope, kind_name, object_id)
         require_current(current)
         changes = data.fields(only_sent=True)

@@ -13,9 +13,10 @@ from billing.catalog.add_ons import AddOn
 from billing.catalog.coupons import Coupon
 from billing.catalog.meters import Meter
 from billing.catalog.plans import Plan
-from billing.catalog.service import CatalogService
+from billing.catalog.service import CatalogQuery, CatalogService
 from billing.catalog.tax_rates import TaxRate
 from billing.errors import NotFound
+from billing.pagination import PageRequest
 from billing.scope import Scope
 
 
@@ -56,8 +57,7 @@ class CatalogLookups:
         found: list[TaxRate] = []
         after: str | None = None
         while True:
-            params = {"limit": "100", **({"starting_after": after} if after else {})}
-            page = self.catalog.list(scope, "tax_rate", params)
+            page = self.catalog.list(scope, "tax_rate", CatalogQuery(page=PageRequest(100, after)))
             found += [rate for rate in page.data if isinstance(rate, TaxRate)]
             if not page.has_more or not page.data:
                 return found

@@ -24,9 +24,30 @@ from billing.ids import new_id
 from billing.scope import Scope
 from billing.subscriptions.model import Migrate
 from billing.subscriptions.service import SubscriptionService
-from billing.validation import parse
 
 PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PlanMigration:
+    """A requested migration, as its ``PlanMigrationRequested`` event carries it."""
+
+    id: str
+    plan: str
+    plan_code: str
+    effective_date: str
+    created_at: str
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "plan_migration",
+            "plan": self.plan,
+            "plan_code": self.plan_code,
+            "effective_date": self.effective_date,
+            "status": "scheduled",
+            "created_at": self.created_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -48,8 +69,7 @@ class PlanMigrations:
         self._events = events
         self._clock = clock or SystemClock()
 
-    def request(self, scope: Scope, plan_id: str, body: Any) -> dict[str, Any]:
-        data = parse(Migrate, body)
+    def request(self, scope: Scope, plan_id: str, data: Migrate) -> PlanMigration:
         plan = cast(Plan, self._catalog.get(scope, "plan", plan_id))
         require_current(plan)
         now = self._clock.now()
@@ -59,16 +79,15 @@ class PlanMigrations:
                 code="effective_date_not_in_future",
                 param="effective_date",
             )
-        migration = {
-            "id": new_id("mig", int(now.timestamp() * 1000)),
-            "object": "plan_migration",
-            "plan": plan.id,
-            "plan_code": plan.code,
-            "effective_date": data.effective_date,
-            "status": "scheduled",
-            "created_at": to_wire(now),
-        }
-        self._events.record(DomainEvent(type="PlanMigrationRequested", scope=scope, occurred_at=now, data=migration))
+        migration = PlanMigration(
+            id=new_id("mig", int(now.timestamp() * 1000)),
+            plan=plan.id,
+            plan_code=plan.code,
+            effective_date=data.effective_date,
+            created_at=to_wire(now),
+        )
+        event = DomainEvent(type="PlanMigrationRequested", scope=scope, occurred_at=now, data=migration.to_public())
+        self._events.record(event)
         return migration
 
     def migrate_page(self, scope: Scope, plan_id: str, effective_date: str, cursor: str | None) -> PageResult:
