@@ -22,33 +22,37 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bench._capacity import WriteUnits
 from bench._emulator import emulator, free_port
 
+if TYPE_CHECKING:
+    from billing.scope import Scope
+
 SUBSCRIPTIONS = int(os.environ.get("BENCH_RUN_SUBSCRIPTIONS", 10_000))
 
 
-def _populate(scope: object, count: int) -> None:
+def _populate(scope: Scope, count: int) -> None:
     """``count`` customers and subscriptions like the one made through the services."""
     from billing.adapters import services
     from billing.adapters.dynamodb import customers, subscriptions, table
     from billing.customers import CustomerCreate
     from billing.ids import new_id
-    from billing.subscriptions.model import HistoryEntry
+    from billing.subscriptions.model import HistoryEntry, SubscriptionCreate
 
     start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    model = services.customers().create(
-        scope, CustomerCreate.model_validate({"name": "Bench 0", "address": {"country": "US", "region": "CA"}})
-    )  # type: ignore[arg-type]
-    sub = services.subscriptions().create(scope, {"customer": model.id, "plan": "metered", "start_date": start})  # type: ignore[arg-type]
+    address = {"country": "US", "region": "CA"}
+    model = services.customers().create(scope, CustomerCreate.model_validate({"name": "Bench 0", "address": address}))
+    subscribe = {"customer": model.id, "plan": "metered", "start_date": start}
+    sub = services.subscriptions().create(scope, SubscriptionCreate.model_validate(subscribe))
     items = []
     for n in range(1, count):
         customer = model.__class__(**{**vars(model), "id": new_id("cus"), "name": f"Bench {n}"})
         clone = sub.model_copy(update={"id": new_id("sub"), "customer": customer.id})
         entry = HistoryEntry(at=start, type="created", status=clone.status, plan=clone.plan)
-        items += [customers.to_item(scope, customer), subscriptions.to_item(scope, clone)]  # type: ignore[arg-type]
-        items.append(table.decode(subscriptions.history_put(scope, clone, entry)["Put"]["Item"]))  # type: ignore[arg-type]
+        items += [customers.to_item(scope, customer), subscriptions.to_item(scope, clone)]
+        items.append(table.decode(subscriptions.history_put(scope, clone, entry)["Put"]["Item"]))
     table.batch_put(table.table_name(), items)
 
 
@@ -61,6 +65,7 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from billing.adapters import services
     from billing.adapters.dynamodb import table
+    from billing.catalog.service import create_request
     from billing.scope import Scope
     from infra.local.stack import EmbeddedStack, StackConfig
 
@@ -72,12 +77,15 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
         tenant, _ = services.tenants().create_tenant("Run Bench")
         scope = Scope(tenant.id, livemode=False)
         services.update_settings(scope, {"grace_period": 0})
-        services.catalog().create(scope, "meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
+        services.catalog().create(
+            scope, "meter", create_request("meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
+        )
         tiers = [{"up_to": 1000, "unit_amount": "0"}, {"up_to": None, "unit_amount": "0.2"}]
         plan = {"code": "metered", "name": "Metered", "currency": "USD", "interval": "month", "base_fee": 2900,
                 "charges": [{"meter": "calls", "model": "graduated", "tiers": tiers}]}  # fmt: skip
-        services.catalog().create(scope, "plan", plan)
-        services.catalog().create(scope, "tax_rate", {"name": "CA", "percent": "7.25", "country": "US", "region": "CA"})
+        services.catalog().create(scope, "plan", create_request("plan", plan))
+        tax_rate = {"name": "CA", "percent": "7.25", "country": "US", "region": "CA"}
+        services.catalog().create(scope, "tax_rate", create_request("tax_rate", tax_rate))
         _populate(scope, SUBSCRIPTIONS)
         requests, units = _Requests(), WriteUnits()
         requests.attach(table.client())

@@ -22,6 +22,7 @@ from billing.catalog.service import create_request
 from billing.clock import to_wire
 from billing.customers import CustomerCreate
 from billing.scope import Scope
+from billing.subscriptions.model import ChangePlan, SubscriptionCreate
 
 CUSTOMERS = [
     {
@@ -143,7 +144,9 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
         services.catalog().create(scope, kind, create_request(kind, body))
     for body in CUSTOMERS:
         customer = services.customers().create(scope, CustomerCreate.model_validate(body))
-        services.subscriptions().create(scope, {"customer": customer.id, **SUBSCRIPTIONS[body["external_id"]]})
+        services.subscriptions().create(
+            scope, SubscriptionCreate.model_validate({"customer": customer.id, **SUBSCRIPTIONS[body["external_id"]]})
+        )
     _usage(scope)
     _history(scope, settle)
     ssm.put_parameter(Name=parameter, Value=tenant.id, Type="String", Overwrite=True)
@@ -174,16 +177,22 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
     customer = services.customers().create(
         scope, CustomerCreate.model_validate({**HISTORY_CUSTOMER, "test_clock": clock.id})
     )
-    services.subscriptions().create(scope, {"customer": customer.id, "plan": "pro", "trial_days": 0})
+    services.subscriptions().create(
+        scope, SubscriptionCreate.model_validate({"customer": customer.id, "plan": "pro", "trial_days": 0})
+    )
     vertex = services.customers().create(
         scope, CustomerCreate.model_validate({**DOWNGRADE_CUSTOMER, "test_clock": clock.id})
     )
-    annual = services.subscriptions().create(scope, {"customer": vertex.id, "plan": "pro-annual", "trial_days": 0})
+    annual = services.subscriptions().create(
+        scope, SubscriptionCreate.model_validate({"customer": vertex.id, "plan": "pro-annual", "trial_days": 0})
+    )
     for month, calls in enumerate((1500, 2600)):
         moment = start + timedelta(days=30 * month + 20)
         services.advance_test_clock(scope, clock.id, {"to": to_wire(moment)})
         if month == 0:
-            services.subscriptions().change_plan(scope, annual.id, {"plan": "pro", "when": "now"})
+            services.subscriptions().change_plan(
+                scope, annual.id, ChangePlan.model_validate({"plan": "pro", "when": "now"})
+            )
         events = [{"transaction_id": f"demo-hist-{month}-{n}", "customer": customer.id, "code": "api_calls",
                    "timestamp": to_wire(moment - timedelta(minutes=n % 600))} for n in range(calls)]  # fmt: skip
         for first in range(0, len(events), 1000):

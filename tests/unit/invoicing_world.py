@@ -14,12 +14,14 @@ from billing.invoicing.credit_notes import CreditNotes
 from billing.invoicing.model import billed_periods
 from billing.invoicing.service import InvoiceService
 from billing.scope import Scope
+from billing.subscriptions.model import SubscriptionCreate
 from billing.subscriptions.service import SubscriptionService
 from billing.tenant_settings import TenantSettings
 from billing.usage.aggregator import Record, UsageAggregator
 from billing.usage.ingest import UsageIngest
 from billing.usage.service import UsageService
 from billing.usage.stamping import Directory
+from billing.validation import parse
 from tests.unit.clock import FrozenClock
 from tests.unit.fakes import (
     MemoryAggregates,
@@ -78,7 +80,9 @@ class Billing:
         return self.customers.create(SCOPE, CustomerCreate.model_validate({"name": "Jane", **body})).id
 
     def subscribe(self, customer: str, plan: str, **body: Any) -> str:
-        return self.subscriptions.create(SCOPE, {"customer": customer, "plan": plan, **body}).id
+        return self.subscriptions.create(
+            SCOPE, parse(SubscriptionCreate, {"customer": customer, "plan": plan, **body})
+        ).id
 
     def send(self, customer: str, code: str, at: datetime, txid: str, **props: Any) -> None:
         """Send an event happening at ``at``; time moves on to ``at`` if it is later."""

@@ -11,6 +11,8 @@ from billing.errors import BillingError
 from billing.invoicing.biller import apply_lines
 from billing.invoicing.lines import Line
 from billing.invoicing.model import Invoice
+from billing.subscriptions.model import ChangePlan
+from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
@@ -24,7 +26,7 @@ def changed_invoice() -> tuple[Billing, Invoice]:
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.at(datetime(2026, 3, 11, tzinfo=UTC))
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "pro"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "pro"}))
     w.at(datetime(2026, 4, 1, tzinfo=UTC))
     [april] = w.bill(sub)
     assert [line.amount for line in april.lines] == [4900, -1287, 3319] and april.total == 6932

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from billing import ledger
 from billing.errors import BillingError
+from billing.subscriptions.model import Cancel, ChangePlan
+from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
 
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -32,7 +34,7 @@ def with_credit() -> tuple[Billing, str]:
     sub = w.subscribe(cus, "small")
     w.bill(sub)
     w.at(JAN + timedelta(days=15))
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     [final] = w.bill(sub)
     assert final.total == -981 and final.ending_balance == -981
     return w, cus
@@ -45,7 +47,7 @@ def test_a_downgrade_credit_pays_the_next_renewals() -> None:
     [year] = w.bill(sub)
     assert (year.total, year.amount_due, year.starting_balance, year.applied_balance) == (120000, 120000, 0, 0)
     w.at(JAN + timedelta(days=1))
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "monthly"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "monthly"}))
     [change] = w.bill(sub)  # 364/365 of the year back, February's month charged
     assert [line.amount for line in change.lines] == [12000, -119671]
     assert (change.total, change.amount_due, change.status) == (-107671, 0, "paid")
@@ -122,7 +124,7 @@ def test_the_receivable_is_what_open_invoices_ask_less_nothing_and_credit_is_nev
             elif action == "subscribe":
                 subs.append(w.subscribe(cus, "small"))
             elif action == "cancel" and current.status != "canceled":
-                w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+                w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
             elif action == "credit_note" and invoices:
                 invoice = invoices[pick % len(invoices)]
                 left = invoice.total - invoice.amount_credited
@@ -136,7 +138,7 @@ def test_the_receivable_is_what_open_invoices_ask_less_nothing_and_credit_is_nev
             elif action == "void" and invoices:
                 w.invoices.void(SCOPE, invoices[pick % len(invoices)].id)
             elif action in ("yearly", "monthly", "small") and current.status != "canceled":
-                w.subscriptions.change_plan(SCOPE, sub, {"plan": action})
+                w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": action}))
         except BillingError as refused:  # what the rules refuse is refused, and nothing else
             if refused.code not in REFUSALS:
                 raise
@@ -157,7 +159,7 @@ def test_an_invoice_whose_unused_time_was_credited_cannot_be_voided_nor_credited
     sub = w.subscribe(cus, "yearly")
     [year] = w.bill(sub)  # left open
     w.at(JAN + timedelta(days=1))
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "monthly"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "monthly"}))
     [change] = w.bill(sub)
     [credit] = [line for line in change.lines if line.amount < 0]
     assert credit.prorates == {year.lines[0].id: 119671}  # what it credited of the year's fee

@@ -18,6 +18,8 @@ from billing.invoicing import previews, rerating
 from billing.invoicing.runs import InvoiceRuns
 from billing.pricing import MODELS, Usage, charge_params
 from billing.scope import Scope
+from billing.subscriptions.model import AddOnItem, Cancel, ChangePlan
+from billing.validation import parse
 from tests.unit.fakes import MemoryDueIndex, MemoryRunStore
 from tests.unit.invoicing_world import SCOPE, Billing
 
@@ -76,7 +78,7 @@ def test_a_plan_change_mid_period_is_prorated_by_the_second() -> None:
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.advance(days=10)  # 21 of March's 31 days left
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "pro"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "pro"}))
     w.advance(days=21)
     [invoice] = w.bill(sub)
     credit, charge = to_minor(Decimal(-1900 * 21) / 31), to_minor(Decimal(4900 * 21) / 31)
@@ -89,7 +91,9 @@ def test_change_preview_is_what_the_change_will_bill() -> None:
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.advance(days=10)
-    preview = previews.plan_change(w.biller, w.subscriptions, SCOPE, w.subscription_repo.get(SCOPE, sub), "pro")
+    preview = previews.plan_change(
+        w.biller, w.subscriptions, SCOPE, w.subscription_repo.get(SCOPE, sub), parse(ChangePlan, {"plan": "pro"})
+    )
     assert [(line.type, line.amount) for line in preview.lines] == [("proration", -1287), ("proration", 3319)]
 
 
@@ -100,7 +104,7 @@ def test_the_upcoming_invoice_is_what_the_renewal_bills_when_no_more_usage_comes
     w.bill(sub)
     w.send(cus, "calls", datetime(2026, 3, 3, tzinfo=UTC), "u1", n=6000)
     w.advance(days=10)
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "pro"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "pro"}))
     w.send(cus, "calls", datetime(2026, 3, 12, tzinfo=UTC), "u2", n=9000)
     w.at(datetime(2026, 3, 20, tzinfo=UTC))
     upcoming = previews.upcoming(w.biller, SCOPE, w.subscription_repo.get(SCOPE, sub))
@@ -116,7 +120,7 @@ def test_an_interval_change_closes_the_period_now() -> None:
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.advance(days=10)
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "yearly"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "yearly"}))
     [invoice] = w.bill(sub)
     assert w.amounts(invoice) == [("subscription_fee", 49000), ("proration", -1287)]
     assert (invoice.period_start, invoice.period_end) == ("2026-03-01T00:00:00Z", "2026-03-11T00:00:00Z")
@@ -129,7 +133,7 @@ def test_cancelling_now_credits_the_unused_fee_and_bills_the_usage_so_far() -> N
     w.bill(sub)
     w.send(cus, "calls", datetime(2026, 3, 10, tzinfo=UTC), "u1", n=2000)
     w.at(datetime(2026, 3, 16, tzinfo=UTC))  # 16 of 31 days unused
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     [final] = w.bill(sub)
     assert w.amounts(final) == [("usage", 200), ("proration", to_minor(Decimal(-4900 * 16) / 31))]
     assert final.total == 200 - 2529 and final.status == "paid" and final.amount_due == 0
@@ -140,7 +144,7 @@ def test_cancelling_at_period_end_bills_the_last_usage_and_no_more_fees() -> Non
     w = world()
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
-    w.subscriptions.cancel(SCOPE, sub, {"when": "period_end"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "period_end"}))
     w.advance(days=40)
     assert w.bill(sub) == []  # nothing to charge: no usage, no next period
     assert w.subscription_repo.get(SCOPE, sub).status == "canceled"
@@ -396,7 +400,7 @@ def test_a_change_after_the_boundary_but_before_the_run_is_not_billed_twice() ->
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.at(datetime(2026, 4, 1, 0, 30, tzinfo=UTC))
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "pro"})  # the run has not rolled March over yet
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "pro"}))  # the run has not rolled March over yet
     w.advance(minutes=30)
     [april] = w.bill(sub)
     assert w.amounts(april) == [("subscription_fee", 1900)]  # April on the plan in force at its start
@@ -413,7 +417,7 @@ def test_a_stub_period_is_prorated_on_what_it_was_billed() -> None:
     [first] = w.bill(sub)
     assert w.amounts(first) == [("subscription_fee", 4200)]
     w.at(datetime(2026, 3, 13, tzinfo=UTC))
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     [final] = w.bill(sub)
     assert w.amounts(final) == [("proration", -2100)]  # 12 unused days of the 24 billed
 
@@ -424,9 +428,9 @@ def test_a_one_off_add_on_is_billed_on_the_next_invoice_even_a_final_one() -> No
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.at(datetime(2026, 3, 10, tzinfo=UTC))
-    w.subscriptions.add_add_on(SCOPE, sub, {"add_on": "setup"})
+    w.subscriptions.add_add_on(SCOPE, sub, parse(AddOnItem, {"add_on": "setup"}))
     w.at(datetime(2026, 3, 16, tzinfo=UTC))
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     [final] = w.bill(sub)
     assert ("add_on", 10000) in w.amounts(final)
 
@@ -459,7 +463,7 @@ def test_a_coupon_for_some_plans_stops_when_the_subscription_leaves_them() -> No
     [first] = w.bill(sub)
     assert ("discount", -2450) in w.amounts(first)
     w.at(datetime(2026, 3, 20, tzinfo=UTC))
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "starter", "when": "period_end"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "starter", "when": "period_end"}))
     w.at(datetime(2026, 4, 1, tzinfo=UTC))
     [april] = w.bill(sub)
     assert [kind for kind, _ in w.amounts(april)] == ["subscription_fee"]
@@ -472,7 +476,7 @@ def test_an_interval_change_the_run_had_not_rolled_bills_every_span() -> None:
     w.bill(sub)
     w.send(cus, "calls", datetime(2026, 4, 1, 0, 10, tzinfo=UTC), "late-1", n=5000)  # stamped in April
     w.at(datetime(2026, 4, 1, 0, 30, tzinfo=UTC))
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "yearly"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "yearly"}))
     invoices = w.bill(sub)
     usage = [amount for invoice in invoices for kind, amount in w.amounts(invoice) if kind == "usage"]
     assert usage == [800]  # 4,000 billable calls of April's first half hour at 0.2 cents
@@ -494,7 +498,7 @@ def test_an_amount_off_credit_returns_what_was_paid_and_is_not_discounted_again(
     [march] = w.bill(sub)
     assert march.total == 3400
     w.at(datetime(2026, 3, 2, tzinfo=UTC))
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "starter"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "starter"}))
     w.at(datetime(2026, 4, 1, tzinfo=UTC))
     [april] = w.bill(sub)
     [credit] = [line for line in april.lines if line.type == "proration" and line.amount < 0]
@@ -508,7 +512,7 @@ def test_a_fully_invoiced_canceled_subscription_has_no_upcoming_invoice() -> Non
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.at(datetime(2026, 3, 16, tzinfo=UTC))
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     w.bill(sub)
     with pytest.raises(BillingError) as raised:
         previews.upcoming(w.biller, SCOPE, w.subscription_repo.get(SCOPE, sub))

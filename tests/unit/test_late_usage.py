@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from billing.decimals import to_minor
 from billing.invoicing import previews
+from billing.subscriptions.model import Cancel, ChangePlan
+from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
 
 NOW = datetime(2026, 3, 20, tzinfo=UTC)
@@ -71,7 +73,7 @@ def test_late_usage_of_a_cancelled_subscription_counts_until_its_final_invoice_i
     cus = w.customer()
     sub = w.subscribe(cus, "metered")
     w.at(datetime(2026, 3, 26, tzinfo=UTC))
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     assert late(w, cus, "in-grace", datetime(2026, 3, 25, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC), 2)
     run(w, sub)
     assert not late(w, cus, "too-late", datetime(2026, 3, 25, tzinfo=UTC), datetime(2026, 4, 6, tzinfo=UTC), 5)
@@ -87,7 +89,7 @@ def test_late_usage_before_an_interval_change_is_billed_with_the_period_it_close
     sub = w.subscribe(cus, "metered")
     w.at(datetime(2026, 3, 21, tzinfo=UTC))
     run(w, sub)  # January and February billed; March running
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "metered-yearly"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "metered-yearly"}))
     assert late(w, cus, "before", datetime(2026, 3, 20, tzinfo=UTC), datetime(2026, 3, 22, tzinfo=UTC), 4)
     run(w, sub)
     assert late(w, cus, "later", datetime(2026, 3, 20, 12, tzinfo=UTC), datetime(2026, 3, 25, tzinfo=UTC), 1)
@@ -161,9 +163,9 @@ def test_every_accepted_event_is_billed_once(
         if action and change_at <= sent_at:
             w.at(max(w.clock.now(), change_at))
             if action == "cancel":
-                w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+                w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
             else:
-                w.subscriptions.change_plan(SCOPE, sub, {"plan": action})
+                w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": action}))
             action = None
         accepted += gb if late(w, cus, f"e{n}", happened, max(w.clock.now(), sent_at), gb) else 0
     w.at(w.clock.now() + timedelta(days=grace_days, seconds=1))

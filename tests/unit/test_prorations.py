@@ -13,6 +13,8 @@ from billing.customers import CustomerUpdate
 from billing.errors import BillingError
 from billing.invoicing import previews
 from billing.invoicing.lines import Line
+from billing.subscriptions.model import AddOnItem, Cancel, ChangePlan
+from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
@@ -36,7 +38,7 @@ def credit_amounts(invoice: object) -> list[int]:
 
 def cancel_mid_march(w: Billing, sub: str) -> object:
     w.at(MID_MARCH)
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     [final] = w.bill(sub)
     return final
 
@@ -68,7 +70,7 @@ def test_a_voided_fee_is_not_credited() -> None:
     [march] = w.bill(sub)
     w.invoices.void(SCOPE, march.id)
     w.at(MID_MARCH)
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     assert w.bill(sub) == []  # nothing billed for the rest of March: nothing to credit
 
 
@@ -78,7 +80,7 @@ def test_a_fee_credited_by_a_credit_note_is_not_credited_again() -> None:
     [march] = w.bill(sub)
     w.credit_notes.create(SCOPE, {"invoice": march.id})
     w.at(MID_MARCH)
-    w.subscriptions.cancel(SCOPE, sub, {"when": "now"})
+    w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     assert w.bill(sub) == []
 
 
@@ -95,7 +97,7 @@ def test_a_proration_is_rounded_once() -> None:
     sub = w.subscribe(w.customer(), "odd")
     w.bill(sub)
     w.at(datetime(2026, 2, 26, tzinfo=UTC))  # 3 of February's 28 days left: 1,190 x 3/28 = 127.5
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "starter"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "starter"}))
     w.at(datetime(2026, 3, 1, tzinfo=UTC))
     [march] = w.bill(sub)
     assert credit_amounts(march) == [-128]  # half to even, not -127 from a share rounded first
@@ -106,9 +108,9 @@ def test_a_second_change_credits_what_the_first_one_charged() -> None:
     sub = w.subscribe(w.customer(), "starter")
     w.bill(sub)
     w.at(datetime(2026, 3, 11, tzinfo=UTC))
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "pro"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "pro"}))
     w.at(datetime(2026, 3, 21, tzinfo=UTC))
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "team"})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "team"}))
     w.at(datetime(2026, 4, 1, tzinfo=UTC))
     [april] = w.bill(sub)
     prorations = [(line.description, line.amount) for line in april.lines if line.type == "proration"]
@@ -125,8 +127,10 @@ def test_the_change_preview_in_a_stub_period_is_what_the_change_bills() -> None:
     sub = w.subscribe(w.customer(), "starter", billing_anchor="2026-03-25T00:00:00Z")  # stub: 24 of 28 days
     w.bill(sub)
     w.at(datetime(2026, 3, 13, tzinfo=UTC))
-    preview = previews.plan_change(w.biller, w.subscriptions, SCOPE, w.subscription_repo.get(SCOPE, sub), "pro")
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": "pro"})
+    preview = previews.plan_change(
+        w.biller, w.subscriptions, SCOPE, w.subscription_repo.get(SCOPE, sub), parse(ChangePlan, {"plan": "pro"})
+    )
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "pro"}))
     w.at(datetime(2026, 3, 25, tzinfo=UTC))
     [renewal] = w.bill(sub)
     billed = [(line.description, line.amount) for line in renewal.lines if line.type == "proration"]
@@ -170,18 +174,18 @@ def test_a_change_preview_is_what_the_change_then_bills(
     if current.plan_code == target or current.status != "active":
         return
     try:
-        preview = previews.plan_change(w.biller, w.subscriptions, SCOPE, current, target)
+        preview = previews.plan_change(w.biller, w.subscriptions, SCOPE, current, parse(ChangePlan, {"plan": target}))
     except BillingError as refused:
         refusal = (refused.code, refused.param)
     else:
         refusal = None
     if refusal:  # the change itself refuses it the same way
         with pytest.raises(BillingError) as also:
-            w.subscriptions.change_plan(SCOPE, sub, {"plan": target})
+            w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": target}))
         assert (also.value.code, also.value.param) == refusal
         return
     at = w.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-    w.subscriptions.change_plan(SCOPE, sub, {"plan": target})
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": target}))
     w.at(w.clock.now() + timedelta(days=62))
     billed = [line for invoice in w.bill(sub) for line in invoice.lines if _of_change(line, at)]
     assert _charges(preview.lines) == _charges(billed)
@@ -197,12 +201,12 @@ def _apply(w: Billing, sub: str, op: str) -> None:
             line = next(line for line in invoice.lines if line.is_charge and line.net > 1)
             w.credit_notes.create(SCOPE, {"invoice": invoice.id, "lines": [{"line": line.id, "amount": 1}]})
     elif op == "seats+":
-        w.subscriptions.add_add_on(SCOPE, sub, {"add_on": "seats", "quantity": 2})
+        w.subscriptions.add_add_on(SCOPE, sub, parse(AddOnItem, {"add_on": "seats", "quantity": 2}))
     elif op == "seats-":
         if any(item["add_on"] == "seats" for item in current.add_ons):
             w.subscriptions.remove_add_on(SCOPE, sub, "seats")
     elif op != current.plan_code and op != "yearly":
-        w.subscriptions.change_plan(SCOPE, sub, {"plan": op})
+        w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": op}))
 
 
 def _of_change(line: Line, at: str) -> bool:

@@ -11,7 +11,9 @@ from billing.catalog.service import CatalogService, create_request, update_reque
 from billing.customers import CustomerCreate, CustomerService, CustomerUpdate
 from billing.errors import BillingError, Conflict, DomainRuleViolation, InvalidRequest, NotFound
 from billing.scope import Scope
-from billing.subscriptions.service import SubscriptionService
+from billing.subscriptions.model import AddOnItem, Cancel, ChangePlan, SubscriptionCreate
+from billing.subscriptions.service import SubscriptionQuery, SubscriptionService
+from billing.validation import NoBody, parse
 from tests.unit.clock import FrozenClock
 from tests.unit.fakes import MemoryCatalog, MemoryCustomers, MemorySubscriptions
 
@@ -55,7 +57,7 @@ class World:
 
     def subscribe(self, **fields: Any) -> Any:
         body = {"customer": fields.pop("customer", None) or self.customer(), "plan": "basic", **fields}
-        return self.service.create(SCOPE, body)
+        return self.service.create(SCOPE, parse(SubscriptionCreate, body))
 
 
 @pytest.fixture
@@ -168,7 +170,7 @@ def test_coupons_are_checked_and_counted(world: World) -> None:
 
 def test_change_now_and_at_period_end(world: World) -> None:
     sub = world.subscribe()
-    scheduled = world.service.change_plan(SCOPE, sub.id, {"plan": "pro", "when": "period_end"})
+    scheduled = world.service.change_plan(SCOPE, sub.id, parse(ChangePlan, {"plan": "pro", "when": "period_end"}))
     assert scheduled.plan_code == "basic"
     assert scheduled.pending_change is not None
     assert (scheduled.pending_change.type, scheduled.pending_change.effective_at) == (
@@ -176,16 +178,16 @@ def test_change_now_and_at_period_end(world: World) -> None:
         sub.current_period_end,
     )
     world.clock.advance(days=3)
-    changed = world.service.change_plan(SCOPE, sub.id, {"plan": "pro"})
+    changed = world.service.change_plan(SCOPE, sub.id, parse(ChangePlan, {"plan": "pro"}))
     assert (changed.plan_code, changed.pending_change, changed.current_period_end) == (
         "pro",
         None,
         sub.current_period_end,
     )
-    yearly = world.service.change_plan(SCOPE, sub.id, {"plan": "annual"})
+    yearly = world.service.change_plan(SCOPE, sub.id, parse(ChangePlan, {"plan": "annual"}))
     assert (yearly.current_period_start, yearly.current_period_end) == ("2026-01-18T12:00:00Z", "2027-01-18T12:00:00Z")
     with pytest.raises(DomainRuleViolation) as refused:
-        world.service.change_plan(SCOPE, sub.id, {"plan": "euro"})
+        world.service.change_plan(SCOPE, sub.id, parse(ChangePlan, {"plan": "euro"}))
     assert refused.value.code == "currency_mismatch"
     history = world.service.history(SCOPE, sub.id)
     assert [h.type for h in history] == ["created", "plan_change_scheduled", "plan_changed", "plan_changed"]
@@ -194,19 +196,19 @@ def test_change_now_and_at_period_end(world: World) -> None:
 
 def test_cancel_pause_resume(world: World) -> None:
     sub = world.subscribe()
-    at_end = world.service.cancel(SCOPE, sub.id, {"when": "period_end"})
+    at_end = world.service.cancel(SCOPE, sub.id, parse(Cancel, {"when": "period_end"}))
     assert at_end.status == "active" and at_end.cancel_at_period_end
     with pytest.raises(InvalidRequest) as refused:
-        world.service.pause(SCOPE, sub.id, {"until": "later"})
+        parse(NoBody, {"until": "later"})  # what the pause route parses
     assert refused.value.param == "until"
     assert world.service.pause(SCOPE, sub.id).status == "paused"
     assert world.service.resume(SCOPE, sub.id).status == "active"
-    canceled = world.service.cancel(SCOPE, sub.id, {})
+    canceled = world.service.cancel(SCOPE, sub.id, parse(Cancel, {}))
     assert (canceled.status, canceled.canceled_at) == ("canceled", "2026-01-15T12:00:00Z")
     for action in (
         lambda: world.service.resume(SCOPE, sub.id),
-        lambda: world.service.change_plan(SCOPE, sub.id, {"plan": "pro"}),
-        lambda: world.service.cancel(SCOPE, sub.id, {}),
+        lambda: world.service.change_plan(SCOPE, sub.id, parse(ChangePlan, {"plan": "pro"})),
+        lambda: world.service.cancel(SCOPE, sub.id, parse(Cancel, {})),
     ):
         with pytest.raises(Conflict) as refused:
             action()
@@ -222,7 +224,7 @@ def test_cancel_pause_resume(world: World) -> None:
 def test_add_ons_are_added_replaced_and_removed(world: World) -> None:
     sub = world.subscribe(add_ons=[{"add_on": "support"}])
     assert [(a["add_on"], a["quantity"]) for a in sub.add_ons] == [("support", 1)]
-    more = world.service.add_add_on(SCOPE, sub.id, {"add_on": "support", "quantity": 3})
+    more = world.service.add_add_on(SCOPE, sub.id, parse(AddOnItem, {"add_on": "support", "quantity": 3}))
     assert [(a["add_on"], a["quantity"]) for a in more.add_ons] == [("support", 3)]
     assert world.service.remove_add_on(SCOPE, sub.id, "support").add_ons == []
     with pytest.raises(NotFound):
@@ -241,8 +243,8 @@ def test_superseded_plans_take_no_new_subscriptions(world: World) -> None:
 
 def test_tariff_migration_schedules_each_subscription_once(world: World) -> None:
     sub = world.subscribe()
-    listed = world.service.list(SCOPE, {}).data[0]  # a list's copy, about to go stale
-    world.service.add_add_on(SCOPE, sub.id, {"add_on": "support"})
+    listed = world.service.list(SCOPE, SubscriptionQuery()).data[0]  # a list's copy, about to go stale
+    world.service.add_add_on(SCOPE, sub.id, parse(AddOnItem, {"add_on": "support"}))
     old = world.catalog.find(SCOPE, "plan", "basic")
     new = world.catalog.update(SCOPE, "plan", old.id, update_request("plan", {"base_fee": 2000}))  # type: ignore[union-attr]
     assert world.service.schedule_tariff_change(SCOPE, listed.id, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
@@ -256,8 +258,8 @@ def test_tariff_migration_schedules_each_subscription_once(world: World) -> None
 
 def test_migrations_leave_the_customers_own_pending_changes(world: World) -> None:
     leaving, switching = world.subscribe(), world.subscribe()
-    world.service.cancel(SCOPE, leaving.id, {"when": "period_end"})
-    world.service.change_plan(SCOPE, switching.id, {"plan": "pro", "when": "period_end"})
+    world.service.cancel(SCOPE, leaving.id, parse(Cancel, {"when": "period_end"}))
+    world.service.change_plan(SCOPE, switching.id, parse(ChangePlan, {"plan": "pro", "when": "period_end"}))
     old = world.catalog.find(SCOPE, "plan", "basic")
     new = world.catalog.update(SCOPE, "plan", old.id, update_request("plan", {"base_fee": 2000}))  # type: ignore[union-attr]
     for sub in (leaving, switching):
@@ -267,12 +269,12 @@ def test_migrations_leave_the_customers_own_pending_changes(world: World) -> Non
 
 def test_a_pending_cancellation_wins(world: World) -> None:
     sub = world.subscribe()
-    canceling = world.service.cancel(SCOPE, sub.id, {"when": "period_end"})
+    canceling = world.service.cancel(SCOPE, sub.id, parse(Cancel, {"when": "period_end"}))
     assert canceling.cancel_at_period_end
     with pytest.raises(DomainRuleViolation) as refused:
-        world.service.change_plan(SCOPE, sub.id, {"plan": "pro", "when": "period_end"})
+        world.service.change_plan(SCOPE, sub.id, parse(ChangePlan, {"plan": "pro", "when": "period_end"}))
     assert refused.value.code == "cancellation_pending"
-    changed = world.service.change_plan(SCOPE, sub.id, {"plan": "pro", "when": "now"})
+    changed = world.service.change_plan(SCOPE, sub.id, parse(ChangePlan, {"plan": "pro", "when": "now"}))
     assert changed.cancel_at_period_end and changed.pending_change is not None
     assert changed.pending_change.type == "cancel"
 
@@ -280,7 +282,7 @@ def test_a_pending_cancellation_wins(world: World) -> None:
 def test_scheduled_changes_take_the_period_running_now(world: World) -> None:
     sub = world.subscribe()
     world.clock.advance(days=40)  # the stored period ended; no run has rolled it yet
-    scheduled = world.service.cancel(SCOPE, sub.id, {"when": "period_end"})
+    scheduled = world.service.cancel(SCOPE, sub.id, parse(Cancel, {"when": "period_end"}))
     assert scheduled.pending_change is not None
     assert scheduled.pending_change.effective_at == "2026-03-15T12:00:00Z"
 
@@ -322,11 +324,11 @@ def test_other_tenants_subscriptions_are_not_found(world: World) -> None:
     with pytest.raises(BillingError) as refused:
         world.service.get(OTHER, sub.id)
     assert refused.value.type == "not_found_error"
-    assert world.service.list(OTHER, {}).data == []
+    assert world.service.list(OTHER, SubscriptionQuery()).data == []
 
 
 def test_a_canceled_trial_cannot_be_resumed(world: World) -> None:
     sub = world.subscribe(plan="pro")
-    world.service.cancel(SCOPE, sub.id, {})
+    world.service.cancel(SCOPE, sub.id, parse(Cancel, {}))
     with pytest.raises(Conflict):
         world.service.resume(SCOPE, sub.id)

@@ -18,12 +18,14 @@ from billing.catalog.service import CatalogService, create_request
 from billing.customers import CustomerCreate, CustomerService
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.scope import Scope
+from billing.subscriptions.model import SubscriptionCreate
 from billing.subscriptions.service import SubscriptionService
 from billing.usage.aggregator import Record, Unapplicable, Unreadable, UsageAggregator, plan_chunk
 from billing.usage.dead_letters import DeadLetters
 from billing.usage.ingest import UsageIngest
 from billing.usage.stamping import Directory
 from billing.usage.totals import Stored, quantity, wire
+from billing.validation import parse
 from tests.unit.clock import FrozenClock
 from tests.unit.fakes import MemoryAggregates, MemoryCatalog, MemoryCustomers, MemorySubscriptions, MemoryUsageEvents
 
@@ -54,7 +56,9 @@ class World:
         self.catalog.create(SCOPE, "plan", create_request("plan", plan))
         self.customer = customers.create(SCOPE, CustomerCreate.model_validate({"name": "C", "external_id": "ext-1"})).id
         start = (NOW - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.sub = subscriptions.create(SCOPE, {"customer": self.customer, "plan": "p", "start_date": start})
+        self.sub = subscriptions.create(
+            SCOPE, parse(SubscriptionCreate, {"customer": self.customer, "plan": "p", "start_date": start})
+        )
         self.events = MemoryUsageEvents()
         self.grace = timedelta(hours=1)
         directory = Directory(self.customer_repo, self.subscription_repo, self.catalog, lambda scope, sub: [])

@@ -57,9 +57,8 @@ def change_preview(call: Call) -> dict[str, Any]:
     from billing.invoicing import previews
 
     subscription = subscriptions().get(call.scope, call.params["subscription_id"])
-    return previews.plan_change(
-        biller(), subscriptions(), call.scope, subscription, call.query.get("plan", "")
-    ).to_public()
+    change = previews.change_request(call.query)
+    return previews.plan_change(biller(), subscriptions(), call.scope, subscription, change).to_public()
 
 
 @route("/v1/invoice_runs", methods=("POST",))

@@ -13,14 +13,17 @@ writes) and only read what it returns, so a preview cannot bill otherwise than b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from billing.clock import to_wire
 from billing.errors import DomainRuleViolation, InvalidRequest
 from billing.invoicing.biller import SubscriptionBiller
 from billing.invoicing.model import Invoice
 from billing.scope import Scope
 from billing.subscriptions import cycle
-from billing.subscriptions.model import Subscription
+from billing.subscriptions.model import ChangePlan, Subscription
 from billing.subscriptions.service import SubscriptionService
+from billing.validation import parse
 
 
 def upcoming(biller: SubscriptionBiller, scope: Scope, subscription: Subscription) -> Invoice:
@@ -35,18 +38,28 @@ def upcoming(biller: SubscriptionBiller, scope: Scope, subscription: Subscriptio
     return biller.outcome(scope, subscription, history, step).draft.model_copy(update={"id": "upcoming"})
 
 
+def change_request(params: Mapping[str, str]) -> ChangePlan:
+    """``?plan=`` of a change preview: the change to preview, made now."""
+    plan = params.get("plan", "")
+    if not plan:
+        raise InvalidRequest("Name the plan to preview: ?plan=<code or id>.", code="parameter_missing", param="plan")
+    return parse(ChangePlan, {"plan": plan, "when": "now"})
+
+
 def plan_change(
-    biller: SubscriptionBiller, subscriptions: SubscriptionService, scope: Scope, subscription: Subscription, plan: str
+    biller: SubscriptionBiller,
+    subscriptions: SubscriptionService,
+    scope: Scope,
+    subscription: Subscription,
+    request: ChangePlan,
 ) -> Invoice:
     """The change decided as ``change_plan`` decides it, then the step that bills it computed
     as billing will: the parts of it that the change makes (on the same interval, its
     proration; on another, the credit of the period it cuts short and the new period's fees)."""
-    if not plan:
-        raise InvalidRequest("Name the plan to preview: ?plan=<code or id>.", code="parameter_missing", param="plan")
     dry = biller.dry_run()  # a boundary the run has not reached yet is billed first, in memory
     dry.bill(scope, subscription.id, biller.now(scope, subscription.test_clock))
     current = dry.subscription(scope, subscription.id) or subscription
-    change = subscriptions.plan_change(scope, current, {"plan": plan, "when": "now"})
+    change = subscriptions.plan_change(scope, current, request)
     history = [*dry.history(scope, subscription.id), change.history]
     changed = change.subscription
     billed = dry.outcome(scope, changed, history, cycle.next_step(changed, dry.plan(scope, changed.plan), history))

@@ -21,9 +21,10 @@ from billing.clock import Clock, SystemClock, to_wire
 from billing.errors import DomainRuleViolation
 from billing.events import DomainEvent, EventRecorder
 from billing.ids import new_id
+from billing.pagination import PageRequest
 from billing.scope import Scope
 from billing.subscriptions.model import Migrate
-from billing.subscriptions.service import SubscriptionService
+from billing.subscriptions.service import SubscriptionQuery, SubscriptionService
 
 PAGE_SIZE = 100
 
@@ -96,8 +97,8 @@ class PlanMigrations:
         plan = cast(Plan, self._catalog.get(scope, "plan", plan_id))
         if plan.status == "superseded":
             return PageResult(scheduled=0, next_cursor=None)
-        params = {"plan": plan.code, "limit": str(PAGE_SIZE)} | ({"starting_after": cursor} if cursor else {})
-        page = self._subscriptions.list(scope, params)
+        query = SubscriptionQuery(plan_code=plan.code, page=PageRequest(PAGE_SIZE, cursor))
+        page = self._subscriptions.list(scope, query)
         scheduled = sum(
             self._subscriptions.schedule_tariff_change(scope, subscription.id, plan, effective_date)
             for subscription in page.data

@@ -18,7 +18,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast, get_args
 
@@ -30,7 +30,7 @@ from billing.customers.service import CustomerRepository
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
 from billing.ids import found, is_id, new_id
-from billing.pagination import Page, page_request
+from billing.pagination import Page, PageRequest, page_request
 from billing.periods import shift
 from billing.scope import Scope
 from billing.subscriptions.cycle import clamped_period
@@ -47,7 +47,6 @@ from billing.subscriptions.model import (
 )
 from billing.subscriptions.references import CatalogReferences, every_period, same_currency
 from billing.testclocks import ClockTimes, now_for
-from billing.validation import NoBody, parse
 
 HISTORY_TYPES = {
     "change_plan": "plan_changed",
@@ -68,6 +67,20 @@ class SubscriptionQuery:
     customer: str | None = None
     status: Status | None = None
     plan_code: str | None = None
+    page: PageRequest = field(default_factory=PageRequest)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> SubscriptionQuery:
+        """``GET /v1/subscriptions``' query string; a 400 naming a bad parameter."""
+        page = page_request(params, "sub")
+        status, customer, plan = params.get("status"), params.get("customer"), params.get("plan")
+        if status is not None and status not in get_args(Status):
+            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
+        if customer is not None and not is_id(customer, "cus"):
+            raise InvalidRequest("customer must be a customer id (cus_...).", param="customer")
+        if plan is not None and not 1 <= len(plan) <= 64:
+            raise InvalidRequest("plan must be a plan code.", param="plan")
+        return cls(customer=customer, status=cast(Status, status), plan_code=plan, page=page)
 
 
 @dataclass(frozen=True)
@@ -126,8 +139,7 @@ class SubscriptionService:
         self._times = times
 
     # ------------------------------------------------------------------ create
-    def create(self, scope: Scope, body: Any) -> Subscription:
-        data = parse(SubscriptionCreate, body)
+    def create(self, scope: Scope, data: SubscriptionCreate) -> Subscription:
         customer = self._customers.get(scope, data.customer) if is_id(data.customer, "cus") else None
         if customer is None:
             raise InvalidRequest(f"No such customer: '{data.customer}'.", code="resource_missing", param="customer")
@@ -189,35 +201,24 @@ class SubscriptionService:
     def get(self, scope: Scope, subscription_id: str) -> Subscription:
         return found(lambda object_id: self._repo.get(scope, object_id), subscription_id, "sub", "subscription")
 
-    def list(self, scope: Scope, params: Mapping[str, str]) -> Page[Subscription]:
-        page = page_request(params, "sub")
-        status, customer, plan = params.get("status"), params.get("customer"), params.get("plan")
-        if status is not None and status not in get_args(Status):
-            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
-        if customer is not None and not is_id(customer, "cus"):
-            raise InvalidRequest("customer must be a customer id (cus_...).", param="customer")
-        if plan is not None and not 1 <= len(plan) <= 64:
-            raise InvalidRequest("plan must be a plan code.", param="plan")
-        query = SubscriptionQuery(customer=customer, status=cast(Status, status), plan_code=plan)
-        return self._repo.list(scope, query, page.limit, page.starting_after)
+    def list(self, scope: Scope, query: SubscriptionQuery) -> Page[Subscription]:
+        return self._repo.list(scope, query, query.page.limit, query.page.starting_after)
 
     def history(self, scope: Scope, subscription_id: str) -> Sequence[HistoryEntry]:
         self.get(scope, subscription_id)
         return self._repo.history(scope, subscription_id)
 
     # ----------------------------------------------------------------- actions
-    def update(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
-        data = parse(SubscriptionUpdate, body)
+    def update(self, scope: Scope, subscription_id: str, data: SubscriptionUpdate) -> Subscription:
         return self._act(
             scope, self.get(scope, subscription_id), "update", "SubscriptionUpdated", metadata=data.metadata
         )
 
-    def change_plan(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
-        return self._save(scope, self.plan_change(scope, self.get(scope, subscription_id), body))
+    def change_plan(self, scope: Scope, subscription_id: str, data: ChangePlan) -> Subscription:
+        return self._save(scope, self.plan_change(scope, self.get(scope, subscription_id), data))
 
-    def plan_change(self, scope: Scope, current: Subscription, body: Any) -> Decision:
+    def plan_change(self, scope: Scope, current: Subscription, data: ChangePlan) -> Decision:
         """Decide a plan change on ``current`` (what ``change_plan`` writes and previews show)."""
-        data = parse(ChangePlan, body)
         plan = self._refs.plan(scope, data.plan, "plan")
         same_currency(current.currency, plan.currency, f"Plan '{plan.code}'", "plan")
         if plan.id == current.plan:
@@ -254,8 +255,7 @@ class SubscriptionService:
             scope, current, "change_plan", "SubscriptionChanged", previous_plan=current.plan, details=details, **changes
         )
 
-    def cancel(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
-        data = parse(Cancel, body)
+    def cancel(self, scope: Scope, subscription_id: str, data: Cancel) -> Subscription:
         current = self.get(scope, subscription_id)
         if data.when == "period_end":
             pending = PendingChange(type="cancel", effective_at=self._period_end(scope, current))
@@ -265,14 +265,12 @@ class SubscriptionService:
         now = to_wire(self._now(scope, current))
         return self._act(scope, current, "cancel", "SubscriptionCanceled", canceled_at=now, pending_change=None)
 
-    def pause(self, scope: Scope, subscription_id: str, body: Any = None) -> Subscription:
-        parse(NoBody, body or {})
+    def pause(self, scope: Scope, subscription_id: str) -> Subscription:
         current = self.get(scope, subscription_id)
         return self._act(scope, current, "pause", "SubscriptionPaused", paused_at=to_wire(self._now(scope, current)))
 
-    def resume(self, scope: Scope, subscription_id: str, body: Any = None) -> Subscription:
+    def resume(self, scope: Scope, subscription_id: str) -> Subscription:
         """Back to active, or to trialing while the trial still runs."""
-        parse(NoBody, body or {})
         current = self.get(scope, subscription_id)
         trialing = current.trial_end is not None and datetime.fromisoformat(current.trial_end) > self._now(
             scope, current
@@ -280,8 +278,7 @@ class SubscriptionService:
         status: Status | None = "trialing" if trialing else None
         return self._act(scope, current, "resume", "SubscriptionResumed", status=status, paused_at=None)
 
-    def add_add_on(self, scope: Scope, subscription_id: str, body: Any) -> Subscription:
-        item = parse(AddOnItem, body)
+    def add_add_on(self, scope: Scope, subscription_id: str, item: AddOnItem) -> Subscription:
         current = self.get(scope, subscription_id)
         plan = self._refs.plan_by_id(scope, current.plan)
         line = self._refs.add_on_line(scope, item, plan, "add_on", self._now(scope, current))

@@ -16,11 +16,11 @@ from billing.clock import Clock, SystemClock, to_wire
 from billing.customers import Customer
 from billing.customers.service import CustomerRepository, find_customer
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
-from billing.pagination import Page, page_request
+from billing.pagination import Page, PageRequest, page_request
 from billing.scope import Scope
 from billing.subscriptions.cycle import covers, period_containing
 from billing.subscriptions.model import Subscription
-from billing.subscriptions.service import SubscriptionService
+from billing.subscriptions.service import SubscriptionQuery, SubscriptionService
 from billing.testclocks import ClockTimes, now_for
 from billing.usage.model import UsageEvent, group_key
 from billing.usage.totals import MeterTotal, Stored, meter_totals, usage_items
@@ -133,7 +133,8 @@ class UsageService:
             if subscription.customer != customer.id:
                 raise NotFound(f"No such subscription: '{subscription_id}'", param="subscription")
             return subscription
-        listed = self._subscriptions.list(scope, {"customer": customer.id, "limit": "100"}).data
+        query = SubscriptionQuery(customer=customer.id, page=PageRequest(limit=100))
+        listed = self._subscriptions.list(scope, query).data
         now = now_for(self._clock, self._times, scope, customer.test_clock)
         running = [s for s in listed if covers(s, now)]
         if len(running) > 1:
