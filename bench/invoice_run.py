@@ -66,6 +66,7 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
     from billing.adapters import services
     from billing.adapters.dynamodb import table
     from billing.catalog.service import create_request
+    from billing.invoicing.runs import RunRequest
     from billing.scope import Scope
     from infra.local.stack import EmbeddedStack, StackConfig
 
@@ -92,7 +93,7 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
         units.attach(table.client())
         assert stack.plumbing is not None
         started = time.perf_counter()
-        invoice_run = services.invoice_runs().start(scope, {}, trigger="api")
+        invoice_run = services.invoice_runs().start(scope, RunRequest(), trigger="api")
         while services.invoice_runs().get(scope, invoice_run.id).status != "completed":
             stack.plumbing.drain()
         elapsed = time.perf_counter() - started

@@ -158,12 +158,15 @@ def invoices_run(tenant_id: str | None, as_of: str | None, live: bool, timeout_s
     """Start invoice runs (one tenant, or every tenant in both modes, as the hourly schedule
     does) and follow them with a progress bar until the queue workers complete them."""
     from billing.adapters.services import invoice_runs, tenants
+    from billing.invoicing.runs import RunRequest
     from billing.scope import Scope
+    from billing.validation import parse
 
     scopes = (
         [Scope(tenant_id, live)] if tenant_id else [Scope(t, m) for t in tenants().tenant_ids() for m in (False, True)]
     )
-    runs = [(scope, invoice_runs().start(scope, {"as_of": as_of} if as_of else {}, trigger="cli")) for scope in scopes]
+    request = parse(RunRequest, {"as_of": as_of} if as_of else {})
+    runs = [(scope, invoice_runs().start(scope, request, trigger="cli")) for scope in scopes]
     print(f"Started {len(runs)} invoice run(s) as of {runs[0][1].as_of if runs else '-'}.", flush=True)
     deadline = time.monotonic() + timeout_s
     while True:

@@ -21,6 +21,8 @@ from billing.adapters import services
 from billing.catalog.service import create_request
 from billing.clock import to_wire
 from billing.customers import CustomerCreate
+from billing.invoicing.credit_notes import CreditNoteCreate
+from billing.invoicing.model import InvoiceQuery
 from billing.scope import Scope
 from billing.subscriptions.model import ChangePlan, SubscriptionCreate
 
@@ -199,8 +201,8 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
             services.usage_ingest().ingest(scope, events[first : first + 1000])
         settle()
     services.advance_test_clock(scope, clock.id, {"to": to_wire(start + timedelta(days=61, hours=2))})
-    invoices = services.invoices().list(scope, {"customer": customer.id, "status": "open"}).data
+    invoices = services.invoices().list(scope, InvoiceQuery(customer=customer.id, status="open")).data
     if invoices:
         fee = invoices[-1].lines[0]
         note = {"invoice": invoices[-1].id, "reason": "order_change", "lines": [{"line": fee.id, "amount": 500}]}
-        services.credit_notes().create(scope, note)
+        services.credit_notes().create(scope, CreditNoteCreate.model_validate(note))

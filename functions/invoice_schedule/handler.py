@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.adapters.services import invoice_runs, tenants
+from billing.invoicing.runs import RunRequest
 from billing.scope import Scope
 
 logger = Logger(service="billing-invoice-schedule")
@@ -20,7 +21,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = []
     for tenant_id in tenants().tenant_ids():
         for livemode in (False, True):
-            run = invoice_runs().start(Scope(tenant_id, livemode), {}, trigger="schedule")
+            run = invoice_runs().start(Scope(tenant_id, livemode), RunRequest(), trigger="schedule")
             started.append(run.id)
     logger.info("scheduled invoice runs started", runs=len(started))
     return {"runs": started}

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from billing.adapters import services
+from billing.invoicing.runs import RunRequest
 from billing.scope import Scope
 from billing.settings import get_settings
 from infra.local.stack import EmbeddedStack, StackConfig
@@ -35,7 +36,7 @@ def _work(stack: EmbeddedStack) -> None:
     tenant, key = services.tenants().create_tenant("Restarted")
     bus = _capture_bus(stack, "CustomerCreated")
     customer = Api(stack).post("/v1/customers", key.secret, {"name": "Again"}).body
-    run = services.invoice_runs().start(Scope(tenant.id, livemode=False), {}, trigger="api")
+    run = services.invoice_runs().start(Scope(tenant.id, livemode=False), RunRequest(), trigger="api")
     stack.plumbing.drain()
     assert customer["id"] in [m["detail"]["data"]["object"]["id"] for m in _received(bus)]
     assert services.invoice_runs().get(Scope(tenant.id, livemode=False), run.id).status == "completed"

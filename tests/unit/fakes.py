@@ -367,11 +367,11 @@ class MemoryInvoices:
     def get(self, scope: Scope, invoice_id: str):
         return self.rows.get((scope, invoice_id))
 
-    def list(self, scope: Scope, filters: dict, limit: int, starting_after: str | None) -> Page:
+    def list(self, scope: Scope, query, limit: int, starting_after: str | None) -> Page:
         rows = sorted((i for (sc, _), i in self.rows.items() if sc == scope), key=lambda i: i.id, reverse=True)
         rows = [i for i in rows if starting_after is None or i.id < starting_after]
         for name in ("customer", "subscription", "status"):
-            rows = [i for i in rows if filters.get(name) in (None, getattr(i, name))]
+            rows = [i for i in rows if getattr(query, name) in (None, getattr(i, name))]
         return Page(data=rows[:limit], has_more=len(rows) > limit)
 
     def finalize(self, scope: Scope, invoice, revision: int, number_for, post):
@@ -433,9 +433,9 @@ class MemoryCreditNotes:
     def get(self, scope: Scope, credit_note_id: str):
         return self.rows.get((scope, credit_note_id))
 
-    def list(self, scope: Scope, filters: dict, limit: int, starting_after: str | None) -> Page:
+    def list(self, scope: Scope, query, limit: int, starting_after: str | None) -> Page:
         rows = sorted((n for (sc, _), n in self.rows.items() if sc == scope), key=lambda n: n.id, reverse=True)
-        rows = [n for n in rows if filters.get("invoice") in (None, n.invoice)]
+        rows = [n for n in rows if query.invoice in (None, n.invoice)]
         return Page(data=rows[:limit], has_more=len(rows) > limit)
 
 

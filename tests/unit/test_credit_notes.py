@@ -9,6 +9,7 @@ import pytest
 from billing import ledger
 from billing.errors import BillingError
 from billing.invoicing.biller import apply_lines
+from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.lines import Line
 from billing.invoicing.model import Invoice
 from billing.subscriptions.model import ChangePlan
@@ -35,11 +36,11 @@ def changed_invoice() -> tuple[Billing, Invoice]:
 
 def test_a_credit_note_without_lines_credits_the_invoice_total_not_its_positive_lines() -> None:
     w, april = changed_invoice()
-    note = w.credit_notes.create(SCOPE, {"invoice": april.id})
+    note = w.credit_notes.create(SCOPE, parse(CreditNoteCreate, {"invoice": april.id}))
     assert note.total == 6932 and sorted(line.amount for line in note.lines) == [-1287, 3319, 4900]
     assert w.invoices.get(SCOPE, april.id).amount_credited == 6932
     with pytest.raises(BillingError) as raised:
-        w.credit_notes.create(SCOPE, {"invoice": april.id})
+        w.credit_notes.create(SCOPE, parse(CreditNoteCreate, {"invoice": april.id}))
     assert raised.value.code == "nothing_to_credit"
     for entry in w.invoices.journal(SCOPE, april.customer):
         assert sum(p.debit for p in entry.postings) == sum(p.credit for p in entry.postings)
@@ -51,14 +52,20 @@ def test_credit_notes_naming_lines_stop_at_the_invoice_total() -> None:
     w, april = changed_invoice()
     fee, _, rest = april.lines[:3]
     with pytest.raises(BillingError) as raised:
-        w.credit_notes.create(SCOPE, {"invoice": april.id, "lines": [{"line": fee.id}, {"line": rest.id}]})
+        w.credit_notes.create(
+            SCOPE, parse(CreditNoteCreate, {"invoice": april.id, "lines": [{"line": fee.id}, {"line": rest.id}]})
+        )
     assert (raised.value.code, raised.value.param) == ("credit_exceeds_invoice", "lines")
     assert w.invoices.get(SCOPE, april.id).amount_credited == 0  # nothing written
-    w.credit_notes.create(SCOPE, {"invoice": april.id, "lines": [{"line": fee.id}]})
+    w.credit_notes.create(SCOPE, parse(CreditNoteCreate, {"invoice": april.id, "lines": [{"line": fee.id}]}))
     with pytest.raises(BillingError) as raised:
-        w.credit_notes.create(SCOPE, {"invoice": april.id, "lines": [{"line": rest.id, "amount": 2033}]})
+        w.credit_notes.create(
+            SCOPE, parse(CreditNoteCreate, {"invoice": april.id, "lines": [{"line": rest.id, "amount": 2033}]})
+        )
     assert raised.value.code == "credit_exceeds_invoice"
-    note = w.credit_notes.create(SCOPE, {"invoice": april.id, "lines": [{"line": rest.id, "amount": 2032}]})
+    note = w.credit_notes.create(
+        SCOPE, parse(CreditNoteCreate, {"invoice": april.id, "lines": [{"line": rest.id, "amount": 2032}]})
+    )
     assert note.total == 2032 and w.invoices.get(SCOPE, april.id).amount_credited == 6932
 
 
@@ -76,8 +83,10 @@ def test_an_invoice_of_plus_one_and_minus_one_has_nothing_to_credit() -> None:
     invoice = w.invoices.finalize(SCOPE, draft.id)
     assert invoice.total == 0
     with pytest.raises(BillingError) as raised:
-        w.credit_notes.create(SCOPE, {"invoice": invoice.id})
+        w.credit_notes.create(SCOPE, parse(CreditNoteCreate, {"invoice": invoice.id}))
     assert raised.value.code == "nothing_to_credit"
     with pytest.raises(BillingError) as raised:
-        w.credit_notes.create(SCOPE, {"invoice": invoice.id, "lines": [{"line": invoice.lines[0].id}]})
+        w.credit_notes.create(
+            SCOPE, parse(CreditNoteCreate, {"invoice": invoice.id, "lines": [{"line": invoice.lines[0].id}]})
+        )
     assert raised.value.code == "credit_exceeds_invoice"

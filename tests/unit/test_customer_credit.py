@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from billing import ledger
 from billing.errors import BillingError
+from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.subscriptions.model import Cancel, ChangePlan
 from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
@@ -66,7 +67,9 @@ def test_credit_left_by_a_credit_note_is_used_by_the_next_invoice() -> None:
     other = w.subscribe(cus, "monthly")
     [first] = w.bill(other)
     assert (first.applied_balance, first.amount_due) == (981, 11019)
-    note = w.credit_notes.create(SCOPE, {"invoice": first.id})  # all of it: 11,019 off the debt, 981 back
+    note = w.credit_notes.create(
+        SCOPE, parse(CreditNoteCreate, {"invoice": first.id})
+    )  # all of it: 11,019 off the debt, 981 back
     assert (note.amount_applied, note.amount_credited_to_customer) == (11019, 981)
     w.at(datetime(2026, 2, 16, tzinfo=UTC))
     [second] = w.bill(other)
@@ -133,7 +136,10 @@ def test_the_receivable_is_what_open_invoices_ask_less_nothing_and_credit_is_nev
                     line = lines[pick % len(lines)]
                     amount = 1 + pick % min(left, line.net)
                     w.credit_notes.create(
-                        SCOPE, {"invoice": invoice.id, "lines": [{"line": line.id, "amount": amount}]}
+                        SCOPE,
+                        parse(
+                            CreditNoteCreate, {"invoice": invoice.id, "lines": [{"line": line.id, "amount": amount}]}
+                        ),
                     )
             elif action == "void" and invoices:
                 w.invoices.void(SCOPE, invoices[pick % len(invoices)].id)
@@ -167,9 +173,11 @@ def test_an_invoice_whose_unused_time_was_credited_cannot_be_voided_nor_credited
         w.invoices.void(SCOPE, year.id)
     assert raised.value.code == "invoice_prorated"
     with pytest.raises(BillingError) as raised:
-        w.credit_notes.create(SCOPE, {"invoice": year.id, "lines": [{"line": year.lines[0].id, "amount": 330}]})
+        w.credit_notes.create(
+            SCOPE, parse(CreditNoteCreate, {"invoice": year.id, "lines": [{"line": year.lines[0].id, "amount": 330}]})
+        )
     assert raised.value.code == "credit_exceeds_line"
-    note = w.credit_notes.create(SCOPE, {"invoice": year.id})  # what is left: the one day used
+    note = w.credit_notes.create(SCOPE, parse(CreditNoteCreate, {"invoice": year.id}))  # what is left: the one day used
     assert note.total == 329
     balances = w.invoices_repo.balances(SCOPE, cus)  # 120,000 owed - 329 credited; 107,671 of credit
     assert (balances["receivable"], ledger.credit_available(balances)) == (119671, 107671)

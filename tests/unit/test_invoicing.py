@@ -15,7 +15,9 @@ from billing import ledger
 from billing.decimals import to_minor
 from billing.errors import BillingError, Conflict
 from billing.invoicing import previews, rerating
-from billing.invoicing.runs import InvoiceRuns
+from billing.invoicing.credit_notes import CreditNoteCreate
+from billing.invoicing.model import InvoiceQuery
+from billing.invoicing.runs import InvoiceRuns, RunRequest
 from billing.pricing import MODELS, Usage, charge_params
 from billing.scope import Scope
 from billing.subscriptions.model import AddOnItem, Cancel, ChangePlan
@@ -273,16 +275,22 @@ def test_credit_notes_reduce_the_amount_due_then_credit_the_customer() -> None:
     [invoice] = w.bill(w.subscribe(cus, "pro"))  # 4900 + 355 tax
     fee = invoice.lines[0]
     note = w.credit_notes.create(
-        SCOPE, {"invoice": invoice.id, "lines": [{"line": fee.id, "amount": 2450}], "reason": "billing_error"}
+        SCOPE,
+        parse(
+            CreditNoteCreate,
+            {"invoice": invoice.id, "lines": [{"line": fee.id, "amount": 2450}], "reason": "billing_error"},
+        ),
     )  # half the fee: 177.5 of tax, 178 (half to even)
     assert (note.number, note.subtotal, note.tax_total, note.total) == ("INV-CN-2026-000001", 2450, 178, 2628)
     assert w.invoices.get(SCOPE, invoice.id).amount_due == 5255 - 2628
-    rest = w.credit_notes.create(SCOPE, {"invoice": invoice.id})  # what is left: the other half, 177 of tax
+    rest = w.credit_notes.create(
+        SCOPE, parse(CreditNoteCreate, {"invoice": invoice.id})
+    )  # what is left: the other half, 177 of tax
     assert (rest.total, rest.amount_applied, rest.amount_credited_to_customer) == (2450 + 177, 2627, 0)
     after = w.invoices.get(SCOPE, invoice.id)
     assert (after.status, after.amount_due, after.amount_credited) == ("paid", 0, 5255)
     with pytest.raises(BillingError) as raised:
-        w.credit_notes.create(SCOPE, {"invoice": invoice.id})
+        w.credit_notes.create(SCOPE, parse(CreditNoteCreate, {"invoice": invoice.id}))
     assert raised.value.code == "nothing_to_credit"
     balances = ledger.balances(w.invoices.journal(SCOPE, cus))
     assert balances["receivable"] == 0 and "customer_credit" not in balances
@@ -293,7 +301,10 @@ def test_a_credit_note_cannot_exceed_a_line() -> None:
     w = world()
     [invoice] = w.bill(w.subscribe(w.customer(), "starter"))
     with pytest.raises(BillingError) as raised:
-        w.credit_notes.create(SCOPE, {"invoice": invoice.id, "lines": [{"line": invoice.lines[0].id, "amount": 1901}]})
+        w.credit_notes.create(
+            SCOPE,
+            parse(CreditNoteCreate, {"invoice": invoice.id, "lines": [{"line": invoice.lines[0].id, "amount": 1901}]}),
+        )
     assert (raised.value.code, raised.value.param) == ("credit_exceeds_line", "lines[0].amount")
 
 
@@ -330,7 +341,7 @@ def test_a_run_that_crashes_half_way_and_runs_again_bills_each_period_once() -> 
         return real_bill(scope, subscription_id, as_of)
 
     w.biller.bill = crashing  # type: ignore[method-assign]
-    first = runs.start(SCOPE, {})
+    first = runs.start(SCOPE, RunRequest.model_validate({}))
     while queue:  # a failed message stays in the queue and comes back (at least once)
         message = queue.pop(0)
         try:
@@ -338,11 +349,11 @@ def test_a_run_that_crashes_half_way_and_runs_again_bills_each_period_once() -> 
         except TimeoutError:
             queue.append(message)
     assert runs.get(SCOPE, first.id).status == "completed"
-    runs.start(SCOPE, {})  # and again: nothing is billed twice
+    runs.start(SCOPE, RunRequest.model_validate({}))  # and again: nothing is billed twice
     while queue:
         runs.handle(queue.pop(0))
     for sub in subs:
-        assert len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 1
+        assert len(w.invoices.list(SCOPE, InvoiceQuery.from_params({"subscription": sub})).data) == 1
 
 
 def test_a_subscription_that_cannot_be_rated_fails_alone_with_its_reason() -> None:
@@ -358,13 +369,13 @@ def test_a_subscription_that_cannot_be_rated_fails_alone_with_its_reason() -> No
     queue: list[dict] = []
     runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue.extend,
                        w.biller, w.invoices, w.clock)  # fmt: skip
-    run = runs.start(SCOPE, {})
+    run = runs.start(SCOPE, RunRequest.model_validate({}))
     while queue:
         runs.handle(queue.pop(0))  # no message fails: the others in the batch are billed
     done = runs.get(SCOPE, run.id)
     assert done.status == "completed" and done.counts["failed"] == 1
     assert [(f.id, f.code) for f in done.failures] == [(bad, "amount_out_of_range")]
-    assert all(len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 2 for sub in good)
+    assert all(len(w.invoices.list(SCOPE, InvoiceQuery.from_params({"subscription": sub})).data) == 2 for sub in good)
 
 
 def test_a_race_in_a_run_retries_the_message_instead_of_failing_the_subscription() -> None:
@@ -382,7 +393,7 @@ def test_a_race_in_a_run_retries_the_message_instead_of_failing_the_subscription
         return real_bill(scope, subscription_id, as_of)
 
     w.biller.bill = racing  # type: ignore[method-assign]
-    run = runs.start(SCOPE, {})
+    run = runs.start(SCOPE, RunRequest.model_validate({}))
     while queue:
         message = queue.pop(0)
         try:
@@ -391,7 +402,7 @@ def test_a_race_in_a_run_retries_the_message_instead_of_failing_the_subscription
             queue.append(message)  # SQS delivers it again
     done = runs.get(SCOPE, run.id)
     assert done.status == "completed" and done.counts["failed"] == 0 and done.failures == []
-    assert all(len(w.invoices.list(SCOPE, {"subscription": sub}).data) == 1 for sub in subs)
+    assert all(len(w.invoices.list(SCOPE, InvoiceQuery.from_params({"subscription": sub})).data) == 1 for sub in subs)
 
 
 # ---------------------------------------------------------------- review cases: runs late, stubs, edges
@@ -485,7 +496,9 @@ def test_an_interval_change_the_run_had_not_rolled_bills_every_span() -> None:
 def test_void_refuses_an_invoice_credit_notes_already_corrected() -> None:
     w = world()
     [invoice] = w.bill(w.subscribe(w.customer(), "starter"))
-    w.credit_notes.create(SCOPE, {"invoice": invoice.id, "lines": [{"line": invoice.lines[0].id, "amount": 500}]})
+    w.credit_notes.create(
+        SCOPE, parse(CreditNoteCreate, {"invoice": invoice.id, "lines": [{"line": invoice.lines[0].id, "amount": 500}]})
+    )
     with pytest.raises(Conflict) as raised:
         w.invoices.void(SCOPE, invoice.id)
     assert raised.value.code == "invoice_has_credit_notes"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from billing.customers import CustomerUpdate
 from billing.errors import BillingError
 from billing.invoicing import previews
+from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.lines import Line
 from billing.subscriptions.model import AddOnItem, Cancel, ChangePlan
 from billing.validation import parse
@@ -78,7 +79,7 @@ def test_a_fee_credited_by_a_credit_note_is_not_credited_again() -> None:
     w = world()
     sub = w.subscribe(w.customer(), "pro")
     [march] = w.bill(sub)
-    w.credit_notes.create(SCOPE, {"invoice": march.id})
+    w.credit_notes.create(SCOPE, parse(CreditNoteCreate, {"invoice": march.id}))
     w.at(MID_MARCH)
     w.subscriptions.cancel(SCOPE, sub, parse(Cancel, {"when": "now"}))
     assert w.bill(sub) == []
@@ -88,7 +89,9 @@ def test_a_partly_credited_fee_credits_the_share_of_what_is_left() -> None:
     w = world()
     sub = w.subscribe(w.customer(), "pro")
     [march] = w.bill(sub)
-    w.credit_notes.create(SCOPE, {"invoice": march.id, "lines": [{"line": march.lines[0].id, "amount": 900}]})
+    w.credit_notes.create(
+        SCOPE, parse(CreditNoteCreate, {"invoice": march.id, "lines": [{"line": march.lines[0].id, "amount": 900}]})
+    )
     assert credit_amounts(cancel_mid_march(w, sub)) == [-2000]  # half of the 4,000 left
 
 
@@ -199,7 +202,9 @@ def _apply(w: Billing, sub: str, op: str) -> None:
         if open_:
             invoice = open_[-1]
             line = next(line for line in invoice.lines if line.is_charge and line.net > 1)
-            w.credit_notes.create(SCOPE, {"invoice": invoice.id, "lines": [{"line": line.id, "amount": 1}]})
+            w.credit_notes.create(
+                SCOPE, parse(CreditNoteCreate, {"invoice": invoice.id, "lines": [{"line": line.id, "amount": 1}]})
+            )
     elif op == "seats+":
         w.subscriptions.add_add_on(SCOPE, sub, parse(AddOnItem, {"add_on": "seats", "quantity": 2}))
     elif op == "seats-":

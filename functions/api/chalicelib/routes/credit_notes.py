@@ -1,4 +1,5 @@
-"""``/v1/credit_notes``: corrections of finalized invoices."""
+"""``/v1/credit_notes``: corrections of finalized invoices. The views import the domain's
+models when first called, as the services load (``billing.adapters.services``)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ LIST_QUERY = frozenset({"limit", "starting_after", "invoice", "customer"})
 
 @route("/v1/credit_notes", methods=("POST",))
 def create_credit_note(call: Call) -> tuple[int, dict[str, Any]]:
-    return 201, credit_notes().create(call.scope, call.json()).to_public()
+    from billing.invoicing.credit_notes import CreditNoteCreate
+
+    return 201, credit_notes().create(call.scope, call.body(CreditNoteCreate)).to_public()
 
 
 @route("/v1/credit_notes", query=LIST_QUERY)
 def list_credit_notes(call: Call) -> dict[str, Any]:
-    return credit_notes().list(call.scope, call.query).to_public(lambda note: note.to_public())
+    from billing.invoicing.credit_notes import CreditNoteQuery
+
+    listed = credit_notes().list(call.scope, CreditNoteQuery.from_params(call.query))
+    return listed.to_public(lambda note: note.to_public())
 
 
 @route("/v1/credit_notes/{credit_note_id}")

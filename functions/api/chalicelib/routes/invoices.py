@@ -8,23 +8,26 @@ from typing import Any
 
 from billing.adapters.services import biller, documents, invoice_runs, invoices, subscriptions, usage
 from billing.errors import NotAcceptable
+from billing.validation import NoBody
 from chalicelib.http import Call, Document, route
 
-ITEM = "/v1/invoices/{invoice_id}"
 LIST_QUERY = frozenset({"limit", "starting_after", "customer", "subscription", "status", "from", "to"})
+JSON = dict[str, Any]
 
 
 @route("/v1/invoices", query=LIST_QUERY)
-def list_invoices(call: Call) -> dict[str, Any]:
-    return invoices().list(call.scope, call.query).to_public(lambda invoice: invoice.to_public())
+def list_invoices(call: Call) -> JSON:
+    from billing.invoicing.model import InvoiceQuery
+
+    return invoices().list(call.scope, InvoiceQuery.from_params(call.query)).to_public(lambda i: i.to_public())
 
 
-@route(ITEM)
-def get_invoice(call: Call) -> dict[str, Any]:
+@route("/v1/invoices/{invoice_id}")
+def get_invoice(call: Call) -> JSON:
     return invoices().get(call.scope, call.params["invoice_id"]).to_public()
 
 
-@route(f"{ITEM}/pdf")
+@route("/v1/invoices/{invoice_id}/pdf")
 def invoice_pdf(call: Call) -> Document:
     if call.accept and not any(kind in call.accept for kind in ("application/pdf", "*/*", "application/*")):
         raise NotAcceptable("This resource is a PDF: ask with 'Accept: application/pdf'.", param="Accept")
@@ -33,18 +36,20 @@ def invoice_pdf(call: Call) -> Document:
     return Document(content, "application/pdf", f"{invoice.number or invoice.id}.pdf")
 
 
-@route(f"{ITEM}/finalize", methods=("POST",))
-def finalize_invoice(call: Call) -> dict[str, Any]:
-    return invoices().finalize(call.scope, call.params["invoice_id"], call.json()).to_public()
+@route("/v1/invoices/{invoice_id}/finalize", methods=("POST",))
+def finalize_invoice(call: Call) -> JSON:
+    call.optional_body(NoBody)
+    return invoices().finalize(call.scope, call.params["invoice_id"]).to_public()
 
 
-@route(f"{ITEM}/void", methods=("POST",))
-def void_invoice(call: Call) -> dict[str, Any]:
-    return invoices().void(call.scope, call.params["invoice_id"], call.json()).to_public()
+@route("/v1/invoices/{invoice_id}/void", methods=("POST",))
+def void_invoice(call: Call) -> JSON:
+    call.optional_body(NoBody)
+    return invoices().void(call.scope, call.params["invoice_id"]).to_public()
 
 
 @route("/v1/customers/{customer_id}/upcoming_invoice", query=frozenset({"subscription"}))
-def upcoming_invoice(call: Call) -> dict[str, Any]:
+def upcoming_invoice(call: Call) -> JSON:
     from billing.invoicing import previews
 
     customer = usage().customer(call.scope, call.params["customer_id"], "customer_id")
@@ -53,7 +58,7 @@ def upcoming_invoice(call: Call) -> dict[str, Any]:
 
 
 @route("/v1/subscriptions/{subscription_id}/change_preview", query=frozenset({"plan"}))
-def change_preview(call: Call) -> dict[str, Any]:
+def change_preview(call: Call) -> JSON:
     from billing.invoicing import previews
 
     subscription = subscriptions().get(call.scope, call.params["subscription_id"])
@@ -62,17 +67,19 @@ def change_preview(call: Call) -> dict[str, Any]:
 
 
 @route("/v1/invoice_runs", methods=("POST",))
-def start_invoice_run(call: Call) -> tuple[int, dict[str, Any]]:
-    return 202, invoice_runs().start(call.scope, call.json()).to_public()
+def start_invoice_run(call: Call) -> tuple[int, JSON]:
+    from billing.invoicing.runs import RunRequest
+
+    return 202, invoice_runs().start(call.scope, call.optional_body(RunRequest)).to_public()
 
 
 @route("/v1/invoice_runs/{run_id}")
-def get_invoice_run(call: Call) -> dict[str, Any]:
+def get_invoice_run(call: Call) -> JSON:
     return invoice_runs().get(call.scope, call.params["run_id"]).to_public()
 
 
 @route("/v1/customers/{customer_id}/ledger")
-def customer_ledger(call: Call) -> dict[str, Any]:
+def customer_ledger(call: Call) -> JSON:
     from billing import ledger
 
     customer = usage().customer(call.scope, call.params["customer_id"], "customer_id")

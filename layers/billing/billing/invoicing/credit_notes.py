@@ -15,6 +15,7 @@ credit credited.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Protocol
@@ -29,10 +30,10 @@ from billing.events import DomainEvent
 from billing.ids import found, is_id, new_id
 from billing.invoicing.lines import Line, TaxAmount
 from billing.invoicing.model import Invoice
-from billing.pagination import Page, page_request
+from billing.pagination import Page, PageRequest, page_request
 from billing.scope import Scope
 from billing.tenant_settings import TenantSettings
-from billing.validation import Input, parse
+from billing.validation import Input
 
 Reason = Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory", "billing_error", "other"]
 
@@ -47,6 +48,24 @@ class CreditNoteCreate(Input):
     lines: Annotated[list[CreditLineInput], Field(max_length=200)] = []  # none: every charge line, whole
     reason: Reason = "other"
     memo: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
+@dataclass(frozen=True)
+class CreditNoteQuery:
+    """List filters: an invoice's or a customer's credit notes."""
+
+    invoice: str | None = None
+    customer: str | None = None
+    page: PageRequest = field(default_factory=PageRequest)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> CreditNoteQuery:
+        """``GET /v1/credit_notes``' query string; a 400 naming a bad parameter."""
+        page = page_request(params, "cn")
+        for name, prefix in (("invoice", "inv"), ("customer", "cus")):
+            if name in params and not is_id(params[name], prefix):
+                raise InvalidRequest(f"{name} must be an id starting with '{prefix}_'.", param=name)
+        return cls(params.get("invoice"), params.get("customer"), page)
 
 
 class CreditNoteLine(BaseModel):
@@ -97,7 +116,7 @@ class CreditNoteRepository(Protocol):
     def get(self, scope: Scope, credit_note_id: str) -> CreditNote | None: ...
 
     def list(
-        self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None
+        self, scope: Scope, query: CreditNoteQuery, limit: int, starting_after: str | None
     ) -> Page[CreditNote]: ...
 
 
@@ -113,8 +132,7 @@ class CreditNotes:
         self._repo, self._invoice_of, self._settings, self._now = repo, invoice_of, settings, now
         self._prorated = prorated
 
-    def create(self, scope: Scope, body: Any) -> CreditNote:
-        data = parse(CreditNoteCreate, body)
+    def create(self, scope: Scope, data: CreditNoteCreate) -> CreditNote:
         try:
             invoice = self._invoice_of(scope, data.invoice)
         except NotFound:
@@ -180,13 +198,8 @@ class CreditNotes:
     def get(self, scope: Scope, credit_note_id: str) -> CreditNote:
         return found(lambda object_id: self._repo.get(scope, object_id), credit_note_id, "cn", "credit note")
 
-    def list(self, scope: Scope, params: Mapping[str, str]) -> Page[CreditNote]:
-        page = page_request(params, "cn")
-        filters = {name: params[name] for name in ("invoice", "customer") if name in params}
-        for name, prefix in (("invoice", "inv"), ("customer", "cus")):
-            if name in filters and not is_id(filters[name], prefix):
-                raise InvalidRequest(f"{name} must be an id starting with '{prefix}_'.", param=name)
-        return self._repo.list(scope, filters, page.limit, page.starting_after)
+    def list(self, scope: Scope, query: CreditNoteQuery) -> Page[CreditNote]:
+        return self._repo.list(scope, query, query.page.limit, query.page.starting_after)
 
     @staticmethod
     def _lines(invoice: Invoice, data: CreditNoteCreate, taken: dict[str, int]) -> Sequence[CreditNoteLine]:

@@ -36,7 +36,7 @@ from billing.ids import found, new_id
 from billing.invoicing.biller import SubscriptionBiller
 from billing.invoicing.service import InvoiceService
 from billing.scope import Scope
-from billing.validation import Input, Timestamp, parse
+from billing.validation import Input, Timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +165,7 @@ class InvoiceRuns:
         self._biller, self._invoices = biller, invoices
         self._clock = clock or SystemClock()
 
-    def start(self, scope: Scope, body: Any, trigger: str = "api") -> InvoiceRun:
-        data = parse(RunRequest, body or {})
+    def start(self, scope: Scope, data: RunRequest, trigger: str = "api") -> InvoiceRun:
         now = self._clock.now()
         as_of = data.as_of or to_wire(now)
         if as_of > to_wire(now):

@@ -16,32 +16,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol, get_args
+from typing import Protocol
 
 from billing import ledger
 from billing.clock import to_wire
-from billing.errors import Conflict, InvalidRequest
+from billing.errors import Conflict
 from billing.events import DomainEvent
-from billing.ids import found, is_id
+from billing.ids import found
 from billing.invoicing import prorations
 from billing.invoicing.biller import SubscriptionBiller, apply_lines
 from billing.invoicing.lines import in_order
-from billing.invoicing.model import Invoice, Status, invoice_event
-from billing.pagination import Page, page_request
+from billing.invoicing.model import Invoice, InvoiceQuery, invoice_event
+from billing.pagination import Page
 from billing.scope import Scope
 from billing.subscriptions.model import Subscription
 from billing.tenant_settings import TenantSettings
-from billing.validation import NoBody, parse, timestamp_param
-
-LIST_FILTERS = ("customer", "subscription", "status", "from", "to")
 
 
 class InvoiceRepository(Protocol):
     def get(self, scope: Scope, invoice_id: str) -> Invoice | None: ...
 
-    def list(self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None) -> Page[Invoice]: ...
+    def list(self, scope: Scope, query: InvoiceQuery, limit: int, starting_after: str | None) -> Page[Invoice]: ...
 
     def finalize(
         self,
@@ -82,25 +79,14 @@ class InvoiceService:
     def get(self, scope: Scope, invoice_id: str) -> Invoice:
         return found(lambda object_id: self._repo.get(scope, object_id), invoice_id, "inv", "invoice")
 
-    def list(self, scope: Scope, params: Mapping[str, str]) -> Page[Invoice]:
-        page = page_request(params, "inv")
-        filters = {name: params[name] for name in LIST_FILTERS if name in params}
-        if "status" in filters and filters["status"] not in get_args(Status):
-            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
-        for name, prefix in (("customer", "cus"), ("subscription", "sub")):
-            if name in filters and not is_id(filters[name], prefix):
-                raise InvalidRequest(f"{name} must be an id starting with '{prefix}_'.", param=name)
-        for name in ("from", "to"):
-            if name in filters:
-                filters[name] = timestamp_param(filters[name], name)
-        return self._repo.list(scope, filters, page.limit, page.starting_after)
+    def list(self, scope: Scope, query: InvoiceQuery) -> Page[Invoice]:
+        return self._repo.list(scope, query, query.page.limit, query.page.starting_after)
 
     def journal(self, scope: Scope, customer: str) -> Sequence[ledger.JournalEntry]:
         return self._repo.journal(scope, customer)
 
     # ----------------------------------------------------------------- actions
-    def finalize(self, scope: Scope, invoice_id: str, body: Any = None) -> Invoice:
-        parse(NoBody, body or {})
+    def finalize(self, scope: Scope, invoice_id: str) -> Invoice:
         invoice = self.get(scope, invoice_id)
         if invoice.status != "draft":
             raise Conflict(
@@ -115,8 +101,7 @@ class InvoiceService:
             return None
         return self._finalize(scope, invoice, at=invoice.finalize_at)
 
-    def void(self, scope: Scope, invoice_id: str, body: Any = None) -> Invoice:
-        parse(NoBody, body or {})
+    def void(self, scope: Scope, invoice_id: str) -> Invoice:
         invoice = self.get(scope, invoice_id)
         if invoice.status not in ("open", "uncollectible"):
             raise Conflict(f"Only open invoices can be voided; this one is {invoice.status}.", code="invoice_not_open")

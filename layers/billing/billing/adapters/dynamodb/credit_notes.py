@@ -15,7 +15,7 @@ from typing import Any
 from billing.adapters.dynamodb import invoices, ledger, numbering, outbox, table
 from billing.errors import Conflict
 from billing.events import DomainEvent
-from billing.invoicing.credit_notes import CreditNote
+from billing.invoicing.credit_notes import CreditNote, CreditNoteQuery
 from billing.invoicing.model import Invoice
 from billing.ledger import JournalEntry
 from billing.pagination import Page
@@ -67,10 +67,10 @@ class DynamoCreditNoteRepository:
         item = table.get(_key(scope, credit_note_id))
         return CreditNote.model_validate(json.loads(item["data"])) if item else None
 
-    def list(self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None) -> Page[CreditNote]:
+    def list(self, scope: Scope, query: CreditNoteQuery, limit: int, starting_after: str | None) -> Page[CreditNote]:
         by = [
-            ("GSI2", filters.get("invoice"), f"{scope.key}#CN#INV#"),
-            ("GSI3", filters.get("customer"), f"{scope.key}#CN#CUS#"),
+            ("GSI2", query.invoice, f"{scope.key}#CN#INV#"),
+            ("GSI3", query.customer, f"{scope.key}#CN#CUS#"),
         ]
         index, key_value = table.list_index(by, ("GSI1", f"{scope.key}#CN"))
         start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)

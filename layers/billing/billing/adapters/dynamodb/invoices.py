@@ -20,7 +20,7 @@ from typing import Any
 from billing.adapters.dynamodb import due, ledger, numbering, outbox, subscriptions, table
 from billing.errors import Conflict
 from billing.events import DomainEvent
-from billing.invoicing.model import Invoice
+from billing.invoicing.model import Invoice, InvoiceQuery
 from billing.ledger import JournalEntry
 from billing.pagination import Page
 from billing.scope import Scope
@@ -93,26 +93,28 @@ class DynamoInvoiceRepository:
         item = table.get(_key(scope, invoice_id))
         return from_item(item) if item else None
 
-    def list(self, scope: Scope, filters: dict[str, str], limit: int, starting_after: str | None) -> Page[Invoice]:
+    def list(self, scope: Scope, query: InvoiceQuery, limit: int, starting_after: str | None) -> Page[Invoice]:
         by = [
-            ("GSI3", filters.get("subscription"), f"{scope.key}#INV#SUB#"),
-            ("GSI2", filters.get("customer"), f"{scope.key}#INV#CUS#"),
+            ("GSI3", query.subscription, f"{scope.key}#INV#SUB#"),
+            ("GSI2", query.customer, f"{scope.key}#INV#CUS#"),
         ]
         index, key_value = table.list_index(by, ("GSI1", f"{scope.key}#INV"))
         start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
-        conditions, names, values = [], {}, {}
-        if "status" in filters:
+        conditions: list[str] = []
+        names: dict[str, str] = {}
+        values: dict[str, str] = {}
+        if query.status:
             conditions.append("#status = :status")
-            names["#status"], values[":status"] = "status", filters["status"]
-        if "customer" in filters and index == "GSI3":
+            names["#status"], values[":status"] = "status", query.status
+        if query.customer and index == "GSI3":
             conditions.append("customer = :customer")
-            values[":customer"] = filters["customer"]
-        if "from" in filters:
+            values[":customer"] = query.customer
+        if query.period_from:
             conditions.append("period_start >= :from")
-            values[":from"] = filters["from"]
-        if "to" in filters:
+            values[":from"] = query.period_from
+        if query.period_to:
             conditions.append("period_start < :to")
-            values[":to"] = filters["to"]
+            values[":to"] = query.period_to
         items, cursor = table.query_pages(
             index,
             f"{index}PK",
