@@ -25,6 +25,8 @@ from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.model import InvoiceQuery
 from billing.scope import Scope
 from billing.subscriptions.model import ChangePlan, SubscriptionCreate
+from billing.usage import schema
+from billing.usage.readings import ReadingInput
 
 CUSTOMERS = [
     {
@@ -162,11 +164,12 @@ def _usage(scope: Scope) -> None:
     events += [{"transaction_id": f"demo-call-{n}", "customer": "tokyo-42", "code": "call_minutes",
                 "properties": {"seconds": 30 + 45 * n}} for n in range(20)]  # fmt: skip
     for start in range(0, len(events), 1000):
-        services.usage_ingest().ingest(scope, events[start : start + 1000])
+        services.usage_ingest().ingest(scope, schema.read_all(events[start : start + 1000]))
     now = datetime.now(UTC)
     for reading_id, value, at in [("wm-0", "1480", now - timedelta(days=2)), ("wm-1", "1500", now)]:
-        services.meter_readings().submit(scope, {"customer": "household-17", "meter": "water_m3", "reading": value,
-                                                 "timestamp": to_wire(at), "reading_id": reading_id})  # fmt: skip
+        reading = ReadingInput(customer="household-17", meter="water_m3", reading=value, timestamp=to_wire(at),
+                               reading_id=reading_id)  # fmt: skip
+        services.meter_readings().submit(scope, reading)
 
 
 def _history(scope: Scope, settle: Callable[[], None]) -> None:
@@ -198,7 +201,7 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
         events = [{"transaction_id": f"demo-hist-{month}-{n}", "customer": customer.id, "code": "api_calls",
                    "timestamp": to_wire(moment - timedelta(minutes=n % 600))} for n in range(calls)]  # fmt: skip
         for first in range(0, len(events), 1000):
-            services.usage_ingest().ingest(scope, events[first : first + 1000])
+            services.usage_ingest().ingest(scope, schema.read_all(events[first : first + 1000]))
         settle()
     services.advance_test_clock(scope, clock.id, {"to": to_wire(start + timedelta(days=61, hours=2))})
     invoices = services.invoices().list(scope, InvoiceQuery(customer=customer.id, status="open")).data

@@ -17,6 +17,7 @@ from billing.scope import Scope
 from billing.subscriptions.model import SubscriptionCreate
 from billing.subscriptions.service import SubscriptionService
 from billing.tenant_settings import TenantSettings
+from billing.usage import schema
 from billing.usage.aggregator import Record, UsageAggregator
 from billing.usage.ingest import UsageIngest
 from billing.usage.service import UsageService
@@ -89,7 +90,7 @@ class Billing:
         self.clock.at = max(self.clock.at, at)
         stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {"transaction_id": txid, "customer": customer, "code": code, "timestamp": stamp, "properties": props}
-        result = self.ingest.ingest(SCOPE, [body])
+        result = self.ingest.ingest(SCOPE, schema.read_all([body]))
         assert not result.rejected, result.rejected
         self.aggregate()
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from billing.decimals import to_minor
 from billing.invoicing import previews
 from billing.subscriptions.model import Cancel, ChangePlan
+from billing.usage import schema
 from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
 
@@ -63,7 +64,7 @@ def late(w: Billing, cus: str, txid: str, happened: datetime, sent: datetime, gb
     w.at(sent)
     stamp = happened.strftime("%Y-%m-%dT%H:%M:%SZ")
     body = {"transaction_id": txid, "customer": cus, "code": "gb", "timestamp": stamp, "properties": {"gb": gb}}
-    accepted = not w.ingest.ingest(SCOPE, [body]).rejected
+    accepted = not w.ingest.ingest(SCOPE, schema.read_all([body])).rejected
     w.aggregate()
     return accepted
 

@@ -20,6 +20,7 @@ from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
 from billing.scope import Scope
 from billing.subscriptions.model import SubscriptionCreate
 from billing.subscriptions.service import SubscriptionService
+from billing.usage import schema
 from billing.usage.aggregator import Record, Unapplicable, Unreadable, UsageAggregator, plan_chunk
 from billing.usage.dead_letters import DeadLetters
 from billing.usage.ingest import UsageIngest
@@ -76,7 +77,9 @@ def ev(txid: str, code: str = "calls", minutes_ago: float = 1, customer: str = "
 
 
 def test_accepted_events_are_stamped_with_their_subscription_period(world: World) -> None:
-    result = world.ingest.ingest(SCOPE, [ev("a", "seconds", s=61), ev("b", "seconds", s=Decimal("0.5"))])
+    result = world.ingest.ingest(
+        SCOPE, schema.read_all([ev("a", "seconds", s=61), ev("b", "seconds", s=Decimal("0.5"))])
+    )
     first, second = result.accepted
     assert (first.customer, first.subscription) == (world.customer, world.sub.id)
     assert (first.period_start, first.period_end) == (world.sub.current_period_start, world.sub.current_period_end)
@@ -85,7 +88,7 @@ def test_accepted_events_are_stamped_with_their_subscription_period(world: World
 
 def test_events_without_timestamp_happen_now_and_strings_are_exact(world: World) -> None:
     body = {"transaction_id": "n", "customer": world.customer, "code": "gb", "properties": {"gb": "0.1"}}
-    [accepted] = world.ingest.ingest(SCOPE, [body]).accepted
+    [accepted] = world.ingest.ingest(SCOPE, schema.read_all([body])).accepted
     assert accepted.timestamp == "2026-03-15T12:00:00Z" and accepted.value == Decimal("0.1")
 
 
@@ -106,18 +109,20 @@ def test_events_without_timestamp_happen_now_and_strings_are_exact(world: World)
     ],
 )
 def test_each_rule_refuses_with_its_code(world: World, event: dict, code: str, param: str) -> None:
-    result = world.ingest.ingest(SCOPE, [event, ev("ok")])
+    result = world.ingest.ingest(SCOPE, schema.read_all([event, ev("ok")]))
     assert [e.transaction_id for e in result.accepted] == ["ok"]
     [rejected] = result.rejected
     assert (rejected.index, rejected.code, rejected.param) == (0, code, param)
     with pytest.raises((InvalidRequest, DomainRuleViolation)) as raised:
-        world.ingest.ingest_one(SCOPE, event)
+        world.ingest.ingest_one(SCOPE, schema.read_one(event))
     assert raised.value.code == code
 
 
 def test_refusals_quote_at_most_the_start_of_a_huge_value(world: World) -> None:
     huge = ["x" * 900, {"k": "v" * 900}]
-    result = world.ingest.ingest(SCOPE, [ev("a", code="c" * 900), ev("b", "seconds", s=huge), ev("t" * 900)])
+    result = world.ingest.ingest(
+        SCOPE, schema.read_all([ev("a", code="c" * 900), ev("b", "seconds", s=huge), ev("t" * 900)])
+    )
     code, prop, txid = result.rejected
     assert (code.param, prop.param, txid.param) == ("code", "properties.s", "transaction_id")
     assert all(len(r.message) <= 300 and "..." in r.message for r in result.rejected), result.rejected
@@ -127,9 +132,9 @@ def test_refusals_quote_at_most_the_start_of_a_huge_value(world: World) -> None:
 def test_a_closed_period_refuses_late_events_after_the_grace_period(world: World) -> None:
     world.clock.advance(days=25)  # the subscription's first period ended 5 days ago
     late = ev("late", minutes_ago=-25 * 24 * 60 + 6 * 24 * 60)  # 6 days before the new now
-    assert world.ingest.ingest(SCOPE, [late]).rejected[0].code == "period_closed"
+    assert world.ingest.ingest(SCOPE, schema.read_all([late])).rejected[0].code == "period_closed"
     world.grace = timedelta(days=7)
-    assert len(world.ingest.ingest(SCOPE, [late]).accepted) == 1
+    assert len(world.ingest.ingest(SCOPE, schema.read_all([late])).accepted) == 1
 
 
 def test_weighted_sum_is_the_time_weighted_level() -> None:
@@ -145,13 +150,13 @@ def test_wire_never_uses_exponents() -> None:
 
 def test_chunks_stay_within_a_transaction(world: World) -> None:
     events = [ev(f"u{i}", "users", user=f"user-{i}") for i in range(250)]
-    stamped = world.ingest.ingest(SCOPE, events).accepted
+    stamped = world.ingest.ingest(SCOPE, schema.read_all(events)).accepted
     records = [Record(str(i), SCOPE, event) for i, event in enumerate(stamped)]
     assert plan_chunk(records) == 89  # one aggregate plus 89 distinct values = 90 items
 
 
 def test_a_batch_ending_inside_a_committed_chunk_leaves_its_rest_to_the_next_batch(world: World) -> None:
-    stamped = world.ingest.ingest(SCOPE, [ev(f"c{i}") for i in range(4)]).accepted
+    stamped = world.ingest.ingest(SCOPE, schema.read_all([ev(f"c{i}") for i in range(4)])).accepted
     records = [Record(str(i), SCOPE, event) for i, event in enumerate(stamped)]
     store = MemoryAggregates()
     UsageAggregator(store).apply("s", records)  # one chunk of 4, then (say) the function crashed
@@ -177,7 +182,7 @@ class Poisoned(MemoryAggregates):
 
 
 def test_a_poison_record_is_parked_once_and_the_others_count(world: World) -> None:
-    stamped = world.ingest.ingest(SCOPE, [ev(f"p{i}") for i in range(9)]).accepted
+    stamped = world.ingest.ingest(SCOPE, schema.read_all([ev(f"p{i}") for i in range(9)])).accepted
     records = [Record(str(i), SCOPE, event) for i, event in enumerate(stamped)]
     unreadable = Record("9", None, Unreadable(None, "KeyError: 'scope'"))
     store = Poisoned({"5"})
@@ -269,7 +274,7 @@ def test_totals_equal_the_totals_of_the_distinct_events(
         start += size
     receipts: list = []
     workers = [threading.Thread(target=lambda part=batches[i::threads]: receipts.extend(
-                   world.ingest.ingest(SCOPE, b) for b in part)) for i in range(threads)]  # fmt: skip
+                   world.ingest.ingest(SCOPE, schema.read_all(b)) for b in part)) for i in range(threads)]  # fmt: skip
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -75,9 +75,9 @@ class Call:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
         return bodies.parse(self.raw_body, exact)
 
-    def body(self, model: type[M]) -> M:
+    def body(self, model: type[M], exact: bool = False) -> M:
         """The JSON body as ``model`` (a domain's input model), or a 400 naming the field."""
-        return parse(model, self.json())
+        return parse(model, self.json(exact))
 
     def optional_body(self, model: type[M]) -> M:
         """As ``body``, for requests whose every field is optional: no body (or a JSON value

@@ -14,18 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from billing.clock import Clock, SystemClock
-from billing.errors import DomainRuleViolation, InvalidRequest
+from billing.errors import DomainRuleViolation
 from billing.scope import Scope
 from billing.testclocks import ClockTimes
-from billing.usage import schema
 from billing.usage.model import IngestResult, Rejection, UsageEvent
+from billing.usage.schema import EventInput, Malformed
 from billing.usage.stamping import Directory, Refused, Stamper
-
-MAX_BATCH = 1000
-MAX_TRANSACTION_ID = 128  # the contract's longest transaction id: a longer one is not echoed back
 
 
 class UsageEventStore(Protocol):
@@ -52,22 +49,21 @@ class UsageIngest:
         self._store, self._directory, self._grace = store, directory, grace
         self._clock = clock or SystemClock()
 
-    def ingest(self, scope: Scope, events: Sequence[Any]) -> IngestResult:
+    def ingest(self, scope: Scope, events: Sequence[EventInput | Malformed]) -> IngestResult:
         """Keep every valid new event of ``events``; report duplicates and rejections by index."""
         stamper = Stamper(self._directory, scope, self._clock.now(), self._grace(scope), self._times)
         result = IngestResult()
         fresh: dict[str, tuple[int, UsageEvent]] = {}
-        for index, raw in enumerate(events):
-            problem = schema.problem(raw)
-            txid = raw.get("transaction_id") if isinstance(raw, dict) else None
-            txid = txid if isinstance(txid, str) and len(txid) <= MAX_TRANSACTION_ID else None
-            if problem:
+        for index, sent in enumerate(events):
+            txid = sent.transaction_id
+            if isinstance(sent, Malformed):
+                problem = (sent.code, sent.message, sent.param)
                 result.rejected.append(Rejection(index, txid, *problem, type="invalid_request_error"))
-            elif txid in fresh:
+            elif sent.transaction_id in fresh:
                 result.duplicates.append(index)
             else:
                 try:
-                    fresh[raw["transaction_id"]] = (index, stamper.stamp(raw))
+                    fresh[sent.transaction_id] = (index, stamper.stamp(sent))
                 except Refused as refused:
                     result.rejected.append(Rejection(index, txid, refused.code, refused.message, refused.param))
         for txid in self._store.existing(scope, list(fresh)):
@@ -81,29 +77,14 @@ class UsageIngest:
         result.duplicates.sort()
         return result
 
-    def ingest_batch(self, scope: Scope, body: Any) -> IngestResult:
-        """A batch of at most ``MAX_BATCH`` events (its body, like every request's, at most 1 MB)."""
-        events = body.get("events") if isinstance(body, dict) else None
-        if not isinstance(events, list):
-            raise InvalidRequest("events must be a list of usage events.", code="parameter_missing", param="events")
-        if unknown := sorted(set(body) - {"events"}):
-            raise InvalidRequest(f"Unknown field: {unknown[0]}.", code="parameter_unknown", param=unknown[0])
-        if not 1 <= len(events) <= MAX_BATCH:
-            raise InvalidRequest(f"A batch holds 1 to {MAX_BATCH} events.", code="batch_too_large", param="events")
-        return self.ingest(scope, events)
-
-    def ingest_one(self, scope: Scope, body: Any) -> bool:
+    def ingest_one(self, scope: Scope, event: EventInput) -> bool:
         """True if the event was new, False for a duplicate; a refusal raises its error."""
-        return self.keep(scope, self.prepare(scope, body))
+        return self.keep(scope, self.prepare(scope, event))
 
-    def prepare(self, scope: Scope, body: Any) -> UsageEvent:
-        """Check and stamp one event without storing it; a refusal raises its error."""
-        problem = schema.problem(body)
-        if problem:
-            code, message, param = problem
-            raise InvalidRequest(message, code=code, param=param)
+    def prepare(self, scope: Scope, event: EventInput) -> UsageEvent:
+        """Stamp one event without storing it; a refusal raises its error."""
         try:
-            return Stamper(self._directory, scope, self._clock.now(), self._grace(scope), self._times).stamp(body)
+            return Stamper(self._directory, scope, self._clock.now(), self._grace(scope), self._times).stamp(event)
         except Refused as refused:
             raise DomainRuleViolation(refused.message, code=refused.code, param=refused.param) from None
 

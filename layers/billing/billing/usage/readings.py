@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import Field
 
@@ -26,9 +26,11 @@ from billing.catalog.service import CatalogService
 from billing.customers.service import CustomerRepository, find_customer
 from billing.errors import DomainRuleViolation, InvalidRequest
 from billing.scope import Scope
+from billing.usage import schema
 from billing.usage.ingest import UsageIngest
+from billing.usage.schema import EventInput
 from billing.usage.totals import wire
-from billing.validation import Input, Timestamp, parse
+from billing.validation import Input, Timestamp
 
 Counter = Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,6})?$")]
 
@@ -58,6 +60,31 @@ class ReadingState:
     revision: int
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """What a reading did: set the ``baseline``, was ``accepted`` (its consumption counts), or
+    was a ``duplicate``. ``state`` is the reading's, or None for a duplicate of a reading that
+    is no longer the last one."""
+
+    reading_id: str
+    status: Literal["baseline", "accepted", "duplicate"]
+    state: ReadingState | None = None
+
+    def to_public(self) -> dict[str, Any]:
+        if self.state is None:
+            return {"object": "meter_reading", "reading_id": self.reading_id, "status": self.status}
+        return {
+            "object": "meter_reading",
+            "reading_id": self.state.reading_id,
+            "customer": self.state.customer,
+            "meter": self.state.meter,
+            "reading": wire(self.state.reading),
+            "timestamp": self.state.timestamp,
+            "consumption": wire(self.state.consumption or Decimal(0)),
+            "status": self.status,
+        }
+
+
 class ReadingStore(Protocol):
     def get(self, scope: Scope, customer: str, meter: str) -> ReadingState | None: ...
 
@@ -71,8 +98,7 @@ class MeterReadings:
     ):
         self._ingest, self._store, self._catalog, self._customers = ingest, store, catalog, customers
 
-    def submit(self, scope: Scope, body: Any) -> dict[str, Any]:
-        data = parse(ReadingInput, body)
+    def submit(self, scope: Scope, data: ReadingInput) -> Submitted:
         meter = self._catalog.find(scope, "meter", data.meter)
         if not isinstance(meter, Meter):
             raise DomainRuleViolation(f"No such meter: '{data.meter}'.", code="meter_not_found", param="meter")
@@ -94,13 +120,13 @@ class MeterReadings:
                 customer, meter.code, data.reading_id, Decimal(data.reading), data.timestamp, None, data.reading_id, 1
             )
             self._store.save(scope, state)
-            return _public(state, "baseline")
+            return Submitted(data.reading_id, "baseline", state)
         if data.reading_id == last.reading_id:
             if last.consumption is not None:  # its event may not be stored yet: store it (once)
                 self._keep(scope, meter, last)
-            return _public(last, "duplicate")
+            return Submitted(data.reading_id, "duplicate", last)
         if data.reading_id == last.baseline_id or self._ingest.stored(scope, f"mr_{data.reading_id}"):
-            return {"object": "meter_reading", "reading_id": data.reading_id, "status": "duplicate"}
+            return Submitted(data.reading_id, "duplicate")
         if data.timestamp <= last.timestamp:
             raise DomainRuleViolation(
                 f"timestamp must be after the last reading ({last.timestamp}).",
@@ -118,25 +144,27 @@ class MeterReadings:
             last.baseline_id,
             last.revision + 1,
         )
-        self._ingest.prepare(scope, self._event(meter, customer, data.reading_id, data.timestamp, wire(consumption)))
+        self._ingest.prepare(scope, _event(meter, customer, data.reading_id, data.timestamp, wire(consumption)))
         self._store.save(scope, state)
         self._keep(scope, meter, state)
-        return _public(state, "accepted")
+        return Submitted(data.reading_id, "accepted", state)
 
     def _keep(self, scope: Scope, meter: Meter, state: ReadingState) -> None:
         assert state.consumption is not None
-        body = self._event(meter, state.customer, state.reading_id, state.timestamp, wire(state.consumption))
-        self._ingest.keep(scope, self._ingest.prepare(scope, body))
+        event = _event(meter, state.customer, state.reading_id, state.timestamp, wire(state.consumption))
+        self._ingest.keep(scope, self._ingest.prepare(scope, event))
 
-    @staticmethod
-    def _event(meter: Meter, customer: str, reading_id: str, timestamp: str, consumption: str) -> dict[str, Any]:
-        return {
-            "transaction_id": f"mr_{reading_id}",
-            "customer": customer,
-            "code": meter.code,
-            "timestamp": timestamp,
-            "properties": {str(meter.field): consumption},
-        }
+
+def _event(meter: Meter, customer: str, reading_id: str, timestamp: str, consumption: str) -> EventInput:
+    """The usage event a reading implies, checked against the usage event contract."""
+    body = {
+        "transaction_id": f"mr_{reading_id}",
+        "customer": customer,
+        "code": meter.code,
+        "timestamp": timestamp,
+        "properties": {str(meter.field): consumption},
+    }
+    return schema.read_one(body)
 
 
 def _consumption(data: ReadingInput, previous: Decimal) -> Decimal:
@@ -155,16 +183,3 @@ def _consumption(data: ReadingInput, previous: Decimal) -> Decimal:
         code="reading_decreased",
         param="reading",
     )
-
-
-def _public(state: ReadingState, status: str) -> dict[str, Any]:
-    return {
-        "object": "meter_reading",
-        "reading_id": state.reading_id,
-        "customer": state.customer,
-        "meter": state.meter,
-        "reading": wire(state.reading),
-        "timestamp": state.timestamp,
-        "consumption": wire(state.consumption or Decimal(0)),
-        "status": status,
-    }

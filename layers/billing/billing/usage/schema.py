@@ -3,20 +3,28 @@
 The validator is compiled once per process on first use (jsonschema is imported
 then, so functions that never see an event do not pay for it at cold start). The first problem of
 an event becomes a rejection naming the field's path (``properties.seconds``).
+
+``read`` turns a sent event into an ``EventInput`` (or, when it breaks the contract, a
+``Malformed`` that says why); the routes read bodies with ``read_one`` and ``read_batch``.
+A batch is read event by event, so one malformed event refuses only itself.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from billing.errors import SHOWN, cut, shown
+from billing.errors import SHOWN, InvalidRequest, cut, shown
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
+MAX_BATCH = 1000
+MAX_TRANSACTION_ID = 128  # the contract's longest transaction id: a longer one is not echoed back
 CODES = {"required": "parameter_missing", "additionalProperties": "parameter_unknown", "type": "parameter_invalid"}
 
 
@@ -48,3 +56,60 @@ def problem(event: Any) -> tuple[str, str, str | None] | None:
     # jsonschema quotes the value whole: quote at most its start, and bound the message itself
     message = cut(error.message.replace(repr(error.instance), shown(error.instance)), 3 * SHOWN)
     return CODES.get(str(error.validator), "parameter_invalid"), f"{param or 'event'}: {message}", param
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """A usage event as sent, within the contract (not yet matched to a customer or meter)."""
+
+    transaction_id: str
+    customer: str
+    code: str
+    timestamp: str | None = None  # None: when it is received
+    properties: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A sent event that breaks the contract: why, and its transaction id if it has a usable one."""
+
+    transaction_id: str | None
+    code: str
+    message: str
+    param: str | None
+
+
+def read(event: Any) -> EventInput | Malformed:
+    """One sent event, checked against the contract."""
+    found = problem(event)
+    if found is None:
+        return EventInput(
+            event["transaction_id"], event["customer"], event["code"], event.get("timestamp"), event.get("properties")
+        )
+    txid = event.get("transaction_id") if isinstance(event, dict) else None
+    return Malformed(txid if isinstance(txid, str) and len(txid) <= MAX_TRANSACTION_ID else None, *found)
+
+
+def read_all(events: Sequence[Any]) -> list[EventInput | Malformed]:
+    return [read(event) for event in events]
+
+
+def read_one(body: Any) -> EventInput:
+    """The body of ``POST /v1/events``; a 400 naming the field when it breaks the contract."""
+    event = read(body)
+    if isinstance(event, Malformed):
+        raise InvalidRequest(event.message, code=event.code, param=event.param)
+    return event
+
+
+def read_batch(body: Any) -> list[EventInput | Malformed]:
+    """The body of ``POST /v1/events/batch``: at most ``MAX_BATCH`` events (the body, like every
+    request's, at most 1 MB), each read on its own."""
+    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(events, list):
+        raise InvalidRequest("events must be a list of usage events.", code="parameter_missing", param="events")
+    if unknown := sorted(set(body) - {"events"}):
+        raise InvalidRequest(f"Unknown field: {unknown[0]}.", code="parameter_unknown", param=unknown[0])
+    if not 1 <= len(events) <= MAX_BATCH:
+        raise InvalidRequest(f"A batch holds 1 to {MAX_BATCH} events.", code="batch_too_large", param="events")
+    return read_all(events)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol, cast, get_args
 
 from pydantic import Field
 
@@ -26,7 +27,7 @@ from billing.usage.model import UsageEvent, group_key
 from billing.usage.totals import MeterTotal, Stored, meter_totals, usage_items
 from billing.validation import Input, Timestamp, parse
 
-PERIODS = ("current", "previous")
+Which = Literal["current", "previous"]
 
 
 class AggregateReader(Protocol):
@@ -47,10 +48,59 @@ class EventReader(Protocol):
 
 
 class EventQuery(Input):
+    """``GET /v1/events``: a customer's events, newest first, by meter and time window.
+    ``page.starting_after`` is a transaction id (events have no ids of their own)."""
+
     customer: Annotated[str, Field(min_length=1, max_length=128)]
     code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     from_: Timestamp | None = Field(default=None, alias="from")
     to: Timestamp | None = None
+    page: PageRequest = Field(default_factory=PageRequest, exclude=True)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> EventQuery:
+        """The query string; a 400 naming a bad parameter."""
+        page = page_request({k: v for k, v in params.items() if k != "starting_after"}, "evt")
+        query = parse(cls, {k: v for k, v in params.items() if k not in {"limit", "starting_after"}})
+        return query.model_copy(update={"page": PageRequest(page.limit, params.get("starting_after"))})
+
+
+@dataclass(frozen=True)
+class UsageQuery:
+    """``GET /v1/customers/{id}/usage``: the subscription (the customer's only running one when
+    None) and which of its periods."""
+
+    subscription: str | None = None
+    period: Which = "current"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> UsageQuery:
+        period = params.get("period", "current")
+        if period not in get_args(Which):
+            raise InvalidRequest("period must be 'current' or 'previous'.", param="period")
+        return cls(params.get("subscription"), cast(Which, period))
+
+
+@dataclass(frozen=True)
+class PeriodUsage:
+    """A customer's usage over one subscription period, per meter, from the aggregates."""
+
+    customer: str
+    subscription: str
+    period_start: datetime
+    period_end: datetime
+    meters: list[dict[str, Any]]  # as ``usage_items`` shows them
+
+    def to_public(self, livemode: bool) -> dict[str, Any]:
+        return {
+            "object": "usage",
+            "livemode": livemode,
+            "customer": self.customer,
+            "subscription": self.subscription,
+            "period_start": to_wire(self.period_start),
+            "period_end": to_wire(self.period_end),
+            "meters": self.meters,
+        }
 
 
 class UsageService:
@@ -69,17 +119,14 @@ class UsageService:
         self._aggregates, self._events = aggregates, events
         self._clock = clock or SystemClock()
 
-    def usage(self, scope: Scope, customer_ref: str, params: Mapping[str, str]) -> dict[str, Any]:
+    def usage(self, scope: Scope, customer_ref: str, query: UsageQuery) -> PeriodUsage:
         """Totals of one subscription period, straight from the aggregates (no event is read)."""
         customer = self.customer(scope, customer_ref, "id")
-        which = params.get("period", "current")
-        if which not in PERIODS:
-            raise InvalidRequest("period must be 'current' or 'previous'.", param="period")
-        subscription = self.running_subscription(scope, customer, params.get("subscription"))
+        subscription = self.running_subscription(scope, customer, query.subscription)
         plan = self._catalog.find_by_id(scope, "plan", subscription.plan)
         assert isinstance(plan, Plan)
         periods = [period_containing(subscription, plan, now_for(self._clock, self._times, scope, customer.test_clock))]
-        if which == "previous":
+        if query.period == "previous":
             if periods[0][0] <= datetime.fromisoformat(subscription.start_date):
                 raise DomainRuleViolation("The subscription has no previous period yet.", code="no_previous_period")
             periods.insert(0, period_containing(subscription, plan, periods[0][0] - timedelta(microseconds=1)))
@@ -91,31 +138,20 @@ class UsageService:
             meter = self._catalog.find(scope, "meter", code)
             if isinstance(meter, Meter):
                 meters.append({"code": code, "aggregation": meter.aggregation, "quantity": "0", "groups": []})
-        return {
-            "object": "usage",
-            "livemode": scope.livemode,
-            "customer": customer.id,
-            "subscription": subscription.id,
-            "period_start": to_wire(start),
-            "period_end": to_wire(end),
-            "meters": meters,
-        }
+        return PeriodUsage(customer.id, subscription.id, start, end, meters)
 
-    def list_events(self, scope: Scope, params: Mapping[str, str]) -> dict[str, Any]:
-        page = page_request({k: v for k, v in params.items() if k != "starting_after"}, "evt")
-        query = parse(EventQuery, {k: v for k, v in params.items() if k not in {"limit", "starting_after"}})
+    def list_events(self, scope: Scope, query: EventQuery) -> Page[UsageEvent]:
         customer = self.customer(scope, query.customer, "customer")
         before = None
-        if cursor := params.get("starting_after"):
+        if cursor := query.page.starting_after:
             event = self._events.get(scope, cursor)
             if event is None or event.customer != customer.id:
                 raise InvalidRequest(f"No such event: '{cursor}'.", param="starting_after")
             before = f"{event.timestamp}#{event.transaction_id}"
         window = (query.from_ or "0000", query.to or "9999")
-        events, after = self._events.for_customer(scope, customer.id, window, query.code, page.limit, before)
+        events, after = self._events.for_customer(scope, customer.id, window, query.code, query.page.limit, before)
         next_id = after.partition("#")[2] if after else None  # the transaction id at that position
-        listed = Page(data=events, has_more=after is not None, next_starting_after=next_id)
-        return listed.to_public(lambda event: event.to_public(scope.livemode))
+        return Page(data=events, has_more=after is not None, next_starting_after=next_id)
 
     def customer(self, scope: Scope, ref: str, param: str) -> Customer:
         customer = find_customer(self._customers, scope, ref)

@@ -34,6 +34,7 @@ from billing.subscriptions.model import HistoryEntry, Subscription
 from billing.subscriptions.service import SubscriptionQuery, SubscriptionRepository
 from billing.testclocks import ClockTimes
 from billing.usage.model import BilledPeriod, UsageEvent
+from billing.usage.schema import EventInput
 
 MAX_AGE = timedelta(days=35)
 MAX_AHEAD = timedelta(minutes=5)
@@ -117,19 +118,19 @@ class Stamper:
         self._now = now
         self._clock_times: dict[str, datetime] = {}  # a request reads each test clock once
 
-    def stamp(self, raw: dict[str, Any]) -> UsageEvent:
-        customer = self._dir.customer(self._scope, raw["customer"])
+    def stamp(self, sent: EventInput) -> UsageEvent:
+        customer = self._dir.customer(self._scope, sent.customer)
         if customer is None:
-            raise Refused("customer_not_found", f"No such customer: '{raw['customer']}'.", "customer")
+            raise Refused("customer_not_found", f"No such customer: '{sent.customer}'.", "customer")
         self._now = self._wall
         if customer.test_clock and self._times:  # the customer lives on a test clock: its time counts
             if customer.test_clock not in self._clock_times:
                 self._clock_times[customer.test_clock] = self._times.time_of(self._scope, customer.test_clock)
             self._now = self._clock_times[customer.test_clock]
-        at = self._timestamp(raw.get("timestamp"))
-        meter = self._dir.meter(self._scope, raw["code"])
+        at = self._timestamp(sent.timestamp)
+        meter = self._dir.meter(self._scope, sent.code)
         if meter is None:
-            raise Refused("meter_not_found", f"No such meter: '{raw['code']}'.", "code")
+            raise Refused("meter_not_found", f"No such meter: '{sent.code}'.", "code")
         subscription, plan = self._subscription(customer.id, meter.code, at)
         start, end, closes_at = self._period(subscription, plan, at)
         if closes_at is None or datetime.fromisoformat(closes_at) <= self._now:
@@ -138,7 +139,7 @@ class Stamper:
                 f"The billing period {start} to {end} is closed (its invoice is final or its grace period over).",
                 "timestamp",
             )
-        properties = raw.get("properties") or {}
+        properties = sent.properties or {}
         for name, value in properties.items():
             if not storable(value):
                 param = f"properties.{name}"
@@ -150,7 +151,7 @@ class Stamper:
                 message = f"{param} groups usage: at most {MAX_GROUP_VALUE_BYTES} bytes (UTF-8)."
                 raise Refused("property_out_of_range", message, param)
         return UsageEvent(
-            transaction_id=raw["transaction_id"],
+            transaction_id=sent.transaction_id,
             customer=customer.id,
             code=meter.code,
             timestamp=to_wire(at),
