@@ -68,6 +68,7 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
     from billing.catalog.service import create_request
     from billing.invoicing.runs import RunRequest
     from billing.scope import Scope
+    from billing.tenant_settings import SettingsUpdate
     from infra.local.stack import EmbeddedStack, StackConfig
 
     config = StackConfig(endpoint_url=endpoint, api_port=free_port(), stack_name=f"runbench-{uuid.uuid4().hex[:6]}")
@@ -77,7 +78,7 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
     try:
         tenant, _ = services.tenants().create_tenant("Run Bench")
         scope = Scope(tenant.id, livemode=False)
-        services.update_settings(scope, {"grace_period": 0})
+        services.update_settings(scope, SettingsUpdate(grace_period=0))
         services.catalog().create(
             scope, "meter", create_request("meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
         )

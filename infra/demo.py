@@ -25,6 +25,8 @@ from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.model import InvoiceQuery
 from billing.scope import Scope
 from billing.subscriptions.model import ChangePlan, SubscriptionCreate
+from billing.tenant_settings import SettingsUpdate
+from billing.testclocks import Advance, TestClockCreate
 from billing.usage import schema
 from billing.usage.readings import ReadingInput
 
@@ -143,7 +145,7 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
         return Demo(tenant_id=tenant_id, api_key=tenants.create_key(tenant_id).secret, created=False)
     tenant, issued = tenants.create_tenant("Demo Co")
     scope = Scope(tenant.id, livemode=False)
-    services.update_settings(scope, SETTINGS)
+    services.update_settings(scope, SettingsUpdate.model_validate(SETTINGS))
     for kind, body in CATALOG:
         services.catalog().create(scope, kind, create_request(kind, body))
     for body in CUSTOMERS:
@@ -178,7 +180,9 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
     who moved from ``pro-annual`` to ``pro`` after 20 days: the unused part of the year came
     back as customer credit, which pays its monthly invoices since."""
     start = (datetime.now(UTC) - timedelta(days=62)).replace(hour=0, minute=0, second=0, microsecond=0)
-    clock = services.test_clocks().create(scope, {"frozen_time": to_wire(start), "name": "Demo history"})
+    clock = services.test_clocks().create(
+        scope, TestClockCreate.model_validate({"frozen_time": to_wire(start), "name": "Demo history"})
+    )
     customer = services.customers().create(
         scope, CustomerCreate.model_validate({**HISTORY_CUSTOMER, "test_clock": clock.id})
     )
@@ -193,7 +197,7 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
     )
     for month, calls in enumerate((1500, 2600)):
         moment = start + timedelta(days=30 * month + 20)
-        services.advance_test_clock(scope, clock.id, {"to": to_wire(moment)})
+        services.advance_test_clock(scope, clock.id, Advance.model_validate({"to": to_wire(moment)}))
         if month == 0:
             services.subscriptions().change_plan(
                 scope, annual.id, ChangePlan.model_validate({"plan": "pro", "when": "now"})
@@ -203,7 +207,9 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
         for first in range(0, len(events), 1000):
             services.usage_ingest().ingest(scope, schema.read_all(events[first : first + 1000]))
         settle()
-    services.advance_test_clock(scope, clock.id, {"to": to_wire(start + timedelta(days=61, hours=2))})
+    services.advance_test_clock(
+        scope, clock.id, Advance.model_validate({"to": to_wire(start + timedelta(days=61, hours=2))})
+    )
     invoices = services.invoices().list(scope, InvoiceQuery(customer=customer.id, status="open")).data
     if invoices:
         fee = invoices[-1].lines[0]

@@ -6,6 +6,7 @@ import pytest
 
 from billing.errors import InvalidRequest, NotFound, Unauthenticated
 from billing.scope import Scope
+from billing.tenant_settings import SettingsUpdate
 from billing.tenants import TenantService
 from tests.unit.fakes import MemoryTenants
 
@@ -69,8 +70,10 @@ def test_tenant_names_are_required(service: TenantService) -> None:
 def test_settings_are_kept_per_mode(service: TenantService) -> None:
     tenant, _ = service.create_tenant("Acme")
     test, live = Scope(tenant.id, livemode=False), Scope(tenant.id, livemode=True)
-    service.update_settings(live, {"invoice_prefix": "LIVE", "business_name": "Acme Inc."})
-    service.update_settings(test, {"invoice_prefix": "SBX", "grace_period": 0})
+    service.update_settings(
+        live, SettingsUpdate.model_validate({"invoice_prefix": "LIVE", "business_name": "Acme Inc."})
+    )
+    service.update_settings(test, SettingsUpdate.model_validate({"invoice_prefix": "SBX", "grace_period": 0}))
     assert (service.settings(live).invoice_prefix, service.settings(live).grace_period) == ("LIVE", 3600)
     assert service.settings(live).business_name == "Acme Inc."
     assert (service.settings(test).invoice_prefix, service.settings(test).business_name) == ("SBX", None)

@@ -12,7 +12,6 @@ from billing.errors import InvalidRequest, NotFound, Unauthenticated
 from billing.ids import new_id
 from billing.scope import Scope
 from billing.tenant_settings import SettingsUpdate, TenantSettings
-from billing.validation import parse
 
 
 @dataclass(frozen=True)
@@ -106,10 +105,9 @@ class TenantService:
         """The settings of one mode of the tenant (test and live are kept apart, as everything else)."""
         return TenantSettings.model_validate(self._repo.get_settings(scope))
 
-    def update_settings(self, scope: Scope, body: Any) -> TenantSettings:
+    def update_settings(self, scope: Scope, changes: SettingsUpdate) -> TenantSettings:
         """Change the settings of the caller's mode only: a test key never changes live settings."""
-        changes = parse(SettingsUpdate, body).model_dump(exclude_unset=True)
-        updated = self.settings(scope).model_copy(update=changes)
+        updated = self.settings(scope).model_copy(update=changes.model_dump(exclude_unset=True))
         self._repo.save_settings(scope, updated.model_dump())
         return updated
 

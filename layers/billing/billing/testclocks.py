@@ -23,7 +23,7 @@ from billing.clock import Clock, SystemClock, to_wire
 from billing.errors import Conflict, DomainRuleViolation
 from billing.ids import found, new_id
 from billing.scope import Scope
-from billing.validation import Input, Timestamp, parse
+from billing.validation import Input, Timestamp
 
 MAX_ADVANCE = timedelta(days=2 * 366)
 MAX_STEPS = 5000
@@ -84,9 +84,8 @@ class TestClocks:
         self._store = store
         self._clock = clock or SystemClock()
 
-    def create(self, scope: Scope, body: Any) -> TestClock:
+    def create(self, scope: Scope, data: TestClockCreate) -> TestClock:
         self._test_mode(scope)
-        data = parse(TestClockCreate, body)
         now = self._clock.now()
         clock = TestClock(id=new_id("clock", int(now.timestamp() * 1000)), name=data.name,
                           frozen_time=data.frozen_time, created_at=to_wire(now))  # fmt: skip
@@ -100,9 +99,9 @@ class TestClocks:
     def time_of(self, scope: Scope, clock_id: str) -> datetime:
         return datetime.fromisoformat(self.get(scope, clock_id).frozen_time)
 
-    def advance(self, scope: Scope, clock_id: str, body: Any, due: DueWork, workers: Workers) -> TestClock:
+    def advance(self, scope: Scope, clock_id: str, request: Advance, due: DueWork, workers: Workers) -> TestClock:
         clock = self.get(scope, clock_id)
-        target = parse(Advance, body).to
+        target = request.to
         if target <= clock.frozen_time:
             raise DomainRuleViolation(
                 "to must be later than the clock's frozen_time.", code="clock_not_forward", param="to"

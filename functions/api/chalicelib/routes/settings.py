@@ -6,6 +6,7 @@ from typing import Any
 
 from billing.adapters import services
 from billing.adapters.services import tenants
+from billing.tenant_settings import SettingsUpdate
 from chalicelib.http import Call, route
 
 
@@ -16,4 +17,4 @@ def get_settings(call: Call) -> dict[str, Any]:
 
 @route("/v1/settings", methods=("PATCH",))
 def update_settings(call: Call) -> dict[str, Any]:
-    return services.update_settings(call.scope, call.json()).to_public(call.scope.livemode)
+    return services.update_settings(call.scope, call.body(SettingsUpdate)).to_public(call.scope.livemode)

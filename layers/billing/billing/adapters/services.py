@@ -22,7 +22,7 @@ from billing.cache import LOOKUP_TTL_S, TtlCache
 from billing.idempotency import Idempotency
 from billing.scope import Scope
 from billing.settings import get_settings
-from billing.tenant_settings import TenantSettings
+from billing.tenant_settings import SettingsUpdate, TenantSettings
 from billing.tenants import TenantService
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from billing.invoicing.service import InvoiceService
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
-    from billing.testclocks import TestClock, TestClocks
+    from billing.testclocks import Advance, TestClock, TestClocks
     from billing.usage.aggregator import UsageAggregator
     from billing.usage.dead_letters import DeadLetters
     from billing.usage.ingest import UsageIngest
@@ -124,8 +124,8 @@ tenant_settings: TtlCache[TenantSettings] = TtlCache(LOOKUP_TTL_S)
 container that made it (``update_settings``) and by the others within ``LOOKUP_TTL_S``."""
 
 
-def update_settings(scope: Scope, body: object) -> TenantSettings:
-    updated = tenants().update_settings(scope, body)
+def update_settings(scope: Scope, changes: SettingsUpdate) -> TenantSettings:
+    updated = tenants().update_settings(scope, changes)
     tenant_settings.get(scope.key, lambda: updated, fresh=True)
     return updated
 
@@ -250,9 +250,9 @@ def test_clocks() -> TestClocks:
     return TestClocks(DynamoTestClockStore())
 
 
-def advance_test_clock(scope: Scope, clock_id: str, body: object) -> TestClock:
+def advance_test_clock(scope: Scope, clock_id: str, request: Advance) -> TestClock:
     from billing.adapters.dynamodb.testclocks import DynamoTestClockStore
     from billing.testclocks import Workers
 
     workers = Workers(bill=biller().bill, finalize=invoices().finalize_if_due)
-    return test_clocks().advance(scope, clock_id, body, DynamoTestClockStore(), workers)
+    return test_clocks().advance(scope, clock_id, request, DynamoTestClockStore(), workers)
