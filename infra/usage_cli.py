@@ -42,9 +42,9 @@ def _all_parked() -> list[Parked]:
 
     parked: list[Parked] = []
     while True:
-        page, more = usage_dead_letters().list(100, parked[-1].id if parked else None)
-        parked += page
-        if not more or not page:
+        page = usage_dead_letters().list(100, parked[-1].id if parked else None)
+        parked += page.data
+        if not page.has_more or not page.data:
             return parked
 
 

@@ -308,7 +308,7 @@ class MemoryAggregates:
 
     def list(self, limit: int, after):
         found = sorted(p for p in self.parked if after is None or p > after)
-        return [self.parked[p] for p in found[:limit]], len(found) > limit
+        return Page(data=[self.parked[p] for p in found[:limit]], has_more=len(found) > limit)
 
     def get(self, parked_id: str):
         return self.parked.get(parked_id)

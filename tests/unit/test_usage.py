@@ -195,13 +195,13 @@ def test_a_poison_record_is_parked_once_and_the_others_count(world: World) -> No
     assert UsageAggregator(store).apply("s", [*records, unreadable]).parked == []  # redelivered: parked once
     store.poison.clear()  # the cause is fixed
     dead_letters = DeadLetters(store, world.events, UsageAggregator(store))
-    parked_ids = [p.id for p in sorted(dead_letters.list()[0], key=lambda p: p.sequence)]
+    parked_ids = [p.id for p in sorted(dead_letters.list().data, key=lambda p: p.sequence)]
     reasons = [dead_letters.replay(parked_id) for parked_id in parked_ids]
     assert reasons[0] is None and "no stored event" in (reasons[1] or "")
     with pytest.raises(NotFound):
         dead_letters.replay(parked_ids[0])  # replayed: no longer parked
     assert row["n"] == 9
-    [still] = dead_letters.list()[0]
+    [still] = dead_letters.list().data
     assert (still.sequence, still.attempts) == ("9", 2)
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Protocol
 
 from billing.errors import NotFound
+from billing.pagination import Page
 from billing.scope import Scope
 from billing.usage.aggregator import Parked, Unapplicable, UsageAggregator
 from billing.usage.model import UsageEvent
 
 
 class ParkedStore(Protocol):
-    def list(self, limit: int, after: str | None) -> tuple[list[Parked], bool]: ...
+    def list(self, limit: int, after: str | None) -> Page[Parked]: ...
 
     def get(self, parked_id: str) -> Parked | None: ...
 
@@ -35,7 +36,7 @@ class DeadLetters:
     def __init__(self, parked: ParkedStore, events: StoredEvents, aggregator: UsageAggregator):
         self._parked, self._events, self._aggregator = parked, events, aggregator
 
-    def list(self, limit: int = 100, after: str | None = None) -> tuple[list[Parked], bool]:
+    def list(self, limit: int = 100, after: str | None = None) -> Page[Parked]:
         """Oldest first (ids are time-ordered), ``limit`` at a time after the id ``after``."""
         return self._parked.list(limit, after)
 

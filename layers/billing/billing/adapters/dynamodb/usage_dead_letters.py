@@ -10,6 +10,7 @@ import contextlib
 from typing import Any
 
 from billing.adapters.dynamodb import table
+from billing.pagination import Page
 from billing.scope import Scope
 from billing.usage.aggregator import ERROR_CHARS, Parked
 
@@ -51,7 +52,7 @@ def from_item(item: dict[str, Any]) -> Parked:
 
 
 class DynamoParkedStore:
-    def list(self, limit: int, after: str | None) -> tuple[list[Parked], bool]:
+    def list(self, limit: int, after: str | None) -> Page[Parked]:
         request: dict[str, Any] = {
             "TableName": table.table_name(),
             "KeyConditionExpression": "PK = :pk",
@@ -67,7 +68,8 @@ class DynamoParkedStore:
             if "LastEvaluatedKey" not in response:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return [from_item(item) for item in found[:limit]], len(found) > limit
+        parked = [from_item(item) for item in found[:limit]]
+        return Page(data=parked, has_more=len(found) > limit, next_starting_after=parked[-1].id if parked else None)
 
     def get(self, parked_id: str) -> Parked | None:
         item = table.get(parked_key(parked_id))
