@@ -14,6 +14,7 @@ from billing.idempotency import Claim, StoredResponse
 from billing.invoicing.runs import MAX_FAILURES
 from billing.pagination import Page
 from billing.scope import Scope
+from billing.tenant_settings import TenantSettings
 from billing.tenants import ApiKey, Tenant
 
 
@@ -21,7 +22,7 @@ class MemoryTenants:
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.keys: dict[str, ApiKey] = {}
-        self.settings: dict[Scope, dict] = {}
+        self.settings: dict[Scope, TenantSettings] = {}
 
     def create_tenant(self, tenant: Tenant) -> None:
         self.tenants[tenant.id] = tenant
@@ -44,11 +45,11 @@ class MemoryTenants:
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         self.keys[key.digest] = replace(key, revoked_at=at)
 
-    def get_settings(self, scope: Scope) -> dict:
-        return dict(self.settings.get(scope, {}))
+    def get_settings(self, scope: Scope) -> TenantSettings | None:
+        return self.settings.get(scope)
 
-    def save_settings(self, scope: Scope, settings: dict) -> None:
-        self.settings[scope] = dict(settings)
+    def save_settings(self, scope: Scope, settings: TenantSettings) -> None:
+        self.settings[scope] = settings
 
 
 class MemoryCustomers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from billing import api_keys
 from billing.clock import Clock, SystemClock
@@ -50,8 +50,8 @@ class TenantRepository(Protocol):
     def key_by_digest(self, digest: str) -> ApiKey | None: ...
     def key_by_id(self, tenant_id: str, key_id: str) -> ApiKey | None: ...
     def revoke_key(self, key: ApiKey, at: datetime) -> None: ...
-    def get_settings(self, scope: Scope) -> dict[str, Any]: ...
-    def save_settings(self, scope: Scope, settings: dict[str, Any]) -> None: ...
+    def get_settings(self, scope: Scope) -> TenantSettings | None: ...
+    def save_settings(self, scope: Scope, settings: TenantSettings) -> None: ...
 
 
 class TenantService:
@@ -103,12 +103,12 @@ class TenantService:
 
     def settings(self, scope: Scope) -> TenantSettings:
         """The settings of one mode of the tenant (test and live are kept apart, as everything else)."""
-        return TenantSettings.model_validate(self._repo.get_settings(scope))
+        return self._repo.get_settings(scope) or TenantSettings()
 
     def update_settings(self, scope: Scope, changes: SettingsUpdate) -> TenantSettings:
         """Change the settings of the caller's mode only: a test key never changes live settings."""
         updated = self.settings(scope).model_copy(update=changes.model_dump(exclude_unset=True))
-        self._repo.save_settings(scope, updated.model_dump())
+        self._repo.save_settings(scope, updated)
         return updated
 
     def authenticate(self, authorization: str | None) -> Scope:

@@ -5,6 +5,9 @@
   lists never read past them; GSI2 ``{scope}#CUS#EMAIL#{email}`` / id finds them by email.
 - external id:   ``PK={scope}#CUSEXT#{external_id}``, ``SK=CUSEXT`` -> customer id; written in
   the same transaction as the customer, its condition keeps external ids unique.
+
+Items have their own shape (``to_item``/``from_item``), not ``Customer.to_public()``: renaming a
+field of the API never rewrites what is stored.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
     }
 
 
-def _from_item(item: dict[str, Any]) -> Customer:
+def from_item(item: dict[str, Any]) -> Customer:
     return Customer(
         id=item["id"],
         livemode=bool(item["livemode"]),
@@ -131,7 +134,7 @@ class DynamoCustomerRepository:
 
     def get(self, scope: Scope, customer_id: str) -> Customer | None:
         item = table.get(_key(scope, customer_id))
-        return _from_item(item) if item else None
+        return from_item(item) if item else None
 
     def find_by_external_id(self, scope: Scope, external_id: str) -> Customer | None:
         guard = table.get(_external_key(scope, external_id))
@@ -179,7 +182,7 @@ class DynamoCustomerRepository:
             start = {**_key(scope, starting_after), f"{index}PK": key_value, f"{index}SK": starting_after}
         names = {"#status": "status"} if filter_expr else None
         items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit, filter_expr, names, values)
-        return Page(data=[_from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
+        return Page(data=[from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
 
 
 def _matches(customer: Customer, query: CustomerQuery) -> bool:

@@ -5,6 +5,9 @@ while the request runs and the retention end once it answered. A claim whose
 ``expires_at`` passed is free again, whether or not TTL removed it yet. The answer's body
 is kept zlib-compressed (``body_z``), far below the 400 KB an item holds even for a batch
 answer listing 1,000 refusals; ``body`` (plain JSON) is read from claims stored before.
+
+The item has its own shape (``to_item``/``from_item``): the request's fingerprint and, once it
+answered, the HTTP answer itself, which a retry must get back byte for byte.
 """
 
 from __future__ import annotations
@@ -25,7 +28,17 @@ def _key(scope: Scope, key: str) -> dict[str, str]:
     return {"PK": f"{scope.key}#IDEM#{key}", "SK": "IDEM"}
 
 
-def _claim_from_item(item: dict[str, Any]) -> Claim:
+def to_item(scope: Scope, key: str, fingerprint: str, lease_until: datetime) -> dict[str, Any]:
+    """A new claim, while its request runs (``complete`` adds the answer)."""
+    return {
+        **_key(scope, key),
+        "entity": "idempotency_key",
+        "fingerprint": fingerprint,
+        "expires_at": int(lease_until.timestamp()),
+    }
+
+
+def from_item(item: dict[str, Any]) -> Claim:
     response = None
     if "status" in item:
         body = zlib.decompress(item["body_z"].value) if "body_z" in item else item["body"]
@@ -39,16 +52,10 @@ def _compressed(body: object) -> bytes:
 
 class DynamoIdempotencyStore:
     def claim(self, scope: Scope, key: str, fingerprint: str, now: datetime, lease_until: datetime) -> Claim | None:
-        item = {
-            **_key(scope, key),
-            "entity": "idempotency_key",
-            "fingerprint": fingerprint,
-            "expires_at": int(lease_until.timestamp()),
-        }
         try:
             table.client().put_item(
                 TableName=table.table_name(),
-                Item=table.encode(item),
+                Item=table.encode(to_item(scope, key, fingerprint, lease_until)),
                 ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
                 ExpressionAttributeValues=table.encode({":now": int(now.timestamp())}),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -61,7 +68,7 @@ class DynamoIdempotencyStore:
             existing = table.decode(old) if old else table.get(_key(scope, key))
             if existing is None:  # released between our write and our read: claim again
                 return self.claim(scope, key, fingerprint, now, lease_until)
-            return _claim_from_item(existing)
+            return from_item(existing)
 
     def complete(self, scope: Scope, key: str, response: StoredResponse, expires_at: datetime) -> None:
         table.client().update_item(

@@ -1,8 +1,13 @@
-"""Tenants and API keys in the billing table.
+"""Tenants, their settings and their API keys in the billing table.
 
-Keys are found by the digest of the presented secret (one ``GetItem``), and
-found by id per tenant through GSI1. Tenants are listed through GSI1 ``TENANTS`` (the scheduled
-invoice run starts one run per tenant).
+- tenant:   ``PK=TENANT#{id}``, ``SK=TENANT``; GSI1 ``TENANTS`` / id lists every tenant (the
+  scheduled invoice run starts one run per tenant and mode).
+- settings: ``PK={scope}#SETTINGS``, ``SK=SETTINGS``, one item per tenant and mode.
+- API key:  ``PK=APIKEY#{sha256(secret)}``, ``SK=APIKEY``, found by the digest of the presented
+  secret (one ``GetItem``); GSI1 ``TENANT#{tenant_id}#APIKEYS`` / key id finds one by id.
+
+Items have their own shape (``*_to_item``/``*_from_item``), not the API's: renaming a field of
+the API never rewrites what is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 from billing.adapters.dynamodb import table
 from billing.errors import Conflict
 from billing.scope import Scope
+from billing.tenant_settings import TenantSettings
 from billing.tenants import ApiKey, Tenant
 
 
@@ -32,7 +38,54 @@ def _keys_index(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}#APIKEYS"
 
 
-def _key_to_item(key: ApiKey) -> dict[str, Any]:
+def tenant_to_item(tenant: Tenant) -> dict[str, Any]:
+    return {
+        **_tenant_key(tenant.id),
+        "GSI1PK": "TENANTS",
+        "GSI1SK": tenant.id,
+        "entity": "tenant",
+        "id": tenant.id,
+        "name": tenant.name,
+        "created_at": tenant.created_at.isoformat(),
+    }
+
+
+def tenant_from_item(item: dict[str, Any]) -> Tenant:
+    return Tenant(id=item["id"], name=item["name"], created_at=datetime.fromisoformat(item["created_at"]))
+
+
+def settings_to_item(scope: Scope, settings: TenantSettings) -> dict[str, Any]:
+    return {
+        **_settings_key(scope),
+        "entity": "settings",
+        "grace_s": settings.grace_period,
+        "terms_days": settings.payment_terms_days,
+        "number_prefix": settings.invoice_prefix,
+        "business_name": settings.business_name,
+        "business_address": settings.business_address,
+        "tax_id": settings.tax_id,
+        "support_email": settings.support_email,
+    }
+
+
+def settings_from_item(item: dict[str, Any]) -> TenantSettings:
+    """Settings stored before they had an item shape of their own are a ``settings`` map holding
+    the model's fields as they were then named (on a settings item, or on the tenant item where
+    one set per tenant was kept before settings were per mode): still read as they are."""
+    if "settings" in item:
+        return TenantSettings.model_validate(item["settings"] or {})
+    return TenantSettings(
+        grace_period=int(item["grace_s"]),
+        payment_terms_days=int(item["terms_days"]),
+        invoice_prefix=item["number_prefix"],
+        business_name=item.get("business_name"),
+        business_address=list(item.get("business_address") or []),
+        tax_id=item.get("tax_id"),
+        support_email=item.get("support_email"),
+    )
+
+
+def key_to_item(key: ApiKey) -> dict[str, Any]:
     return {
         **_api_key_key(key.digest),
         "GSI1PK": _keys_index(key.tenant_id),
@@ -48,7 +101,7 @@ def _key_to_item(key: ApiKey) -> dict[str, Any]:
     }
 
 
-def _key_from_item(item: dict[str, Any]) -> ApiKey:
+def key_from_item(item: dict[str, Any]) -> ApiKey:
     return ApiKey(
         id=item["id"],
         tenant_id=item["tenant_id"],
@@ -62,25 +115,16 @@ def _key_from_item(item: dict[str, Any]) -> ApiKey:
 
 class DynamoTenantRepository:
     def create_tenant(self, tenant: Tenant) -> None:
-        item = {
-            **_tenant_key(tenant.id),
-            "GSI1PK": "TENANTS",
-            "GSI1SK": tenant.id,
-            "entity": "tenant",
-            "id": tenant.id,
-            "name": tenant.name,
-            "created_at": tenant.created_at.isoformat(),
-        }
         with table.condition_as(Conflict(f"Tenant {tenant.id} exists.")):
             table.client().put_item(
-                TableName=table.table_name(), Item=table.encode(item), ConditionExpression="attribute_not_exists(PK)"
+                TableName=table.table_name(),
+                Item=table.encode(tenant_to_item(tenant)),
+                ConditionExpression="attribute_not_exists(PK)",
             )
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         item = table.get(_tenant_key(tenant_id))
-        if item is None:
-            return None
-        return Tenant(id=item["id"], name=item["name"], created_at=datetime.fromisoformat(item["created_at"]))
+        return tenant_from_item(item) if item else None
 
     def tenant_ids(self) -> list[str]:
         ids: list[str] = []
@@ -94,11 +138,11 @@ class DynamoTenantRepository:
             start = {"PK": last["PK"], "SK": last["SK"], "GSI1PK": "TENANTS", "GSI1SK": last["GSI1SK"]}
 
     def add_key(self, key: ApiKey) -> None:
-        table.client().put_item(TableName=table.table_name(), Item=table.encode(_key_to_item(key)))
+        table.client().put_item(TableName=table.table_name(), Item=table.encode(key_to_item(key)))
 
     def key_by_digest(self, digest: str) -> ApiKey | None:
         item = table.get(_api_key_key(digest))
-        return _key_from_item(item) if item else None
+        return key_from_item(item) if item else None
 
     def key_by_id(self, tenant_id: str, key_id: str) -> ApiKey | None:
         """One key of the tenant, found by its id in the tenant's key index (one item read)."""
@@ -109,7 +153,7 @@ class DynamoTenantRepository:
             ExpressionAttributeValues=table.encode({":pk": _keys_index(tenant_id), ":id": key_id}),
         )
         items = response.get("Items", [])
-        return _key_from_item(table.decode(items[0])) if items else None
+        return key_from_item(table.decode(items[0])) if items else None
 
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         table.client().update_item(
@@ -119,14 +163,14 @@ class DynamoTenantRepository:
             ExpressionAttributeValues=table.encode({":at": at.isoformat()}),
         )
 
-    def get_settings(self, scope: Scope) -> dict[str, Any]:
+    def get_settings(self, scope: Scope) -> TenantSettings | None:
         """The mode's settings; the live mode falls back to the tenant item's ``settings``, where
         one set per tenant was stored before settings were kept per mode."""
         item = table.get(_settings_key(scope), consistent=False)
         if item is None and scope.livemode:
             item = table.get(_tenant_key(scope.tenant_id), consistent=False)
-        return dict(item.get("settings") or {}) if item else {}
+            item = item if item and item.get("settings") else None
+        return settings_from_item(item) if item else None
 
-    def save_settings(self, scope: Scope, settings: dict[str, Any]) -> None:
-        item = {**_settings_key(scope), "entity": "settings", "settings": settings}
-        table.client().put_item(TableName=table.table_name(), Item=table.encode(item))
+    def save_settings(self, scope: Scope, settings: TenantSettings) -> None:
+        table.client().put_item(TableName=table.table_name(), Item=table.encode(settings_to_item(scope, settings)))
