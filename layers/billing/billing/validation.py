@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -10,8 +11,10 @@ from pydantic import ValidationError as PydanticValidationError
 
 from billing.clock import to_wire
 from billing.errors import InvalidRequest
+from billing.ids import is_id
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class FieldError(ValueError):
@@ -50,6 +53,24 @@ def timestamp_param(value: str, name: str) -> str:
         return _timestamp(value[:40])
     except ValueError as exc:
         raise InvalidRequest(f"Invalid {name}: {exc}.", param=name) from None
+
+
+def choice_param(params: Mapping[str, str], name: str, choices: tuple[T, ...]) -> T | None:
+    """A query parameter that is one of ``choices`` (a ``Literal``'s ``get_args``), or None when
+    absent; a 400 naming it otherwise."""
+    value = params.get(name)
+    if value is not None and value not in choices:
+        raise InvalidRequest(f"{name} must be one of {', '.join(map(str, choices))}.", param=name)
+    return value
+
+
+def id_param(params: Mapping[str, str], name: str, prefix: str) -> str | None:
+    """A query parameter that is an id of ``prefix`` (``cus``), or None when absent; a 400 naming
+    it otherwise."""
+    value = params.get(name)
+    if value is not None and not is_id(value, prefix):
+        raise InvalidRequest(f"{name} must be an id starting with '{prefix}_'.", param=name)
+    return value
 
 
 class Input(BaseModel):

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal, cast, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 
 from billing.catalog.fields import Code, Percent
 from billing.clock import to_wire
 from billing.customers.fields import Country, Currency, Email, ExternalId, Metadata, Phone, Tags, TaxRateIds, Text
-from billing.errors import InvalidRequest
 from billing.pagination import PageRequest, page_request
-from billing.validation import Input
+from billing.validation import Input, choice_param
 
 BillingMode = Literal["postpaid", "prepaid"]
 Status = Literal["active", "suspended", "archived"]
@@ -82,10 +81,8 @@ class CustomerQuery:
     def from_params(cls, params: Mapping[str, str]) -> CustomerQuery:
         """``GET /v1/customers``' query string; a 400 naming a bad parameter."""
         page = page_request(params, "cus")
-        status = params.get("status")
-        if status is not None and status not in get_args(Status):
-            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
-        return cls(params.get("external_id"), params.get("email"), cast(Status, status), page)
+        status = choice_param(params, "status", get_args(Status))
+        return cls(params.get("external_id"), params.get("email"), status, page)
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,13 @@ from billing.clock import to_wire
 from billing.decimals import to_minor
 from billing.errors import Conflict, DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
-from billing.ids import found, is_id, new_id
+from billing.ids import found, new_id
 from billing.invoicing.lines import Line, TaxAmount
 from billing.invoicing.model import Invoice
 from billing.pagination import Page, PageRequest, page_request
 from billing.scope import Scope
 from billing.tenant_settings import TenantSettings
-from billing.validation import Input
+from billing.validation import Input, id_param
 
 Reason = Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory", "billing_error", "other"]
 
@@ -62,10 +62,7 @@ class CreditNoteQuery:
     def from_params(cls, params: Mapping[str, str]) -> CreditNoteQuery:
         """``GET /v1/credit_notes``' query string; a 400 naming a bad parameter."""
         page = page_request(params, "cn")
-        for name, prefix in (("invoice", "inv"), ("customer", "cus")):
-            if name in params and not is_id(params[name], prefix):
-                raise InvalidRequest(f"{name} must be an id starting with '{prefix}_'.", param=name)
-        return cls(params.get("invoice"), params.get("customer"), page)
+        return cls(id_param(params, "invoice", "inv"), id_param(params, "customer", "cus"), page)
 
 
 class CreditNoteLine(BaseModel):

@@ -11,19 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from billing.decimals import ROUNDING
-from billing.errors import InvalidRequest
 from billing.events import DomainEvent
-from billing.ids import is_id
 from billing.invoicing.lines import Line
 from billing.pagination import PageRequest, page_request
 from billing.scope import Scope
 from billing.usage.model import BilledPeriod
-from billing.validation import timestamp_param
+from billing.validation import choice_param, id_param, timestamp_param
 
 Status = Literal["draft", "open", "paid", "void", "uncollectible"]
 BillingReason = Literal["subscription_create", "subscription_cycle", "subscription_update", "subscription_cancel"]
@@ -45,14 +43,10 @@ class InvoiceQuery:
     def from_params(cls, params: Mapping[str, str]) -> InvoiceQuery:
         """``GET /v1/invoices``' query string; a 400 naming a bad parameter."""
         page = page_request(params, "inv")
-        status = params.get("status")
-        if status is not None and status not in get_args(Status):
-            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
-        for name, prefix in (("customer", "cus"), ("subscription", "sub")):
-            if name in params and not is_id(params[name], prefix):
-                raise InvalidRequest(f"{name} must be an id starting with '{prefix}_'.", param=name)
+        status = choice_param(params, "status", get_args(Status))
+        customer, subscription = id_param(params, "customer", "cus"), id_param(params, "subscription", "sub")
         start, end = (timestamp_param(params[name], name) if name in params else None for name in ("from", "to"))
-        return cls(params.get("customer"), params.get("subscription"), cast(Status, status), start, end, page)
+        return cls(customer, subscription, status, start, end, page)
 
 
 class UsageBasis(BaseModel):

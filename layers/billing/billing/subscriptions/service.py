@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast, get_args
+from typing import Any, Protocol, get_args
 
 from billing.catalog.coupons import Coupon
 from billing.catalog.plans import Plan
@@ -47,6 +47,7 @@ from billing.subscriptions.model import (
 )
 from billing.subscriptions.references import CatalogReferences, every_period, same_currency
 from billing.testclocks import ClockTimes, now_for
+from billing.validation import choice_param
 
 HISTORY_TYPES = {
     "change_plan": "plan_changed",
@@ -73,14 +74,13 @@ class SubscriptionQuery:
     def from_params(cls, params: Mapping[str, str]) -> SubscriptionQuery:
         """``GET /v1/subscriptions``' query string; a 400 naming a bad parameter."""
         page = page_request(params, "sub")
-        status, customer, plan = params.get("status"), params.get("customer"), params.get("plan")
-        if status is not None and status not in get_args(Status):
-            raise InvalidRequest(f"status must be one of {', '.join(get_args(Status))}.", param="status")
+        status = choice_param(params, "status", get_args(Status))
+        customer, plan = params.get("customer"), params.get("plan")
         if customer is not None and not is_id(customer, "cus"):
             raise InvalidRequest("customer must be a customer id (cus_...).", param="customer")
         if plan is not None and not 1 <= len(plan) <= 64:
             raise InvalidRequest("plan must be a plan code.", param="plan")
-        return cls(customer=customer, status=cast(Status, status), plan_code=plan, page=page)
+        return cls(customer=customer, status=status, plan_code=plan, page=page)
 
 
 @dataclass(frozen=True)
