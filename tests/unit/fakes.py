@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from billing import ledger
 from billing.customers import Customer, CustomerQuery
@@ -117,44 +118,43 @@ class MemoryCatalog:
     """Catalog objects of every kind, by (scope, kind, id), with a code index."""
 
     def __init__(self) -> None:
-        self.items: dict[tuple[Scope, str, str], dict] = {}
+        self.items: dict[tuple[Scope, str, str], Any] = {}
         self.codes: dict[tuple[Scope, str, str], str] = {}
         self.events: list[DomainEvent] = []
+        self.reads = 0
 
-    def create(self, scope: Scope, kind, item: dict, event: DomainEvent) -> None:
-        code_key = (scope, kind.name, item.get("code"))
+    def create(self, scope: Scope, kind, entity, event: DomainEvent) -> None:
+        code_key = (scope, kind.name, getattr(entity, "code", None))
         if kind.has_code and code_key in self.codes:
             raise Conflict("taken", code="code_taken", param="code")
-        self.items[(scope, kind.name, item["id"])] = dict(item)
+        self.items[(scope, kind.name, entity.id)] = entity
         if kind.has_code:
-            self.codes[code_key] = item["id"]
+            self.codes[code_key] = entity.id
         self.events.append(event)
 
-    def get(self, scope: Scope, kind, object_id: str) -> dict | None:
-        found = self.items.get((scope, kind.name, object_id))
-        return dict(found) if found else None
+    def get(self, scope: Scope, kind, object_id: str):
+        self.reads += 1
+        return self.items.get((scope, kind.name, object_id))
 
-    def by_code(self, scope: Scope, kind, code: str) -> dict | None:
+    def by_code(self, scope: Scope, kind, code: str):
         object_id = self.codes.get((scope, kind.name, code))
         return self.get(scope, kind, object_id) if object_id else None
 
-    def list(self, scope: Scope, kind, limit: int, starting_after: str | None) -> Page[dict]:
-        rows = sorted(
-            (i for (s, k, _), i in self.items.items() if s == scope and k == kind.name), key=lambda i: i["id"]
-        )
-        rows = [r for r in reversed(rows) if starting_after is None or r["id"] < starting_after]
+    def list(self, scope: Scope, kind, limit: int, starting_after: str | None) -> Page:
+        rows = sorted((i for (s, k, _), i in self.items.items() if s == scope and k == kind.name), key=lambda i: i.id)
+        rows = [r for r in reversed(rows) if starting_after is None or r.id < starting_after]
         return Page(data=rows[:limit], has_more=len(rows) > limit)
 
-    def replace(self, scope: Scope, kind, item: dict, revision: int, event: DomainEvent) -> None:
-        if self.items[(scope, kind.name, item["id"])]["revision"] != revision:
+    def replace(self, scope: Scope, kind, entity, revision: int, event: DomainEvent) -> None:
+        if self.items[(scope, kind.name, entity.id)].revision != revision:
             raise Conflict("raced", code="concurrent_update", retryable=True)
-        self.items[(scope, kind.name, item["id"])] = dict(item)
+        self.items[(scope, kind.name, entity.id)] = entity
         self.events.append(event)
 
-    def supersede(self, scope: Scope, kind, new: dict, old: dict, revision: int, event: DomainEvent) -> None:
+    def supersede(self, scope: Scope, kind, new, old, revision: int, event: DomainEvent) -> None:
         self.replace(scope, kind, old, revision, event)
-        self.items[(scope, kind.name, new["id"])] = dict(new)
-        self.codes[(scope, kind.name, new["code"])] = new["id"]
+        self.items[(scope, kind.name, new.id)] = new
+        self.codes[(scope, kind.name, new.code)] = new.id
 
 
 class MemorySubscriptions:
@@ -170,9 +170,10 @@ class MemorySubscriptions:
         if new.coupon:
             key = (scope, "coupon", new.coupon.id)
             stored = self._catalog.items[key]
-            if new.coupon.max_redemptions is not None and stored.get("times_redeemed", 0) >= new.coupon.max_redemptions:
+            if new.coupon.max_redemptions is not None and stored.times_redeemed >= new.coupon.max_redemptions:
                 raise DomainRuleViolation("exhausted", code="coupon_exhausted")
-            stored["times_redeemed"] = stored.get("times_redeemed", 0) + 1
+            redeemed = {"times_redeemed": stored.times_redeemed + 1, "revision": stored.revision + 1}
+            self._catalog.items[key] = stored.model_copy(update=redeemed)
         customer = self._customers.rows[(scope, subscription.customer)]
         if customer.status == "archived" or customer.currency not in (None, subscription.currency):
             raise Conflict("customer changed", code="concurrent_update", retryable=True)

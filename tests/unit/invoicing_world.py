@@ -7,6 +7,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from billing.catalog.lookups import CatalogLookups
 from billing.catalog.service import CatalogService, create_request
 from billing.customers import CustomerCreate, CustomerService
 from billing.invoicing.biller import SubscriptionBiller
@@ -45,7 +46,8 @@ class Billing:
         self.subscription_repo = MemorySubscriptions(catalog_repo, self.customer_repo)
         self.catalog = CatalogService(catalog_repo, self.clock)
         self.customers = CustomerService(self.customer_repo, self.clock)
-        self.subscriptions = SubscriptionService(self.subscription_repo, self.customer_repo, self.catalog, self.clock)
+        self.lookups = CatalogLookups(catalog_repo)  # one cache, as every container has
+        self.subscriptions = SubscriptionService(self.subscription_repo, self.customer_repo, self.lookups, self.clock)
         self.events, self.aggregates = MemoryUsageEvents(), MemoryAggregates()
         self.invoices_repo = MemoryInvoices(self.subscription_repo)
 
@@ -53,13 +55,13 @@ class Billing:
             return billed_periods(self.invoices_repo.of_subscription(scope, subscription_id))
 
         # no cache: the frozen clock jumps months in a moment of wall time
-        directory = Directory(self.customer_repo, self.subscription_repo, self.catalog, billed, ttl_s=0)
+        directory = Directory(self.customer_repo, self.subscription_repo, self.lookups, billed, ttl_s=0)
         self.ingest = UsageIngest(self.events, directory, lambda scope: self.settings.grace, self.clock)
         self.usage = UsageService(
-            self.subscriptions, self.customer_repo, self.catalog, self.aggregates, self.events, self.clock
+            self.subscriptions, self.customer_repo, self.lookups, self.aggregates, self.events, self.clock
         )
         self.biller = SubscriptionBiller(
-            self.subscription_repo, self.invoices_repo, self.customer_repo, self.catalog, self.usage,
+            self.subscription_repo, self.invoices_repo, self.customer_repo, self.lookups, self.usage,
             lambda scope: self.settings, self.clock,
         )  # fmt: skip
         self.invoices = InvoiceService(

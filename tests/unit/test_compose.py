@@ -6,13 +6,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing import ledger
-from billing.invoicing.compose import Discount, TaxRate, compose
+from billing.catalog.tax_rates import AppliedTaxRate
+from billing.invoicing.compose import Discount, compose
 from billing.invoicing.lines import Line
 from billing.invoicing.model import Invoice
 
-VAT = TaxRate("txr_vat", "VAT", "20", inclusive=True)
-SALES = TaxRate("txr_sales", "Sales tax", "7.25", inclusive=False)
-CITY = TaxRate("txr_city", "City tax", "1.5", inclusive=False)
+Rate = AppliedTaxRate
+
+
+def rate(rate_id: str, name: str, percent: str, inclusive: bool) -> AppliedTaxRate:
+    return AppliedTaxRate(id=rate_id, name=name, percent=percent, inclusive=inclusive)
+
+
+VAT = rate("txr_vat", "VAT", "20", inclusive=True)
+SALES = rate("txr_sales", "Sales tax", "7.25", inclusive=False)
+CITY = rate("txr_city", "City tax", "1.5", inclusive=False)
 
 
 def charge(amount: int, supplier: str | None = None, kind: str = "subscription_fee") -> Line:
@@ -61,17 +69,17 @@ def test_a_benefit_can_cover_one_supplier() -> None:
 
 def test_zero_and_three_decimal_currencies_round_to_their_minor_unit() -> None:
     # JPY: amounts are whole yen; 10% of 1,235 yen = 123.5 -> 124 (half to even)
-    _, totals = compose([charge(1235)], [], [TaxRate("t", "Consumption tax", "10", inclusive=False)])
+    _, totals = compose([charge(1235)], [], [rate("t", "Consumption tax", "10", inclusive=False)])
     assert totals.tax_total == 124 and totals.total == 1359
     # BHD: amounts in fils (1/1000); 10% VAT on BHD 12.345 = 1.2345 -> 1.234 (half to even)
-    _, totals = compose([charge(12345)], [], [TaxRate("t", "VAT", "10", inclusive=False)])
+    _, totals = compose([charge(12345)], [], [rate("t", "VAT", "10", inclusive=False)])
     assert totals.tax_total == 1234
 
 
 amounts = st.integers(-100_000, 1_000_000)
 percents = st.sampled_from(["0", "5", "7.25", "19", "20"])
 rates = st.lists(
-    st.builds(TaxRate, st.sampled_from(["a", "b", "c"]), st.just("r"), percents, st.booleans()),
+    st.builds(rate, st.sampled_from(["a", "b", "c"]), st.just("r"), percents, st.booleans()),
     max_size=3,
     unique_by=lambda r: r.id,
 )
@@ -85,7 +93,9 @@ discounts = st.lists(
 
 
 @given(amounts=st.lists(amounts, min_size=1, max_size=8), discounts=discounts, rates=rates)
-def test_the_lines_add_up_to_the_total(amounts: list[int], discounts: list[Discount], rates: list[TaxRate]) -> None:
+def test_the_lines_add_up_to_the_total(
+    amounts: list[int], discounts: list[Discount], rates: list[AppliedTaxRate]
+) -> None:
     lines, totals = compose([charge(a) for a in amounts], discounts, rates)
     assert totals.total == sum(line.amount for line in lines if not (line.type == "tax" and line.inclusive))
     assert totals.subtotal == sum(amounts)
@@ -101,7 +111,9 @@ def test_the_lines_add_up_to_the_total(amounts: list[int], discounts: list[Disco
     discounts=discounts,
     rates=rates,
 )
-def test_every_invoice_posts_a_balanced_entry(amounts: list, discounts: list[Discount], rates: list[TaxRate]) -> None:
+def test_every_invoice_posts_a_balanced_entry(
+    amounts: list, discounts: list[Discount], rates: list[AppliedTaxRate]
+) -> None:
     lines, totals = compose([charge(a, supplier) for a, supplier in amounts], discounts, rates)
     invoice = Invoice(id="inv_x", livemode=False, customer="cus_x", billing_reason="subscription_cycle",
                       currency="USD", period_start="a", period_end="b", created_at="c", lines=lines,

@@ -18,7 +18,7 @@ from billing.invoicing import previews, rerating
 from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.model import InvoiceQuery
 from billing.invoicing.runs import InvoiceRuns, RunRequest
-from billing.pricing import MODELS, Usage, charge_params
+from billing.pricing import MODELS, Usage
 from billing.scope import Scope
 from billing.subscriptions.model import AddOnItem, Cancel, ChangePlan
 from billing.validation import parse
@@ -264,7 +264,7 @@ def test_rerating_the_stored_events_reproduces_the_usage_line(values: list[int],
     plan = w.catalog.find(SCOPE, "plan", "pro")
     usage = [(line.quantity, line.amount) for line in invoice.lines if line.type == "usage"]
     total, count = rerated.get((sub, invoice.period_start, "calls"), (Decimal(0), 0))
-    expected = to_minor(MODELS["graduated"].rate(charge_params(plan.charges[0]), Usage(total, count)).amount)
+    expected = to_minor(MODELS["graduated"].rate(plan.charges[0].params, Usage(total, count)).amount)
     assert usage == ([(str(total), expected)] if total else [])
     assert invoice.total == sum(line.amount for line in invoice.lines if not (line.type == "tax" and line.inclusive))
 

@@ -8,14 +8,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from billing.catalog.charges import Charge
 from billing.decimals import to_minor
-from billing.pricing import MODELS, Usage, charge_params
+from billing.pricing import MODELS, Params, Usage
 
 TIERS = [  # first 1,000 free, then 0.2 cents up to 10,000, then 0.1 cents
     {"up_to": 1000, "unit_amount": "0"},
     {"up_to": 10000, "unit_amount": "0.2"},
     {"up_to": None, "unit_amount": "0.1"},
 ]
+
+
+def charge_params(charge: dict) -> Params:
+    """The parameters of a charge as a plan stores it."""
+    return Charge.model_validate({"meter": "calls", **charge}).params
 
 
 def rate(charge: dict, quantity: str | int, events: int = 0, values: list[str] | None = None):

@@ -208,7 +208,7 @@ def _apply(w: Billing, sub: str, op: str) -> None:
     elif op == "seats+":
         w.subscriptions.add_add_on(SCOPE, sub, parse(AddOnItem, {"add_on": "seats", "quantity": 2}))
     elif op == "seats-":
-        if any(item["add_on"] == "seats" for item in current.add_ons):
+        if any(item.add_on == "seats" for item in current.add_ons):
             w.subscriptions.remove_add_on(SCOPE, sub, "seats")
     elif op != current.plan_code and op != "yearly":
         w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": op}))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from billing.catalog.lookups import CatalogLookups
 from billing.catalog.service import CatalogService, create_request, update_request
 from billing.customers import CustomerCreate, CustomerService, CustomerUpdate
 from billing.errors import BillingError, Conflict, DomainRuleViolation, InvalidRequest, NotFound
@@ -29,7 +30,8 @@ class World:
         self.repo = MemorySubscriptions(self.catalog_repo, self.customer_repo)
         self.catalog = CatalogService(self.catalog_repo, self.clock)
         self.customers = CustomerService(self.customer_repo, self.clock)
-        self.service = SubscriptionService(self.repo, self.customer_repo, self.catalog, self.clock)
+        self.lookups = CatalogLookups(self.catalog_repo)
+        self.service = SubscriptionService(self.repo, self.customer_repo, self.lookups, self.clock)
         self.catalog.create(
             SCOPE, "meter", create_request("meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
         )
@@ -223,9 +225,9 @@ def test_cancel_pause_resume(world: World) -> None:
 
 def test_add_ons_are_added_replaced_and_removed(world: World) -> None:
     sub = world.subscribe(add_ons=[{"add_on": "support"}])
-    assert [(a["add_on"], a["quantity"]) for a in sub.add_ons] == [("support", 1)]
+    assert [(a.add_on, a.quantity) for a in sub.add_ons] == [("support", 1)]
     more = world.service.add_add_on(SCOPE, sub.id, parse(AddOnItem, {"add_on": "support", "quantity": 3}))
-    assert [(a["add_on"], a["quantity"]) for a in more.add_ons] == [("support", 3)]
+    assert [(a.add_on, a.quantity) for a in more.add_ons] == [("support", 3)]
     assert world.service.remove_add_on(SCOPE, sub.id, "support").add_ons == []
     with pytest.raises(NotFound):
         world.service.remove_add_on(SCOPE, sub.id, "support")
@@ -250,7 +252,7 @@ def test_tariff_migration_schedules_each_subscription_once(world: World) -> None
     assert world.service.schedule_tariff_change(SCOPE, listed.id, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
     assert not world.service.schedule_tariff_change(SCOPE, listed.id, new, "2026-03-01T00:00:00Z")  # type: ignore[arg-type]
     after = world.service.get(SCOPE, sub.id)
-    assert [a["add_on"] for a in after.add_ons] == ["support"]  # the change made meanwhile survives
+    assert [a.add_on for a in after.add_ons] == ["support"]  # the change made meanwhile survives
     assert after.pending_change is not None and after.pending_change.type == "tariff_change"
     assert world.service.schedule_tariff_change(SCOPE, sub.id, new, "2026-04-01T00:00:00Z")  # type: ignore[arg-type]
     assert [e.type for e in world.repo.events].count("TariffChangeScheduled") == 2

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing.catalog.lookups import CatalogLookups
 from billing.catalog.service import CatalogService, create_request
 from billing.customers import CustomerCreate, CustomerService
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
@@ -49,7 +50,8 @@ class World:
         self.subscription_repo = MemorySubscriptions(catalog_repo, self.customer_repo)
         self.catalog = CatalogService(catalog_repo, self.clock)
         customers = CustomerService(self.customer_repo, self.clock)
-        subscriptions = SubscriptionService(self.subscription_repo, self.customer_repo, self.catalog, self.clock)
+        lookups = CatalogLookups(catalog_repo)
+        subscriptions = SubscriptionService(self.subscription_repo, self.customer_repo, lookups, self.clock)
         for code, meter in METERS.items():
             self.catalog.create(SCOPE, "meter", create_request("meter", {"code": code, "name": code, **meter}))
         charges = [{"meter": code, "model": "per_unit", "unit_amount": "1"} for code in METERS]
@@ -62,7 +64,7 @@ class World:
         )
         self.events = MemoryUsageEvents()
         self.grace = timedelta(hours=1)
-        directory = Directory(self.customer_repo, self.subscription_repo, self.catalog, lambda scope, sub: [])
+        directory = Directory(self.customer_repo, self.subscription_repo, lookups, lambda scope, sub: [])
         self.ingest = UsageIngest(self.events, directory, lambda scope: self.grace, self.clock)
 
 

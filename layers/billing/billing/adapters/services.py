@@ -26,6 +26,7 @@ from billing.tenant_settings import SettingsUpdate, TenantSettings
 from billing.tenants import TenantService
 
 if TYPE_CHECKING:
+    from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
     from billing.customers import CustomerService
     from billing.invoicing.biller import SubscriptionBiller
@@ -56,7 +57,7 @@ def customers() -> CustomerService:
     from billing.customers import CustomerService
 
     def tax_rate_exists(scope: Scope, tax_rate_id: str) -> bool:
-        return catalog().find_by_id(scope, "tax_rate", tax_rate_id) is not None
+        return catalog_lookups().tax_rate(scope, tax_rate_id) is not None
 
     def clock_exists(scope: Scope, clock_id: str) -> bool:
         return DynamoTestClockStore().get(scope, clock_id) is not None
@@ -78,13 +79,22 @@ def catalog() -> CatalogService:
 
 
 @lru_cache(maxsize=1)
+def catalog_lookups() -> CatalogLookups:
+    """What invoicing, subscriptions and usage read of the catalog: one cache per container."""
+    from billing.adapters.dynamodb.catalog import DynamoCatalogRepository
+    from billing.catalog.lookups import CatalogLookups
+
+    return CatalogLookups(DynamoCatalogRepository())
+
+
+@lru_cache(maxsize=1)
 def subscriptions() -> SubscriptionService:
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository
     from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
     from billing.subscriptions.service import SubscriptionService
 
     return SubscriptionService(
-        DynamoSubscriptionRepository(), DynamoCustomerRepository(), catalog(), times=test_clocks()
+        DynamoSubscriptionRepository(), DynamoCustomerRepository(), catalog_lookups(), times=test_clocks()
     )
 
 
@@ -93,7 +103,7 @@ def migrations() -> PlanMigrations:
     from billing.adapters.dynamodb.outbox import DynamoEventRecorder
     from billing.subscriptions.migrations import PlanMigrations
 
-    return PlanMigrations(subscriptions(), catalog(), DynamoEventRecorder())
+    return PlanMigrations(subscriptions(), catalog_lookups(), DynamoEventRecorder())
 
 
 @lru_cache(maxsize=1)
@@ -111,7 +121,7 @@ def usage_ingest() -> UsageIngest:
 
         return billed_periods(DynamoInvoiceRepository().of_subscription(scope, subscription_id))
 
-    directory = Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog(), billed)
+    directory = Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog_lookups(), billed)
 
     def grace(scope: Scope) -> timedelta:
         return settings_of(scope).grace
@@ -140,7 +150,7 @@ def usage() -> UsageService:
     return UsageService(
         subscriptions(),
         DynamoCustomerRepository(),
-        catalog(),
+        catalog_lookups(),
         DynamoAggregateStore(),
         DynamoUsageEventStore(),
         times=test_clocks(),
@@ -170,7 +180,7 @@ def meter_readings() -> MeterReadings:
     from billing.adapters.dynamodb.meter_readings import DynamoMeterReadingStore
     from billing.usage.readings import MeterReadings
 
-    return MeterReadings(usage_ingest(), DynamoMeterReadingStore(), catalog(), DynamoCustomerRepository())
+    return MeterReadings(usage_ingest(), DynamoMeterReadingStore(), catalog_lookups(), DynamoCustomerRepository())
 
 
 def settings_of(scope: Scope) -> TenantSettings:
@@ -189,7 +199,7 @@ def biller() -> SubscriptionBiller:
         DynamoSubscriptionRepository(),
         DynamoInvoiceRepository(),
         DynamoCustomerRepository(),
-        catalog(),
+        catalog_lookups(),
         usage(),
         settings_of,
         times=test_clocks(),

@@ -46,13 +46,13 @@ class CatalogInput(Input):
 
 
 @dataclass(frozen=True)
-class Kind:
+class Kind[E: Entity]:
     name: str  # "tax_rate": the public ``object`` and the storage name
     id_prefix: str  # "txr"
     event: str  # "TaxRate": events are TaxRateCreated, TaxRateUpdated
     create: type[CatalogInput]
     update: type[CatalogInput]
-    entity: type[Entity]
+    entity: type[E]
     has_code: bool = True
     versioned: tuple[str, ...] = ()  # changing these makes a new version instead of an edit
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from billing.catalog.kinds import KINDS
+from billing.catalog.repository import CatalogRepository
 from billing.catalog.resource import CatalogInput, Entity, Kind, require_current
 from billing.clock import Clock, SystemClock, to_wire
 from billing.errors import InvalidRequest, NotFound
@@ -21,8 +22,6 @@ from billing.ids import is_id, new_id
 from billing.pagination import Page, PageRequest, page_request
 from billing.scope import Scope
 from billing.validation import parse
-
-Item = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -48,23 +47,6 @@ def update_request(kind_name: str, body: Any) -> CatalogInput:
     return parse(KINDS[kind_name].update, body)
 
 
-class CatalogRepository(Protocol):
-    def create(self, scope: Scope, kind: Kind, item: Item, event: DomainEvent) -> None:
-        """Store a new object; ``Conflict`` if its code is taken."""
-
-    def get(self, scope: Scope, kind: Kind, object_id: str) -> Item | None: ...
-
-    def by_code(self, scope: Scope, kind: Kind, code: str) -> Item | None: ...
-
-    def list(self, scope: Scope, kind: Kind, limit: int, starting_after: str | None) -> Page[Item]: ...
-
-    def replace(self, scope: Scope, kind: Kind, item: Item, revision: int, event: DomainEvent) -> None:
-        """Overwrite the object stored at ``revision``; ``Conflict`` on a race."""
-
-    def supersede(self, scope: Scope, kind: Kind, new: Item, old: Item, revision: int, event: DomainEvent) -> None:
-        """Store ``new`` as the code's current version and ``old`` (at ``revision``) as superseded."""
-
-
 class CatalogService:
     def __init__(self, repo: CatalogRepository, clock: Clock | None = None):
         self._repo = repo
@@ -84,7 +66,7 @@ class CatalogService:
         if kind.versioned:
             item["version"] = 1
         entity = kind.entity.model_validate(item)
-        self._repo.create(scope, kind, self._stored(entity), self._event(kind, "Created", scope, entity))
+        self._repo.create(scope, kind, entity, self._event(kind, "Created", scope, entity))
         return entity
 
     def get(self, scope: Scope, kind_name: str, object_id: str) -> Entity:
@@ -96,23 +78,18 @@ class CatalogService:
     def find_by_id(self, scope: Scope, kind_name: str, object_id: str) -> Entity | None:
         if not is_id(object_id, KINDS[kind_name].id_prefix):
             return None
-        item = self._repo.get(scope, KINDS[kind_name], object_id)
-        return KINDS[kind_name].entity.model_validate(item) if item else None
+        return self._repo.get(scope, KINDS[kind_name], object_id)
 
     def find(self, scope: Scope, kind_name: str, code: str) -> Entity | None:
         """The current object with ``code``, or None."""
-        kind = KINDS[kind_name]
-        item = self._repo.by_code(scope, kind, code)
-        return kind.entity.model_validate(item) if item else None
+        return self._repo.by_code(scope, KINDS[kind_name], code)
 
     def list(self, scope: Scope, kind_name: str, query: CatalogQuery) -> Page[Entity]:
         kind = KINDS[kind_name]
         if query.code is not None:
             found = self.find(scope, kind_name, query.code)
             return Page(data=[found] if found else [], has_more=False)
-        items = self._repo.list(scope, kind, query.page.limit, query.page.starting_after)
-        entities = [kind.entity.model_validate(item) for item in items.data]
-        return Page(data=entities, has_more=items.has_more, next_starting_after=items.next_starting_after)
+        return self._repo.list(scope, kind, query.page.limit, query.page.starting_after)
 
     def update(self, scope: Scope, kind_name: str, object_id: str, data: CatalogInput) -> Entity:
         kind = KINDS[kind_name]
@@ -131,10 +108,10 @@ class CatalogService:
         updated = kind.entity.model_validate({**stored, **changes, "revision": current.revision + 1})
         previous = {name: stored.get(name) for name in changes}
         event = self._event(kind, "Updated", scope, updated, previous_attributes=previous)
-        self._repo.replace(scope, kind, self._stored(updated), current.revision, event)
+        self._repo.replace(scope, kind, updated, current.revision, event)
         return updated
 
-    def _new_version(self, scope: Scope, kind: Kind, current: Entity, changes: Item) -> Entity:
+    def _new_version(self, scope: Scope, kind: Kind[Entity], current: Entity, changes: dict[str, Any]) -> Entity:
         now = self._clock.now()
         stored = current.model_dump(mode="json")
         new = kind.entity.model_validate(
@@ -151,7 +128,7 @@ class CatalogService:
             {**stored, "status": "superseded", "superseded_by": new.id, "revision": current.revision + 1}
         )
         event = self._event(kind, "VersionCreated", scope, new, previous_version=current.id)
-        self._repo.supersede(scope, kind, self._stored(new), self._stored(old), current.revision, event)
+        self._repo.supersede(scope, kind, new, old, current.revision, event)
         return new
 
     def _require_references(self, scope: Scope, references: Sequence[tuple[str, str, str]]) -> None:
@@ -159,16 +136,12 @@ class CatalogService:
             if self._repo.by_code(scope, KINDS[kind_name], code) is None:
                 raise InvalidRequest(f"No such {kind_name}: '{code}'.", code="resource_missing", param=param)
 
-    @staticmethod
-    def _stored(entity: Entity) -> Item:
-        return {**entity.model_dump(mode="json"), "revision": entity.revision}
-
-    def _event(self, kind: Kind, verb: str, scope: Scope, entity: Entity, **extra: Any) -> DomainEvent:
+    def _event(self, kind: Kind[Entity], verb: str, scope: Scope, entity: Entity, **extra: Any) -> DomainEvent:
         data = {"object": entity.model_dump(mode="json"), **extra}
         return DomainEvent(type=f"{kind.event}{verb}", scope=scope, occurred_at=self._clock.now(), data=data)
 
 
-def _nullable(kind: Kind, name: str) -> bool:
+def _nullable(kind: Kind[Entity], name: str) -> bool:
     """A field may be cleared with null only where a new object may leave it empty."""
     field = kind.create.model_fields.get(name)
     return field is not None and not field.is_required() and field.default is None

@@ -5,7 +5,7 @@ deactivate the rate and create a new one."""
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from billing.catalog.fields import Description, Name, Percent
 from billing.catalog.resource import CatalogInput, Entity, Kind
@@ -35,6 +35,18 @@ class TaxRateUpdate(CatalogInput):
     active: bool | None = None
 
 
+class AppliedTaxRate(BaseModel):
+    """A tax rate as an invoice applies it, kept on the invoice (``tax_rates``) so that
+    rating it again uses the same rate, whatever becomes of the catalog's."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    id: str
+    name: str
+    percent: str
+    inclusive: bool
+
+
 class TaxRate(Entity):
     name: str
     description: str | None
@@ -43,6 +55,9 @@ class TaxRate(Entity):
     country: str | None
     region: str | None
     active: bool
+
+    def applied(self) -> AppliedTaxRate:
+        return AppliedTaxRate(id=self.id, name=self.name, percent=self.percent, inclusive=self.inclusive)
 
 
 KIND = Kind(

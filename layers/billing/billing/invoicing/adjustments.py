@@ -12,20 +12,21 @@
 
 from __future__ import annotations
 
+from billing.catalog.lookups import CatalogLookups
+from billing.catalog.tax_rates import AppliedTaxRate
 from billing.customers import Customer
-from billing.invoicing.compose import Discount, TaxRate
-from billing.invoicing.lookups import CatalogLookups
+from billing.invoicing.compose import Discount
 from billing.scope import Scope
 from billing.subscriptions.model import Subscription
 
 
 def discounts(
-    lookups: CatalogLookups, scope: Scope, subscription: Subscription, customer: Customer
+    catalog: CatalogLookups, scope: Scope, subscription: Subscription, customer: Customer
 ) -> tuple[list[Discount], Discount | None]:
     """The discounts of the subscription's next invoice, and which of them is its coupon (an
     invoice it takes nothing off does not count as one of its uses: ``biller.draft``)."""
     found: list[Discount] = []
-    coupon = lookups.coupon(scope, subscription.coupon) if subscription.coupon else None
+    coupon = catalog.coupon(scope, subscription.coupon) if subscription.coupon else None
     if coupon and coupon.applies_to_plans and subscription.plan_code not in coupon.applies_to_plans:
         coupon = None  # the subscription moved to a plan the coupon is not for
     applied = None
@@ -42,16 +43,16 @@ def discounts(
     return found, applied
 
 
-def tax_rates(lookups: CatalogLookups, scope: Scope, customer: Customer) -> list[TaxRate]:
+def tax_rates(catalog: CatalogLookups, scope: Scope, customer: Customer) -> list[AppliedTaxRate]:
     if customer.tax_exempt:
         return []
     if customer.tax_rates:
-        rates = [rate for rate in (lookups.tax_rate(scope, i) for i in customer.tax_rates) if rate]
+        rates = [rate for rate in (catalog.tax_rate(scope, i) for i in customer.tax_rates) if rate]
     else:
         address = customer.address or {}
         rates = [
             rate
-            for rate in lookups.tax_rates(scope)
+            for rate in catalog.tax_rates(scope)
             if rate.country == address.get("country") and rate.region in (None, address.get("region"))
         ]
-    return [TaxRate(r.id, r.name, r.percent, r.inclusive) for r in rates if r.active]
+    return [rate.applied() for rate in rates if rate.active]

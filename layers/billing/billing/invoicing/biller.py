@@ -25,8 +25,8 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from billing.catalog.add_ons import AddOn
+from billing.catalog.lookups import CatalogLookups
 from billing.catalog.plans import Plan
-from billing.catalog.service import CatalogService
 from billing.clock import Clock, SystemClock, to_wire
 from billing.customers import Customer
 from billing.customers.service import CustomerRepository
@@ -34,15 +34,14 @@ from billing.errors import NotFound
 from billing.events import DomainEvent
 from billing.ids import new_id
 from billing.invoicing import adjustments, fees, prorations
-from billing.invoicing.compose import Discount, TaxRate, compose, number_lines
+from billing.invoicing.compose import Discount, compose, number_lines
 from billing.invoicing.lines import Line, in_order
-from billing.invoicing.lookups import CatalogLookups
 from billing.invoicing.model import BillingReason, Invoice, UsageBasis, invoice_event
 from billing.invoicing.usage_lines import usage_lines
 from billing.periods import before, full_period_start, instant
 from billing.scope import Scope
 from billing.subscriptions import cycle
-from billing.subscriptions.model import HistoryEntry, Subscription
+from billing.subscriptions.model import HistoryEntry, Subscription, SubscriptionAddOn
 from billing.tenant_settings import TenantSettings
 from billing.testclocks import ClockTimes, now_for
 from billing.usage.totals import MeterTotal
@@ -126,7 +125,7 @@ class SubscriptionBiller:
         subscriptions: SubscriptionReader,
         writer: StepWriter,
         customers: CustomerRepository,
-        catalog: CatalogService,
+        catalog: CatalogLookups,
         usage: UsageTotals,
         settings: Callable[[Scope], TenantSettings],
         clock: Clock | None = None,
@@ -136,7 +135,7 @@ class SubscriptionBiller:
         self._usage, self._settings = usage, settings
         self._clock = clock or SystemClock()
         self._times = times
-        self.lookups = CatalogLookups(catalog)
+        self.lookups = catalog
 
     def dry_run(self) -> SubscriptionBiller:
         """This biller over an in-memory copy of its stores (``billing.invoicing.dry_run``):
@@ -301,13 +300,13 @@ class SubscriptionBiller:
         trial, if they were added during it)."""
         if subscription.status == "trialing":
             return []
-        items = [item for item in subscription.add_ons if not item.get("invoiced")]
-        once = [(self.add_on(scope, item["add_on"]), int(item["quantity"])) for item in items]
+        items = [item for item in subscription.add_ons if not item.invoiced]
+        once = [(self.add_on(scope, item.add_on), item.quantity) for item in items]
         start, end = subscription.current_period_start, subscription.current_period_end
         return fees.fee_lines(None, [], start, end, [(a, q) for a, q in once if a.interval is None])
 
-    def _recurring(self, scope: Scope, items: list[dict[str, Any]]) -> list[tuple[AddOn, int]]:
-        found = [(self.add_on(scope, item["add_on"]), int(item["quantity"])) for item in items]
+    def _recurring(self, scope: Scope, items: list[SubscriptionAddOn]) -> list[tuple[AddOn, int]]:
+        found = [(self.add_on(scope, item.add_on), item.quantity) for item in items]
         return [(add_on, quantity) for add_on, quantity in found if add_on.interval is not None]
 
     # ------------------------------------------------------------------ lines
@@ -315,7 +314,7 @@ class SubscriptionBiller:
         plan = self.plan(scope, basis.plan)
         period = (basis.period_start, basis.period_end)
         totals = self._usage.period_totals(scope, subscription.id, period, basis.later)
-        names = {charge["meter"]: self.lookups.meter_name(scope, charge["meter"]) for charge in plan.charges}
+        names = {c.meter: meter.name for c in plan.charges if (meter := self.lookups.meter(scope, c.meter))}
 
         def values_of(code: str) -> list[Decimal]:
             return self._usage.period_values(scope, subscription, basis.period_start, code)
@@ -349,7 +348,7 @@ class SubscriptionBiller:
             finalize_at=to_wire(instant(step.at) + settings.grace),
             customer_details=_customer_details(customer),
             discounts=[vars(d) for d in found],
-            tax_rates=[vars(t) for t in rates],
+            tax_rates=rates,
             usage=usage,
             test_clock=subscription.test_clock,
         )
@@ -362,8 +361,8 @@ class SubscriptionBiller:
             invoice = apply_lines(invoice.model_copy(update={"discounts": kept}), in_order(lines))
         billed = {line.add_on for line in lines if line.type == "add_on"}
         add_ons = [
-            {**item, "invoiced": True}
-            if item["add_on"] in billed and self.add_on(scope, item["add_on"]).interval is None
+            item.model_copy(update={"invoiced": True})
+            if item.add_on in billed and self.add_on(scope, item.add_on).interval is None
             else item
             for item in subscription.add_ons
         ]
@@ -395,8 +394,7 @@ class SubscriptionBiller:
 def apply_lines(invoice: Invoice, charge_lines: Sequence[Line]) -> Invoice:
     """The invoice with ``charge_lines`` composed with its discounts and taxes, and its totals."""
     discounts = [Discount(**d) for d in invoice.discounts]
-    rates = [TaxRate(**t) for t in invoice.tax_rates]
-    lines, totals = compose(charge_lines, discounts, rates)
+    lines, totals = compose(charge_lines, discounts, invoice.tax_rates)
     due = max(totals.total - invoice.amount_paid - invoice.amount_credited - invoice.applied_balance, 0)
     return invoice.model_copy(
         update={

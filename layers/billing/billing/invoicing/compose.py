@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from billing.catalog.tax_rates import AppliedTaxRate
 from billing.decimals import to_minor
 from billing.invoicing.lines import Line, TaxAmount
 
@@ -36,14 +37,6 @@ class Discount:
 
 
 @dataclass(frozen=True)
-class TaxRate:
-    id: str
-    name: str
-    percent: str
-    inclusive: bool
-
-
-@dataclass(frozen=True)
 class Totals:
     subtotal: int
     discount_total: int
@@ -52,7 +45,7 @@ class Totals:
 
 
 def compose(
-    charges: Sequence[Line], discounts: Sequence[Discount], rates: Sequence[TaxRate]
+    charges: Sequence[Line], discounts: Sequence[Discount], rates: Sequence[AppliedTaxRate]
 ) -> tuple[list[Line], Totals]:
     """The invoice's lines (charges with their allocations, then one line per discount and per
     tax rate) and its totals."""
@@ -97,7 +90,7 @@ def _spread(amount: int, weights: list[int]) -> list[int]:
     return shares
 
 
-def _taxes(net: int, rates: Sequence[TaxRate]) -> list[TaxAmount]:
+def _taxes(net: int, rates: Sequence[AppliedTaxRate]) -> list[TaxAmount]:
     inclusive = sum((Decimal(r.percent) for r in rates if r.inclusive), Decimal(0))
     base = Decimal(net) / (1 + inclusive / 100)
     return [
@@ -107,7 +100,7 @@ def _taxes(net: int, rates: Sequence[TaxRate]) -> list[TaxAmount]:
     ]  # fmt: skip
 
 
-def _tax_lines(lines: list[Line], rates: Sequence[TaxRate]) -> list[Line]:
+def _tax_lines(lines: list[Line], rates: Sequence[AppliedTaxRate]) -> list[Line]:
     if not lines:
         return []
     return [

@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.catalog.tax_rates import AppliedTaxRate
 from billing.decimals import ROUNDING
 from billing.events import DomainEvent
 from billing.invoicing.lines import Line
@@ -94,7 +95,7 @@ class Invoice(BaseModel):
     rounding: str = ROUNDING
     customer_details: dict[str, Any] = {}
     discounts: list[dict[str, Any]] = []
-    tax_rates: list[dict[str, Any]] = []
+    tax_rates: list[AppliedTaxRate] = []
     usage: UsageBasis | None = None
     test_clock: str | None = None
     revision: int = Field(default=1, exclude=True)

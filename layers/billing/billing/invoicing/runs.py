@@ -282,6 +282,6 @@ class InvoiceRuns:
             return False
         if "supplier" in filters:
             plan = self._biller.plan(scope, plan_id)
-            if filters["supplier"] not in {charge.get("supplier") for charge in plan.charges}:
+            if filters["supplier"] not in {charge.supplier for charge in plan.charges}:
                 return False
         return True

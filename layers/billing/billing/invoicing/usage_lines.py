@@ -13,7 +13,7 @@ from typing import Any
 from billing.catalog.plans import Plan
 from billing.decimals import plain, to_minor
 from billing.invoicing.lines import Line
-from billing.pricing import MODELS, Params, Usage, charge_params, per_unit, percentage
+from billing.pricing import MODELS, Usage, per_unit, percentage
 from billing.usage.totals import MeterTotal
 
 ValuesOf = Callable[[str], Sequence[Decimal]]
@@ -28,12 +28,11 @@ def usage_lines(
     values_of: ValuesOf,
 ) -> list[Line]:
     lines = []
-    for index, charge in enumerate(plan.charges):
-        code = charge["meter"]
+    for charge in plan.charges:
+        code, params = charge.meter, charge.params
         total = totals.get(code) or MeterTotal(code, "")
-        params = _params(plan, index)
         values = values_of(code) if isinstance(params, percentage.Params) and params.per_event else None
-        rated = MODELS[charge["model"]].rate(params, Usage(total.quantity, total.events, values))
+        rated = MODELS[charge.model].rate(params, Usage(total.quantity, total.events, values))
         amount = to_minor(rated.amount)
         if not amount and not total.quantity:
             continue
@@ -42,27 +41,16 @@ def usage_lines(
             Line(
                 id="",
                 type="usage",
-                description=charge.get("invoice_display_name") or meter_names.get(code, code),
+                description=charge.invoice_display_name or meter_names.get(code, code),
                 meter=code,
                 quantity=plain(total.quantity),
                 unit_amount=params.unit_amount if isinstance(params, per_unit.Params) else None,
                 amount=amount,
                 plan=plan.id,
-                supplier=charge.get("supplier"),
+                supplier=charge.supplier,
                 period_start=period[0],
                 period_end=period[1],
-                breakdown=[{"model": charge["model"], "units": plain(rated.units)}, *rated.breakdown, *groups],
+                breakdown=[{"model": charge.model, "units": plain(rated.units)}, *rated.breakdown, *groups],
             )
         )
     return lines
-
-
-_PARSED: dict[tuple[str, int], Params] = {}
-
-
-def _params(plan: Plan, index: int) -> Params:
-    """A charge's parameters, parsed once per plan version: a version's charges never change."""
-    key = (plan.id, index)
-    if key not in _PARSED:
-        _PARSED[key] = charge_params(plan.charges[index])
-    return _PARSED[key]

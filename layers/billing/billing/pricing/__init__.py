@@ -32,14 +32,4 @@ MODELS: dict[str, PricingModel] = {
     "percentage": PricingModel(percentage.Params, percentage.rate),
 }
 
-CHARGE_FIELDS = frozenset({"meter", "model", "supplier", "invoice_display_name"})
-
-
-def charge_params(charge: dict[str, Any]) -> Params:
-    """The model parameters of a charge as stored on a plan (read as stored: a price saved
-    under an older rule still rates; new prices are checked when a plan is saved)."""
-    params = {k: v for k, v in charge.items() if k not in CHARGE_FIELDS}
-    return MODELS[charge["model"]].params.model_validate(params, context={"stored": True})
-
-
-__all__ = ["MODELS", "Params", "PricingModel", "Rated", "Usage", "charge_params"]
+__all__ = ["MODELS", "Params", "PricingModel", "Rated", "Usage"]

@@ -52,8 +52,6 @@ UnitAmount = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_
 MinorAmount = Annotated[int, Field(ge=0, le=10**15)]
 """An amount in the currency's minor unit (cents for USD)."""
 
-Quantity = Annotated[int, Field(ge=0, le=10**15)]
-
 
 class Params(Input):
     """Base of each model's parameters."""

@@ -9,13 +9,14 @@ from typing import Annotated
 from pydantic import Field
 
 from billing.pricing.common import Params as Base
-from billing.pricing.common import Quantity, Rated, UnitAmount, Usage
+from billing.pricing.common import Rated, UnitAmount, Usage
+from billing.quantities import Units
 
 
 class Params(Base):
     package_size: Annotated[int, Field(gt=0, le=10**12)]
     unit_amount: UnitAmount
-    free_units: Quantity = 0
+    free_units: Units = 0
 
 
 def rate(params: Params, usage: Usage) -> Rated:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from billing.pricing.common import Params as Base
-from billing.pricing.common import Quantity, Rated, UnitAmount, Usage
+from billing.pricing.common import Rated, UnitAmount, Usage
+from billing.quantities import Units
 
 
 class Params(Base):
     unit_amount: UnitAmount
-    free_units: Quantity = 0
+    free_units: Units = 0
 
 
 def rate(params: Params, usage: Usage) -> Rated:

@@ -15,11 +15,12 @@ from pydantic import Field, model_validator
 
 from billing.decimals import plain
 from billing.pricing.common import MinorAmount, Params, UnitAmount
+from billing.quantities import Units
 from billing.validation import FieldError, Input
 
 
 class Tier(Input):
-    up_to: Annotated[int, Field(gt=0, le=10**15)] | None
+    up_to: Annotated[Units, Field(gt=0)] | None
     unit_amount: UnitAmount = "0"
     flat_amount: MinorAmount = 0
 

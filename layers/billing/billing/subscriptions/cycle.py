@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from billing.catalog.plans import Plan
 from billing.clock import to_wire
 from billing.periods import Period, instant, period_at
-from billing.subscriptions.model import HistoryEntry, Subscription
+from billing.subscriptions.model import HistoryEntry, Subscription, SubscriptionAddOn
 
 StepKind = Literal["close", "open", "renew"]
 
@@ -198,15 +198,17 @@ def renew(subscription: Subscription, at: str, plan_of: Callable[[str], Plan]) -
     return Renewal(moved, "renewed", "SubscriptionRenewed")
 
 
-def add_ons_at(subscription: Subscription, history: Sequence[HistoryEntry], moment: str) -> list[dict[str, Any]]:
+def add_ons_at(subscription: Subscription, history: Sequence[HistoryEntry], moment: str) -> list[SubscriptionAddOn]:
     """The add-ons the subscription carried at ``moment``: today's, with the changes made
     since undone (latest first)."""
-    items = {item["add_on"]: item for item in subscription.add_ons}
+    items = {item.add_on: item for item in subscription.add_ons}
     for entry in sorted((e for e in history if e.at > moment), key=lambda e: e.at, reverse=True):
         if entry.type == "add_on_added":
             items.pop(entry.details["add_on"]["add_on"], None)
             if entry.details.get("previous"):
-                items[entry.details["previous"]["add_on"]] = entry.details["previous"]
+                previous = SubscriptionAddOn.model_validate(entry.details["previous"])
+                items[previous.add_on] = previous
         elif entry.type == "add_on_removed" and entry.details.get("removed"):
-            items[entry.details["removed"]["add_on"]] = entry.details["removed"]
+            removed = SubscriptionAddOn.model_validate(entry.details["removed"])
+            items[removed.add_on] = removed
     return list(items.values())

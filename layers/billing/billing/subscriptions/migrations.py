@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from billing.catalog.plans import Plan
+from billing.catalog.lookups import CatalogLookups
 from billing.catalog.resource import require_current
-from billing.catalog.service import CatalogService
 from billing.clock import Clock, SystemClock, to_wire
 from billing.errors import DomainRuleViolation
 from billing.events import DomainEvent, EventRecorder
@@ -61,7 +60,7 @@ class PlanMigrations:
     def __init__(
         self,
         subscriptions: SubscriptionService,
-        catalog: CatalogService,
+        catalog: CatalogLookups,
         events: EventRecorder,
         clock: Clock | None = None,
     ):
@@ -71,7 +70,7 @@ class PlanMigrations:
         self._clock = clock or SystemClock()
 
     def request(self, scope: Scope, plan_id: str, data: Migrate) -> PlanMigration:
-        plan = cast(Plan, self._catalog.get(scope, "plan", plan_id))
+        plan = self._catalog.plan(scope, plan_id, fresh=True)
         require_current(plan)
         now = self._clock.now()
         if datetime.fromisoformat(data.effective_date) <= now:
@@ -94,7 +93,7 @@ class PlanMigrations:
     def migrate_page(self, scope: Scope, plan_id: str, effective_date: str, cursor: str | None) -> PageResult:
         """Schedule one page; a migration whose plan was superseded since stops (the newer
         version's own migration takes over)."""
-        plan = cast(Plan, self._catalog.get(scope, "plan", plan_id))
+        plan = self._catalog.plan(scope, plan_id, fresh=True)  # superseded since?
         if plan.status == "superseded":
             return PageResult(scheduled=0, next_cursor=None)
         query = SubscriptionQuery(plan_code=plan.code, page=PageRequest(PAGE_SIZE, cursor))

@@ -4,21 +4,43 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from billing.catalog.fields import Code
 from billing.customers.fields import Metadata
+from billing.quantities import AddOnQuantity
 from billing.subscriptions.lifecycle import Status
 from billing.validation import Input, Timestamp
 
 PlanRef = Annotated[str, Field(min_length=1, max_length=64)]
 When = Literal["now", "period_end"]
-Quantity = Annotated[int, Field(ge=1, le=10**6)]
 
 
 class AddOnItem(Input):
+    """An add-on a request names (by code), in ``quantity``."""
+
     add_on: Code
-    quantity: Quantity = 1
+    quantity: AddOnQuantity = 1
+
+
+class SubscriptionAddOn(BaseModel):
+    """An add-on a subscription carries: its code and id, how many, since when. A one-off
+    add-on is billed once, on the next invoice: then it is ``invoiced`` (shown only then)."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    add_on: str
+    add_on_id: str
+    quantity: int
+    added_at: str
+    invoiced: bool = False
+
+    @model_serializer(mode="wrap")
+    def _invoiced_only_when_true(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        shown: dict[str, Any] = handler(self)
+        if not self.invoiced:
+            shown.pop("invoiced", None)
+        return shown
 
 
 class SubscriptionCreate(Input):
@@ -85,7 +107,7 @@ class Subscription(BaseModel):
     canceled_at: str | None = None
     paused_at: str | None = None
     coupon: str | None = None
-    add_ons: list[dict[str, Any]] = []
+    add_ons: list[SubscriptionAddOn] = []
     pending_change: PendingChange | None = None
     metadata: dict[str, str] = {}
     created_at: str

@@ -9,18 +9,16 @@ recurring add-on must recur as the plan does.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
 
 from billing.catalog.add_ons import AddOn
 from billing.catalog.coupons import Coupon
+from billing.catalog.lookups import CatalogLookups
 from billing.catalog.plans import Plan
 from billing.catalog.resource import require_current
-from billing.catalog.service import CatalogService
 from billing.clock import to_wire
 from billing.errors import DomainRuleViolation, InvalidRequest
-from billing.ids import is_id
 from billing.scope import Scope
-from billing.subscriptions.model import AddOnItem
+from billing.subscriptions.model import AddOnItem, SubscriptionAddOn
 
 
 def same_currency(expected: str, actual: str | None, what: str, param: str | None = None) -> None:
@@ -41,26 +39,24 @@ def every_period(add_on: AddOn, plan: Plan, param: str | None) -> None:
 
 
 class CatalogReferences:
-    def __init__(self, catalog: CatalogService):
+    """What a subscription request names, looked up in ``CatalogLookups`` and checked."""
+
+    def __init__(self, catalog: CatalogLookups):
         self._catalog = catalog
 
     def plan(self, scope: Scope, ref: str, param: str) -> Plan:
-        found = (
-            self._catalog.find_by_id(scope, "plan", ref)
-            if is_id(ref, "plan")
-            else self._catalog.find(scope, "plan", ref)
-        )
+        found = self._catalog.find_plan(scope, ref)
         if found is None:
             raise InvalidRequest(f"No such plan: '{ref}'.", code="resource_missing", param=param)
         require_current(found, param)
-        return cast(Plan, found)
+        return found
 
     def plan_by_id(self, scope: Scope, plan_id: str) -> Plan:
         """The plan a subscription is on, whatever its version's status."""
-        return cast(Plan, self._catalog.get(scope, "plan", plan_id))
+        return self._catalog.plan(scope, plan_id)
 
     def coupon(self, scope: Scope, code: str, plan: Plan, now: datetime) -> Coupon:
-        coupon = cast(Coupon | None, self._catalog.find(scope, "coupon", code))
+        coupon = self._catalog.coupon(scope, code)
         if coupon is None:
             raise InvalidRequest(f"No such coupon: '{code}'.", code="resource_missing", param="coupon")
 
@@ -78,12 +74,12 @@ class CatalogReferences:
 
     def add_on(self, scope: Scope, code: str) -> AddOn:
         """An add-on a subscription already carries (it exists: catalog objects are never deleted)."""
-        return cast(AddOn, self._catalog.find(scope, "add_on", code))
+        return self._catalog.add_on(scope, code)
 
-    def add_on_line(self, scope: Scope, item: AddOnItem, plan: Plan, param: str, now: datetime) -> dict[str, Any]:
-        add_on = cast(AddOn | None, self._catalog.find(scope, "add_on", item.add_on))
+    def add_on_line(self, scope: Scope, item: AddOnItem, plan: Plan, param: str, now: datetime) -> SubscriptionAddOn:
+        add_on = self._catalog.find_add_on(scope, item.add_on)
         if add_on is None:
             raise InvalidRequest(f"No such add-on: '{item.add_on}'.", code="resource_missing", param=f"{param}.add_on")
         same_currency(plan.currency, add_on.currency, f"Add-on '{add_on.code}'", param)
         every_period(add_on, plan, param)
-        return {"add_on": add_on.code, "add_on_id": add_on.id, "quantity": item.quantity, "added_at": to_wire(now)}
+        return SubscriptionAddOn(add_on=add_on.code, add_on_id=add_on.id, quantity=item.quantity, added_at=to_wire(now))

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, get_args
 
 from billing.catalog.coupons import Coupon
+from billing.catalog.lookups import CatalogLookups
 from billing.catalog.plans import Plan
-from billing.catalog.service import CatalogService
 from billing.clock import Clock, SystemClock, to_wire
 from billing.customers.service import CustomerRepository
 from billing.errors import DomainRuleViolation, InvalidRequest, NotFound
@@ -128,7 +128,7 @@ class SubscriptionService:
         self,
         repo: SubscriptionRepository,
         customers: CustomerRepository,
-        catalog: CatalogService,
+        catalog: CatalogLookups,
         clock: Clock | None = None,
         times: ClockTimes | None = None,
     ):
@@ -224,7 +224,7 @@ class SubscriptionService:
         if plan.id == current.plan:
             raise DomainRuleViolation("The subscription is already on this plan.", code="plan_unchanged", param="plan")
         for item in current.add_ons:
-            every_period(self._refs.add_on(scope, item["add_on"]), plan, "plan")
+            every_period(self._refs.add_on(scope, item.add_on), plan, "plan")
         pending = current.pending_change
         if data.when == "period_end":
             if pending and pending.type == "cancel":
@@ -282,18 +282,18 @@ class SubscriptionService:
         current = self.get(scope, subscription_id)
         plan = self._refs.plan_by_id(scope, current.plan)
         line = self._refs.add_on_line(scope, item, plan, "add_on", self._now(scope, current))
-        previous = next((a for a in current.add_ons if a["add_on"] == item.add_on), None)
-        add_ons = [a for a in current.add_ons if a["add_on"] != item.add_on] + [line]
-        details = {"add_on": line, "previous": previous}
+        previous = next((a for a in current.add_ons if a.add_on == item.add_on), None)
+        add_ons = [a for a in current.add_ons if a.add_on != item.add_on] + [line]
+        details = {"add_on": line.model_dump(mode="json"), "previous": previous and previous.model_dump(mode="json")}
         return self._act(scope, current, "add_add_on", "SubscriptionAddOnAdded", details=details, add_ons=add_ons)
 
     def remove_add_on(self, scope: Scope, subscription_id: str, code: str) -> Subscription:
         current = self.get(scope, subscription_id)
-        removed = next((a for a in current.add_ons if a["add_on"] == code), None)
+        removed = next((a for a in current.add_ons if a.add_on == code), None)
         if removed is None:
             raise NotFound(f"The subscription has no add-on '{code}'.", param="add_on")
-        remaining = [a for a in current.add_ons if a["add_on"] != code]
-        details = {"removed": removed}
+        remaining = [a for a in current.add_ons if a.add_on != code]
+        details = {"removed": removed.model_dump(mode="json")}
         return self._act(
             scope, current, "remove_add_on", "SubscriptionAddOnRemoved", details=details, add_ons=remaining
         )

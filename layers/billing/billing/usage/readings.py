@@ -21,10 +21,11 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import Field
 
+from billing.catalog.lookups import CatalogLookups
 from billing.catalog.meters import Meter
-from billing.catalog.service import CatalogService
 from billing.customers.service import CustomerRepository, find_customer
 from billing.errors import DomainRuleViolation, InvalidRequest
+from billing.quantities import Quantity
 from billing.scope import Scope
 from billing.usage import schema
 from billing.usage.ingest import UsageIngest
@@ -32,18 +33,16 @@ from billing.usage.schema import EventInput
 from billing.usage.totals import wire
 from billing.validation import Input, Timestamp
 
-Counter = Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,6})?$")]
-
 
 class ReadingInput(Input):
     customer: Annotated[str, Field(min_length=1, max_length=128)]
     meter: Annotated[str, Field(min_length=1, max_length=64)]
-    reading: Counter
+    reading: Quantity
     timestamp: Timestamp
     reading_id: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[!-~]+$")]
     meter_replaced: bool = False
     rollover: bool = False
-    counter_max: Counter | None = None
+    counter_max: Quantity | None = None
 
 
 @dataclass(frozen=True)
@@ -94,13 +93,13 @@ class ReadingStore(Protocol):
 
 class MeterReadings:
     def __init__(
-        self, ingest: UsageIngest, store: ReadingStore, catalog: CatalogService, customers: CustomerRepository
+        self, ingest: UsageIngest, store: ReadingStore, catalog: CatalogLookups, customers: CustomerRepository
     ):
         self._ingest, self._store, self._catalog, self._customers = ingest, store, catalog, customers
 
     def submit(self, scope: Scope, data: ReadingInput) -> Submitted:
-        meter = self._catalog.find(scope, "meter", data.meter)
-        if not isinstance(meter, Meter):
+        meter = self._catalog.meter(scope, data.meter)
+        if meter is None:
             raise DomainRuleViolation(f"No such meter: '{data.meter}'.", code="meter_not_found", param="meter")
         if meter.aggregation != "sum":
             raise DomainRuleViolation(
@@ -117,7 +116,7 @@ class MeterReadings:
         last = self._store.get(scope, customer, meter.code)
         if last is None:
             state = ReadingState(
-                customer, meter.code, data.reading_id, Decimal(data.reading), data.timestamp, None, data.reading_id, 1
+                customer, meter.code, data.reading_id, data.reading, data.timestamp, None, data.reading_id, 1
             )
             self._store.save(scope, state)
             return Submitted(data.reading_id, "baseline", state)
@@ -138,7 +137,7 @@ class MeterReadings:
             customer,
             meter.code,
             data.reading_id,
-            Decimal(data.reading),
+            data.reading,
             data.timestamp,
             consumption,
             last.baseline_id,
@@ -168,15 +167,15 @@ def _event(meter: Meter, customer: str, reading_id: str, timestamp: str, consump
 
 
 def _consumption(data: ReadingInput, previous: Decimal) -> Decimal:
-    reading = Decimal(data.reading)
+    reading = data.reading
     if reading >= previous:
         return reading - previous
     if data.meter_replaced:
         return reading
     if data.rollover:
-        if data.counter_max is None or Decimal(data.counter_max) <= previous:
+        if data.counter_max is None or data.counter_max <= previous:
             raise InvalidRequest("A rollover needs counter_max above the previous reading.", param="counter_max")
-        return Decimal(data.counter_max) - previous + reading
+        return data.counter_max - previous + reading
     raise DomainRuleViolation(
         f"reading is below the previous reading ({wire(previous)}); "
         "set meter_replaced or rollover (with counter_max) if that is what happened.",

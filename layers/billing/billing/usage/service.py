@@ -10,9 +10,7 @@ from typing import Annotated, Any, Literal, Protocol, cast, get_args
 
 from pydantic import Field
 
-from billing.catalog.meters import Meter
-from billing.catalog.plans import Plan
-from billing.catalog.service import CatalogService
+from billing.catalog.lookups import CatalogLookups
 from billing.clock import Clock, SystemClock, to_wire
 from billing.customers import Customer
 from billing.customers.service import CustomerRepository, find_customer
@@ -108,7 +106,7 @@ class UsageService:
         self,
         subscriptions: SubscriptionService,
         customers: CustomerRepository,
-        catalog: CatalogService,
+        catalog: CatalogLookups,
         aggregates: AggregateReader,
         events: EventReader,
         clock: Clock | None = None,
@@ -123,8 +121,7 @@ class UsageService:
         """Totals of one subscription period, straight from the aggregates (no event is read)."""
         customer = self.customer(scope, customer_ref, "id")
         subscription = self.running_subscription(scope, customer, query.subscription)
-        plan = self._catalog.find_by_id(scope, "plan", subscription.plan)
-        assert isinstance(plan, Plan)
+        plan = self._catalog.plan(scope, subscription.plan)
         periods = [period_containing(subscription, plan, now_for(self._clock, self._times, scope, customer.test_clock))]
         if query.period == "previous":
             if periods[0][0] <= datetime.fromisoformat(subscription.start_date):
@@ -134,9 +131,9 @@ class UsageService:
         start, end = periods[0]
         meters = usage_items(stored[0], (to_wire(start), to_wire(end)), self._levels(scope, subscription.id, stored))
         shown = {meter["code"] for meter in meters}
-        for code in sorted({c["meter"] for c in plan.charges if c.get("meter")} - shown):
-            meter = self._catalog.find(scope, "meter", code)
-            if isinstance(meter, Meter):
+        for code in sorted({charge.meter for charge in plan.charges} - shown):
+            meter = self._catalog.meter(scope, code)
+            if meter is not None:
                 meters.append({"code": code, "aggregation": meter.aggregation, "quantity": "0", "groups": []})
         return PeriodUsage(customer.id, subscription.id, start, end, meters)
 

@@ -6,10 +6,11 @@ subscriptions was running, and before that period closed: its end (as billing
 ends it: a cancellation, an interval change) plus the tenant's grace period, or
 the finalization of the invoice that bills it, whichever comes first. It is
 stamped with that period as billing reads it, so every accepted event is billed.
-Lookups are cached per container for ``LOOKUP_TTL_S``
-(found values only), so a stream of batches for the same customers reads each
-once in a while; a subscription that ended or changed is seen within that time,
-and an event that finds no running subscription asks again before it is refused.
+Customers and subscriptions are cached per container for ``LOOKUP_TTL_S``
+(found values only), meters and plans by the catalog's lookups, so a stream of
+batches for the same customers reads each once in a while; a subscription that
+ended or changed is seen within that time, and an event that finds no running
+subscription asks again before it is refused.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from decimal import Clamped, Context, Decimal, Inexact, InvalidOperation, Overfl
 from typing import Any
 
 from billing.cache import LOOKUP_TTL_S, TtlCache
+from billing.catalog.lookups import CatalogLookups
 from billing.catalog.meters import Meter
 from billing.catalog.plans import Plan
-from billing.catalog.service import CatalogService
 from billing.clock import to_wire
 from billing.customers import Customer
 from billing.customers.service import CustomerRepository, find_customer
+from billing.quantities import MAX_DECIMALS, in_range
 from billing.scope import Scope
 from billing.subscriptions import cycle
 from billing.subscriptions.cycle import covers, period_containing
@@ -52,14 +54,14 @@ BilledPeriods = Callable[[Scope, str], Sequence[BilledPeriod]]
 
 
 class Directory:
-    """Where stamping looks things up (customers, subscriptions, catalog, the usage periods
-    already invoiced), with a short cache."""
+    """Where stamping looks things up (customers, subscriptions, the usage periods already
+    invoiced, with a short cache of their own; the catalog through its lookups)."""
 
     def __init__(
         self,
         customers: CustomerRepository,
         subscriptions: SubscriptionRepository,
-        catalog: CatalogService,
+        catalog: CatalogLookups,
         billed: BilledPeriods,
         ttl_s: float = LOOKUP_TTL_S,
     ):
@@ -74,14 +76,10 @@ class Directory:
         return found
 
     def meter(self, scope: Scope, code: str) -> Meter | None:
-        found = self._cache.get(("mtr", scope, code), lambda: self._catalog.find(scope, "meter", code))
-        return found if isinstance(found, Meter) else None
+        return self._catalog.meter(scope, code)
 
     def plan(self, scope: Scope, plan_id: str) -> Plan:
-        """Plan versions never change: a subscription's plan id always reads the same."""
-        plan = self._cache.get(("plan", scope, plan_id), lambda: self._catalog.find_by_id(scope, "plan", plan_id))
-        assert isinstance(plan, Plan), f"subscription refers to a missing plan {plan_id}"
-        return plan
+        return self._catalog.plan(scope, plan_id)
 
     def history(self, scope: Scope, subscription_id: str) -> list[HistoryEntry]:
         found: list[HistoryEntry] = (
@@ -210,7 +208,7 @@ class Stamper:
                 raise Refused("before_subscription_start", "timestamp is before the subscription started.", "timestamp")
             raise Refused("no_subscription", "The customer had no subscription at timestamp.", "customer")
         with_plans = [(s, self._dir.plan(self._scope, s.plan)) for s in sorted(running, key=lambda s: s.id)]
-        charged = [pair for pair in with_plans if any(c.get("meter") == meter_code for c in pair[1].charges)]
+        charged = [pair for pair in with_plans if any(c.meter == meter_code for c in pair[1].charges)]
         return (charged or with_plans)[0]
 
 
@@ -249,7 +247,6 @@ def number(raw: Any) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-MAX_DECIMALS = 6
 MAX_GROUP_VALUE_BYTES = 256
 """A group value is stored on its totals (their keys hold its digest only) and printed on invoice
 lines: at most 256 bytes of UTF-8, whatever its characters (any string property fits in ASCII)."""
@@ -264,13 +261,6 @@ def storable(value: Any) -> bool:
         return _STORAGE.create_decimal(str(value)).is_finite()
     except (ArithmeticError, ValueError):
         return False
-
-
-def in_range(value: Decimal) -> bool:
-    """Values stay where totals of billions of events, time-weighted over a year, keep every
-    digit within DynamoDB's 38 significant digits."""
-    exponent = value.normalize().as_tuple().exponent
-    return abs(value) < Decimal(10) ** 15 and (value == 0 or (isinstance(exponent, int) and exponent >= -MAX_DECIMALS))
 
 
 def _text(value: Any) -> str | None:

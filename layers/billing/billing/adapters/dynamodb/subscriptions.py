@@ -6,6 +6,12 @@
   GSI4 indexes it when its next billing step is due (``due.py``).
 - history:      ``PK={scope}#SUB#{id}``, ``SK=HIST#{revision}``: one item per transition, keyed by
   the revision it produced, beside the subscription so one query reads it in order.
+
+Both keep their fields as JSON in ``data``, written and read by name here (``to_item``,
+``from_item``, ``history_put``, ``history_from_item``), not the public JSON: ``id``,
+``object``, ``livemode`` and ``status`` of a subscription come from its key, its type, its
+scope and its own attribute. Items written before kept the public JSON of the time in
+``data``; its names are the ones read here, so they are still read as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from billing.adapters.dynamodb import catalog, customers, due, outbox, table
 from billing.catalog.coupons import KIND as COUPON
 from billing.errors import BillingError, Conflict, DomainRuleViolation
@@ -21,7 +29,7 @@ from billing.events import DomainEvent
 from billing.pagination import Page
 from billing.scope import Scope
 from billing.subscriptions.cycle import due_at
-from billing.subscriptions.model import HistoryEntry, Subscription
+from billing.subscriptions.model import HistoryEntry, PendingChange, Subscription, SubscriptionAddOn
 from billing.subscriptions.service import NewSubscription, SubscriptionQuery
 
 _NEW = "attribute_not_exists(PK)"
@@ -47,29 +55,118 @@ def _index_keys(scope: Scope, subscription: Subscription) -> dict[str, str]:
 
 
 def to_item(scope: Scope, subscription: Subscription) -> dict[str, Any]:
+    s = subscription
+    data = {
+        "customer": s.customer,
+        "plan": s.plan,
+        "plan_code": s.plan_code,
+        "currency": s.currency,
+        "start_date": s.start_date,
+        "billing_anchor": s.billing_anchor,
+        "trial_end": s.trial_end,
+        "current_period_start": s.current_period_start,
+        "current_period_end": s.current_period_end,
+        "cancel_at_period_end": s.cancel_at_period_end,
+        "canceled_at": s.canceled_at,
+        "paused_at": s.paused_at,
+        "coupon": s.coupon,
+        "add_ons": [_add_on_item(item) for item in s.add_ons],
+        "pending_change": _pending_item(s.pending_change) if s.pending_change else None,
+        "metadata": s.metadata,
+        "created_at": s.created_at,
+        "test_clock": s.test_clock,
+        "invoiced_through": s.invoiced_through,
+        "billed_through": s.billed_through,
+        "coupon_uses": s.coupon_uses,
+    }
     return {
-        **_key(scope, subscription.id),
-        **_index_keys(scope, subscription),
-        **due.keys(scope, "sub", subscription.id, due_at(subscription), subscription.test_clock),
+        **_key(scope, s.id),
+        **_index_keys(scope, s),
+        **due.keys(scope, "sub", s.id, due_at(s), s.test_clock),
         "entity": "subscription",
-        "status": subscription.status,
-        "revision": subscription.revision,
-        "data": json.dumps(subscription.model_dump(mode="json"), separators=(",", ":")),
+        "status": s.status,
+        "revision": s.revision,
+        "data": json.dumps(data, separators=(",", ":")),
     }
 
 
-def _from_item(item: dict[str, Any]) -> Subscription:
-    return Subscription.model_validate({**json.loads(item["data"]), "revision": int(item["revision"])})
+def from_item(scope: Scope, item: dict[str, Any]) -> Subscription:
+    data = json.loads(item["data"])
+    pending = data.get("pending_change")
+    return Subscription(
+        id=item["GSI1SK"],
+        livemode=scope.livemode,
+        customer=data["customer"],
+        plan=data["plan"],
+        plan_code=data["plan_code"],
+        currency=data["currency"],
+        status=item["status"],
+        start_date=data["start_date"],
+        billing_anchor=data["billing_anchor"],
+        trial_end=data.get("trial_end"),
+        current_period_start=data["current_period_start"],
+        current_period_end=data["current_period_end"],
+        cancel_at_period_end=data.get("cancel_at_period_end", False),
+        canceled_at=data.get("canceled_at"),
+        paused_at=data.get("paused_at"),
+        coupon=data.get("coupon"),
+        add_ons=[_add_on(add_on) for add_on in data.get("add_ons", [])],
+        pending_change=_pending(pending) if pending else None,
+        metadata=data.get("metadata", {}),
+        created_at=data["created_at"],
+        test_clock=data.get("test_clock"),
+        invoiced_through=data.get("invoiced_through"),
+        billed_through=data.get("billed_through"),
+        coupon_uses=int(data.get("coupon_uses", 0)),
+        revision=int(item["revision"]),
+    )
+
+
+def _add_on_item(add_on: SubscriptionAddOn) -> dict[str, Any]:
+    return {
+        "add_on": add_on.add_on,
+        "add_on_id": add_on.add_on_id,
+        "quantity": add_on.quantity,
+        "added_at": add_on.added_at,
+        "invoiced": add_on.invoiced,
+    }
+
+
+def _add_on(stored: dict[str, Any]) -> SubscriptionAddOn:
+    return SubscriptionAddOn(
+        add_on=stored["add_on"],
+        add_on_id=stored["add_on_id"],
+        quantity=int(stored["quantity"]),
+        added_at=stored["added_at"],
+        invoiced=bool(stored.get("invoiced", False)),  # older items have it only once true
+    )
+
+
+def _pending_item(change: PendingChange) -> dict[str, Any]:
+    return {"type": change.type, "plan": change.plan, "effective_at": change.effective_at}
+
+
+def _pending(stored: dict[str, Any]) -> PendingChange:
+    return PendingChange(type=stored["type"], plan=stored.get("plan"), effective_at=stored["effective_at"])
 
 
 def history_put(scope: Scope, subscription: Subscription, entry: HistoryEntry) -> dict[str, Any]:
+    details = to_jsonable_python(entry.details)
+    data = {"at": entry.at, "type": entry.type, "status": entry.status, "plan": entry.plan, "details": details}
     item = {
         "PK": _pk(scope, subscription.id),
         "SK": f"HIST#{subscription.revision:010d}",
         "entity": "subscription_history",
-        "data": json.dumps(entry.model_dump(mode="json"), separators=(",", ":")),
+        "data": json.dumps(data, separators=(",", ":")),
     }
     return table.put(item, _NEW)
+
+
+def history_from_item(item: dict[str, Any]) -> HistoryEntry:
+    data = json.loads(item["data"])
+    return HistoryEntry(
+        at=data["at"], type=data["type"], status=data["status"], plan=data["plan"], details=data.get("details", {})
+    )
 
 
 class DynamoSubscriptionRepository:
@@ -100,7 +197,7 @@ class DynamoSubscriptionRepository:
 
     def get(self, scope: Scope, subscription_id: str) -> Subscription | None:
         item = table.get(_key(scope, subscription_id))
-        return _from_item(item) if item else None
+        return from_item(scope, item) if item else None
 
     def save(
         self, scope: Scope, subscription: Subscription, revision: int, history: HistoryEntry, event: DomainEvent
@@ -122,7 +219,9 @@ class DynamoSubscriptionRepository:
         names = {"#status": "status"} if query.status else None
         values = {":status": query.status} if query.status else None
         items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit, filter_expr, names, values)
-        return Page(data=[_from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
+        return Page(
+            data=[from_item(scope, item) for item in items], has_more=cursor is not None, next_starting_after=cursor
+        )
 
     def history(self, scope: Scope, subscription_id: str) -> Sequence[HistoryEntry]:
         request: dict[str, Any] = {
@@ -135,7 +234,7 @@ class DynamoSubscriptionRepository:
         while True:
             response = table.client().query(**request)
             for item in response.get("Items", []):
-                entries.append(HistoryEntry.model_validate(json.loads(table.decode(item)["data"])))
+                entries.append(history_from_item(table.decode(item)))
             if "LastEvaluatedKey" not in response:
                 return entries
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
