@@ -151,15 +151,18 @@ def _pending(stored: dict[str, Any]) -> PendingChange:
 
 
 def history_put(scope: Scope, subscription: Subscription, entry: HistoryEntry) -> dict[str, Any]:
+    return table.put(history_item(scope, subscription, entry), _NEW)
+
+
+def history_item(scope: Scope, subscription: Subscription, entry: HistoryEntry) -> dict[str, Any]:
     details = to_jsonable_python(entry.details)
     data = {"at": entry.at, "type": entry.type, "status": entry.status, "plan": entry.plan, "details": details}
-    item = {
+    return {
         "PK": _pk(scope, subscription.id),
         "SK": f"HIST#{subscription.revision:010d}",
         "entity": "subscription_history",
         "data": json.dumps(data, separators=(",", ":")),
     }
-    return table.put(item, _NEW)
 
 
 def history_from_item(item: dict[str, Any]) -> HistoryEntry:
