@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from billing.catalog.charges import Charge
 from billing.catalog.lookups import CatalogLookups
 from billing.catalog.plans import Plan
-from billing.catalog.service import CatalogService
+from billing.catalog.service import CatalogService, create_request, update_request
 from billing.errors import NotFound
 from billing.pricing import graduated, per_unit
 from billing.scope import Scope
@@ -21,6 +23,10 @@ CHARGES = [
 ]
 
 
+def make(catalog: CatalogService, kind: str, body: dict[str, Any]) -> None:
+    catalog.create(SCOPE, kind, create_request(kind, body))
+
+
 @pytest.fixture
 def repo() -> MemoryCatalog:
     return MemoryCatalog()
@@ -29,11 +35,10 @@ def repo() -> MemoryCatalog:
 @pytest.fixture
 def catalog(repo: MemoryCatalog) -> CatalogService:
     service = CatalogService(repo, FrozenClock())
-    service.create(SCOPE, "meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
-    service.create(SCOPE, "plan", {"code": "pro", "name": "Pro", "currency": "USD", "interval": "month",
-                                   "charges": CHARGES})  # fmt: skip
-    service.create(SCOPE, "add_on", {"code": "seat", "name": "Seat", "amount": 500, "currency": "USD"})
-    service.create(SCOPE, "coupon", {"code": "ONE", "percent_off": "10", "duration": "once", "max_redemptions": 1})
+    make(service, "meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
+    make(service, "plan", {"code": "pro", "name": "Pro", "currency": "USD", "interval": "month", "charges": CHARGES})
+    make(service, "add_on", {"code": "seat", "name": "Seat", "amount": 500, "currency": "USD"})
+    make(service, "coupon", {"code": "ONE", "percent_off": "10", "duration": "once", "max_redemptions": 1})
     return service
 
 
@@ -70,7 +75,7 @@ def test_coupons_and_plans_named_by_requests_are_read_fresh(catalog: CatalogServ
     lookups = CatalogLookups(repo)
     first = lookups.find_plan(SCOPE, "pro")
     assert first is not None and lookups.plan(SCOPE, first.id).version == 1
-    second = catalog.update(SCOPE, "plan", first.id, {"base_fee": 100})
+    second = catalog.update(SCOPE, "plan", first.id, update_request("plan", {"base_fee": 100}))
     assert lookups.find_plan(SCOPE, "pro") == second  # the current version at once
     assert lookups.find_plan(SCOPE, first.id).status == "superseded"  # type: ignore[union-attr]
     repo.reads = 0
@@ -82,7 +87,7 @@ def test_coupons_and_plans_named_by_requests_are_read_fresh(catalog: CatalogServ
 def test_a_miss_is_asked_again(catalog: CatalogService, repo: MemoryCatalog) -> None:
     lookups = CatalogLookups(repo)
     assert lookups.meter(SCOPE, "gb") is None and lookups.find_add_on(SCOPE, "extra") is None
-    catalog.create(SCOPE, "meter", {"code": "gb", "name": "GB", "aggregation": "max", "field": "gb"})
+    make(catalog, "meter", {"code": "gb", "name": "GB", "aggregation": "max", "field": "gb"})
     meter = lookups.meter(SCOPE, "gb")
     assert meter is not None and meter.aggregation == "max"
 
@@ -99,7 +104,7 @@ def test_what_a_subscription_refers_to_exists_or_is_not_found(catalog: CatalogSe
 
 def test_tax_rates_are_read_across_pages(catalog: CatalogService, repo: MemoryCatalog) -> None:
     for n in range(101):
-        catalog.create(SCOPE, "tax_rate", {"name": f"R{n}", "percent": "1.5", "country": "DE"})
+        make(catalog, "tax_rate", {"name": f"R{n}", "percent": "1.5", "country": "DE"})
     rates = CatalogLookups(repo).tax_rates(SCOPE)
     assert len({rate.id for rate in rates}) == 101 and {rate.name for rate in rates} == {f"R{n}" for n in range(101)}
     first = rates[0]

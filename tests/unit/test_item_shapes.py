@@ -12,7 +12,7 @@ from billing.adapters.dynamodb import catalog as catalog_items
 from billing.adapters.dynamodb import subscriptions as subscription_items
 from billing.catalog.kinds import KINDS
 from billing.catalog.resource import Entity
-from billing.catalog.service import CatalogService
+from billing.catalog.service import CatalogService, create_request, update_request
 from billing.scope import Scope
 from billing.subscriptions.model import HistoryEntry, PendingChange, Subscription, SubscriptionAddOn
 from tests.unit.clock import FrozenClock
@@ -40,8 +40,8 @@ BODIES: dict[str, dict[str, Any]] = {
 @pytest.fixture(scope="module")
 def entities() -> dict[str, Entity]:
     service = CatalogService(MemoryCatalog(), FrozenClock())
-    made = {kind: service.create(SCOPE, kind, body) for kind, body in BODIES.items()}
-    made["plan"] = service.update(SCOPE, "plan", made["plan"].id, {"base_fee": 1000})  # version 2
+    made = {kind: service.create(SCOPE, kind, create_request(kind, body)) for kind, body in BODIES.items()}
+    made["plan"] = service.update(SCOPE, "plan", made["plan"].id, update_request("plan", {"base_fee": 1000}))
     made["coupon"] = made["coupon"].model_copy(update={"times_redeemed": 2, "revision": 3})
     return made
 
