@@ -1,5 +1,6 @@
 """Catalog objects and subscriptions are stored in item shapes of their own (not their public
-JSON), read back whole; items stored before as the public JSON are still read."""
+JSON), read back whole; items stored before as the public JSON are still read (the other
+adapters: ``test_stored_shapes.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from billing.adapters.dynamodb import catalog as catalog_items
 from billing.adapters.dynamodb import subscriptions as subscription_items
+from billing.adapters.dynamodb import table
 from billing.catalog.kinds import KINDS
 from billing.catalog.resource import Entity
 from billing.catalog.service import CatalogService, create_request, update_request
@@ -37,6 +39,11 @@ BODIES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+def stored(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as DynamoDB gives it back (numbers as Decimal, None attributes left out)."""
+    return table.decode(table.encode(item))
+
+
 @pytest.fixture(scope="module")
 def entities() -> dict[str, Entity]:
     service = CatalogService(MemoryCatalog(), FrozenClock())
@@ -49,7 +56,7 @@ def entities() -> dict[str, Entity]:
 @pytest.mark.parametrize("kind", sorted(BODIES))
 def test_catalog_objects_read_back_whole_from_their_own_shape(entities: dict[str, Entity], kind: str) -> None:
     entity = entities[kind]
-    item = catalog_items.to_item(SCOPE, KINDS[kind], entity)
+    item = stored(catalog_items.to_item(SCOPE, KINDS[kind], entity))
     kept = json.loads(item["data"])
     assert not {"id", "object", "livemode", "revision", "times_redeemed"} & set(kept)  # key, kind, scope, attributes
     assert catalog_items.from_item(SCOPE, KINDS[kind], item) == entity
@@ -60,7 +67,7 @@ def test_catalog_objects_read_back_whole_from_their_own_shape(entities: dict[str
 def test_catalog_items_stored_as_public_json_are_still_read(entities: dict[str, Entity], kind: str) -> None:
     entity = entities[kind]
     public = {name: value for name, value in entity.model_dump(mode="json").items() if name != "times_redeemed"}
-    older = {**catalog_items.to_item(SCOPE, KINDS[kind], entity), "data": json.dumps(public)}
+    older = stored({**catalog_items.to_item(SCOPE, KINDS[kind], entity), "data": json.dumps(public)})
     assert catalog_items.from_item(SCOPE, KINDS[kind], older) == entity
 
 
@@ -103,14 +110,14 @@ SUBSCRIPTION = Subscription(
 
 
 def test_subscriptions_read_back_whole_from_their_own_shape() -> None:
-    item = subscription_items.to_item(SCOPE, SUBSCRIPTION)
+    item = stored(subscription_items.to_item(SCOPE, SUBSCRIPTION))
     assert not {"id", "object", "livemode", "status"} & set(json.loads(item["data"]))
     read = subscription_items.from_item(SCOPE, item)
     assert read == SUBSCRIPTION and read.revision == 7
 
 
 def test_subscriptions_stored_as_public_json_are_still_read() -> None:
-    older = {**subscription_items.to_item(SCOPE, SUBSCRIPTION), "data": SUBSCRIPTION.model_dump_json()}
+    older = stored({**subscription_items.to_item(SCOPE, SUBSCRIPTION), "data": SUBSCRIPTION.model_dump_json()})
     assert subscription_items.from_item(SCOPE, older) == SUBSCRIPTION
 
 
@@ -127,5 +134,5 @@ def test_history_entries_read_back_whole() -> None:
     entry = HistoryEntry(
         at="2026-01-05T00:00:00Z", type="add_on_added", status="active", plan=SUBSCRIPTION.plan, details=details
     )
-    item = subscription_items.history_item(SCOPE, SUBSCRIPTION, entry)
+    item = stored(subscription_items.history_item(SCOPE, SUBSCRIPTION, entry))
     assert subscription_items.history_from_item(item) == entry
