@@ -17,6 +17,7 @@ from billing.ids import new_id
 from billing.pagination import MAX_SCANNED
 from billing.scope import Scope
 from billing.tenants import TenantService
+from infra.local.stack import EmbeddedStack
 from tests.integration.conftest import Api
 from tests.integration.test_usage_api import ago, customer_on_plan, event, usage_tariff
 
@@ -71,7 +72,9 @@ def test_a_rare_customer_status_is_paged_in_bounded_reads(api: Api, tenants: Ten
     assert plain["next_starting_after"] == plain["data"][-1]["id"] == customers[-2].id
 
 
-def test_events_of_a_rare_meter_are_paged_in_bounded_reads(api: Api, key: str, scanned: list[int]) -> None:
+def test_events_of_a_rare_meter_are_paged_in_bounded_reads(
+    stack: EmbeddedStack, api: Api, key: str, scanned: list[int]
+) -> None:
     usage_tariff(api, key)
     customer = customer_on_plan(api, key, ago(days=2))["customer"]
     rare = {40, 700, 1150}
@@ -79,6 +82,7 @@ def test_events_of_a_rare_meter_are_paged_in_bounded_reads(api: Api, key: str, s
                   timestamp=ago(minutes=1200 - n)) for n in range(1200)]  # fmt: skip
     for start in (0, 600):
         assert api.post("/v1/events/batch", key, {"events": sent[start : start + 600]}).body["accepted"] == 600
+    stack.plumbing.drain()  # events are listed once the aggregator has applied them
     ids, reads = every_page(api, key, f"/v1/events?customer={customer}&code=users&limit=10", scanned)
     assert ids == [f"r-{n:04d}" for n in sorted(rare, reverse=True)]
     assert len(reads) >= 2 and max(reads) <= MAX_SCANNED

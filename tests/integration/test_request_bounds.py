@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from infra.local.stack import EmbeddedStack
 from tests.integration.conftest import Api
 from tests.integration.test_usage_api import ago, customer_on_plan, event, usage_tariff
 
@@ -34,7 +35,9 @@ def test_deeply_nested_json_is_a_400_naming_the_limit(api: Api, key: str, path: 
         assert "32 levels" in reply.body["error"]["message"]
 
 
-def test_an_invalid_batch_echoing_its_values_is_answered_and_kept_for_its_key(api: Api, key: str) -> None:
+def test_an_invalid_batch_echoing_its_values_is_answered_and_kept_for_its_key(
+    stack: EmbeddedStack, api: Api, key: str
+) -> None:
     usage_tariff(api, key)
     customer = customer_on_plan(api, key, ago(days=1))["customer"]
     bad = [{"transaction_id": f"bad-{i}", "customer": customer, "code": "c" * 900} if i % 2 else
@@ -48,6 +51,7 @@ def test_an_invalid_batch_echoing_its_values_is_answered_and_kept_for_its_key(ap
     assert {r["transaction_id"] for r in first.body["rejected"][::2]} == {None}  # ids beyond 128 characters
     again = api.post("/v1/events/batch", key, body, idempotency_key="echo-1")
     assert (again.status, again.body) == (200, first.body)  # the stored answer, not a second run
+    stack.plumbing.drain()  # events are listed once the aggregator has applied them
     assert len(api.get(f"/v1/events?customer={customer}", key).body["data"]) == 1
 
 

@@ -185,13 +185,14 @@ def test_late_events_count_only_within_the_grace_period(stack: EmbeddedStack, ap
     assert (refused.status, refused.body["error"]["param"]) == (400, "grace_period")
 
 
-def test_events_are_listed_newest_first_by_customer(api: Api, key: str, other_key: str) -> None:
+def test_events_are_listed_newest_first_by_customer(stack: EmbeddedStack, api: Api, key: str, other_key: str) -> None:
     usage_tariff(api, key)
     who = customer_on_plan(api, key, ago(days=2))
     cus = who["customer"]
     sent = [event(f"l-{i}", cus, "api_calls" if i % 2 else "users", user=str(i), timestamp=ago(minutes=30 - i))
             for i in range(25)]  # fmt: skip
     assert api.post("/v1/events/batch", key, {"events": sent}).body["accepted"] == 25
+    stack.plumbing.drain()  # events are listed once the aggregator has applied them
     seen, cursor = [], None
     while True:
         page = api.get(f"/v1/events?customer={cus}&limit=10" + (f"&starting_after={cursor}" if cursor else ""), key)

@@ -254,6 +254,14 @@ class MemoryAggregates:
         self.groups: dict = {}
         self._lock = threading.Lock()
 
+    def chunk_size(self, events) -> int:
+        from billing.adapters.dynamodb.usage_aggregates import chunk_size
+
+        return chunk_size(events)
+
+    def list_by_customer(self, claim, events) -> None:
+        pass  # MemoryUsageEvents lists its events itself
+
     def raise_extremes(self, deltas) -> None:
         with self._lock:
             for key, delta in deltas.items():

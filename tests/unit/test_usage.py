@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing.adapters.dynamodb.usage_aggregates import chunk_size
 from billing.catalog.lookups import CatalogLookups
 from billing.catalog.service import CatalogService, create_request
 from billing.customers import CustomerCreate, CustomerService
@@ -22,7 +23,7 @@ from billing.scope import Scope
 from billing.subscriptions.model import SubscriptionCreate
 from billing.subscriptions.service import SubscriptionService
 from billing.usage import schema
-from billing.usage.aggregator import Record, Unapplicable, Unreadable, UsageAggregator, plan_chunk
+from billing.usage.aggregator import Record, Unapplicable, Unreadable, UsageAggregator
 from billing.usage.dead_letters import DeadLetters
 from billing.usage.ingest import UsageIngest
 from billing.usage.stamping import Directory
@@ -153,8 +154,7 @@ def test_wire_never_uses_exponents() -> None:
 def test_chunks_stay_within_a_transaction(world: World) -> None:
     events = [ev(f"u{i}", "users", user=f"user-{i}") for i in range(250)]
     stamped = world.ingest.ingest(SCOPE, schema.read_all(events)).accepted
-    records = [Record(str(i), SCOPE, event) for i, event in enumerate(stamped)]
-    assert plan_chunk(records) == 89  # one aggregate plus 89 distinct values = 90 items
+    assert chunk_size([(SCOPE, event) for event in stamped]) == 89  # one aggregate plus 89 distinct values = 90 items
 
 
 def test_a_batch_ending_inside_a_committed_chunk_leaves_its_rest_to_the_next_batch(world: World) -> None:

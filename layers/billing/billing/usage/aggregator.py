@@ -12,7 +12,10 @@ of the chunk on the record after its end, where the next batch starts; so each r
 to the totals once, wherever the batches begin and end. Maxima and latest values are
 written before their chunk commits, as conditional writes that are harmless to repeat. A
 distinct value counts once: its marker is created in the same transaction that adds it to
-the count.
+the count. How many records a chunk may take is the store's to say (its transactions'
+limits). Before a chunk commits, the store also makes its events listable by customer, in
+writes that are harmless to repeat (a retried chunk may list an event twice; reading lists it
+once).
 
 A record that can never be applied (a poison record: its event cannot be read or folded, or
 the store refuses its writes) must not stop the shard for every tenant: the failing chunk is
@@ -35,9 +38,8 @@ from billing.clock import Clock, SystemClock, to_wire
 from billing.ids import new_id
 from billing.scope import Scope
 from billing.usage.model import UsageEvent
-from billing.usage.totals import AggregateKey, Delta, fold, key_of
+from billing.usage.totals import AggregateKey, Delta, fold
 
-CHUNK_ITEMS = 90  # items a chunk may touch: DynamoDB transactions hold at most 100
 ERROR_CHARS = 1000  # of a parked record's error message
 
 
@@ -58,6 +60,11 @@ class Record:
     @property
     def transaction_id(self) -> str | None:
         return self.event.transaction_id
+
+    @property
+    def fact(self) -> tuple[Scope, UsageEvent] | None:
+        """The event with its scope; None for a record that has none to apply."""
+        return (self.scope, self.event) if isinstance(self.event, UsageEvent) and self.scope else None
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,12 @@ class Unapplicable(Exception):
 
 
 class AggregateStore(Protocol):
+    def chunk_size(self, events: Sequence[tuple[Scope, UsageEvent]]) -> int:
+        """How many of ``events`` (at least one) one ``commit`` can take: the store's limits."""
+
+    def list_by_customer(self, claim: Claim, events: Sequence[tuple[Scope, UsageEvent]]) -> None:
+        """Make the chunk's events listable by customer (before it commits; safe to repeat)."""
+
     def raise_extremes(self, deltas: dict[AggregateKey, Delta]) -> None:
         """Conditional writes of max and latest values (safe to repeat)."""
 
@@ -125,38 +138,29 @@ class AggregateStore(Protocol):
         """Write a marker for records already applied, unless it exists."""
 
 
-def touched(record: Record) -> set[tuple[str, ...]]:
-    """The stored items one record writes to."""
-    assert isinstance(record.event, UsageEvent) and record.scope is not None
-    key = key_of(record.scope, record.event)
-    items: set[tuple[str, ...]] = {("agg", repr(key))}
-    if record.event.aggregation == "weighted_sum":
-        items.add(("level", repr(key)))
-    if record.event.unique is not None:
-        items.add(("value", repr(key), record.event.unique))
-    return items
+def plan_chunk(store: AggregateStore, records: Sequence[Record]) -> int:
+    """How many of ``records`` the next chunk takes: an unreadable one alone, else as many
+    readable ones as one commit of the store takes."""
+    facts: list[tuple[Scope, UsageEvent]] = []
+    for record in records:
+        if (fact := record.fact) is None:
+            break
+        facts.append(fact)
+    return store.chunk_size(facts) if facts else 1
 
 
-def plan_chunk(records: Sequence[Record]) -> int:
-    """How many of ``records`` the next chunk takes (at least one; an unreadable one alone)."""
-    items: set[tuple[str, ...]] = set()
-    for count, record in enumerate(records):
-        if isinstance(record.event, Unreadable):
-            return max(count, 1)
-        more = touched(record) - items
-        if count and len(items) + len(more) > CHUNK_ITEMS:
-            return count
-        items |= more
-    return len(records)
-
-
-def deltas_of(records: Sequence[Record]) -> dict[AggregateKey, Delta]:
-    """The chunk's deltas; events whose data cannot be folded are ``Unapplicable``."""
+def facts_of(records: Sequence[Record]) -> list[tuple[Scope, UsageEvent]]:
+    """The chunk's events with their scopes; a record without them is ``Unapplicable``."""
     facts = []
     for record in records:
-        if isinstance(record.event, Unreadable) or record.scope is None:
+        if (fact := record.fact) is None:
             raise Unapplicable(record.event.problem if isinstance(record.event, Unreadable) else "no scope")
-        facts.append((record.scope, record.event))
+        facts.append(fact)
+    return facts
+
+
+def deltas_of(facts: Sequence[tuple[Scope, UsageEvent]]) -> dict[AggregateKey, Delta]:
+    """The chunk's deltas; events whose data cannot be folded are ``Unapplicable``."""
     try:
         return fold(facts)
     except (ArithmeticError, ValueError, TypeError, KeyError) as bad:
@@ -191,7 +195,7 @@ class UsageAggregator:
     def _step(self, source: str, records: Sequence[Record], start: int, limit: int) -> tuple[int, Parked | None, int]:
         """One chunk from ``start``: where the batch goes on, the record parked if any, and the
         most records the next chunk may take (halved while a refused record is looked for)."""
-        size = plan_chunk(records[start : start + limit])
+        size = plan_chunk(self._store, records[start : start + limit])
         chunk = records[start : start + size]
         claim = Claim(f"{source}#{chunk[0].sequence}", tuple(record.sequence for record in chunk))
         try:
@@ -220,7 +224,9 @@ class UsageAggregator:
         raise ValueTaken()
 
     def _commit(self, claim: Claim, chunk: Sequence[Record]) -> None:
-        deltas = deltas_of(chunk)
+        facts = facts_of(chunk)
+        deltas = deltas_of(facts)
+        self._store.list_by_customer(claim, facts)
         self._store.raise_extremes(deltas)
         self._store.commit(claim, deltas, self._store.unseen(deltas))
 

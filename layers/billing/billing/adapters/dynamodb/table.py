@@ -94,17 +94,15 @@ def transact(operations: list[dict[str, Any]], conflicts: Mapping[int, Exception
 BATCH_ATTEMPTS = 8
 
 
-def batch_get(table: str, keys: Sequence[Mapping[str, str]], projection: str = "PK") -> list[Item]:
-    """Strongly consistent ``BatchGetItem`` of any number of keys (100 per request)."""
+def batch_get(table: str, keys: Sequence[Mapping[str, str]], projection: str | None = "PK") -> list[Item]:
+    """Strongly consistent ``BatchGetItem`` of any number of keys (100 per request), of the
+    attributes in ``projection`` (None: whole items)."""
     found: list[Item] = []
     for start in range(0, len(keys), 100):
-        request = {
-            table: {
-                "Keys": [encode(key) for key in keys[start : start + 100]],
-                "ConsistentRead": True,
-                "ProjectionExpression": projection,
-            }
-        }
+        read: dict[str, Any] = {"Keys": [encode(key) for key in keys[start : start + 100]], "ConsistentRead": True}
+        if projection:
+            read["ProjectionExpression"] = projection
+        request = {table: read}
         for attempt in range(BATCH_ATTEMPTS):
             response = client().batch_get_item(RequestItems=request)
             found.extend(decode(item) for item in response.get("Responses", {}).get(table, []))

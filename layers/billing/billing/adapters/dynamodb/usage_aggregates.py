@@ -15,21 +15,45 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from billing.adapters.dynamodb import table
-from billing.adapters.dynamodb.usage_dead_letters import parked_item, parked_key
+from billing.adapters.dynamodb import table, usage_dead_letters, usage_listing
+from billing.adapters.dynamodb.usage_events import expires_at
 from billing.scope import Scope
 from billing.usage.aggregator import AlreadyApplied, Claim, Parked, Unapplicable, ValueTaken
-from billing.usage.model import group_key
-from billing.usage.totals import AggregateKey, Delta, Stored
+from billing.usage.model import UsageEvent, group_key
+from billing.usage.totals import AggregateKey, Delta, Stored, key_of
 
 MARKER_TTL_S = 3 * 24 * 3600  # streams keep records 24 h: a retry never comes later than that
+CHUNK_ITEMS = 90  # items a chunk's transaction may touch: DynamoDB transactions hold at most 100
+
+
+def _touched(scope: Scope, event: UsageEvent) -> set[tuple[str, ...]]:
+    """The items one event's commit writes: its total, its level, its distinct value's marker."""
+    key = key_of(scope, event)
+    items: set[tuple[str, ...]] = {("agg", repr(key))}
+    if event.aggregation == "weighted_sum":
+        items.add(("level", repr(key)))
+    if event.unique is not None:
+        items.add(("value", repr(key), event.unique))
+    return items
+
+
+def chunk_size(events: Sequence[tuple[Scope, UsageEvent]]) -> int:
+    """How many of ``events`` (at least one) one transaction takes: ``CHUNK_ITEMS`` items at most,
+    besides the marker (and the parked record a replay removes)."""
+    items: set[tuple[str, ...]] = set()
+    for count, (scope, event) in enumerate(events):
+        more = _touched(scope, event) - items
+        if count and len(items) + len(more) > CHUNK_ITEMS:
+            return count
+        items |= more
+    return len(events)
 
 
 def period_pk(scope: Scope, subscription: str, period_start: str) -> str:
@@ -112,6 +136,17 @@ def _update(
 
 
 class DynamoAggregateStore:
+    def chunk_size(self, events: Sequence[tuple[Scope, UsageEvent]]) -> int:
+        return chunk_size(events)
+
+    def list_by_customer(self, claim: Claim, events: Sequence[tuple[Scope, UsageEvent]]) -> None:
+        """The chunk's events in their customers' lists (``usage_listing``), named after the
+        chunk's first and last record: a retry cut shorter writes new items, never fewer
+        positions over an item. They expire with the last of their events."""
+        tag = digest(f"{claim.marker}#{claim.sequences[-1]}")[:16]
+        with _refusals():
+            usage_listing.write(tag, events, max(expires_at(event) for _, event in events))
+
     def raise_extremes(self, deltas: dict[AggregateKey, Delta]) -> None:
         for key, delta in deltas.items():
             if delta.aggregation == "max" and delta.max is not None:
@@ -151,7 +186,7 @@ class DynamoAggregateStore:
     def commit(self, claim: Claim, deltas: dict[AggregateKey, Delta], new_values: dict[AggregateKey, set[str]]) -> None:
         operations = [_marker(claim)]
         if claim.settles:
-            operations.append(table.delete(parked_key(claim.settles)))
+            operations.append(table.delete(usage_dead_letters.parked_key(claim.settles)))
         for key, delta in deltas.items():
             adds = {":n": delta.n, ":t": delta.total, ":w": delta.wsum, ":u": len(new_values.get(key, ()))}
             expression = f"ADD n :n, #total :t, wsum :w, uq :u SET {DESCRIBE}"
@@ -173,7 +208,7 @@ class DynamoAggregateStore:
         self._transact(claim, operations, conflicts)
 
     def park(self, claim: Claim, parked: Parked) -> None:
-        self._transact(claim, [_marker(claim), table.put(parked_item(parked))], {0: _MarkerExists()})
+        self._transact(claim, [_marker(claim), table.put(usage_dead_letters.to_item(parked))], {0: _MarkerExists()})
 
     def carry(self, claim: Claim) -> None:
         try:

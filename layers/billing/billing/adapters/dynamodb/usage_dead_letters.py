@@ -21,7 +21,7 @@ def parked_key(parked_id: str) -> dict[str, str]:
     return {"PK": PARTITION, "SK": parked_id}
 
 
-def parked_item(parked: Parked) -> dict[str, Any]:
+def to_item(parked: Parked) -> dict[str, Any]:
     return {
         **parked_key(parked.id),
         "source": parked.source,

@@ -1,29 +1,23 @@
 """Raw usage events in the usage table (see KEYS.md, "usage table").
 
-Each event is its own item keyed by transaction id, so duplicates collapse
-onto one key and the table spreads over partitions whatever the customer.
-The customer index is sharded (``SHARDS`` keys per customer) so one very
-active customer is not capped by a single index partition; listing merges
-the shards by timestamp.
+Each event is its own item keyed by transaction id, so duplicates collapse onto one key and
+the table spreads over partitions whatever the customer. A customer's events are listed
+from the items the aggregator writes per stream chunk (``usage_listing``), not from an index:
+an index entry per event would double each event's write.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from billing.adapters.dynamodb import table
-from billing.pagination import MAX_SCANNED
+from billing.adapters.dynamodb import table, usage_listing
 from billing.scope import Scope
 from billing.settings import get_settings
 from billing.usage.model import UsageEvent
 
-SHARDS = 16
 RETENTION = timedelta(days=400)  # dedup window and re-rating horizon (>= 35 days, covers yearly plans)
 
 
@@ -46,22 +40,15 @@ def key_parts(key: dict[str, Any]) -> tuple[Scope | None, str | None]:
     return Scope(tenant_id=tenant_id, livemode=mode == "live"), transaction_id
 
 
-def _customer_key(scope: Scope, customer_id: str, shard: int) -> str:
-    return f"{scope.key}#UEV#CUS#{customer_id}#{shard:02d}"
-
-
-def shard_of(transaction_id: str) -> int:
-    return zlib.crc32(transaction_id.encode()) % SHARDS
+def expires_at(event: UsageEvent) -> int:
+    """When the event's item expires (TTL): ``RETENTION`` after it was received."""
+    return int((datetime.fromisoformat(event.received_at) + RETENTION).timestamp())
 
 
 def to_item(scope: Scope, event: UsageEvent) -> dict[str, Any]:
-    received = datetime.fromisoformat(event.received_at)
+    """The stored event: the scope and transaction id are in its key only."""
     return {
         **_key(scope, event.transaction_id),
-        "GSI1PK": _customer_key(scope, event.customer, shard_of(event.transaction_id)),
-        "GSI1SK": f"{event.timestamp}#{event.transaction_id}",
-        "scope": scope.key,
-        "transaction_id": event.transaction_id,
         "customer": event.customer,
         "code": event.code,
         "timestamp": event.timestamp,
@@ -74,14 +61,19 @@ def to_item(scope: Scope, event: UsageEvent) -> dict[str, Any]:
         "group": event.group or None,
         "unique": event.unique,
         "received_at": event.received_at,
-        "expires_at": int((received + RETENTION).timestamp()),
+        "expires_at": expires_at(event),
     }
 
 
 def from_item(item: dict[str, Any]) -> tuple[Scope, UsageEvent]:
-    tenant_id, mode = item["scope"].split("#")
+    """Items stored before the key alone named them (with ``scope``, ``transaction_id`` and
+    the customer index keys ``GSI1PK``/``GSI1SK`` as attributes) read the same: only the key is
+    looked at for the scope and transaction id, and the other attributes are left alone."""
+    scope, transaction_id = key_parts(item)
+    if scope is None or transaction_id is None:
+        raise ValueError(f"not a usage event key: {item.get('PK')!r}")
     event = UsageEvent(
-        transaction_id=item["transaction_id"],
+        transaction_id=transaction_id,
         customer=item["customer"],
         code=item["code"],
         timestamp=item["timestamp"],
@@ -95,7 +87,7 @@ def from_item(item: dict[str, Any]) -> tuple[Scope, UsageEvent]:
         received_at=item["received_at"],
         unique=item.get("unique"),
     )
-    return Scope(tenant_id=tenant_id, livemode=mode == "live"), event
+    return scope, event
 
 
 def _plain(properties: dict[str, Any]) -> dict[str, Any]:
@@ -127,69 +119,27 @@ class DynamoUsageEventStore:
         self, scope: Scope, customer: str, window: tuple[str, str], code: str | None, limit: int, before: str | None
     ) -> tuple[list[UsageEvent], str | None]:
         """Newest first within ``[from, to)``, below the ``before`` position (``timestamp#txid``),
-        and the position the next page starts below (None at the end).
+        and the position the next page starts below (None at the end): positions from the
+        customer's event lists (``usage_listing.page``), then the events of the page, read by key.
 
-        With a meter code, each shard reads at most its share of ``MAX_SCANNED`` events (a rare
-        code never reads the whole index); without, ``limit`` + 2 (the event at ``before`` is read
-        and left out). Shards stopped by that bound leave unread events below the
-        position they stopped at, so the page holds only what lies at or above the highest such
-        position, which is then the next page's start, whether or not its event matched."""
-        upper = min(f"{window[1]}", before) if before else window[1]
-        budget = MAX_SCANNED // SHARDS if code else limit + 2
-        shards = [self._shard(scope, customer, s, window[0], upper, code, limit + 1, budget) for s in range(SHARDS)]
-        floor = max((stop for _, stop in shards if stop is not None), default=None)
-        merged: Iterator[dict[str, Any]] = heapq.merge(*(i for i, _ in shards), key=_position, reverse=True)
-        if floor is not None:
-            merged = itertools.takewhile(lambda item: _position(item) >= floor, merged)
-        items = list(itertools.islice(merged, limit + 1))
-        events = [from_item(item)[1] for item in items[:limit]]
-        if len(items) > limit:
-            return events, _position(items[limit - 1])
+        A listed event no longer stored (expired), or stored with another customer, code or
+        position (an operator corrected it before replaying it), is left out."""
+        upper = min(window[1], before) if before else window[1]
+        positions, floor = usage_listing.page(scope, customer, window, code, limit, upper)
+        shown = positions[:limit]
+        stored = self._events(scope, [usage_listing.transaction_id(at) for at in shown])
+        events = [
+            event
+            for at in shown
+            if (event := stored.get(usage_listing.transaction_id(at))) is not None
+            and event.customer == customer
+            and usage_listing.position(event) == at
+            and code in (None, event.code)
+        ]
+        if len(positions) > limit:
+            return events, shown[-1]
         return events, floor
 
-    @staticmethod
-    def _shard(
-        scope: Scope, customer: str, shard: int, lower: str, upper: str, code: str | None, want: int, budget: int
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """Up to ``want`` events of one shard strictly below ``upper``, reading at most ``budget``;
-        with the position it stopped at when the budget ran out first (None otherwise)."""
-        request: dict[str, Any] = {
-            "TableName": name(),
-            "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": table.encode(
-                {
-                    ":pk": _customer_key(scope, customer, shard),
-                    ":lo": lower,
-                    ":hi": upper,
-                    **({":code": code} if code else {}),
-                }
-            ),
-            "ScanIndexForward": False,
-            "Limit": budget,
-        }
-        if code:
-            request |= {"FilterExpression": "code = :code"}
-        found: list[dict[str, Any]] = []
-        scanned = 0
-        while True:
-            response = table.client().query(**request)
-            items = response.get("Items", [])
-            found.extend(item for item in map(table.decode, items) if _position(item) != upper)
-            scanned += response.get("ScannedCount", len(items))
-            last = response.get("LastEvaluatedKey")
-            if len(found) >= want or last is None:
-                return found[:want], None
-            if scanned >= budget:
-                return found, _position(table.decode(last))
-            request["ExclusiveStartKey"] = last
-            request["Limit"] = min(request["Limit"], budget - scanned)
-
-
-def _position(item: dict[str, Any]) -> str:
-    return str(item["GSI1SK"])
-
-
-def position(event: UsageEvent) -> str:
-    """Where an event sits in a customer's listing (the cursor of the next page)."""
-    return f"{event.timestamp}#{event.transaction_id}"
+    def _events(self, scope: Scope, transaction_ids: Sequence[str]) -> dict[str, UsageEvent]:
+        found = table.batch_get(name(), [_key(scope, txid) for txid in transaction_ids], projection=None)
+        return {event.transaction_id: event for event in (from_item(item)[1] for item in found)}
