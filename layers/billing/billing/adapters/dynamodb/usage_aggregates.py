@@ -229,7 +229,7 @@ class DynamoAggregateStore:
             raise AlreadyApplied(stored["seqs"]) from None
 
     def period(self, scope: Scope, subscription: str, period_start: str) -> list[Stored]:
-        return [_stored(item) for item in _query(period_pk(scope, subscription, period_start))]
+        return [from_item(item) for item in _query(period_pk(scope, subscription, period_start))]
 
     def levels(self, scope: Scope, subscription: str) -> dict[tuple[str, str], Decimal]:
         """Running totals of weighted meters over all periods, by meter code and group."""
@@ -258,7 +258,9 @@ def _query(pk: str) -> list[dict[str, Any]]:
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
-def _stored(item: dict[str, Any]) -> Stored:
+def from_item(item: dict[str, Any]) -> Stored:
+    """A period total as stored: written by ``ADD``/``SET`` updates (``commit``, ``raise_extremes``),
+    so every attribute but the descriptive ones may be missing, and then counts zero."""
     return Stored(
         code=item["code"],
         group=item.get("group") or {},
