@@ -117,9 +117,9 @@ def page(
     """Up to ``limit`` + 1 positions in ``[window[0], upper)`` (of meter ``code`` if given),
     newest first, and the floor of what was read (None if nothing below it is left unread).
 
-    With a code, the positions read after the straddling ones are bounded by ``MAX_SCANNED``:
-    stopped by it, the read leaves unread positions below the newest of the last item read
-    (the floor), and the page holds only positions at or above it."""
+    With a code, a read stops once it has looked at ``MAX_SCANNED`` positions (and at an item
+    below ``upper``): the positions below the newest of the last item read (the floor) may then
+    be unread, so the page holds only those at or above it, and the next one starts there."""
     newest: list[str] = []  # min-heap of the newest limit + 1 positions found
     found: set[str] = set()
     examined, floor, last = 0, None, None
