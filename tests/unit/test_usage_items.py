@@ -71,3 +71,9 @@ def test_a_list_holds_at_most_its_limit_of_positions() -> None:
     many = [(SCOPE, usage_event(f"e{n:04d}", at=f"2026-03-15T12:{n // 60:02d}:{n % 60:02d}Z")) for n in range(2500)]
     items = usage_listing.to_items("t", many[: usage_listing.MAX_ENTRIES * 2 + 1], expires_at=1)
     assert [sum(len(p) for p in item["e"].values()) for item in items] == [usage_listing.MAX_ENTRIES] * 2 + [1]
+
+
+def test_a_parked_record_keeps_the_start_of_a_long_error() -> None:
+    parked = Parked("upk_1", "arn:stream", "42", None, None, "refused: " + "x" * 5000, "2026-03-15T12:00:00Z")
+    stored = usage_dead_letters.to_item(parked)["error"]
+    assert len(stored) == usage_dead_letters.ERROR_CHARS and stored.startswith("refused: ")

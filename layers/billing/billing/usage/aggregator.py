@@ -40,8 +40,6 @@ from billing.scope import Scope
 from billing.usage.model import UsageEvent
 from billing.usage.totals import AggregateKey, Delta, fold
 
-ERROR_CHARS = 1000  # of a parked record's error message
-
 
 @dataclass(frozen=True)
 class Unreadable:
@@ -247,7 +245,7 @@ class UsageAggregator:
             sequence=record.sequence,
             scope=record.scope,
             transaction_id=record.transaction_id,
-            error=error[:ERROR_CHARS],
+            error=error,
             parked_at=to_wire(self._clock.now()),
         )
         self._store.park(claim, parked)

@@ -12,9 +12,10 @@ from typing import Any
 from billing.adapters.dynamodb import table
 from billing.pagination import Page
 from billing.scope import Scope
-from billing.usage.aggregator import ERROR_CHARS, Parked
+from billing.usage.aggregator import Parked
 
 PARTITION = "USGPARK"
+ERROR_CHARS = 1000  # of a parked record's error message: its item stays small
 
 
 def parked_key(parked_id: str) -> dict[str, str]:
@@ -28,7 +29,7 @@ def to_item(parked: Parked) -> dict[str, Any]:
         "sequence": parked.sequence,
         "scope": parked.scope.key if parked.scope else None,
         "transaction_id": parked.transaction_id,
-        "error": parked.error,
+        "error": parked.error[:ERROR_CHARS],
         "parked_at": parked.parked_at,
         "attempts": parked.attempts,
     }
