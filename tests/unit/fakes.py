@@ -363,16 +363,20 @@ class MemoryInvoices:
         self._subscriptions = subscriptions
         self._lock = threading.RLock()
 
-    def apply_step(self, scope: Scope, subscription, revision: int, invoice, history, events) -> None:
+    def apply_step(self, scope: Scope, subscription, revision: int, invoice, history, events, finalize=None):
         with self._lock:
             if self._subscriptions.rows[(scope, subscription.id)].revision != revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)
+            done = self._finalized(scope, invoice, finalize) if invoice and finalize else None
             self._subscriptions.rows[(scope, subscription.id)] = subscription
             if history:
                 self._subscriptions.histories[(scope, subscription.id)].append(history)
+            if done:
+                invoice = done.invoice
             if invoice:
                 self.rows[(scope, invoice.id)] = invoice
-            self.events += events
+            self.events += [*events, *(done.events if done else [])]
+            return invoice
 
     def get(self, scope: Scope, invoice_id: str):
         return self.rows.get((scope, invoice_id))
@@ -384,18 +388,23 @@ class MemoryInvoices:
             rows = [i for i in rows if getattr(query, name) in (None, getattr(i, name))]
         return Page(data=rows[:limit], has_more=len(rows) > limit)
 
-    def finalize(self, scope: Scope, invoice, revision: int, number_for, post):
+    def finalize(self, scope: Scope, draft, build):
         with self._lock:
-            if self.rows[(scope, invoice.id)].revision != revision:
+            if self.rows[(scope, draft.id)].revision != draft.revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)
-            sequence = self.counters.get(scope, 0) + 1
-            numbered = invoice.model_copy(update={"number": number_for(sequence)})
-            journal, events = post(numbered)
-            self.record(scope, journal)
-            self.counters[scope] = sequence
-            self.rows[(scope, invoice.id)] = numbered
-            self.events += events
-            return numbered
+            done = self._finalized(scope, draft, build)
+            self.rows[(scope, draft.id)] = done.invoice
+            self.events += done.events
+            return done.invoice
+
+    def _finalized(self, scope: Scope, draft, build):
+        """Number and post ``draft`` as ``build`` makes it (the invoice and events are for the
+        caller to store): nothing is written when its entry is refused."""
+        sequence = self.counters.get(scope, 0) + 1
+        done = build(self.balances(scope, draft.customer), sequence)
+        self.record(scope, done.journal)
+        self.counters[scope] = sequence
+        return done
 
     def post(self, scope: Scope, invoice, revision: int, journal, events) -> None:
         with self._lock:

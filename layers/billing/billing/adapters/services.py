@@ -194,10 +194,11 @@ def biller() -> SubscriptionBiller:
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
     from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
     from billing.invoicing.biller import SubscriptionBiller
+    from billing.invoicing.finalization import FinalizingStepWriter
 
     return SubscriptionBiller(
         DynamoSubscriptionRepository(),
-        DynamoInvoiceRepository(),
+        FinalizingStepWriter(DynamoInvoiceRepository(), settings_of),
         DynamoCustomerRepository(),
         catalog_lookups(),
         usage(),

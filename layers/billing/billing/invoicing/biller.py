@@ -68,9 +68,10 @@ class StepWriter(Protocol):
         invoice: Invoice | None,
         history: HistoryEntry | None,
         events: Sequence[DomainEvent],
-    ) -> None:
+    ) -> Invoice | None:
         """Write the subscription (if still at ``revision``), its new invoice, history and
-        events at once; ``Conflict`` if the subscription changed meanwhile."""
+        events at once; ``Conflict`` if the subscription changed meanwhile. The invoice as
+        written (finalized already when it was due at once: ``billing.invoicing.finalization``)."""
 
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
         """Every invoice of the subscription (what prorations credit is read from them)."""
@@ -152,7 +153,7 @@ class SubscriptionBiller:
 
     # ------------------------------------------------------------------ cycle
     def bill(self, scope: Scope, subscription_id: str, as_of: datetime) -> list[Invoice]:
-        """Apply every step due by ``as_of``; the drafts written, in order."""
+        """Apply every step due by ``as_of``; the invoices written, in order."""
         written: list[Invoice] = []
         until = to_wire(as_of)
         while True:
@@ -167,13 +168,13 @@ class SubscriptionBiller:
                 written.append(invoice)
 
     def step(self, scope: Scope, subscription: Subscription) -> Invoice | None:
-        """Apply the next step of the subscription's cycle; its draft, if it charges anything."""
+        """Apply the next step of the subscription's cycle; its invoice as written, if it
+        charges anything."""
         history = list(self._subscriptions.history(scope, subscription.id))
         step = cycle.next_step(subscription, self.plan(scope, subscription.plan), history)
         done = self.outcome(scope, subscription, history, step)
         revision = subscription.revision
-        self._writer.apply_step(scope, done.subscription, revision, done.invoice, done.history, done.events)
-        return done.invoice
+        return self._writer.apply_step(scope, done.subscription, revision, done.invoice, done.history, done.events)
 
     def outcome(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], step: cycle.Step

@@ -40,13 +40,14 @@ class DryRun:
         invoice: Invoice | None,
         history: HistoryEntry | None,
         events: Sequence[DomainEvent],
-    ) -> None:
+    ) -> Invoice | None:
         key = (scope, subscription.id)
         self._rows[key] = subscription
         if history:
             self._history.setdefault(key, []).append(history)
         if invoice:
             self._invoices.setdefault(key, []).append(invoice)
+        return invoice
 
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
         written = self._invoices.get((scope, subscription_id), [])

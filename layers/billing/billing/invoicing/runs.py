@@ -5,7 +5,7 @@ A run is started by the hourly schedule (one run per tenant and mode), by
 one function: it enqueues one *scan* message per shard of the due index; a scan reads one
 page of what is due and enqueues it as *bill* messages of ``BILL_BATCH`` items, plus the
 next page; a bill message applies the due billing steps of its subscriptions and finalizes
-the drafts whose grace period is over.
+the drafts whose grace period is over (with no grace period, in the write of their step).
 
 Exactly-once accounting under at-least-once delivery: every message has an id; before it
 enqueues children, a message records (once, with a marker) how many it adds to the run's
@@ -267,10 +267,11 @@ class InvoiceRuns:
         if subscription is None or not self._selected(scope, subscription.customer, subscription.plan, message.filters):
             counts["skipped"] += 1
             return
-        drafts = self._biller.bill(scope, object_id, as_of)
-        counts["invoices_created"] += len(drafts)
-        for draft in drafts:
-            counts["invoices_finalized"] += bool(self._invoices.finalize_if_due(scope, draft.id, as_of))
+        written = self._biller.bill(scope, object_id, as_of)
+        counts["invoices_created"] += len(written)
+        for invoice in written:  # drafts due at once were finalized in the write of their step
+            finalized = invoice.status != "draft" or self._invoices.finalize_if_due(scope, invoice.id, as_of)
+            counts["invoices_finalized"] += bool(finalized)
 
     def _selected(self, scope: Scope, customer_id: str, plan_id: str, filters: dict[str, str]) -> bool:
         if not filters:

@@ -1,13 +1,9 @@
 """Invoice use cases: read, finalize, void, and what is coming.
 
-- Finalizing re-rates a draft's usage (late events within the grace period count), assigns
-  the next number (``{prefix}-{year}-{sequence:06d}``, gap-free and increasing per tenant and
-  mode), sets ``issued_at`` and ``due_date`` (the tenant's payment terms), applies the
-  customer's credit (``starting_balance``, ``applied_balance``, ``ending_balance``, as Stripe
-  shows them), posts the invoice to the ledger and emits ``InvoiceFinalized``. A negative total
-  becomes customer credit. An invoice with nothing to pay is ``paid`` at once. A finalized
-  invoice never changes; corrections go through credit notes. Credit is applied when an
-  invoice is finalized, never to invoices already open (as Stripe does).
+- Finalizing re-rates a draft's usage (late events within the grace period count), then
+  numbers it, applies the customer's credit and posts it (``billing.invoicing.finalization``).
+  A finalized invoice never changes; corrections go through credit notes. Credit is applied
+  when an invoice is finalized, never to invoices already open (as Stripe does).
 - Voiding an open invoice without payments reverses its ledger entry, the credit it used
   included (``InvoiceVoided``). An invoice that credit notes or later prorations (unused
   time credited back) already corrected is credited further, never voided: a void would give
@@ -17,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from billing import ledger
@@ -27,6 +23,7 @@ from billing.events import DomainEvent
 from billing.ids import found
 from billing.invoicing import prorations
 from billing.invoicing.biller import SubscriptionBiller, apply_lines
+from billing.invoicing.finalization import Build, Finalization
 from billing.invoicing.lines import in_order
 from billing.invoicing.model import Invoice, InvoiceQuery, invoice_event
 from billing.pagination import Page
@@ -40,14 +37,10 @@ class InvoiceRepository(Protocol):
 
     def list(self, scope: Scope, query: InvoiceQuery, limit: int, starting_after: str | None) -> Page[Invoice]: ...
 
-    def finalize(
-        self,
-        scope: Scope,
-        invoice: Invoice,
-        revision: int,
-        number_for: Callable[[int], str],
-        post: Callable[[Invoice], tuple[ledger.JournalEntry, Sequence[DomainEvent]]],
-    ) -> Invoice: ...
+    def finalize(self, scope: Scope, draft: Invoice, build: Build) -> Invoice:
+        """Write what ``build`` makes of ``draft`` (still at its revision, else ``Conflict``)
+        from the customer's balances and the next invoice number, read together; the
+        invoice as written."""
 
     def post(
         self, scope: Scope, invoice: Invoice, revision: int, journal: ledger.JournalEntry, events: Sequence[DomainEvent]
@@ -55,14 +48,7 @@ class InvoiceRepository(Protocol):
 
     def journal(self, scope: Scope, customer: str) -> Sequence[ledger.JournalEntry]: ...
 
-    def balances(self, scope: Scope, customer: str) -> dict[str, int]:
-        """The customer's balance per account (the sums of the journal's postings)."""
-
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]: ...
-
-
-def invoice_number(prefix: str, issued_at: str, sequence: int) -> str:
-    return f"{prefix}-{issued_at[:4]}-{sequence:06d}"
 
 
 class InvoiceService:
@@ -137,34 +123,10 @@ class InvoiceService:
     def _finalize(self, scope: Scope, invoice: Invoice, at: str | None = None) -> Invoice:
         issued_at = at or to_wire(self._biller.now(scope, invoice.test_clock))
         charges = [line for line in invoice.lines if line.is_charge]
-        subscription = self._subscriptions(scope, invoice.subscription) if invoice.subscription else None
-        if subscription and invoice.usage:
-            fresh = self._biller.usage_lines(scope, subscription, invoice.usage)
-            charges = [line for line in charges if line.type != "usage"] + fresh
-        settings = self._settings(scope)
+        if invoice.usage and invoice.subscription:
+            subscription = self._subscriptions(scope, invoice.subscription)
+            if subscription:
+                fresh = self._biller.usage_lines(scope, subscription, invoice.usage)
+                charges = [line for line in charges if line.type != "usage"] + fresh
         rated = apply_lines(invoice, in_order(charges))
-        credit = ledger.credit_available(self._repo.balances(scope, invoice.customer))
-        applied = min(credit, rated.amount_due)
-        due = datetime.fromisoformat(issued_at) + timedelta(days=settings.payment_terms_days)
-        final = rated.model_copy(
-            update={
-                "starting_balance": -credit,
-                "applied_balance": applied,
-                "ending_balance": -(credit - applied) + min(rated.total, 0),
-                "amount_due": rated.amount_due - applied,
-                "status": "open" if rated.amount_due > applied else "paid",
-                "issued_at": issued_at,
-                "due_date": to_wire(due),
-                "finalize_at": None,
-                "revision": invoice.revision + 1,
-            }
-        )
-
-        def post(numbered: Invoice) -> tuple[ledger.JournalEntry, list[DomainEvent]]:
-            journal = ledger.entry(numbered, "invoice_finalized", issued_at, ledger.invoice_postings(numbered))
-            return journal, [invoice_event("InvoiceFinalized", scope, numbered, issued_at)]
-
-        def number_for(sequence: int) -> str:
-            return invoice_number(settings.invoice_prefix, issued_at, sequence)
-
-        return self._repo.finalize(scope, final, invoice.revision, number_for, post)
+        return self._repo.finalize(scope, rated, Finalization(scope, rated, self._settings(scope), issued_at).build)

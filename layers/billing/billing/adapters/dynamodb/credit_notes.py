@@ -2,6 +2,8 @@
 
 - credit note: ``PK={scope}#CN#{id}``, ``SK=CN``; GSI1 ``{scope}#CN`` lists them, GSI2
   ``{scope}#CN#INV#{invoice}`` by invoice, GSI3 ``{scope}#CN#CUS#{customer}`` by customer.
+  The note, lines included, is one compressed ``body`` in the adapter's own shape
+  (``CREDIT_NOTE``).
 - number counter: ``PK={scope}#CNSEQ``, ``SK=CNSEQ`` (``numbering.py``), written with the
   note, the invoice it corrects (``revision = :previous``), its journal entry and events.
 """
@@ -9,13 +11,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from billing.adapters.dynamodb import invoices, ledger, numbering, outbox, table
+from billing.adapters.dynamodb.shapes import Shape, known, pack, unpack
 from billing.errors import Conflict
 from billing.events import DomainEvent
-from billing.invoicing.credit_notes import CreditNote, CreditNoteQuery
+from billing.invoicing.credit_notes import CreditNote, CreditNoteLine, CreditNoteQuery
 from billing.invoicing.model import Invoice
 from billing.ledger import JournalEntry
 from billing.pagination import Page
@@ -26,7 +29,24 @@ def _key(scope: Scope, credit_note_id: str) -> dict[str, str]:
     return {"PK": f"{scope.key}#CN#{credit_note_id}", "SK": "CN"}
 
 
-def _to_item(scope: Scope, note: CreditNote) -> dict[str, Any]:
+CREDIT_NOTE_LINE = Shape(
+    CreditNoteLine,
+    {"il": "invoice_line", "d": "description", "a": "amount", "sp": "supplier", "tx": "tax_amounts"},
+    {"tax_amounts": invoices.TAX_AMOUNT},
+)
+CREDIT_NOTE = Shape(
+    CreditNote,
+    {
+        "id": "id", "lm": "livemode", "no": "number", "inv": "invoice", "ino": "invoice_number",
+        "cus": "customer", "cur": "currency", "rs": "reason", "memo": "memo", "l": "lines", "st": "subtotal",
+        "tt": "tax_total", "t": "total", "aa": "amount_applied", "acc": "amount_credited_to_customer",
+        "ca": "created_at",
+    },
+    {"lines": CREDIT_NOTE_LINE},
+)  # fmt: skip
+
+
+def to_item(scope: Scope, note: CreditNote) -> dict[str, Any]:
     return {
         **_key(scope, note.id),
         "GSI1PK": f"{scope.key}#CN",
@@ -36,8 +56,16 @@ def _to_item(scope: Scope, note: CreditNote) -> dict[str, Any]:
         "GSI3PK": f"{scope.key}#CN#CUS#{note.customer}",
         "GSI3SK": note.id,
         "entity": "credit_note",
-        "data": json.dumps(note.to_public(), separators=(",", ":")),
+        "body": pack(CREDIT_NOTE.dump(note)),
     }
+
+
+def from_item(item: Mapping[str, Any]) -> CreditNote:
+    if "body" in item:
+        return CREDIT_NOTE.load(unpack(item["body"]))
+    # Written before credit notes had a shape of their own (up to 0.x): the API's JSON in
+    # ``data``, read leniently (fields the model no longer has are dropped).
+    return CreditNote.model_validate(known(CreditNote, json.loads(item["data"])))
 
 
 class DynamoCreditNoteRepository:
@@ -49,12 +77,12 @@ class DynamoCreditNoteRepository:
     ) -> CreditNote:
         issued: list[CreditNote] = []
 
-        def write(sequence: int) -> list[dict[str, Any]]:
+        def write(sequence: int, _: numbering.Found) -> list[dict[str, Any]]:
             note, invoice, journal, events = build(sequence)
             issued[:] = [note]
             return [
                 table.put(invoices.to_item(scope, invoice), "revision = :r", {":r": invoice_revision}),
-                table.put(_to_item(scope, note), "attribute_not_exists(PK)"),
+                table.put(to_item(scope, note), "attribute_not_exists(PK)"),
                 *ledger.post(scope, journal),
                 *[outbox.put_event(event) for event in events],
             ]
@@ -65,7 +93,7 @@ class DynamoCreditNoteRepository:
 
     def get(self, scope: Scope, credit_note_id: str) -> CreditNote | None:
         item = table.get(_key(scope, credit_note_id))
-        return CreditNote.model_validate(json.loads(item["data"])) if item else None
+        return from_item(item) if item else None
 
     def list(self, scope: Scope, query: CreditNoteQuery, limit: int, starting_after: str | None) -> Page[CreditNote]:
         by = [
@@ -75,5 +103,5 @@ class DynamoCreditNoteRepository:
         index, key_value = table.list_index(by, ("GSI1", f"{scope.key}#CN"))
         start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
         items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit)
-        notes = [CreditNote.model_validate(json.loads(item["data"])) for item in items]
+        notes = [from_item(item) for item in items]
         return Page(data=notes, has_more=cursor is not None, next_starting_after=cursor)

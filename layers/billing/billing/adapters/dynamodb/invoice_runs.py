@@ -1,7 +1,8 @@
 """Invoice runs in the billing table.
 
-- run: ``PK={scope}#RUN#{id}``, ``SK=RUN``: the run (``data``), ``pending`` messages, one
-  ``c_{name}`` counter per count, ``status``.
+- run: ``PK={scope}#RUN#{id}``, ``SK=RUN``: the run in its own shape (``RUN``: trigger,
+  moment, filters, ...), ``status``, ``pending`` messages, ``spawned`` and ``done`` ones, one
+  ``c_{name}`` counter per count, ``completed_at``, ``failures`` (``FAILURE`` each).
 - message marker: ``PK={scope}#RUNMSG#{run}#{message}#{spawn|done}``, ``SK=M``: written in
   the transaction that counts the message, so a message redelivered counts once
   (``expires_at`` a week later); a scan's ``spawn`` marker keeps the children it sent.
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from billing.adapters.dynamodb import table
+from billing.adapters.dynamodb.shapes import Shape
 from billing.errors import Conflict
 from billing.invoicing.runs import COUNTS, MAX_FAILURES, Failure, InvoiceRun
 from billing.scope import Scope
@@ -32,44 +34,63 @@ def _marker_key(scope: Scope, run_id: str, message_id: str, phase: str) -> dict[
     return {"PK": f"{scope.key}#RUNMSG#{run_id}#{message_id}#{phase}", "SK": "M"}
 
 
+RUN = Shape(
+    InvoiceRun,
+    {"id": "id", "livemode": "livemode", "trigger": "trigger", "as_of": "as_of", "filters": "filters",
+     "created_at": "created_at"},
+)  # fmt: skip
+"""The run as stored; its status, counts, progress and failures are attributes of their own,
+which messages update in place."""
+FAILURE = Shape(Failure, {"id": "id", "code": "code", "message": "message"})
+
+
+def to_item(scope: Scope, run: InvoiceRun) -> dict[str, Any]:
+    """A new run: nothing counted yet, ``pending`` its first messages."""
+    return {
+        **_key(scope, run.id),
+        "entity": "invoice_run",
+        "status": run.status,
+        "pending": run.pending,
+        "spawned": run.pending,
+        "done": 0,
+        **{f"c_{name}": 0 for name in COUNTS},
+        **RUN.dump(run),
+    }
+
+
+def from_item(item: Mapping[str, Any]) -> InvoiceRun:
+    own: Mapping[str, Any] = item
+    if "data" in item:
+        # Written before runs had a shape of their own (up to 0.x): the API's JSON in ``data``,
+        # read leniently (only the names ``RUN`` stores).
+        own = json.loads(item["data"])
+    return RUN.load(
+        own,
+        status=item["status"],
+        completed_at=item.get("completed_at"),
+        failures=[FAILURE.load(failure) for failure in item.get("failures", [])[:MAX_FAILURES]],
+        counts={name: int(item.get(f"c_{name}", 0)) for name in COUNTS},
+        progress={"messages_done": int(item.get("done", 0)), "messages_total": int(item.get("spawned", 0))},
+        pending=int(item["pending"]),
+    )
+
+
 class _Counted(Exception):
     pass
 
 
 class DynamoRunStore:
     def create(self, scope: Scope, run: InvoiceRun) -> None:
-        item = {
-            **_key(scope, run.id),
-            "entity": "invoice_run",
-            "status": run.status,
-            "pending": run.pending,
-            "spawned": run.pending,
-            "done": 0,
-            **{f"c_{name}": 0 for name in COUNTS},
-            "data": json.dumps(
-                run.model_dump(mode="json", exclude={"counts", "progress", "status", "completed_at", "failures"})
-            ),
-        }
         with table.condition_as(Conflict(f"Run {run.id} exists.")):
             table.client().put_item(
-                TableName=table.table_name(), Item=table.encode(item), ConditionExpression="attribute_not_exists(PK)"
+                TableName=table.table_name(),
+                Item=table.encode(to_item(scope, run)),
+                ConditionExpression="attribute_not_exists(PK)",
             )
 
     def get(self, scope: Scope, run_id: str) -> InvoiceRun | None:
         item = table.get(_key(scope, run_id))
-        if item is None:
-            return None
-        counts = {name: int(item.get(f"c_{name}", 0)) for name in COUNTS}
-        progress = {"messages_done": int(item.get("done", 0)), "messages_total": int(item.get("spawned", 0))}
-        data = {
-            **json.loads(item["data"]),
-            "status": item["status"],
-            "completed_at": item.get("completed_at"),
-            "failures": item.get("failures", [])[:MAX_FAILURES],
-        }
-        return InvoiceRun.model_validate(
-            {**data, "counts": counts, "progress": progress, "pending": int(item["pending"])}
-        )
+        return from_item(item) if item else None
 
     def spawn(self, scope: Scope, run_id: str, message_id: str, children: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not children:
@@ -127,7 +148,7 @@ class DynamoRunStore:
                 UpdateExpression="SET failures = list_append(if_not_exists(failures, :none), :new)",
                 ConditionExpression="attribute_not_exists(failures) OR size(failures) < :cap",
                 ExpressionAttributeValues=table.encode(
-                    {":none": [], ":new": [failure.model_dump() for failure in failures], ":cap": MAX_FAILURES}
+                    {":none": [], ":new": [FAILURE.dump(failure) for failure in failures], ":cap": MAX_FAILURES}
                 ),
             )
         except ClientError as exc:

@@ -1,8 +1,11 @@
-"""Invoices, the invoice number counter and the ledger journal in the billing table.
+"""Invoices and the invoice number counter in the billing table.
 
 - invoice: ``PK={scope}#INV#{id}``, ``SK=INV``; GSI1 ``{scope}#INV`` lists them, GSI2
   ``{scope}#INV#CUS#{customer}`` by customer, GSI3 ``{scope}#INV#SUB#{subscription}`` by
-  subscription, newest first by id; GSI4 (``due.py``) holds drafts until they finalize.
+  subscription, newest first by id; GSI4 (``due.py``) holds drafts until they finalize. The
+  item holds what list queries filter on (``status``, ``customer``, ``period_start``, the
+  only attributes the list indexes project besides the keys) and ``revision``; the rest, lines
+  included, is one compressed ``body`` in the adapter's own shape (``INVOICE``).
 - number counter: ``PK={scope}#INVSEQ``, ``SK=INVSEQ``, ``n`` = the last number issued. A
   finalization writes the counter (``n = :previous``) and the invoice in one transaction, so
   a number is used exactly when an invoice takes it: no gaps, no duplicates, even when
@@ -14,19 +17,50 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from billing.adapters.dynamodb import due, ledger, numbering, outbox, subscriptions, table
+from billing.adapters.dynamodb.shapes import Shape, known, pack, unpack
 from billing.errors import Conflict
 from billing.events import DomainEvent
-from billing.invoicing.model import Invoice, InvoiceQuery
+from billing.invoicing.finalization import Build
+from billing.invoicing.lines import Line, TaxAmount
+from billing.invoicing.model import Invoice, InvoiceQuery, UsageBasis
 from billing.ledger import JournalEntry
 from billing.pagination import Page
 from billing.scope import Scope
 from billing.subscriptions.model import HistoryEntry, Subscription
 
 _NEW = "attribute_not_exists(PK)"
+
+TAX_AMOUNT = Shape(TaxAmount, {"r": "tax_rate", "n": "name", "p": "percent", "i": "inclusive", "a": "amount"})
+LINE = Shape(
+    Line,
+    {
+        "id": "id", "t": "type", "d": "description", "a": "amount", "q": "quantity", "u": "unit_amount",
+        "m": "meter", "pl": "plan", "ao": "add_on", "sp": "supplier", "ps": "period_start", "pe": "period_end",
+        "da": "discount_amount", "tx": "tax_amounts", "b": "breakdown", "tr": "tax_rate", "in": "inclusive",
+        "dc": "discount", "dn": "discountable", "pr": "prorates",
+    },
+    {"tax_amounts": TAX_AMOUNT},
+)  # fmt: skip
+USAGE = Shape(UsageBasis, {"pl": "plan", "ps": "period_start", "pe": "period_end", "l": "later"})
+INVOICE = Shape(
+    Invoice,
+    {
+        "id": "id", "lm": "livemode", "sub": "subscription", "no": "number", "br": "billing_reason",
+        "cur": "currency", "pe": "period_end", "ca": "created_at", "ia": "issued_at", "dd": "due_date",
+        "fa": "finalize_at", "va": "voided_at", "l": "lines", "st": "subtotal", "dt": "discount_total",
+        "tt": "tax_total", "t": "total", "ap": "amount_paid", "ac": "amount_credited", "ad": "amount_due",
+        "sb": "starting_balance", "abl": "applied_balance", "eb": "ending_balance", "lc": "line_credits",
+        "rd": "rounding", "cd": "customer_details", "ds": "discounts", "trs": "tax_rates", "u": "usage",
+        "tc": "test_clock",
+    },
+    {"lines": LINE, "usage": USAGE},
+)  # fmt: skip
+"""The invoice as stored; ``status``, ``customer``, ``period_start`` and ``revision`` are
+attributes of the item itself."""
 
 
 def _key(scope: Scope, invoice_id: str) -> dict[str, str]:
@@ -56,16 +90,36 @@ def to_item(scope: Scope, invoice: Invoice) -> dict[str, Any]:
         "customer": invoice.customer,
         "period_start": invoice.period_start,
         "revision": invoice.revision,
-        "data": json.dumps(invoice.model_dump(mode="json"), separators=(",", ":")),
+        "body": pack(INVOICE.dump(invoice)),
     }
 
 
-def from_item(item: dict[str, Any]) -> Invoice:
-    return Invoice.model_validate({**json.loads(item["data"]), "revision": int(item["revision"])})
+def from_item(item: Mapping[str, Any]) -> Invoice:
+    top = {
+        "status": item["status"],
+        "customer": item["customer"],
+        "period_start": item["period_start"],
+        "revision": int(item["revision"]),
+    }
+    if "body" in item:
+        return INVOICE.load(unpack(item["body"]), **top)
+    # Written before invoices had a shape of their own (up to 0.x): the API's JSON in ``data``,
+    # read leniently (fields the model no longer has are dropped).
+    return Invoice.model_validate({**known(Invoice, json.loads(item["data"])), **top})
 
 
 def _changed() -> Conflict:
     return Conflict("The invoice was changed by another request; retry.", code="concurrent_update", retryable=True)
+
+
+def _moved() -> Conflict:
+    return Conflict("The subscription changed while it was billed; retry.", code="concurrent_update", retryable=True)
+
+
+def _finalized(scope: Scope, balances: Mapping[str, int], sequence: int, build: Build) -> tuple[Invoice, list[Any]]:
+    """The finalized invoice ``build`` makes and the operations that write what it posts."""
+    done = build(balances, sequence)
+    return done.invoice, [*ledger.post(scope, done.journal), *[outbox.put_event(e) for e in done.events]]
 
 
 class DynamoInvoiceRepository:
@@ -77,17 +131,28 @@ class DynamoInvoiceRepository:
         invoice: Invoice | None,
         history: HistoryEntry | None,
         events: Sequence[DomainEvent],
-    ) -> None:
-        operations = [table.put(subscriptions.to_item(scope, subscription), "revision = :r", {":r": revision})]
+        finalize: Build | None = None,
+    ) -> Invoice | None:
+        step = [table.put(subscriptions.to_item(scope, subscription), "revision = :r", {":r": revision})]
         if history:
-            operations.append(subscriptions.history_put(scope, subscription, history))
-        if invoice:
-            operations.append(table.put(to_item(scope, invoice), _NEW))
-        operations += [outbox.put_event(event) for event in events]
-        moved = Conflict(
-            "The subscription changed while it was billed; retry.", code="concurrent_update", retryable=True
-        )
-        table.transact(operations, {0: moved})
+            step.append(subscriptions.history_put(scope, subscription, history))
+        step += [outbox.put_event(event) for event in events]
+        if invoice is None:
+            table.transact(step, {0: _moved()})
+            return None
+        if finalize is None:
+            table.transact([*step, table.put(to_item(scope, invoice), _NEW)], {0: _moved()})
+            return invoice
+        written: list[Invoice] = []
+
+        def write(sequence: int, found: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
+            final, posted = _finalized(scope, ledger.balances_of(found[0]), sequence, finalize)
+            written[:] = [final]
+            return [*step, table.put(to_item(scope, final), _NEW), *posted]
+
+        reads = [ledger.balances_key(scope, invoice.customer)]
+        numbering.take(_counter_key(scope), write, {0: _moved()}, reads)
+        return written[0]
 
     def get(self, scope: Scope, invoice_id: str) -> Invoice | None:
         item = table.get(_key(scope, invoice_id))
@@ -127,28 +192,16 @@ class DynamoInvoiceRepository:
         )
         return Page(data=[from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
 
-    def finalize(
-        self,
-        scope: Scope,
-        invoice: Invoice,
-        revision: int,
-        number_for: Callable[[int], str],
-        post: Callable[[Invoice], tuple[JournalEntry, Sequence[DomainEvent]]],
-    ) -> Invoice:
-        """Give ``invoice`` the next number and write it with what it posts, at once."""
+    def finalize(self, scope: Scope, draft: Invoice, build: Build) -> Invoice:
+        """Number ``draft`` and write it with what it posts, at once (see ``numbering``)."""
         written: list[Invoice] = []
 
-        def write(sequence: int) -> list[dict[str, Any]]:
-            numbered = invoice.model_copy(update={"number": number_for(sequence)})
-            journal, events = post(numbered)
-            written[:] = [numbered]
-            return [
-                table.put(to_item(scope, numbered), "revision = :r", {":r": revision}),
-                *ledger.post(scope, journal),
-                *[outbox.put_event(event) for event in events],
-            ]
+        def write(sequence: int, found: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
+            final, posted = _finalized(scope, ledger.balances_of(found[0]), sequence, build)
+            written[:] = [final]
+            return [table.put(to_item(scope, final), "revision = :r", {":r": draft.revision}), *posted]
 
-        numbering.take(_counter_key(scope), write, {0: _changed()})
+        numbering.take(_counter_key(scope), write, {0: _changed()}, [ledger.balances_key(scope, draft.customer)])
         return written[0]
 
     def post(

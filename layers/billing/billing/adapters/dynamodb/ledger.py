@@ -1,7 +1,9 @@
 """The ledger in the billing table: each customer's journal and balances.
 
 - journal entry: ``PK={scope}#JRN#{customer}``, ``SK={at}#{entry id}``: the customer's
-  ledger in time order, written in the transaction of the document that posts it.
+  ledger in time order, written in the transaction of the document that posts it. Its own
+  shape (``to_item``): ``id``, ``customer``, ``at``, ``cur`` (currency), ``kind``, ``ref``
+  (the document), ``p`` (postings: ``[account, debit, credit]`` each).
 - balances: ``PK={scope}#BAL#{customer}``, ``SK=BAL``, one number per account
   (``acct:{account}``, debits less credits): the sum of the account's postings, added to in
   the same transaction as every entry (``ADD``), so it never drifts from them. Customer credit
@@ -12,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from billing import ledger
@@ -23,19 +25,48 @@ from billing.scope import Scope
 _PREFIX = "acct:"
 
 
-def _balances_key(scope: Scope, customer: str) -> dict[str, str]:
+def balances_key(scope: Scope, customer: str) -> dict[str, str]:
     return {"PK": f"{scope.key}#BAL#{customer}", "SK": "BAL"}
+
+
+def to_item(scope: Scope, entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "PK": f"{scope.key}#JRN#{entry.customer}",
+        "SK": f"{entry.at}#{entry.id}",
+        "entity": "journal_entry",
+        "id": entry.id,
+        "customer": entry.customer,
+        "at": entry.at,
+        "cur": entry.currency,
+        "kind": entry.kind,
+        "ref": entry.reference,
+        "p": [[p.account, p.debit, p.credit] for p in entry.postings],
+    }
+
+
+def from_item(item: Mapping[str, Any]) -> JournalEntry:
+    if "data" in item:
+        # Written before entries had a shape of their own (up to 0.x): the API's JSON in
+        # ``data``, read leniently (only the fields an entry has).
+        data = json.loads(item["data"])
+        stored = {**data, "cur": data["currency"], "ref": data["reference"],
+                  "p": [[p["account"], p["debit"], p["credit"]] for p in data["postings"]]}  # fmt: skip
+    else:
+        stored = dict(item)
+    return JournalEntry(
+        customer=stored["customer"],
+        currency=stored["cur"],
+        at=stored["at"],
+        kind=stored["kind"],
+        reference=stored["ref"],
+        postings=tuple(Posting(account, int(debit), int(credit)) for account, debit, credit in stored["p"]),
+        id=stored["id"],
+    )
 
 
 def post(scope: Scope, entry: JournalEntry) -> list[dict[str, Any]]:
     """The transaction operations that write ``entry`` and add it to the customer's balances."""
-    item = {
-        "PK": f"{scope.key}#JRN#{entry.customer}",
-        "SK": f"{entry.at}#{entry.id}",
-        "entity": "journal_entry",
-        "data": json.dumps(entry.to_public(), separators=(",", ":")),
-    }
-    operations = [table.put(item, "attribute_not_exists(PK)")]
+    operations = [table.put(to_item(scope, entry), "attribute_not_exists(PK)")]
     deltas = {account: delta for account, delta in ledger.balances([entry]).items() if delta}
     if not deltas:
         return operations
@@ -43,7 +74,7 @@ def post(scope: Scope, entry: JournalEntry) -> list[dict[str, Any]]:
     values: dict[str, Any] = {f":v{i}": delta for i, delta in enumerate(deltas.values())}
     update: dict[str, Any] = {
         "TableName": table.table_name(),
-        "Key": table.encode(_balances_key(scope, entry.customer)),
+        "Key": table.encode(balances_key(scope, entry.customer)),
         "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(deltas))),
         "ExpressionAttributeNames": names,
     }
@@ -56,26 +87,16 @@ def post(scope: Scope, entry: JournalEntry) -> list[dict[str, Any]]:
     return [*operations, {"Update": update}]
 
 
+def balances_of(item: Mapping[str, Any] | None) -> dict[str, int]:
+    """The balance per account a balances item holds (none yet: no balance)."""
+    found = item or {}
+    return {name.removeprefix(_PREFIX): int(value) for name, value in found.items() if name.startswith(_PREFIX)}
+
+
 def balances(scope: Scope, customer: str) -> dict[str, int]:
     """The customer's balance per account, as ``billing.ledger.balances`` sums them."""
-    item = table.get(_balances_key(scope, customer)) or {}
-    return {name.removeprefix(_PREFIX): int(value) for name, value in item.items() if name.startswith(_PREFIX)}
+    return balances_of(table.get(balances_key(scope, customer)))
 
 
 def journal(scope: Scope, customer: str) -> Sequence[JournalEntry]:
-    entries = []
-    for item in table.query_all(f"{scope.key}#JRN#{customer}", consistent=True):
-        data = json.loads(item["data"])
-        postings = tuple(Posting(p["account"], p["debit"], p["credit"]) for p in data["postings"])
-        entries.append(
-            JournalEntry(
-                customer=data["customer"],
-                currency=data["currency"],
-                at=data["at"],
-                kind=data["kind"],
-                reference=data["reference"],
-                postings=postings,
-                id=data["id"],
-            )
-        )
-    return entries
+    return [from_item(item) for item in table.query_all(f"{scope.key}#JRN#{customer}", consistent=True)]

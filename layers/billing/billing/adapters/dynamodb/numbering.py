@@ -1,16 +1,22 @@
 """Gap-free numbers: a counter item written in the same transaction as the document that
 takes the number. Racing writers read the counter, and all but one find it moved and try
-again with the next number; a number is never skipped nor used twice."""
+again with the next number; a number is never skipped nor used twice.
+
+- counter: the caller's key (``{scope}#INVSEQ``, ``{scope}#CNSEQ``), ``n`` = the last number
+  issued (a number attribute, nothing else).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from billing.adapters.dynamodb import table
 from billing.errors import Conflict
 
 ATTEMPTS = 25
+
+Found = Sequence[dict[str, Any] | None]
 
 
 class _Moved(Exception):
@@ -19,13 +25,16 @@ class _Moved(Exception):
 
 def take(
     counter: dict[str, str],
-    write: Callable[[int], list[dict[str, Any]]],
+    write: Callable[[int, Found], list[dict[str, Any]]],
     conflicts: Mapping[int, Exception],
+    reads: Sequence[Mapping[str, str]] = (),
 ) -> int:
-    """Write ``write(n)`` (transaction operations) with ``n`` the next number of ``counter``;
+    """Write ``write(n, found)`` (transaction operations) with ``n`` the next number of
+    ``counter`` and ``found`` the items at ``reads`` (None where there is none), read in the
+    same request as the counter, and again whenever another writer took the number first;
     ``conflicts`` map the indexes of ``write``'s operations to the errors their conditions raise."""
     for _ in range(ATTEMPTS):
-        stored = table.get(counter)
+        stored, *found = table.get_many([counter, *reads])
         last = int(stored["n"]) if stored else 0
         update = {
             "Update": {
@@ -37,7 +46,8 @@ def take(
             }
         }
         try:
-            table.transact([update, *write(last + 1)], {0: _Moved(), **{i + 1: e for i, e in conflicts.items()}})
+            operations = [update, *write(last + 1, found)]
+            table.transact(operations, {0: _Moved(), **{i + 1: e for i, e in conflicts.items()}})
         except _Moved:
             continue
         return last + 1

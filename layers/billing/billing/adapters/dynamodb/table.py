@@ -115,6 +115,15 @@ def batch_get(table: str, keys: Sequence[Mapping[str, str]], projection: str | N
     return found
 
 
+def get_many(keys: Sequence[Mapping[str, str]]) -> list[Item | None]:
+    """The items at ``keys`` of the billing table (None where there is none), strongly
+    consistent, in one request for up to 100 keys (a ``GetItem`` for one)."""
+    if len(keys) == 1:
+        return [get(keys[0])]
+    found = {(item["PK"], item["SK"]): item for item in batch_get(table_name(), keys, projection=None)}
+    return [found.get((key["PK"], key["SK"])) for key in keys]
+
+
 def batch_put(table: str, items: Sequence[Mapping[str, Any]]) -> None:
     """``BatchWriteItem`` of any number of items (25 per request), unprocessed ones retried."""
     for start in range(0, len(items), 25):
@@ -222,8 +231,19 @@ def query_all(key_value: str, index: str | None = None, consistent: bool = False
         response = client().query(**request)
         found.extend(decode(item) for item in response.get("Items", []))
         if "LastEvaluatedKey" not in response:
-            return found
+            return items_of(found) if index else found
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def items_of(entries: Sequence[Item]) -> list[Item]:
+    """The items of index entries, in their order. The list indexes project keys and the few
+    attributes lists filter on (template.yaml), not whole items: an item is written once, not
+    copied into each index, and read from the table when listed (an item deleted since its
+    entry was read is left out)."""
+    keys = [(entry["PK"], entry["SK"]) for entry in entries]
+    read = batch_get(table_name(), [{"PK": pk, "SK": sk} for pk, sk in keys], projection=None)
+    found = {(item["PK"], item["SK"]): item for item in read}
+    return [found[key] for key in keys if key in found]
 
 
 def query_pages(
@@ -236,8 +256,9 @@ def query_pages(
     names: dict[str, str] | None = None,
     values: Item | None = None,
 ) -> tuple[list[Item], str | None]:
-    """Newest-first query of ``index`` for up to ``want`` items passing the filter, and where the
-    next page starts (the index sort key, an id, of the last item consumed), None at the end.
+    """Newest-first query of ``index`` for up to ``want`` items passing the filter (which reads
+    only what the index projects), and where the next page starts (the index sort key, an id,
+    of the last item consumed), None at the end. The items are read from the table (``items_of``).
 
     It reads at most ``MAX_SCANNED`` items (``want + 1`` at least): stopped by that bound, it
     returns the matches found so far and the last item read as the cursor, matched or not."""
@@ -266,10 +287,10 @@ def query_pages(
         scanned += response.get("ScannedCount", len(items))
         last = response.get("LastEvaluatedKey")
         if len(found) > want:
-            return found[:want], found[want - 1][f"{index}SK"]
+            return items_of(found[:want]), found[want - 1][f"{index}SK"]
         if not last:
-            return found, None
+            return items_of(found), None
         if scanned >= budget:
-            return found, decode(last)[f"{index}SK"]
+            return items_of(found), decode(last)[f"{index}SK"]
         request["ExclusiveStartKey"] = last
         request["Limit"] = min(request["Limit"], budget - scanned)

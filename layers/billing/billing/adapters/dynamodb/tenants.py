@@ -152,8 +152,8 @@ class DynamoTenantRepository:
             KeyConditionExpression="GSI1PK = :pk AND GSI1SK = :id",
             ExpressionAttributeValues=table.encode({":pk": _keys_index(tenant_id), ":id": key_id}),
         )
-        items = response.get("Items", [])
-        return key_from_item(table.decode(items[0])) if items else None
+        entries = table.items_of([table.decode(entry) for entry in response.get("Items", [])])
+        return key_from_item(entries[0]) if entries else None
 
     def revoke_key(self, key: ApiKey, at: datetime) -> None:
         table.client().update_item(

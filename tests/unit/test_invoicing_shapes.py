@@ -1,0 +1,129 @@
+"""The invoicing adapters store their own item shapes (the others: ``test_stored_shapes``):
+what they write reads back as it was, items written in the older shape (the API's JSON) are
+still read, and an invoice is stored once, compactly."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bench._capacity import value_size
+from billing.adapters.dynamodb import credit_notes, invoice_runs, invoices, ledger, outbox, table
+from billing.events import DomainEvent
+from billing.invoicing.credit_notes import CreditNoteCreate
+from billing.invoicing.model import Invoice
+from billing.invoicing.runs import Failure, InvoiceRun
+from billing.subscriptions.model import ChangePlan
+from billing.validation import parse
+from tests.unit.invoicing_world import SCOPE, Billing
+
+JAN = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def stored(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` as DynamoDB gives it back (numbers as ``Decimal``, binaries as ``Binary``)."""
+    return table.decode(table.encode(item))
+
+
+def billed() -> Billing:
+    """Invoices of every kind of line: fees, a coupon, tax, a downgrade's credit (with what it
+    prorates), usage, customer credit used; and a draft still waiting for late usage."""
+    w = Billing(JAN)
+    w.create("meter", code="calls", name="API calls", aggregation="count")
+    w.create("plan", code="yearly", name="Yearly", currency="USD", interval="year", base_fee=120000)
+    w.create("plan", code="monthly", name="Monthly", currency="USD", interval="month", base_fee=12000,
+             charges=[{"meter": "calls", "model": "per_unit", "unit_amount": "3"}])  # fmt: skip
+    w.create("tax_rate", name="VAT", percent="20", country="DE")
+    w.create("coupon", code="WELCOME", name="Welcome", percent_off="10", duration="once")
+    cus = w.customer(address={"country": "DE"}, email="jane@example.com")
+    sub = w.subscribe(cus, "yearly", coupon="WELCOME")
+    w.bill(sub)
+    w.at(JAN + timedelta(days=1))
+    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "monthly"}))
+    w.bill(sub)
+    w.send(cus, "calls", datetime(2026, 1, 20, tzinfo=UTC), "c1")
+    w.at(datetime(2026, 2, 2, tzinfo=UTC))
+    w.bill(sub)
+    w.send(cus, "calls", datetime(2026, 2, 20, tzinfo=UTC), "c2")
+    w.at(datetime(2026, 3, 2, tzinfo=UTC))
+    w.bill(sub, finalize=False)
+    return w
+
+
+def all_invoices(w: Billing) -> list[Invoice]:
+    return [invoice for invoice in w.invoices_repo.rows.values() if isinstance(invoice, Invoice)]
+
+
+def test_invoices_and_journal_entries_read_back_as_they_were_written() -> None:
+    w = billed()
+    found = all_invoices(w)
+    assert {i.status for i in found} == {"open", "paid", "draft"} and any(i.usage for i in found)
+    assert any(line.prorates for i in found for line in i.lines) and any(i.applied_balance for i in found)
+    for invoice in found:
+        assert invoices.from_item(stored(invoices.to_item(SCOPE, invoice))) == invoice
+    for entry in w.invoices.journal(SCOPE, found[0].customer):
+        assert ledger.from_item(stored(ledger.to_item(SCOPE, entry))) == entry
+
+
+def test_credit_notes_and_runs_read_back_as_they_were_written() -> None:
+    w = billed()
+    paid = next(i for i in all_invoices(w) if i.status == "open")
+    request = {"invoice": paid.id, "reason": "billing_error", "memo": "Sorry"}
+    note = w.credit_notes.create(SCOPE, parse(CreditNoteCreate, request))
+    assert credit_notes.from_item(stored(credit_notes.to_item(SCOPE, note))) == note
+    run = InvoiceRun(id="run_1", livemode=False, trigger="api", as_of="2026-01-01T00:00:00Z",
+                     filters={"region": "CA"}, created_at="2026-01-01T00:00:00Z")  # fmt: skip
+    failure = Failure(id="sub_1", code="cannot_be_rated", message="no price")
+    run = run.model_copy(update={"pending": 2})
+    item = {**invoice_runs.to_item(SCOPE, run), "failures": [invoice_runs.FAILURE.dump(failure)]}
+    progress = {"messages_done": 0, "messages_total": 2}  # the two first messages, none done
+    assert invoice_runs.from_item(stored(item)) == run.model_copy(update={"failures": [failure], "progress": progress})
+
+
+def test_items_written_in_the_older_shape_are_still_read() -> None:
+    w = billed()
+    for invoice in all_invoices(w):  # the API's JSON in ``data``, with a field it has since dropped
+        old = {"PK": "x", "SK": "INV", "status": invoice.status, "customer": invoice.customer,
+               "period_start": invoice.period_start, "revision": invoice.revision,
+               "data": json.dumps({**invoice.model_dump(mode="json"), "dropped_since": 1})}  # fmt: skip
+        assert invoices.from_item(stored(old)) == invoice
+    paid = next(i for i in all_invoices(w) if i.status == "open")
+    note = w.credit_notes.create(SCOPE, parse(CreditNoteCreate, {"invoice": paid.id}))
+    assert credit_notes.from_item(stored({"data": json.dumps(note.to_public())})) == note
+    entry = w.invoices.journal(SCOPE, paid.customer)[0]
+    assert ledger.from_item(stored({"PK": "x", "SK": "y", "data": json.dumps(entry.to_public())})) == entry
+    run = {"id": "run_1", "object": "invoice_run", "livemode": True, "trigger": "schedule",
+           "as_of": "2026-01-01T00:00:00Z", "filters": {}, "created_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+    item = {"data": json.dumps(run), "status": "completed", "pending": 0, "c_invoices_created": 3}
+    read = invoice_runs.from_item(stored(item))
+    assert (read.trigger, read.status, read.counts["invoices_created"]) == ("schedule", "completed", 3)
+
+
+def test_an_outbox_record_keeps_its_data_compressed_and_gives_it_back_from_any_image() -> None:
+    data = {"object": {"id": "inv_1", "lines": [{"description": "API calls"}] * 20}}
+    event = DomainEvent(type="InvoiceFinalized", scope=SCOPE, occurred_at=JAN, data=data)
+    item = stored(outbox.to_item(event))
+    assert len(bytes(item["zdata"])) < len(json.dumps(data)) / 4
+    assert outbox.envelope_of(item) == event.envelope()  # as boto3 reads it (the local plumbing)
+    as_lambda = {**item, "zdata": base64.b64encode(bytes(item["zdata"])).decode()}  # a Lambda event's JSON
+    assert outbox.envelope_of(as_lambda) == event.envelope()
+    plain = {key: value for key, value in item.items() if key != "zdata"} | {"data": json.dumps(data)}
+    assert outbox.from_item(plain) == event  # written before the data was compressed
+
+
+def test_an_invoice_is_stored_once_and_compactly() -> None:
+    """Its lines are in the item only (the list indexes project keys and filters), and an
+    invoice of a fee, a usage charge and a tax fits one write unit (1 KB)."""
+    w = billed()
+    invoice = next(i for i in all_invoices(w) if i.status != "draft" and {"usage", "tax"} <= {x.type for x in i.lines})
+    item = table.encode(invoices.to_item(SCOPE, invoice))
+    size = sum(len(name.encode()) + value_size(value) for name, value in item.items())
+    assert size < 1024 < len(json.dumps(invoice.to_public()))
+    assert set(item) - {"body"} == {
+        "PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK",
+        "entity", "status", "customer", "period_start", "revision",
+    }  # fmt: skip
+    assert isinstance(item["revision"]["N"], str) and Decimal(item["revision"]["N"]) == invoice.revision
