@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,9 +16,9 @@ from billing.events import DomainEvent
 from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.model import Invoice
 from billing.invoicing.runs import Failure, InvoiceRun
-from billing.subscriptions.model import ChangePlan
 from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
+from tests.unit.test_finalization_at_once import story, world
 
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -31,25 +31,12 @@ def stored(item: dict[str, Any]) -> dict[str, Any]:
 def billed() -> Billing:
     """Invoices of every kind of line: fees, a coupon, tax, a downgrade's credit (with what it
     prorates), usage, customer credit used; and a draft still waiting for late usage."""
-    w = Billing(JAN)
-    w.create("meter", code="calls", name="API calls", aggregation="count")
-    w.create("plan", code="yearly", name="Yearly", currency="USD", interval="year", base_fee=120000)
-    w.create("plan", code="monthly", name="Monthly", currency="USD", interval="month", base_fee=12000,
-             charges=[{"meter": "calls", "model": "per_unit", "unit_amount": "3"}])  # fmt: skip
-    w.create("tax_rate", name="VAT", percent="20", country="DE")
-    w.create("coupon", code="WELCOME", name="Welcome", percent_off="10", duration="once")
-    cus = w.customer(address={"country": "DE"}, email="jane@example.com")
-    sub = w.subscribe(cus, "yearly", coupon="WELCOME")
-    w.bill(sub)
-    w.at(JAN + timedelta(days=1))
-    w.subscriptions.change_plan(SCOPE, sub, parse(ChangePlan, {"plan": "monthly"}))
-    w.bill(sub)
-    w.send(cus, "calls", datetime(2026, 1, 20, tzinfo=UTC), "c1")
-    w.at(datetime(2026, 2, 2, tzinfo=UTC))
-    w.bill(sub)
-    w.send(cus, "calls", datetime(2026, 2, 20, tzinfo=UTC), "c2")
-    w.at(datetime(2026, 3, 2, tzinfo=UTC))
-    w.bill(sub, finalize=False)
+    w = world()
+    first = story(w, w.bill)[0]
+    assert first.subscription
+    w.send(first.customer, "calls", datetime(2026, 3, 20, tzinfo=UTC), "c2")
+    w.at(datetime(2026, 4, 2, tzinfo=UTC))
+    w.bill(first.subscription, finalize=False)
     return w
 
 
