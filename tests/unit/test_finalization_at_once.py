@@ -44,7 +44,7 @@ def finalizing(w: Billing) -> SubscriptionBiller:
     """The world's biller writing through ``FinalizingStepWriter``, as the services wire it."""
     writer = FinalizingStepWriter(w.invoices_repo, lambda scope: w.settings)
     return SubscriptionBiller(
-        w.subscription_repo, writer, w.customer_repo, w.catalog, w.usage, lambda scope: w.settings, w.clock
+        w.subscription_repo, writer, w.customer_repo, w.lookups, w.usage, lambda scope: w.settings, w.clock
     )
 
 

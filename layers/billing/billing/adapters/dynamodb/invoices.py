@@ -22,6 +22,7 @@ from typing import Any
 
 from billing.adapters.dynamodb import due, ledger, numbering, outbox, subscriptions, table
 from billing.adapters.dynamodb.shapes import Shape, known, pack, unpack
+from billing.catalog.tax_rates import AppliedTaxRate
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.invoicing.finalization import Build
@@ -46,6 +47,7 @@ LINE = Shape(
     {"tax_amounts": TAX_AMOUNT},
 )  # fmt: skip
 USAGE = Shape(UsageBasis, {"pl": "plan", "ps": "period_start", "pe": "period_end", "l": "later"})
+TAX_RATE = Shape(AppliedTaxRate, {"id": "id", "n": "name", "p": "percent", "i": "inclusive"})
 INVOICE = Shape(
     Invoice,
     {
@@ -57,7 +59,7 @@ INVOICE = Shape(
         "rd": "rounding", "cd": "customer_details", "ds": "discounts", "trs": "tax_rates", "u": "usage",
         "tc": "test_clock",
     },
-    {"lines": LINE, "usage": USAGE},
+    {"lines": LINE, "usage": USAGE, "tax_rates": TAX_RATE},
 )  # fmt: skip
 """The invoice as stored; ``status``, ``customer``, ``period_start`` and ``revision`` are
 attributes of the item itself."""
