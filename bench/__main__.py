@@ -32,7 +32,7 @@ def discover() -> list[str]:
 
 def load(name: str) -> Callable[[], Figures]:
     module = importlib.import_module(f"{bench.__name__}.{name}")
-    run = getattr(module, "run", None)
+    run: Callable[[], Figures] | None = getattr(module, "run", None)
     if not callable(run):
         raise TypeError(f"bench.{name} has no run() function")
     return run

@@ -30,7 +30,7 @@ from billing.testclocks import Advance, TestClockCreate
 from billing.usage import schema
 from billing.usage.readings import ReadingInput
 
-CUSTOMERS = [
+CUSTOMERS: list[dict[str, Any]] = [  # API request bodies, as a client sends them
     {
         "external_id": "acme-001",
         "name": "Acme Streaming Ltd",
@@ -92,7 +92,7 @@ CATALOG: list[tuple[str, dict[str, Any]]] = [
     ("coupon", {"code": "WELCOME20", "percent_off": "20", "duration": "repeating", "duration_in_periods": 3}),
 ]  # fmt: skip
 
-SUBSCRIPTIONS = {
+SUBSCRIPTIONS: dict[str, dict[str, Any]] = {
     "acme-001": {"plan": "pro", "coupon": "WELCOME20", "add_ons": [{"add_on": "priority-support"}]},
     "household-17": {"plan": "household-water"},
     "tokyo-42": {"plan": "telecom-jp"},
@@ -162,7 +162,9 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
 def _usage(scope: Scope) -> None:
     """Some usage, so ``/usage`` shows totals at once: API calls and calls for Acme, a water
     meter baseline (two days ago) and one reading for the household."""
-    events = [{"transaction_id": f"demo-req-{n}", "customer": "acme-001", "code": "api_calls"} for n in range(1200)]
+    events: list[dict[str, Any]] = [
+        {"transaction_id": f"demo-req-{n}", "customer": "acme-001", "code": "api_calls"} for n in range(1200)
+    ]
     events += [{"transaction_id": f"demo-call-{n}", "customer": "tokyo-42", "code": "call_minutes",
                 "properties": {"seconds": 30 + 45 * n}} for n in range(20)]  # fmt: skip
     for start in range(0, len(events), 1000):

@@ -63,4 +63,5 @@ def transformed(path: Path = TEMPLATE, region: str = "us-east-1") -> dict[str, A
 
 def code_dir(function: dict[str, Any]) -> Path:
     """The local source folder of a transformed ``AWS::Lambda::Function``."""
-    return ROOT / function["Properties"]["Code"]["S3Key"]
+    key: str = function["Properties"]["Code"]["S3Key"]
+    return ROOT / key

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from http.server import HTTPServer
 from typing import Any
 
-from chalice import Chalice
+from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
@@ -118,7 +118,7 @@ class Gateway(LocalGateway):
     def __init__(self, app: Chalice, config: Config, settings: ApiSettings):
         _per_thread_requests(app)
         super().__init__(app, config)
-        self._authorizer = _Authorizer(app, settings)
+        self._authorizer: _Authorizer = _Authorizer(app, settings)
         self._responses = settings.responses
         self._request_id = ""
 
@@ -135,7 +135,7 @@ class Gateway(LocalGateway):
         except _Throttled:
             return self._render("THROTTLED", 429, {})
         except LocalGatewayException as exc:
-            return self._render("DEFAULT_5XX", 500, {"error": {"message": exc.body.decode()}})
+            return self._render("DEFAULT_5XX", 500, {"error": {"message": (exc.body or b"").decode()}})
 
     def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> dict[str, Any]:
         try:

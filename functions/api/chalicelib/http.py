@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from chalice import AuthResponse, Chalice, Response
-from chalice.app import AuthRequest, CaseInsensitiveMapping
+from chalice.app import AuthRequest, AuthResponse, CaseInsensitiveMapping, Chalice, Response
 
 from billing.adapters import services
 from billing.errors import BillingError, InvalidRequest, Unauthenticated
@@ -115,7 +114,10 @@ def route(
             response = _guarded(lambda: _respond(view, request, params, auth, query))
             if isinstance(response.body, Document):
                 disposition = f'inline; filename="{response.body.filename}"'
-                headers = {"Content-Type": response.body.content_type, "Content-Disposition": disposition}
+                headers: dict[str, str | list[str]] = {
+                    "Content-Type": response.body.content_type,
+                    "Content-Disposition": disposition,
+                }
                 return Response(body=response.body.content, status_code=response.status, headers=headers)
             return Response(
                 body=json.dumps(response.body),
