@@ -44,7 +44,8 @@ DynamoDB adapter, the routes) add the rest. Every other domain module loads on f
 
 The child runs with ``-I`` (no ``PYTHONPATH``, no cwd on the path) and the caller's
 environment minus its ``AWS_*``/``POWERTOOLS_*``/``PYTHON*`` variables, plus Lambda-like
-ones (``BILLING_TABLE=bench``, region, dummy credentials, instance metadata disabled).
+ones (the API function's variables of template.yaml, region, dummy credentials, instance
+metadata disabled).
 Importing ``app`` must make no network call, and nothing here builds an AWS client.
 """
 
@@ -57,6 +58,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from infra import template
 
 REPO = Path(__file__).resolve().parent.parent
 API_DIR = REPO / "functions" / "api"
@@ -111,21 +114,18 @@ print(json.dumps({"ms": elapsed * 1000, "modules": after - before, "heavy": heav
 
 
 def child_env() -> dict[str, str]:
-    """The inherited environment minus AWS/Powertools/Python settings, plus Lambda's."""
+    """The inherited environment minus AWS/Powertools/Python settings, plus Lambda's: the API
+    function's variables as template.yaml gives them (its settings are checked at import)."""
     dropped = ("AWS_", "POWERTOOLS_", "PYTHON")
     env = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
+    env.update(template.placeholder_environment("ApiFunction"))
     env.update(
-        BILLING_TABLE="bench",
-        EVENT_BUS_NAME="bench",
         AWS_DEFAULT_REGION="us-east-1",
         AWS_REGION="us-east-1",
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",  # dummy: nothing is called
         AWS_EC2_METADATA_DISABLED="true",
         AWS_LAMBDA_FUNCTION_NAME="bench-api",
-        POWERTOOLS_SERVICE_NAME="billing-api",
-        POWERTOOLS_LOG_LEVEL="INFO",
-        POWERTOOLS_METRICS_NAMESPACE="Billing",
     )
     return env
 

@@ -65,3 +65,26 @@ def code_dir(function: dict[str, Any]) -> Path:
     """The local source folder of a transformed ``AWS::Lambda::Function``."""
     key: str = function["Properties"]["Code"]["S3Key"]
     return ROOT / key
+
+
+def placeholder_environment(logical_id: str, path: Path = TEMPLATE) -> dict[str, str]:
+    """The environment variables ``template.yaml`` gives a function (its own and the globals),
+    each ``!Ref`` replaced by a value of the shape AWS gives (a queue's URL, a parameter's
+    default, a name), to run its code without a stack: benchmarks and contract tests."""
+    sam = load(path)
+    variables = {
+        **sam.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
+        **sam["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {}),
+    }
+    return {name: _placeholder(sam, value) for name, value in variables.items()}
+
+
+def _placeholder(sam: dict[str, Any], value: Any) -> str:
+    if not isinstance(value, dict):
+        return str(value)
+    (target,) = value.values()
+    if target in sam.get("Parameters", {}):
+        return str(sam["Parameters"][target].get("Default", ""))
+    if sam["Resources"][target]["Type"] == "AWS::SQS::Queue":
+        return f"https://sqs.us-east-1.amazonaws.com/123456789012/{target}"
+    return f"placeholder-{target}"

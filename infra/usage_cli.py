@@ -18,12 +18,10 @@ if TYPE_CHECKING:
 
 def dead_letters(as_json: bool) -> int:
     """Usage not counted yet: records the aggregator parked, and stream batches Lambda gave up on."""
-    from billing.adapters import usage_failed_batches
-    from billing.settings import get_settings
+    from billing.adapters.services import failed_batches
 
     parked = _all_parked()
-    queue = get_settings().usage_dead_letter_queue_url
-    batches = usage_failed_batches.failed_batches(queue) if queue else []
+    batches = failed_batches().waiting()
     if as_json:
         print(json.dumps({"parked": [_parked_json(p) for p in parked], "failed_batches": [
             {k: v for k, v in vars(b).items() if k != "receipt"} for b in batches]}))  # fmt: skip
@@ -55,21 +53,18 @@ def _parked_json(parked: Parked) -> dict[str, object]:
 def replay(ids: Sequence[str], replay_all: bool) -> int:
     """Count parked records and failed batches (``--all``, or the ids given) again; exit 1 when
     any of them stays uncounted."""
-    from billing.adapters import usage_failed_batches
-    from billing.adapters.services import usage_aggregator, usage_dead_letters
+    from billing.adapters.services import failed_batches, usage_dead_letters
     from billing.errors import NotFound
-    from billing.settings import get_settings
 
     if not ids and not replay_all:
         print("error: name the records to replay, or --all", file=sys.stderr)
         return 2
     parked_ids = [p.id for p in _all_parked()] if replay_all else []
     parked_ids += [i for i in ids if i.startswith("upk_")]
-    queue = get_settings().usage_dead_letter_queue_url
-    held = usage_failed_batches.failed_batches(queue, hold_s=300) if queue else []
+    held = failed_batches().waiting(hold_s=300)
     batches = [b for b in held if replay_all or b.message_id in ids]
     for other in set(held) - set(batches):
-        usage_failed_batches.release(queue or "", other)
+        failed_batches().release(other)
     failures = 0
     for parked_id in parked_ids:
         try:
@@ -80,7 +75,7 @@ def replay(ids: Sequence[str], replay_all: bool) -> int:
         print(f"{parked_id}: " + ("counted" if reason is None else f"not counted: {reason}"))
     for batch in batches:
         try:
-            progress = usage_failed_batches.replay(queue or "", batch, usage_aggregator())
+            progress = failed_batches().replay(batch)
             outcome = f"stopped: {progress.error!r}" if progress.error else f"counted, {len(progress.parked)} parked"
         except NotFound as gone:
             outcome = f"not counted: {gone.message}"

@@ -15,7 +15,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.adapters.services import invoice_runs
+from billing.settings import FunctionSettings, QueueUrl, ResourceName
 
+
+class InvoiceRunSettings(FunctionSettings):
+    billing_table: ResourceName
+    usage_table: ResourceName  # usage totals, rated into invoices
+    invoice_run_queue_url: QueueUrl  # a scan queues the pages it found
+
+
+environment = InvoiceRunSettings.load()
 logger = Logger(service="billing-invoice-runs")
 metrics = Metrics(namespace="Billing", service="billing-invoice-runs")
 processor = BatchProcessor(event_type=EventType.SQS)

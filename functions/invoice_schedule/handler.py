@@ -12,7 +12,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.adapters.services import invoice_runs, tenants
 from billing.invoicing.runs import RunRequest
 from billing.scope import Scope
+from billing.settings import FunctionSettings, QueueUrl, ResourceName
 
+
+class InvoiceScheduleSettings(FunctionSettings):
+    billing_table: ResourceName
+    invoice_run_queue_url: QueueUrl  # each run starts with its scan messages
+
+
+environment = InvoiceScheduleSettings.load()
 logger = Logger(service="billing-invoice-schedule")
 
 

@@ -1,15 +1,14 @@
 """Outbox publisher: table stream -> event bus.
 
-Each outbox record (an ``INSERT`` of an item with ``entity = event``; the
-event source mapping filters the rest) becomes one EventBridge entry with
-``detail-type`` = the event type. Records that fail are reported as partial
-batch failures, so only they are retried. Consumers dedupe by the event id,
-as a retried batch may publish a record twice.
+Each outbox record (an ``INSERT`` of an item with ``entity = event``; the event source mapping
+filters the rest) becomes one entry on the bus (``EventBus``, from the composition root) with
+``detail-type`` = the event type. Records that fail are reported as partial batch failures, so
+only they are retried. Consumers dedupe by the event id, as a retried batch may publish a
+record twice.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -18,11 +17,16 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.adapters import aws
+from billing.adapters import services
 from billing.adapters.dynamodb.outbox import envelope_of
-from billing.events import SOURCE
-from billing.settings import get_settings
+from billing.settings import FunctionSettings, ResourceName
 
+
+class StreamPublisherSettings(FunctionSettings):
+    event_bus_name: ResourceName
+
+
+environment = StreamPublisherSettings.load()
 logger = Logger(service="billing-stream-publisher")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -31,19 +35,7 @@ def publish(record: DynamoDBRecord) -> None:
     envelope = envelope_of(record.dynamodb.new_image) if record.dynamodb else None
     if envelope is None:
         return
-    response = aws.client("events").put_events(
-        Entries=[
-            {
-                "EventBusName": get_settings().event_bus_name,
-                "Source": SOURCE,
-                "DetailType": envelope["type"],
-                "Detail": json.dumps(envelope),
-                "Resources": [],
-            }
-        ]
-    )
-    if response.get("FailedEntryCount"):
-        raise RuntimeError(f"EventBridge refused event {envelope['id']}: {response['Entries'][0]}")
+    services.event_bus().publish(envelope)
     logger.info("published", event_id=envelope["id"], event_type=envelope["type"])
 
 

@@ -18,7 +18,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.adapters.dynamodb.usage_stream import records as stream_records
 from billing.adapters.services import usage_aggregator
+from billing.settings import FunctionSettings, ResourceName
 
+
+class UsageAggregatorSettings(FunctionSettings):
+    billing_table: ResourceName  # the totals
+    usage_table: ResourceName  # the events, read when a parked record is replayed
+
+
+environment = UsageAggregatorSettings.load()
 logger = Logger(service="billing-usage-aggregator")
 metrics = Metrics(namespace="Billing", service="billing-usage-aggregator")
 RESERVE_MS = 20_000  # stop starting chunks this long before the function's timeout

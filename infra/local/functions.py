@@ -49,8 +49,12 @@ def load_handler(logical_id: str, function: dict[str, Any]) -> Handler:
         else:
             spec = importlib.util.spec_from_file_location(unique, folder / f"{module_name}.py")
             assert spec and spec.loader
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
+            module = sys.modules[unique] = importlib.util.module_from_spec(spec)  # first, as an import does
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[unique]
+                raise
         sys.modules[unique] = module
     handler: Handler = getattr(module, attribute)
     return handler

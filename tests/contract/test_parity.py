@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 import yaml
 
 from infra import template
@@ -11,6 +13,14 @@ from infra.local.functions import load_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
+
+
+@pytest.fixture(autouse=True)
+def api_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API checks its environment at import: where no stack gave one, the template's shape."""
+    for name, value in template.placeholder_environment("ApiFunction").items():
+        if name not in os.environ:
+            monkeypatch.setenv(name, value)
 
 
 def openapi_routes() -> set[tuple[str, str]]:

@@ -458,6 +458,13 @@ class MemoryCreditNotes:
         return Page(data=rows[:limit], has_more=len(rows) > limit)
 
 
+class MemoryQueue(list):
+    """A queue: what is sent waits in the list, oldest first."""
+
+    def send(self, messages) -> None:
+        self.extend(messages)
+
+
 class MemoryRunStore:
     """Invoice runs with the adapter's once-per-message accounting."""
 

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from infra import template
+
 API_DIR = Path(__file__).resolve().parents[2] / "functions" / "api"
 
 # A fresh interpreter as Lambda starts one: the function's folder first on the path.
@@ -39,7 +41,7 @@ ON_FIRST_USE = (
 
 def _import_app() -> dict[str, list[str]]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "PYTHON"))}
-    env.update(BILLING_TABLE="billing", AWS_REGION="us-east-1")
+    env.update(template.placeholder_environment("ApiFunction"), AWS_REGION="us-east-1")
     done = subprocess.run(
         [sys.executable, "-I", "-c", CHILD, str(API_DIR)], env=env, capture_output=True, text=True, check=False
     )

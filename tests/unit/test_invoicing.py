@@ -22,7 +22,7 @@ from billing.pricing import MODELS, Usage
 from billing.scope import Scope
 from billing.subscriptions.model import AddOnItem, Cancel, ChangePlan
 from billing.validation import parse
-from tests.unit.fakes import MemoryDueIndex, MemoryRunStore
+from tests.unit.fakes import MemoryDueIndex, MemoryQueue, MemoryRunStore
 from tests.unit.invoicing_world import SCOPE, Billing
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
@@ -329,8 +329,8 @@ def test_a_household_benefit_takes_a_percent_off_one_suppliers_charges() -> None
 def test_a_run_that_crashes_half_way_and_runs_again_bills_each_period_once() -> None:
     w = world()
     subs = [w.subscribe(w.customer(), "starter") for _ in range(30)]
-    queue: list[dict] = []
-    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue.extend,
+    queue = MemoryQueue()
+    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue,
                        w.biller, w.invoices, w.clock)  # fmt: skip
     real_bill, calls = w.biller.bill, {"n": 0}
 
@@ -366,8 +366,8 @@ def test_a_subscription_that_cannot_be_rated_fails_alone_with_its_reason() -> No
     bad = w.subscribe(cus, "huge")
     w.send(cus, "bytes", datetime(2026, 3, 5, tzinfo=UTC), "b1", n=10**14)  # 10^26 minor units: beyond any bill
     w.at(datetime(2026, 4, 1, tzinfo=UTC))
-    queue: list[dict] = []
-    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue.extend,
+    queue = MemoryQueue()
+    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue,
                        w.biller, w.invoices, w.clock)  # fmt: skip
     run = runs.start(SCOPE, RunRequest.model_validate({}))
     while queue:
@@ -381,8 +381,8 @@ def test_a_subscription_that_cannot_be_rated_fails_alone_with_its_reason() -> No
 def test_a_race_in_a_run_retries_the_message_instead_of_failing_the_subscription() -> None:
     w = world()
     subs = [w.subscribe(w.customer(), "starter") for _ in range(3)]
-    queue: list[dict] = []
-    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue.extend,
+    queue = MemoryQueue()
+    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue,
                        w.biller, w.invoices, w.clock)  # fmt: skip
     real_bill, raced = w.biller.bill, []
 

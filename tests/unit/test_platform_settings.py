@@ -1,11 +1,11 @@
-"""The platform's environment, read once into a validated model."""
+"""The environment, read into validated models: the platform's, and each function's own."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from billing.settings import Settings
+from billing.settings import FunctionSettings, PublicBaseUrl, QueueUrl, ResourceName, Settings, SettingsError
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,26 @@ def test_the_public_base_url_comes_from_the_environment(monkeypatch: pytest.Monk
     assert Settings.from_env().public_base_url == "https://pay.example.com"
     monkeypatch.setenv("PUBLIC_BASE_URL", "")
     assert Settings.from_env().public_base_url is None
+
+
+class Example(FunctionSettings):
+    billing_table: ResourceName
+    invoice_run_queue_url: QueueUrl
+    public_base_url: PublicBaseUrl | None = None
+
+
+def test_a_function_reads_its_variables_by_name() -> None:
+    queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/runs"
+    loaded = Example.load({"BILLING_TABLE": "billing", "INVOICE_RUN_QUEUE_URL": queue, "OTHER": "ignored"})
+    assert (loaded.billing_table, loaded.invoice_run_queue_url, loaded.public_base_url) == ("billing", queue, None)
+    assert Example.variables() == {"BILLING_TABLE", "INVOICE_RUN_QUEUE_URL", "PUBLIC_BASE_URL"}
+
+
+def test_every_problem_of_a_function_environment_is_named_at_once() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Example.load({"BILLING_TABLE": "", "INVOICE_RUN_QUEUE_URL": "runs", "PUBLIC_BASE_URL": "example.com"})
+    message = str(refused.value)
+    assert message.startswith("Example (template.yaml): ")
+    assert "BILLING_TABLE is not set" in message  # empty: as CloudFormation gives an empty parameter
+    assert "INVOICE_RUN_QUEUE_URL: " in message
+    assert "PUBLIC_BASE_URL: " in message

@@ -39,6 +39,13 @@ class DomainEvent:
         }
 
 
+class EventBus(Protocol):
+    """Where the stream publisher puts each outbox record's ``envelope`` (EventBridge), for the
+    bus's rules to route; a retried batch may publish one twice, so consumers dedupe by id."""
+
+    def publish(self, envelope: dict[str, Any]) -> None: ...
+
+
 class EventRecorder(Protocol):
     def record(self, event: DomainEvent) -> None:
         """Write an event that comes with no other change (a request to do work later)."""

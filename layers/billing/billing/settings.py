@@ -1,20 +1,50 @@
-"""Environment read once, at cold start, into a validated settings model."""
+"""The environment, read into validated settings models.
+
+Each function has a model of its own (a ``FunctionSettings`` next to its handler) naming only
+the variables that function needs, and loads it at module level: Lambda's init then fails,
+naming the variable, when one is missing or malformed, instead of the first request that
+reads it. ``template.yaml`` gives each function exactly those variables (a contract test
+holds them equal). The adapters read ``Settings``, every variable any function may be given,
+built once from the same environment.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Annotated, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+
+def _public_base_url(value: str) -> str:
+    url = urlsplit(value)
+    if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+        raise ValueError(f"PUBLIC_BASE_URL must be an http(s) URL without query or fragment, not {value!r}")
+    return value.rstrip("/")
+
+
+ResourceName = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._/-]+$")]
+"""A table, bucket or event bus name, as ``!Ref`` gives it."""
+
+QueueUrl = Annotated[str, Field(pattern=r"^https?://[^/?#\s]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")]
+"""An SQS queue URL, as ``!Ref`` gives it (``https://sqs.<region>.amazonaws.com/<account>/<name>``)."""
+
+PublicBaseUrl = Annotated[str, AfterValidator(_public_base_url)]
+"""Where customers reach the platform (``https://billing.example.com``): links in documents
+(an invoice's "Pay online") are built on it, never on a request's ``Host`` header. Unset, no
+link is printed."""
 
 
 class Settings(BaseModel):
-    """What every function needs to reach its resources (names come from template.yaml)."""
+    """What the adapters read to reach their resources (names come from template.yaml); each
+    function is given only some of them, so an adapter that finds its own missing says which."""
 
     model_config = ConfigDict(defer_build=True)
 
-    table_name: str = Field(min_length=1)
+    table_name: str | None = None
     usage_table_name: str | None = None
     event_bus_name: str | None = None
     plan_migration_queue_url: str | None = None
@@ -23,26 +53,13 @@ class Settings(BaseModel):
     documents_bucket: str | None = None
     region: str = "us-east-1"
     endpoint_url: str | None = None
-    public_base_url: str | None = None
-    """Where customers reach the platform (``https://billing.example.com``): links in documents
-    (an invoice's "Pay online") are built on it, never on a request's ``Host`` header. Unset, no
-    link is printed."""
-
-    @field_validator("public_base_url")
-    @classmethod
-    def _absolute_http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        url = urlsplit(value)
-        if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
-            raise ValueError(f"PUBLIC_BASE_URL must be an http(s) URL without query or fragment, not {value!r}")
-        return value.rstrip("/")
+    public_base_url: PublicBaseUrl | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
         return cls(
-            table_name=env.get("BILLING_TABLE", ""),
+            table_name=env.get("BILLING_TABLE") or None,
             usage_table_name=env.get("USAGE_TABLE") or None,
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
             plan_migration_queue_url=env.get("PLAN_MIGRATION_QUEUE_URL") or None,
@@ -58,3 +75,40 @@ class Settings(BaseModel):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings.from_env()
+
+
+class SettingsError(RuntimeError):
+    """A function's environment lacks a variable it needs, or has one it cannot use."""
+
+
+def required(value: str | None, variable: str) -> str:
+    """``value``, read from ``variable``, which the calling code cannot do without."""
+    if not value:
+        raise SettingsError(f"{variable} is not set (template.yaml sets it for the functions that need it)")
+    return value
+
+
+class FunctionSettings(BaseModel):
+    """Base of each function's own settings: a field per variable, named as the variable in
+    lower case (``billing_table`` is ``BILLING_TABLE``), with one of the types above."""
+
+    model_config = ConfigDict(alias_generator=str.upper, extra="ignore", frozen=True)
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The function's settings from ``environ`` (the process environment); an empty
+        variable counts as unset, as CloudFormation gives an empty parameter."""
+        given = {name: value for name, value in (os.environ if environ is None else environ).items() if value}
+        try:
+            return cls.model_validate(given)
+        except ValidationError as invalid:
+            problems = [
+                f"{error['loc'][0]} is not set" if error["type"] == "missing" else f"{error['loc'][0]}: {error['msg']}"
+                for error in invalid.errors(include_url=False)
+            ]
+            raise SettingsError(f"{cls.__name__} (template.yaml): {'; '.join(problems)}") from None
+
+    @classmethod
+    def variables(cls) -> frozenset[str]:
+        """The environment variables this function reads."""
+        return frozenset(field.alias or name.upper() for name, field in cls.model_fields.items())

@@ -11,10 +11,9 @@ the usage function never loads invoicing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from billing.adapters.dynamodb.idempotency import DynamoIdempotencyStore
 from billing.adapters.dynamodb.tenants import DynamoTenantRepository
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
     from billing.customers import CustomerService
+    from billing.events import EventBus
     from billing.invoicing.biller import SubscriptionBiller
     from billing.invoicing.credit_notes import CreditNotes
     from billing.invoicing.documents import InvoiceDocuments
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from billing.testclocks import Advance, TestClock, TestClocks
     from billing.usage.aggregator import UsageAggregator
     from billing.usage.dead_letters import DeadLetters
+    from billing.usage.failed_batches import FailedBatches
     from billing.usage.ingest import UsageIngest
     from billing.usage.model import BilledPeriod
     from billing.usage.readings import MeterReadings
@@ -101,9 +102,12 @@ def subscriptions() -> SubscriptionService:
 @lru_cache(maxsize=1)
 def migrations() -> PlanMigrations:
     from billing.adapters.dynamodb.outbox import DynamoEventRecorder
+    from billing.adapters.migration_pages import SqsMigrationPages
+    from billing.adapters.queues import SqsQueue
     from billing.subscriptions.migrations import PlanMigrations
 
-    return PlanMigrations(subscriptions(), catalog_lookups(), DynamoEventRecorder())
+    pages = SqsMigrationPages(SqsQueue("PLAN_MIGRATION_QUEUE_URL", lambda: get_settings().plan_migration_queue_url))
+    return PlanMigrations(subscriptions(), catalog_lookups(), DynamoEventRecorder(), pages)
 
 
 @lru_cache(maxsize=1)
@@ -175,6 +179,16 @@ def usage_dead_letters() -> DeadLetters:
 
 
 @lru_cache(maxsize=1)
+def failed_batches() -> FailedBatches:
+    from billing.adapters.dynamodb.usage_stream import DynamoUsageStream
+    from billing.adapters.usage_failed_batches import SqsFailedBatchQueue
+    from billing.usage.failed_batches import FailedBatches
+
+    queue = SqsFailedBatchQueue(lambda: get_settings().usage_dead_letter_queue_url)
+    return FailedBatches(queue, DynamoUsageStream(), usage_aggregator())
+
+
+@lru_cache(maxsize=1)
 def meter_readings() -> MeterReadings:
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository
     from billing.adapters.dynamodb.meter_readings import DynamoMeterReadingStore
@@ -216,22 +230,22 @@ def invoices() -> InvoiceService:
     return InvoiceService(DynamoInvoiceRepository(), biller(), DynamoSubscriptionRepository().get, settings_of)
 
 
-def _send_runs(bodies: Sequence[dict[str, Any]]) -> None:
-    from billing.adapters import queues
-
-    queue_url = get_settings().invoice_run_queue_url
-    if not queue_url:
-        raise RuntimeError("INVOICE_RUN_QUEUE_URL is not set (template.yaml sets it)")
-    queues.send_batch(queue_url, bodies)
-
-
 @lru_cache(maxsize=1)
 def invoice_runs() -> InvoiceRuns:
     from billing.adapters.dynamodb.due import DynamoDueIndex
     from billing.adapters.dynamodb.invoice_runs import DynamoRunStore
+    from billing.adapters.queues import SqsQueue
     from billing.invoicing.runs import InvoiceRuns
 
-    return InvoiceRuns(DynamoRunStore(), DynamoDueIndex(), _send_runs, biller(), invoices())
+    queue = SqsQueue("INVOICE_RUN_QUEUE_URL", lambda: get_settings().invoice_run_queue_url)
+    return InvoiceRuns(DynamoRunStore(), DynamoDueIndex(), queue, biller(), invoices())
+
+
+@lru_cache(maxsize=1)
+def event_bus() -> EventBus:
+    from billing.adapters.event_bus import EventBridgeBus
+
+    return EventBridgeBus()
 
 
 @lru_cache(maxsize=1)

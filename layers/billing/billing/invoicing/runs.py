@@ -22,7 +22,7 @@ goes on with the others; a run whose first messages cannot be sent is ``failed``
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
@@ -124,6 +124,13 @@ class DueIndex(Protocol):
     ) -> tuple[list[tuple[str, str, str]], dict[str, Any] | None]: ...
 
 
+class RunQueue(Protocol):
+    """The invoice run queue: every message sent comes back to ``InvoiceRuns.handle`` (at least
+    once, in any order), in the invoice run worker."""
+
+    def send(self, messages: Sequence[dict[str, Any]]) -> None: ...
+
+
 @dataclass(frozen=True)
 class RunMessage:
     id: str
@@ -156,12 +163,12 @@ class InvoiceRuns:
         self,
         store: RunStore,
         due: DueIndex,
-        send: Callable[[Sequence[dict[str, Any]]], None],
+        queue: RunQueue,
         biller: SubscriptionBiller,
         invoices: InvoiceService,
         clock: Clock | None = None,
     ):
-        self._store, self._due, self._send = store, due, send
+        self._store, self._due, self._queue = store, due, queue
         self._biller, self._invoices = biller, invoices
         self._clock = clock or SystemClock()
 
@@ -187,7 +194,7 @@ class InvoiceRuns:
             for n, p in enumerate(partitions)
         ]
         try:
-            self._send(scans)
+            self._queue.send(scans)
         except Exception:
             self._store.abandon(scope, run.id, to_wire(self._clock.now()))  # never a run stuck as running
             raise
@@ -237,7 +244,7 @@ class InvoiceRuns:
             )
         bodies = self._store.spawn(message.scope, message.run, message.id, [child.to_body() for child in children])
         if bodies:
-            self._send(bodies)
+            self._queue.send(bodies)
         self._store.finish(message.scope, message.run, message.id, {}, to_wire(self._clock.now()))
 
     def _bill(self, message: RunMessage) -> None:

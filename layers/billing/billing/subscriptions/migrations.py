@@ -1,8 +1,9 @@
 """Tariff migrations: moving every subscription of a plan to its new version, with notice.
 
-``request`` checks the migration and records ``PlanMigrationRequested``; the
-migration worker then calls ``migrate_page`` once per page of the plan's
-subscriptions (fanned out through a queue, never one long loop). Each
+``request`` checks the migration and records ``PlanMigrationRequested``, which the bus routes
+to the migration worker's queue as its first page; the worker calls ``migrate`` once per page
+of the plan's subscriptions, which queues the next page (fanned out through the queue, never
+one long loop). Each
 subscription on an older version gets a ``tariff_change`` pending change at
 ``effective_date`` and a ``TariffChangeScheduled`` event (the notice to the
 customer). Re-running a page changes nothing twice.
@@ -10,9 +11,9 @@ customer). Re-running a page changes nothing twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from billing.catalog.lookups import CatalogLookups
 from billing.catalog.resource import require_current
@@ -56,17 +57,37 @@ class PageResult:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class MigrationPage:
+    """One page of a migration's subscriptions, as the worker's queue carries it: the page
+    after the subscription ``cursor`` (None: the first page)."""
+
+    scope: Scope
+    migration_id: str
+    plan_id: str
+    effective_date: str
+    cursor: str | None = None
+
+
+class PageQueue(Protocol):
+    """The migration worker's queue: every page sent comes back to ``PlanMigrations.migrate``."""
+
+    def send(self, page: MigrationPage) -> None: ...
+
+
 class PlanMigrations:
     def __init__(
         self,
         subscriptions: SubscriptionService,
         catalog: CatalogLookups,
         events: EventRecorder,
+        pages: PageQueue,
         clock: Clock | None = None,
     ):
         self._subscriptions = subscriptions
         self._catalog = catalog
         self._events = events
+        self._pages = pages
         self._clock = clock or SystemClock()
 
     def request(self, scope: Scope, plan_id: str, data: Migrate) -> PlanMigration:
@@ -104,3 +125,11 @@ class PlanMigrations:
         )
         next_cursor = page.data[-1].id if page.has_more and page.data else None
         return PageResult(scheduled=scheduled, next_cursor=next_cursor)
+
+    def migrate(self, page: MigrationPage) -> PageResult:
+        """Schedule one page and queue the next one, if any: each page is a short invocation of
+        the worker. A page run twice queues its next page twice, which schedules nothing twice."""
+        result = self.migrate_page(page.scope, page.plan_id, page.effective_date, page.cursor)
+        if result.next_cursor:
+            self._pages.send(replace(page, cursor=result.next_cursor))
+        return result

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from billing.adapters import aws
 from billing.errors import BillingError, Conflict
 from billing.pagination import MAX_SCANNED
-from billing.settings import get_settings
+from billing.settings import get_settings, required
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -28,7 +28,7 @@ def client() -> Any:
 
 
 def table_name() -> str:
-    return get_settings().table_name
+    return required(get_settings().table_name, "BILLING_TABLE")
 
 
 def encode(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -56,3 +56,11 @@ def read_range(stream_arn: str, shard_id: str, first: str, last: str) -> list[di
 
 
 EMPTY_PAGES = 5  # a stream may answer a few empty pages before the records it holds
+
+
+class DynamoUsageStream:
+    """The stream read back for a batch Lambda gave up on (``billing.usage.failed_batches``)."""
+
+    def read(self, stream_arn: str, shard_id: str, first: str, last: str) -> list[Record] | None:
+        raw = read_range(stream_arn, shard_id, first, last)
+        return records(raw) if raw else None
