@@ -110,17 +110,16 @@ def run() -> dict[str, float | int | str]:
 
 def _run(endpoint: str) -> dict[str, float | int | str]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from billing.adapters import services
     from billing.adapters.dynamodb import table
-    from billing.adapters.dynamodb.tenants import DynamoTenantRepository
     from billing.adapters.dynamodb.usage_events import name as usage_table
-    from billing.tenants import TenantService
     from infra.local.stack import EmbeddedStack, StackConfig
 
     config = StackConfig(endpoint_url=endpoint, api_port=free_port(), stack_name="bench")
     stack = EmbeddedStack(config)
     stack.start()
     try:
-        key = TenantService(DynamoTenantRepository()).create_tenant("Bench")[1].secret
+        key = services.tenants().create_tenant("Bench")[1].secret
         setup = Client(stack.config.api_port, key)
         setup.call(
             "POST", "/v1/meters", {"code": "api_traffic", "name": "Traffic", "aggregation": "sum", "field": "bytes"}

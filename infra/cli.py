@@ -100,11 +100,10 @@ def provision(config: StackConfig) -> int:
 
 
 def tenant_create(name: str, live: bool, as_json: bool, stack_name: str) -> int:
-    from billing.adapters.dynamodb.tenants import DynamoTenantRepository
-    from billing.tenants import TenantService
+    from billing.adapters import services
     from infra import usage_plan
 
-    tenant, issued = TenantService(DynamoTenantRepository()).create_tenant(name, livemode=live)
+    tenant, issued = services.tenants().create_tenant(name, livemode=live)
     if not usage_plan.register(tenant.id, stack_name):
         print(_NO_PLAN.format(plan=usage_plan.plan_name(stack_name)), file=sys.stderr)
     if as_json:
@@ -134,10 +133,9 @@ def tenant_sync_usage_plan(stack_name: str) -> int:
 
 
 def api_key_create(tenant_id: str, live: bool, as_json: bool) -> int:
-    from billing.adapters.dynamodb.tenants import DynamoTenantRepository
-    from billing.tenants import TenantService
+    from billing.adapters import services
 
-    issued = TenantService(DynamoTenantRepository()).create_key(tenant_id, livemode=live)
+    issued = services.tenants().create_key(tenant_id, livemode=live)
     if as_json:
         print(json.dumps({"tenant_id": tenant_id, "api_key": issued.secret, "key_id": issued.key.id}))
     else:
@@ -146,10 +144,9 @@ def api_key_create(tenant_id: str, live: bool, as_json: bool) -> int:
 
 
 def api_key_revoke(tenant_id: str, key_id: str) -> int:
-    from billing.adapters.dynamodb.tenants import DynamoTenantRepository
-    from billing.tenants import TenantService
+    from billing.adapters import services
 
-    TenantService(DynamoTenantRepository()).revoke_key(tenant_id, key_id)
+    services.tenants().revoke_key(tenant_id, key_id)
     print(f"Revoked {key_id}.")
     return 0
 
