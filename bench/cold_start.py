@@ -3,15 +3,23 @@
 Lambda starts a fresh interpreter, puts the function's code directory (``functions/api``,
 ``/var/task``) first on ``sys.path`` and imports ``app`` (``Handler: app.app``) before the
 first request is served. This benchmark does the same in fresh interpreters of the venv's
-Python and times only the import (``time.perf_counter`` around it, inside the child).
+Python and times only the import, inside the child: its CPU time (``time.process_time``,
+user and system) and its wall time (``time.perf_counter``).
+
+The figures are CPU time. An import is CPU work once the ``.pyc`` files are in the page cache,
+and a Lambda init has its CPU share to itself, so there CPU time is what the wall clock
+shows; on a machine shared with other work the wall clock also measures the neighbours (on
+the 2-core development machine, medians of 11 runs of the same code moved the wall ratio
+between 1.3 and 1.7, the CPU ratio by a few hundredths). The wall ratio is printed too.
 
 Figures (median over ``RUNS`` fresh interpreters, after one discarded warm-up each, so
 ``.pyc`` files and the OS page cache are in the same state for every measured run):
 
-- ``api_import_ms``: ``import app`` with ``functions/api`` on ``sys.path``.
-- ``boto3_import_ms``: ``import boto3`` alone, the unavoidable floor of any AWS function.
+- ``api_import_ms``: ``import app`` with ``functions/api`` on ``sys.path``, CPU ms.
+- ``boto3_import_ms``: ``import boto3`` alone, CPU ms: what any Python AWS function's client
+  library costs. The API imports only botocore (``billing.adapters.aws``), about 0.95 of it.
 - ``ratio_to_boto3``: ``api_import_ms / boto3_import_ms``. The target stated in the issue is
-  <= 2; it is printed, not asserted.
+  <= 1.5; it is printed, not asserted. ``wall_ratio_to_boto3``: the same in wall time.
 - ``api_modules_loaded``: modules in ``sys.modules`` after ``import app`` minus those of the
   bare interpreter just before it, so a new heavy import shows up as a jump.
 - ``api_heavy_imports``: which libraries of ``HEAVY`` the import pulled in (``none`` is right).
@@ -29,18 +37,23 @@ inside the function that needs them, or in another function):
 - ``jsonschema`` (with ``referencing``, ``rpds``), ``openapi_spec_validator``,
   ``schemathesis``, ``hypothesis``: validation/contract-test libraries (``jsonschema``
   checks usage events, and is imported on the first event, not with ``app``).
-- ``requests``: boto3 speaks HTTP through botocore's urllib3; nothing else needs it.
+- ``requests``: botocore speaks HTTP through its urllib3; nothing else needs it.
+- ``boto3`` (with ``s3transfer``): its package loads S3 transfers and the resource layer;
+  the clients are botocore's (``billing.adapters.aws``).
 - ``cfnlint``, ``samtranslator``, ``yaml``: template tooling.
 - ``aws_xray_sdk``: ``aws_lambda_powertools`` imports it lazily, on first ``Tracer()``;
   keep a ``Tracer`` out of module level of the API function.
 - ``pytest``, ``mypy``, ``rich``, ``pygments``, ``jinja2``, ``networkx``, ``sympy``: dev tools.
 
-Already on the path, and worth watching: boto3 itself, ``pydantic`` (the settings and
-tenant models; the first model class built loads its schema machinery, the largest cost
-after boto3), ``aws_lambda_powertools`` (``Logger``) and ``chalice``. These four alone take
-about 1.5x ``import boto3`` here; the billing modules on the path (tenants, idempotency, the
-DynamoDB adapter, the routes) add the rest. Every other domain module loads on first use
-(``billing.adapters.services``), which ``api_first_use_ms`` shows.
+Already on the path, and needed by every request: botocore (the clients; boto3's package is
+not imported, see ``billing.adapters.dynamodb.attributes``), ``pydantic`` (the function's
+settings, validated at import, and the tenant models: about 0.45 of ``import boto3``),
+``aws_lambda_powertools`` (``Logger``) and ``chalice``. These four alone take about 1.45x
+``import boto3`` here: that is the floor while the settings are checked at cold start. The
+billing modules on the path (tenants, idempotency, the DynamoDB adapter, the routes) add the
+rest. Every other domain module loads on first use (``billing.adapters.services``), which
+``api_first_use_ms`` shows. ``PYDANTIC_DISABLE_PLUGINS`` (template.yaml) spares the import
+pydantic's search for plugins, a scan of every installed package's metadata (about 10 ms).
 
 The child runs with ``-I`` (no ``PYTHONPATH``, no cwd on the path) and the caller's
 environment minus its ``AWS_*``/``POWERTOOLS_*``/``PYTHON*`` variables, plus Lambda-like
@@ -66,6 +79,8 @@ API_DIR = REPO / "functions" / "api"
 RUNS = 11  # on a loaded 2-core machine, medians of 5 still moved the ratio by 0.3 run to run
 
 HEAVY = (
+    "boto3",
+    "s3transfer",
     "stripe",
     "moto",
     "responses",
@@ -96,20 +111,21 @@ CHILD = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 before = len(sys.modules)
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 __import__(sys.argv[2])
-elapsed = time.perf_counter() - started
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
 after = len(sys.modules)
 top = {name.partition(".")[0] for name in sys.modules}
 heavy = [name for name in sys.argv[3].split(",") if name in top]
 services = sys.modules.get("billing.adapters.services")  # None for boto3 alone
 factories = [value for value in vars(services).values() if hasattr(value, "cache_info")] if services else []
-started = time.perf_counter()
+started = time.process_time()
 for factory in factories:
     factory()
-first_use = time.perf_counter() - started
+first_use = time.process_time() - started
 import json
-print(json.dumps({"ms": elapsed * 1000, "modules": after - before, "heavy": heavy, "first_use_ms": first_use * 1000}))
+print(json.dumps({"ms": cpu * 1000, "wall_ms": elapsed * 1000, "modules": after - before, "heavy": heavy,
+                  "first_use_ms": first_use * 1000}))
 """
 
 
@@ -158,11 +174,13 @@ def run() -> dict[str, float | int | str]:
         boto3.append(measure("boto3"))
     api_ms = statistics.median(r["ms"] for r in api)
     boto3_ms = statistics.median(r["ms"] for r in boto3)
+    wall_ratio = statistics.median(r["wall_ms"] for r in api) / statistics.median(r["wall_ms"] for r in boto3)
     heavy = sorted({name for r in api for name in r["heavy"]})
     return {
         "api_import_ms": round(api_ms, 1),
         "boto3_import_ms": round(boto3_ms, 1),
         "ratio_to_boto3": round(api_ms / boto3_ms, 2),
+        "wall_ratio_to_boto3": round(wall_ratio, 2),
         "api_modules_loaded": round(statistics.median(r["modules"] for r in api)),
         "api_heavy_imports": ",".join(heavy) or "none",
         "api_first_use_ms": round(statistics.median(r["first_use_ms"] for r in api), 1),

@@ -56,7 +56,7 @@ def test_the_region_in_force_is_used(endpoint: pytest.MonkeyPatch) -> None:
 
 def test_only_the_client_factory_builds_aws_clients() -> None:
     """A client built and cached anywhere else would keep the endpoint it was built for."""
-    building = re.compile(r"\bboto3\.(client|resource|Session)\(|\bfrom boto3 import")
+    building = re.compile(r"\bboto3\.(client|resource|Session)\(|\bfrom boto3 import|\bcreate_client\(|\bSession\(")
     sources = [*(REPO / "layers" / "billing" / "billing").rglob("*.py"), *(REPO / "functions").rglob("*.py")]
     offenders = [
         str(path.relative_to(REPO))

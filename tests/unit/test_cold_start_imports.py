@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.cold_start import HEAVY
 from infra import template
 
 API_DIR = Path(__file__).resolve().parents[2] / "functions" / "api"
@@ -22,10 +23,13 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 import app
 loaded = sorted(name for name in sys.modules if name.startswith("billing"))
+top = sorted({name.partition(".")[0] for name in sys.modules})
 from billing.adapters import services
 built = [name for name, factory in vars(services).items() if hasattr(factory, "cache_info") and factory()]
-print(json.dumps({"loaded": loaded, "built": built}))
+print(json.dumps({"loaded": loaded, "top": top, "built": built}))
 """
+
+NOT_AT_COLD_START = HEAVY  # boto3, test, template and provider libraries (bench/cold_start.py says why each)
 
 ON_FIRST_USE = (
     "billing.catalog",
@@ -56,3 +60,9 @@ def test_the_app_loads_the_tenants_and_each_other_domain_on_first_use() -> None:
     early = [name for name in result["loaded"] if name.startswith(ON_FIRST_USE)]
     assert early == []
     assert {"tenants", "customers", "catalog", "usage_ingest", "invoices", "documents"} <= set(result["built"])
+
+
+def test_the_app_imports_no_library_it_does_not_need_at_cold_start() -> None:
+    result = _import_app()
+    assert "botocore" in result["top"]
+    assert [name for name in NOT_AT_COLD_START if name in result["top"]] == []

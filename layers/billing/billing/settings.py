@@ -92,7 +92,7 @@ class FunctionSettings(BaseModel):
     """Base of each function's own settings: a field per variable, named as the variable in
     lower case (``billing_table`` is ``BILLING_TABLE``), with one of the types above."""
 
-    model_config = ConfigDict(alias_generator=str.upper, extra="ignore", frozen=True)
+    model_config = ConfigDict(alias_generator=str.upper, extra="ignore", frozen=True, defer_build=True)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -41,7 +41,7 @@ def to_item(scope: Scope, key: str, fingerprint: str, lease_until: datetime) -> 
 def from_item(item: dict[str, Any]) -> Claim:
     response = None
     if "status" in item:
-        body = zlib.decompress(item["body_z"].value) if "body_z" in item else item["body"]
+        body = zlib.decompress(item["body_z"]) if "body_z" in item else item["body"]
         response = StoredResponse(status=int(item["status"]), body=json.loads(body))
     return Claim(fingerprint=item["fingerprint"], response=response)
 

@@ -8,16 +8,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from billing.adapters import aws
+from billing.adapters.dynamodb.attributes import deserialize, serialize
 from billing.errors import BillingError, Conflict
 from billing.pagination import MAX_SCANNED
 from billing.settings import get_settings, required
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 Item = dict[str, Any]
 
@@ -33,11 +30,11 @@ def table_name() -> str:
 
 def encode(item: Mapping[str, Any]) -> dict[str, Any]:
     """Python values -> DynamoDB attribute values; ``None`` attributes are left out."""
-    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
+    return {key: serialize(value) for key, value in item.items() if value is not None}
 
 
 def decode(item: Mapping[str, Any]) -> Item:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+    return {key: deserialize(value) for key, value in item.items()}
 
 
 def get(key: Mapping[str, str], consistent: bool = True) -> Item | None:
