@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from billing.adapters import migration_pages
+from billing.catalog.service import update_request
 from billing.errors import NotFound
 from billing.scope import Scope
 from billing.subscriptions import migrations
 from billing.subscriptions.migrations import MigrationPage, PlanMigrations
+from billing.usage import schema
 from billing.usage.aggregator import Record, UsageAggregator
 from billing.usage.failed_batches import FailedBatch, FailedBatches
 from tests.unit.fakes import MemoryAggregates
@@ -40,7 +42,7 @@ def test_a_migration_queues_its_pages_one_after_the_other(monkeypatch: pytest.Mo
     subs = [world.subscribe() for _ in range(5)]
     old = world.catalog.find(SCOPE, "plan", "basic")
     assert old is not None
-    new = world.catalog.update(SCOPE, "plan", old.id, {"base_fee": 2000})
+    new = world.catalog.update(SCOPE, "plan", old.id, update_request("plan", {"base_fee": 2000}))
     service = PlanMigrations(world.service, world.catalog, MemoryEvents(), pages, world.clock)  # type: ignore[arg-type]
     pages.send(MigrationPage(SCOPE, "mig_1", new.id, "2099-01-01T00:00:00Z"))  # the request, routed by the bus
     handled = 0
@@ -92,7 +94,7 @@ class MemoryStream:
 
 def test_a_replayed_batch_counts_once_and_leaves_the_queue() -> None:
     world = UsageWorld()
-    stamped = world.ingest.ingest(SCOPE, [ev(f"c{i}") for i in range(4)]).accepted
+    stamped = world.ingest.ingest(SCOPE, schema.read_all([ev(f"c{i}") for i in range(4)])).accepted
     records = [Record(str(i), SCOPE, event) for i, event in enumerate(stamped)]
     store, queue = MemoryAggregates(), MemoryFailedBatchQueue()
     batches = FailedBatches(queue, MemoryStream(records), UsageAggregator(store))

@@ -3,10 +3,9 @@
 ``request`` checks the migration and records ``PlanMigrationRequested``, which the bus routes
 to the migration worker's queue as its first page; the worker calls ``migrate`` once per page
 of the plan's subscriptions, which queues the next page (fanned out through the queue, never
-one long loop). Each
-subscription on an older version gets a ``tariff_change`` pending change at
-``effective_date`` and a ``TariffChangeScheduled`` event (the notice to the
-customer). Re-running a page changes nothing twice.
+one long loop). Each subscription on an older version gets a ``tariff_change`` pending change
+at ``effective_date`` and a ``TariffChangeScheduled`` event (the notice to the customer).
+Re-running a page changes nothing twice.
 """
 
 from __future__ import annotations
