@@ -47,13 +47,14 @@ inside the function that needs them, or in another function):
 
 Already on the path, and needed by every request: botocore (the clients; boto3's package is
 not imported, see ``billing.adapters.dynamodb.attributes``), ``pydantic`` (the function's
-settings, validated at import, and the tenant models: about 0.45 of ``import boto3``),
-``aws_lambda_powertools`` (``Logger``) and ``chalice``. These four alone take about 1.45x
-``import boto3`` here: that is the floor while the settings are checked at cold start. The
-billing modules on the path (tenants, idempotency, the DynamoDB adapter, the routes) add the
-rest. Every other domain module loads on first use (``billing.adapters.services``), which
-``api_first_use_ms`` shows. ``PYDANTIC_DISABLE_PLUGINS`` (template.yaml) spares the import
-pydantic's search for plugins, a scan of every installed package's metadata (about 10 ms).
+settings, validated at import, and the tenant models: about 0.4 of ``import boto3``),
+``aws_lambda_powertools`` (``Logger``) and ``chalice``. These four alone take about 1.4x
+``import boto3`` here: that is the floor while the settings are checked at cold start.
+``app`` imports botocore first (its docstring says why). The billing modules on the path
+(tenants, idempotency, the DynamoDB adapter, the routes) add the rest. Every other domain
+module loads on first use (``billing.adapters.services``), which ``api_first_use_ms`` shows.
+``PYDANTIC_DISABLE_PLUGINS`` (template.yaml) spares the import pydantic's search for plugins,
+a scan of every installed package's metadata (about 10 ms).
 
 The child runs with ``-I`` (no ``PYTHONPATH``, no cwd on the path) and the caller's
 environment minus its ``AWS_*``/``POWERTOOLS_*``/``PYTHON*`` variables, plus Lambda-like

@@ -23,7 +23,7 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 import app
 loaded = sorted(name for name in sys.modules if name.startswith("billing"))
-top = sorted({name.partition(".")[0] for name in sys.modules})
+top = list(dict.fromkeys(name.partition(".")[0] for name in sys.modules))  # in import order
 from billing.adapters import services
 built = [name for name, factory in vars(services).items() if hasattr(factory, "cache_info") and factory()]
 print(json.dumps({"loaded": loaded, "top": top, "built": built}))
@@ -66,3 +66,9 @@ def test_the_app_imports_no_library_it_does_not_need_at_cold_start() -> None:
     result = _import_app()
     assert "botocore" in result["top"]
     assert [name for name in NOT_AT_COLD_START if name in result["top"]] == []
+
+
+def test_the_app_imports_botocore_before_the_other_libraries() -> None:
+    """In this order the import takes about 13% less CPU time (``app.py`` says why)."""
+    top = _import_app()["top"]
+    assert top.index("botocore") < min(top.index(name) for name in ("pydantic", "aws_lambda_powertools", "chalice"))
