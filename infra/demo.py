@@ -171,8 +171,8 @@ def _usage(scope: Scope) -> None:
         services.usage_ingest().ingest(scope, schema.read_all(events[start : start + 1000]))
     now = datetime.now(UTC)
     for reading_id, value, at in [("wm-0", "1480", now - timedelta(days=2)), ("wm-1", "1500", now)]:
-        reading = ReadingInput(customer="household-17", meter="water_m3", reading=value, timestamp=to_wire(at),
-                               reading_id=reading_id)  # fmt: skip
+        reading = ReadingInput.model_validate({"customer": "household-17", "meter": "water_m3", "reading": value,
+                                               "timestamp": to_wire(at), "reading_id": reading_id})  # fmt: skip
         services.meter_readings().submit(scope, reading)
 
 

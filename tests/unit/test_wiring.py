@@ -43,7 +43,7 @@ def test_a_migration_queues_its_pages_one_after_the_other(monkeypatch: pytest.Mo
     old = world.catalog.find(SCOPE, "plan", "basic")
     assert old is not None
     new = world.catalog.update(SCOPE, "plan", old.id, update_request("plan", {"base_fee": 2000}))
-    service = PlanMigrations(world.service, world.catalog, MemoryEvents(), pages, world.clock)  # type: ignore[arg-type]
+    service = PlanMigrations(world.service, world.lookups, MemoryEvents(), pages, world.clock)  # type: ignore[arg-type]
     pages.send(MigrationPage(SCOPE, "mig_1", new.id, "2099-01-01T00:00:00Z"))  # the request, routed by the bus
     handled = 0
     while pages:
