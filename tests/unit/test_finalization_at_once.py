@@ -15,7 +15,7 @@ from billing.invoicing.model import Invoice
 from billing.invoicing.runs import InvoiceRuns, RunRequest
 from billing.subscriptions.model import ChangePlan
 from billing.validation import parse
-from tests.unit.fakes import MemoryDueIndex, MemoryRunStore
+from tests.unit.fakes import MemoryDueIndex, MemoryQueue, MemoryRunStore
 from tests.unit.invoicing_world import SCOPE, Billing
 
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -125,9 +125,9 @@ def test_a_run_counts_the_invoices_finalized_in_the_write_of_their_step() -> Non
     w = world()
     biller = finalizing(w)
     subs = [w.subscribe(w.customer(), "monthly") for _ in range(3)]
-    queue: list[dict[str, Any]] = []
+    queue = MemoryQueue()
     due = MemoryDueIndex(w.subscription_repo, w.invoices_repo)
-    runs = InvoiceRuns(MemoryRunStore(), due, queue.extend, biller, w.invoices, w.clock)
+    runs = InvoiceRuns(MemoryRunStore(), due, queue, biller, w.invoices, w.clock)
     run = runs.start(SCOPE, RunRequest.model_validate({}))
     while queue:
         runs.handle(queue.pop(0))
