@@ -1,1 +1,2 @@
-"""DynamoDB adapters. The single-table layout is described in ``KEYS.md`` beside this file."""
+"""DynamoDB adapters. ``KEYS.md`` beside this file has one table per entity: its keys, indexes,
+item shape and access patterns."""

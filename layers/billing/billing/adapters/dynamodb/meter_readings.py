@@ -1,4 +1,4 @@
-"""The last reading of each customer's meter, in the billing table (see KEYS.md)."""
+"""The last reading of each customer's meter, in the billing table (see KEYS.md, "Meter reading state")."""
 
 from __future__ import annotations
 

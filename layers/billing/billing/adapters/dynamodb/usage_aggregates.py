@@ -1,4 +1,4 @@
-"""Usage totals in the billing table (see KEYS.md, "usage totals").
+"""Usage totals in the billing table (see KEYS.md, "Period total" and the usage items after it).
 
 One item per (subscription, period, meter, group) under the period's key, so
 a customer's usage for a period is one ``Query``. Chunk markers and distinct

@@ -1,4 +1,4 @@
-"""Parked usage records in the billing table (see KEYS.md, "usage totals").
+"""Parked usage records in the billing table (see KEYS.md, "Parked record").
 
 All parked records share one partition, sorted by their time-ordered id: they are rare by
 nature (each is an anomaly an operator looks at), and one ``Query`` lists them in order.

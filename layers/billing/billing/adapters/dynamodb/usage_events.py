@@ -1,4 +1,4 @@
-"""Raw usage events in the usage table (see KEYS.md, "usage table").
+"""Raw usage events in the usage table (see KEYS.md, "Usage event").
 
 Each event is its own item keyed by transaction id, so duplicates collapse onto one key and
 the table spreads over partitions whatever the customer. A customer's events are listed

@@ -1,5 +1,5 @@
 """A customer's usage events in time order, written by the aggregator chunk by chunk (see
-KEYS.md, "event lists").
+KEYS.md, "Event list").
 
 Listing a customer's events newest first needs them ordered by timestamp under the customer.
 An index entry per event did that at the price of a second write per event. Instead the
