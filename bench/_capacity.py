@@ -1,27 +1,41 @@
 """DynamoDB write units of the requests a process makes, counted from the requests themselves.
 
-A write unit is one write of up to 1 KB of item (rounded up per item). Each global secondary
-index the item appears in (it has the index's partition key) costs one write of its index
-entry: the table's keys, the index's keys and what the index projects (the whole item for
-``ALL``), as template.yaml declares the table, rounded up per KB as well (DynamoDB: "larger
-index entries require additional write capacity units"). Every index the item appears in is
-charged on every write of it, changed or not (DynamoDB skips an index whose entry a write
-leaves as it was, and charges a delete and a put for one whose keys it moves: neither is
-known from the request alone). A transactional write costs twice, its index writes included.
-Item size follows DynamoDB's rules: attribute name bytes plus value bytes (numbers about one
-byte per two digits, plus one). Update expressions are counted as one unit per item
-touched, plus its index writes if it sets an index key (the aggregates have none). A PartiQL
-``INSERT`` (in ``BatchExecuteStatement``) costs what a put of its item costs.
+The rules are DynamoDB's ("Capacity unit consumption for writes", "Global secondary indexes:
+provisioned throughput considerations"):
+
+- A write of an item costs one unit per KB of item, rounded up; a put that replaces an item
+  is charged on the larger of the two.
+- Each global secondary index is charged for the entry the write changes in it: one write for
+  an entry that appears (or disappears), two when the write moves the entry's keys (a delete
+  and a put), one when it changes only what the index projects, nothing when the entry is as
+  it was or the item is in the index neither before nor after. An entry is the table's keys,
+  the index's keys and what the index projects (the whole item for ``ALL``), and a large entry
+  costs a unit per KB as well.
+- A transactional write costs twice, on the table alone: an index is charged what the same
+  change costs outside a transaction (measured against DynamoDB by the dynoxide emulator's
+  maintainers, nubo-db/dynoxide#188). A ``ConditionCheck`` costs what a write of its item does.
+
+To know what an index held before, the counter keeps the index entries of every item this
+process has written through the client it is attached to: attach it before the data a
+benchmark sets up, and ``reset`` it before the part that is measured. An item it has not seen
+is taken as new. Item size follows DynamoDB's rules: attribute name bytes plus value bytes
+(numbers about one byte per two digits, plus one). An update expression or a delete is charged
+on the size of the item as last seen (one unit when unseen); none of ours sets an index key
+in an update expression. A PartiQL ``INSERT`` (in ``BatchExecuteStatement``) costs what a put
+of its item costs.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+
+KB = 1024
 
 
 @dataclass(frozen=True)
@@ -86,32 +100,94 @@ def value_size(value: dict[str, Any]) -> int:
     raise ValueError(kind)
 
 
-def _units(item: dict[str, Any], names: Any = None) -> int:
-    size = sum(len(name.encode()) + value_size(value) for name, value in item.items() if names is None or name in names)
-    return max(1, math.ceil(size / 1024))
+def size(item: dict[str, Any]) -> int:
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
 
 
-def item_units(table_name: str, item: dict[str, Any]) -> int:
-    """A put of ``item``: the item, then the entry of each index it appears in."""
-    table = table_of(table_name)
-    units = _units(item)
+def _units(size_in_bytes: int) -> int:
+    return max(1, math.ceil(size_in_bytes / KB))
+
+
+@dataclass(frozen=True)
+class Image:
+    """What the counter remembers of a written item: its size and its index entries (None
+    where it is not in an index), each as (its keys, what it projects, its size)."""
+
+    size: int
+    entries: tuple[tuple[str, str, int] | None, ...]
+
+
+def image(table: Table, item: dict[str, Any]) -> Image:
+    entries: list[tuple[str, str, int] | None] = []
     for index in table.indexes:
-        if index.keys[0] in item:
-            projected = None if index.projects is None else {*table.keys, *index.keys, *index.projects}
-            units += _units(item, projected)
+        if not all(key in item for key in index.keys):
+            entries.append(None)
+            continue
+        names = {*table.keys, *index.keys} | (set(item) if index.projects is None else set(index.projects))
+        keys = {name: item[name] for name in (*table.keys, *index.keys)}
+        projected = {name: item[name] for name in sorted(names) if name in item and name not in keys}
+        entry = {**keys, **projected}
+        entries.append((json.dumps(keys, sort_keys=True), json.dumps(projected, sort_keys=True), size(entry)))
+    return Image(size(item), tuple(entries))
+
+
+def index_units(before: Image | None, after: Image | None, count: int) -> int:
+    """The index writes of a change from ``before`` to ``after`` (None: no item)."""
+    units = 0
+    for n in range(count):
+        old = before.entries[n] if before else None
+        new = after.entries[n] if after else None
+        if old is None and new is None or old == new:
+            continue
+        if old is None or new is None:
+            units += _units((old or new)[2])  # type: ignore[index]
+        elif old[0] != new[0]:
+            units += _units(old[2]) + _units(new[2])  # the entry moves: a delete and a put
+        else:
+            units += _units(new[2])  # only what it projects changed
     return units
 
 
+@dataclass
 class WriteUnits:
-    """Attach to a botocore DynamoDB client; ``units`` sums every write it sent."""
+    """Attach to a botocore DynamoDB client; ``units`` sums every write it sent since the last
+    ``reset``, ``requests`` counts its requests (reads included)."""
 
-    def __init__(self) -> None:
-        self.units = 0
-        self.requests = 0
-        self._lock = threading.Lock()
+    units: int = 0
+    requests: int = 0
+    _images: dict[tuple[str, str], Image] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attach(self, client: Any) -> None:
         client.meta.events.register("provide-client-params.dynamodb.*", self._count)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.units = self.requests = 0
+
+    def put(self, table_name: str, item: dict[str, Any], factor: int = 1) -> int:
+        """The units of a put of ``item`` (``factor`` 2 in a transaction), remembered."""
+        table = table_of(table_name)
+        key = self._key(table_name, table, item)
+        after = image(table, item)
+        with self._lock:
+            before = self._images.get(key)
+            self._images[key] = after
+        largest = max(after.size, before.size if before else 0)
+        return factor * _units(largest) + index_units(before, after, len(table.indexes))
+
+    def change(self, table_name: str, key_item: dict[str, Any], factor: int = 1, delete: bool = False) -> int:
+        """The units of an update, a delete or a condition check of the item with this key."""
+        table = table_of(table_name)
+        key = self._key(table_name, table, key_item)
+        with self._lock:
+            before = self._images.pop(key, None) if delete else self._images.get(key)
+        units = factor * _units(before.size if before else 0)
+        return units + (index_units(before, None, len(table.indexes)) if delete else 0)
+
+    @staticmethod
+    def _key(table_name: str, table: Table, item: dict[str, Any]) -> tuple[str, str]:
+        return table_name, json.dumps([item[name] for name in table.keys])
 
     def _count(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         units = 0
@@ -119,22 +195,29 @@ class WriteUnits:
             case "BatchWriteItem":
                 for name, requests in params["RequestItems"].items():
                     for request in requests:
-                        put = request.get("PutRequest")
-                        units += item_units(name, put["Item"]) if put else 1
+                        if put := request.get("PutRequest"):
+                            units += self.put(name, put["Item"])
+                        else:
+                            units += self.change(name, request["DeleteRequest"]["Key"], delete=True)
             case "PutItem":
-                units = item_units(params["TableName"], params["Item"])
-            case "UpdateItem" | "DeleteItem":
-                units = 1
+                units = self.put(params["TableName"], params["Item"])
+            case "UpdateItem":
+                units = self.change(params["TableName"], params["Key"])
+            case "DeleteItem":
+                units = self.change(params["TableName"], params["Key"], delete=True)
             case "BatchExecuteStatement":  # PartiQL INSERTs: the item is in the parameters
                 for statement in params["Statements"]:
                     if statement["Statement"].lstrip().upper().startswith("INSERT"):
                         table = re.findall(r'INTO\s+"([^"]+)"', statement["Statement"])[0]
                         names = re.findall(r"'([^']+)'\s*:\s*\?", statement["Statement"])
-                        units += item_units(table, dict(zip(names, statement["Parameters"], strict=True)))
+                        units += self.put(table, dict(zip(names, statement["Parameters"], strict=True)))
             case "TransactWriteItems":
                 for operation in params["TransactItems"]:
                     kind, body = next(iter(operation.items()))
-                    units += 2 * (item_units(body["TableName"], body["Item"]) if kind == "Put" else 1)
+                    if kind == "Put":
+                        units += self.put(body["TableName"], body["Item"], factor=2)
+                    else:
+                        units += self.change(body["TableName"], body["Key"], factor=2, delete=kind == "Delete")
         with self._lock:
             self.units += units
             self.requests += 1

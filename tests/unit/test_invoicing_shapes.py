@@ -11,11 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from bench._capacity import value_size
-from billing.adapters.dynamodb import credit_notes, invoice_runs, invoices, ledger, outbox, table
+from billing.adapters.dynamodb import credit_notes, invoice_runs, invoices, ledger, outbox, subscriptions, table
 from billing.events import DomainEvent
 from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.model import Invoice
 from billing.invoicing.runs import Failure, InvoiceRun
+from billing.scope import Scope
 from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
 from tests.unit.test_finalization_at_once import story, world
@@ -114,3 +115,18 @@ def test_an_invoice_is_stored_once_and_compactly() -> None:
         "entity", "status", "customer", "period_start", "revision",
     }  # fmt: skip
     assert isinstance(item["revision"]["N"], str) and Decimal(item["revision"]["N"]) == invoice.revision
+
+
+def test_a_billed_subscription_fits_one_write_unit_and_reads_back() -> None:
+    """Every billing step writes its subscription in a transaction, two units per KB: the
+    fields at their defaults are left out of the item and read back as they were."""
+    w = billed()
+    scope = Scope("ten_01m8s80fcbmca0r4g3x48eaxn0", livemode=False)  # an id as long as a real one
+    for sub_id in {i.subscription for i in all_invoices(w) if i.subscription}:
+        sub = w.subscription_repo.get(SCOPE, sub_id)
+        assert sub and sub.invoiced_through
+        item = table.encode(subscriptions.to_item(scope, sub))
+        assert sum(len(name.encode()) + value_size(value) for name, value in item.items()) < 1024
+        assert subscriptions.from_item(scope, stored(subscriptions.to_item(scope, sub))) == sub.model_copy(
+            update={"livemode": False}
+        )
