@@ -137,7 +137,7 @@ def index_units(before: Image | None, after: Image | None, count: int) -> int:
     for n in range(count):
         old = before.entries[n] if before else None
         new = after.entries[n] if after else None
-        if old is None and new is None or old == new:
+        if (old is None and new is None) or old == new:
             continue
         if old is None or new is None:
             units += _units((old or new)[2])  # type: ignore[index]

@@ -109,4 +109,3 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
         }
     finally:
         stack.stop()
-

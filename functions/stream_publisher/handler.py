@@ -1,10 +1,10 @@
 """Outbox publisher: table stream -> event bus.
 
-Each outbox record (an ``INSERT`` of an item with ``entity = event``; the event source mapping
-filters the rest) becomes one entry on the bus (``EventBus``, from the composition root) with
-``detail-type`` = the event type. Records that fail are reported as partial batch failures, so
-only they are retried. Consumers dedupe by the event id, as a retried batch may publish a
-record twice.
+Each event of an outbox record (an ``INSERT`` of an item with ``entity = event``; the event
+source mapping filters the rest) becomes one entry on the bus (``EventBus``, from the
+composition root) with ``detail-type`` = the event type, in the record's order. Records that
+fail are reported as partial batch failures, so only they are retried. Consumers dedupe by the
+event id, as a retried record may publish an event twice.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.adapters import services
-from billing.adapters.dynamodb.outbox import envelope_of
+from billing.adapters.dynamodb.outbox import envelopes_of
 from billing.settings import FunctionSettings, ResourceName
 
 
@@ -32,11 +32,9 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def publish(record: DynamoDBRecord) -> None:
-    envelope = envelope_of(record.dynamodb.new_image) if record.dynamodb else None
-    if envelope is None:
-        return
-    services.event_bus().publish(envelope)
-    logger.info("published", event_id=envelope["id"], event_type=envelope["type"])
+    for envelope in envelopes_of(record.dynamodb.new_image) if record.dynamodb else []:
+        services.event_bus().publish(envelope)
+        logger.info("published", event_id=envelope["id"], event_type=envelope["type"])
 
 
 @logger.inject_lambda_context

@@ -81,3 +81,23 @@ def test_events_keep_flowing_after_a_refused_transaction(stack: EmbeddedStack, a
     later = api.post("/v1/customers", key, {"name": "After the refusal"}).body
     stack.plumbing.drain()
     assert later["id"] in [m["detail"]["data"]["object"]["id"] for m in _received(queue)]
+
+
+def test_each_event_of_a_billing_step_reaches_the_bus_once(stack: EmbeddedStack, api: Api, key: str) -> None:
+    """A step records its events in one outbox record; the publisher puts each on the bus."""
+    from tests.integration.test_invoices_api import listed, on_clock, tariff
+
+    queues = {kind: _capture_bus(stack, kind) for kind in ("SubscriptionRenewed", "InvoiceCreated", "InvoiceFinalized")}
+    tariff(api, key)
+    clock, _, sub = on_clock(api, key)
+    assert api.post(f"/v1/test_clocks/{clock}/advance", key, {"to": "2026-02-01T02:00:00Z"}).status == 200
+    assert stack.plumbing is not None
+    stack.plumbing.drain()
+    received = {kind: [m["detail"] for m in _received(url)] for kind, url in queues.items()}
+    renewed = [d["data"]["object"]["id"] for d in received["SubscriptionRenewed"]]
+    assert renewed.count(sub) == 1
+    invoices = [invoice["id"] for invoice in listed(api, key, subscription=sub)]
+    assert len(invoices) == 2
+    for kind in ("InvoiceCreated", "InvoiceFinalized"):
+        ids = [d["data"]["object"]["id"] for d in received[kind]]
+        assert [ids.count(invoice) for invoice in invoices] == [1, 1], kind

@@ -363,7 +363,8 @@ class MemoryInvoices:
         self._subscriptions = subscriptions
         self._lock = threading.RLock()
 
-    def apply_step(self, scope: Scope, subscription, revision: int, invoice, history, events, finalize=None):
+    def apply_step(self, scope: Scope, outcome, revision: int, finalize=None):
+        subscription, invoice, history, events = outcome.subscription, outcome.invoice, outcome.history, outcome.events
         with self._lock:
             if self._subscriptions.rows[(scope, subscription.id)].revision != revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)

@@ -55,7 +55,7 @@ def items() -> list[dict[str, Any]]:
         customers.to_item(SCOPE, CUSTOMER),
         tenants.settings_to_item(SCOPE, SETTINGS),
         tenants.key_to_item(KEY),
-        outbox.to_item(EVENT),
+        outbox.to_item([EVENT]),
     ]
 
 
@@ -74,8 +74,8 @@ def test_items_read_back_as_they_were_written() -> None:
     assert tenants.key_from_item(stored(tenants.key_to_item(KEY))) == KEY
     tenant = Tenant(id="ten_a", name="Acme", created_at=AT)
     assert tenants.tenant_from_item(stored(tenants.tenant_to_item(tenant))) == tenant
-    assert outbox.from_item(stored(outbox.to_item(EVENT))) == EVENT
-    assert outbox.envelope_of(stored(outbox.to_item(EVENT))) == EVENT.envelope()
+    assert outbox.from_item(stored(outbox.to_item([EVENT]))) == [EVENT]
+    assert outbox.envelopes_of(stored(outbox.to_item([EVENT]))) == [EVENT.envelope()]
     claim = idempotency.from_item(stored(idempotency.to_item(SCOPE, "k", "print", AT)))
     assert (claim.fingerprint, claim.response) == ("print", None)
 
@@ -91,6 +91,6 @@ def test_items_of_the_older_shapes_are_still_read() -> None:
         "settings": {**SETTINGS.model_dump(), "grace_period": Decimal(60)},
     }
     assert tenants.settings_from_item(settings) == SETTINGS
-    assert outbox.envelope_of({"entity": "event", "body": json.dumps(EVENT.envelope())}) == EVENT.envelope()
+    assert outbox.envelopes_of({"entity": "event", "body": json.dumps(EVENT.envelope())}) == [EVENT.envelope()]
     claim = idempotency.from_item({"fingerprint": "print", "status": Decimal(201), "body": '{"id":"cus_1"}'})
     assert claim.response == StoredResponse(status=201, body={"id": "cus_1"})

@@ -60,17 +60,9 @@ class SubscriptionReader(Protocol):
 
 
 class StepWriter(Protocol):
-    def apply_step(
-        self,
-        scope: Scope,
-        subscription: Subscription,
-        revision: int,
-        invoice: Invoice | None,
-        history: HistoryEntry | None,
-        events: Sequence[DomainEvent],
-    ) -> Invoice | None:
-        """Write the subscription (if still at ``revision``), its new invoice, history and
-        events at once; ``Conflict`` if the subscription changed meanwhile. The invoice as
+    def apply_step(self, scope: Scope, outcome: Outcome, revision: int) -> Invoice | None:
+        """Write the step's subscription (if still at ``revision``), its new invoice, history
+        and events at once; ``Conflict`` if the subscription changed meanwhile. The invoice as
         written (finalized already when it was due at once: ``billing.invoicing.finalization``)."""
 
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
@@ -172,9 +164,7 @@ class SubscriptionBiller:
         charges anything."""
         history = list(self._subscriptions.history(scope, subscription.id))
         step = cycle.next_step(subscription, self.plan(scope, subscription.plan), history)
-        done = self.outcome(scope, subscription, history, step)
-        revision = subscription.revision
-        return self._writer.apply_step(scope, done.subscription, revision, done.invoice, done.history, done.events)
+        return self._writer.apply_step(scope, self.outcome(scope, subscription, history, step), subscription.revision)
 
     def outcome(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], step: cycle.Step

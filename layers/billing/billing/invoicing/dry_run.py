@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from billing.events import DomainEvent
-from billing.invoicing.biller import StepWriter, SubscriptionReader
+from billing.invoicing.biller import Outcome, StepWriter, SubscriptionReader
 from billing.invoicing.model import Invoice
 from billing.scope import Scope
 from billing.subscriptions.model import HistoryEntry, Subscription
@@ -32,19 +31,11 @@ class DryRun:
         written = self._history.get((scope, subscription_id), [])
         return [*self._subscriptions.history(scope, subscription_id), *written]
 
-    def apply_step(
-        self,
-        scope: Scope,
-        subscription: Subscription,
-        revision: int,
-        invoice: Invoice | None,
-        history: HistoryEntry | None,
-        events: Sequence[DomainEvent],
-    ) -> Invoice | None:
-        key = (scope, subscription.id)
-        self._rows[key] = subscription
-        if history:
-            self._history.setdefault(key, []).append(history)
+    def apply_step(self, scope: Scope, outcome: Outcome, revision: int) -> Invoice | None:
+        key, invoice = (scope, outcome.subscription.id), outcome.invoice
+        self._rows[key] = outcome.subscription
+        if outcome.history:
+            self._history.setdefault(key, []).append(outcome.history)
         if invoice:
             self._invoices.setdefault(key, []).append(invoice)
         return invoice

@@ -22,15 +22,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from billing import ledger
 from billing.clock import to_wire
 from billing.events import DomainEvent
 from billing.invoicing.model import Invoice, invoice_event
 from billing.scope import Scope
-from billing.subscriptions.model import HistoryEntry, Subscription
 from billing.tenant_settings import TenantSettings
+
+if TYPE_CHECKING:
+    from billing.invoicing.biller import Outcome
 
 
 def invoice_number(prefix: str, issued_at: str, sequence: int) -> str:
@@ -85,17 +87,10 @@ class Finalization:
 
 class StepStore(Protocol):
     def apply_step(
-        self,
-        scope: Scope,
-        subscription: Subscription,
-        revision: int,
-        invoice: Invoice | None,
-        history: HistoryEntry | None,
-        events: Sequence[DomainEvent],
-        finalize: Build | None = None,
+        self, scope: Scope, outcome: Outcome, revision: int, finalize: Build | None = None
     ) -> Invoice | None:
         """Write the step at once (``Conflict`` if the subscription is no longer at
-        ``revision``); with ``finalize``, ``invoice`` is written finalized as ``finalize``
+        ``revision``); with ``finalize``, its invoice is written finalized as ``finalize``
         builds it, with its number, journal entry and events. The invoice as written."""
 
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]: ...
@@ -108,20 +103,12 @@ class FinalizingStepWriter:
     def __init__(self, store: StepStore, settings: Callable[[Scope], TenantSettings]):
         self._store, self._settings = store, settings
 
-    def apply_step(
-        self,
-        scope: Scope,
-        subscription: Subscription,
-        revision: int,
-        invoice: Invoice | None,
-        history: HistoryEntry | None,
-        events: Sequence[DomainEvent],
-    ) -> Invoice | None:
+    def apply_step(self, scope: Scope, outcome: Outcome, revision: int) -> Invoice | None:
         finalize = None
-        settings = self._settings(scope)
+        settings, invoice = self._settings(scope), outcome.invoice
         if invoice and invoice.finalize_at and due_at_once(invoice, settings):
             finalize = Finalization(scope, invoice, settings, invoice.finalize_at).build
-        return self._store.apply_step(scope, subscription, revision, invoice, history, events, finalize)
+        return self._store.apply_step(scope, outcome, revision, finalize)
 
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
         return self._store.of_subscription(scope, subscription_id)

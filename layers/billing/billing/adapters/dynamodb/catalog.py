@@ -88,7 +88,7 @@ def redeem(scope: Scope, kind: Kind[Entity], object_id: str, limit: int | None) 
 class DynamoCatalogRepository:
     def create[E: Entity](self, scope: Scope, kind: Kind[E], entity: E, event: DomainEvent) -> None:
         item = to_item(scope, kind, entity)
-        operations = [table.put(item, _NEW), outbox.put_event(event)]
+        operations = [table.put(item, _NEW), *outbox.put_events([event])]
         conflicts = {}
         if kind.has_code:
             conflicts[len(operations)] = _code_taken(kind, item["code"])
@@ -115,7 +115,7 @@ class DynamoCatalogRepository:
     def replace[E: Entity](self, scope: Scope, kind: Kind[E], entity: E, revision: int, event: DomainEvent) -> None:
         operations = [
             table.put(to_item(scope, kind, entity), "revision = :r", {":r": revision}),
-            outbox.put_event(event),
+            *outbox.put_events([event]),
         ]
         table.transact(operations, {})
 
@@ -128,6 +128,6 @@ class DynamoCatalogRepository:
             table.put(item, _NEW),
             table.put(to_item(scope, kind, old), "revision = :r", {":r": revision}),
             table.put(guard, "id = :old", {":old": old.id}),
-            outbox.put_event(event),
+            *outbox.put_events([event]),
         ]
         table.transact(operations, {})

@@ -84,7 +84,7 @@ class DynamoCreditNoteRepository:
                 table.put(invoices.to_item(scope, invoice), "revision = :r", {":r": invoice_revision}),
                 table.put(to_item(scope, note), "attribute_not_exists(PK)"),
                 *ledger.post(scope, journal),
-                *[outbox.put_event(event) for event in events],
+                *outbox.put_events(events),
             ]
 
         changed = Conflict("The invoice changed meanwhile; retry.", code="concurrent_update", retryable=True)

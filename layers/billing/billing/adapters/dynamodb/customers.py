@@ -125,7 +125,7 @@ def subscribable(scope: Scope, customer_id: str, currency: str, set_currency: bo
 
 class DynamoCustomerRepository:
     def create(self, scope: Scope, customer: Customer, event: DomainEvent) -> None:
-        operations = [table.put(to_item(scope, customer), _NEW), outbox.put_event(event)]
+        operations = [table.put(to_item(scope, customer), _NEW), *outbox.put_events([event])]
         conflicts = {}
         if customer.external_id:
             conflicts[len(operations)] = _external_taken(customer.external_id)
@@ -143,7 +143,7 @@ class DynamoCustomerRepository:
     def save(self, scope: Scope, customer: Customer, previous: Customer, event: DomainEvent) -> None:
         operations = [
             table.put(to_item(scope, customer), "version = :v"),
-            outbox.put_event(event),
+            *outbox.put_events([event]),
         ]
         operations[0]["Put"]["ExpressionAttributeValues"] = table.encode({":v": previous.version})
         conflicts: dict[int, Conflict] = {}

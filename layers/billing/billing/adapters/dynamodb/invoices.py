@@ -25,13 +25,13 @@ from billing.adapters.dynamodb.shapes import Shape, known, pack, unpack
 from billing.catalog.tax_rates import AppliedTaxRate
 from billing.errors import Conflict
 from billing.events import DomainEvent
+from billing.invoicing.biller import Outcome
 from billing.invoicing.finalization import Build
 from billing.invoicing.lines import Line, TaxAmount
 from billing.invoicing.model import Invoice, InvoiceQuery, UsageBasis
 from billing.ledger import JournalEntry
 from billing.pagination import Page
 from billing.scope import Scope
-from billing.subscriptions.model import HistoryEntry, Subscription
 
 _NEW = "attribute_not_exists(PK)"
 
@@ -118,42 +118,30 @@ def _moved() -> Conflict:
     return Conflict("The subscription changed while it was billed; retry.", code="concurrent_update", retryable=True)
 
 
-def _finalized(scope: Scope, balances: Mapping[str, int], sequence: int, build: Build) -> tuple[Invoice, list[Any]]:
-    """The finalized invoice ``build`` makes and the operations that write what it posts."""
-    done = build(balances, sequence)
-    return done.invoice, [*ledger.post(scope, done.journal), *[outbox.put_event(e) for e in done.events]]
-
-
 class DynamoInvoiceRepository:
     def apply_step(
-        self,
-        scope: Scope,
-        subscription: Subscription,
-        revision: int,
-        invoice: Invoice | None,
-        history: HistoryEntry | None,
-        events: Sequence[DomainEvent],
-        finalize: Build | None = None,
+        self, scope: Scope, outcome: Outcome, revision: int, finalize: Build | None = None
     ) -> Invoice | None:
-        step = [table.put(subscriptions.to_item(scope, subscription), "revision = :r", {":r": revision})]
-        if history:
-            step.append(subscriptions.history_put(scope, subscription, history))
-        step += [outbox.put_event(event) for event in events]
-        if invoice is None:
-            table.transact(step, {0: _moved()})
-            return None
-        if finalize is None:
-            table.transact([*step, table.put(to_item(scope, invoice), _NEW)], {0: _moved()})
+        """The step in one transaction: the subscription (if still at ``revision``), its history
+        entry, its invoice (finalized as ``finalize`` builds it: numbered, with the journal entry
+        it posts) and one outbox record of every event."""
+        sub, invoice = outcome.subscription, outcome.invoice
+        step = [table.put(subscriptions.to_item(scope, sub), "revision = :r", {":r": revision})]
+        if outcome.history:
+            step.append(subscriptions.history_put(scope, sub, outcome.history))
+        if invoice is None or finalize is None:
+            drafted = [table.put(to_item(scope, invoice), _NEW)] if invoice else []
+            table.transact([*step, *drafted, *outbox.put_events(outcome.events)], {0: _moved()})
             return invoice
         written: list[Invoice] = []
 
         def write(sequence: int, found: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
-            final, posted = _finalized(scope, ledger.balances_of(found[0]), sequence, finalize)
-            written[:] = [final]
-            return [*step, table.put(to_item(scope, final), _NEW), *posted]
+            done = finalize(ledger.balances_of(found[0]), sequence)
+            written[:] = [done.invoice]
+            events = outbox.put_events([*outcome.events, *done.events])
+            return [*step, table.put(to_item(scope, done.invoice), _NEW), *ledger.post(scope, done.journal), *events]
 
-        reads = [ledger.balances_key(scope, invoice.customer)]
-        numbering.take(_counter_key(scope), write, {0: _moved()}, reads)
+        numbering.take(_counter_key(scope), write, {0: _moved()}, [ledger.balances_key(scope, invoice.customer)])
         return written[0]
 
     def get(self, scope: Scope, invoice_id: str) -> Invoice | None:
@@ -199,9 +187,10 @@ class DynamoInvoiceRepository:
         written: list[Invoice] = []
 
         def write(sequence: int, found: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
-            final, posted = _finalized(scope, ledger.balances_of(found[0]), sequence, build)
-            written[:] = [final]
-            return [table.put(to_item(scope, final), "revision = :r", {":r": draft.revision}), *posted]
+            done = build(ledger.balances_of(found[0]), sequence)
+            written[:] = [done.invoice]
+            final = table.put(to_item(scope, done.invoice), "revision = :r", {":r": draft.revision})
+            return [final, *ledger.post(scope, done.journal), *outbox.put_events(done.events)]
 
         numbering.take(_counter_key(scope), write, {0: _changed()}, [ledger.balances_key(scope, draft.customer)])
         return written[0]
@@ -213,7 +202,7 @@ class DynamoInvoiceRepository:
         operations = [
             table.put(to_item(scope, invoice), "revision = :r", {":r": revision}),
             *ledger.post(scope, journal),
-            *[outbox.put_event(event) for event in events],
+            *outbox.put_events(events),
         ]
         table.transact(operations, {0: _changed()})
 

@@ -181,7 +181,7 @@ class DynamoSubscriptionRepository:
         operations = [
             table.put(to_item(scope, subscription), _NEW),
             history_put(scope, subscription, new.history),
-            outbox.put_event(new.event),
+            *outbox.put_events([new.event]),
         ]
         conflicts: dict[int, BillingError] = {
             len(operations): Conflict(
@@ -211,7 +211,7 @@ class DynamoSubscriptionRepository:
         operations = [
             table.put(to_item(scope, subscription), "revision = :r", {":r": revision}),
             history_put(scope, subscription, history),
-            outbox.put_event(event),
+            *outbox.put_events([event]),
         ]
         table.transact(operations, {})
 
