@@ -20,7 +20,7 @@ from billing.invoicing.model import InvoiceQuery
 from billing.invoicing.runs import InvoiceRuns, RunRequest
 from billing.pricing import MODELS, Usage
 from billing.scope import Scope
-from billing.subscriptions.model import AddOnItem, Cancel, ChangePlan
+from billing.subscriptions.model import AddOnItem, Cancel, ChangePlan, Subscription
 from billing.validation import parse
 from tests.unit.fakes import MemoryDueIndex, MemoryQueue, MemoryRunStore
 from tests.unit.invoicing_world import SCOPE, Billing
@@ -334,11 +334,11 @@ def test_a_run_that_crashes_half_way_and_runs_again_bills_each_period_once() -> 
                        w.biller, w.invoices, w.clock)  # fmt: skip
     real_bill, calls = w.biller.bill, {"n": 0}
 
-    def crashing(scope: Scope, subscription_id: str, as_of: datetime) -> list:
+    def crashing(scope: Scope, subscription_id: str, as_of: datetime, read: Subscription | None = None) -> list:
         calls["n"] += 1
         if calls["n"] == 7:
             raise TimeoutError("the worker died")
-        return real_bill(scope, subscription_id, as_of)
+        return real_bill(scope, subscription_id, as_of, read)
 
     w.biller.bill = crashing  # type: ignore[method-assign]
     first = runs.start(SCOPE, RunRequest.model_validate({}))
@@ -354,6 +354,48 @@ def test_a_run_that_crashes_half_way_and_runs_again_bills_each_period_once() -> 
         runs.handle(queue.pop(0))
     for sub in subs:
         assert len(w.invoices.list(SCOPE, InvoiceQuery.from_params({"subscription": sub})).data) == 1
+
+
+def test_a_run_reads_each_subscription_once_however_many_steps_it_bills() -> None:
+    """The run hands the biller the subscription it read; each step goes on from the one the
+    step before wrote."""
+    w = world()
+    subs = [w.subscribe(w.customer(), "starter") for _ in range(3)]
+    w.at(datetime(2026, 5, 2, tzinfo=UTC))  # three periods due each: March, April, May
+    queue = MemoryQueue()
+    runs = InvoiceRuns(MemoryRunStore(), MemoryDueIndex(w.subscription_repo, w.invoices_repo), queue,
+                       w.biller, w.invoices, w.clock)  # fmt: skip
+    real_get, reads = w.subscription_repo.get, []
+
+    def counted(scope: Scope, subscription_id: str) -> Subscription | None:
+        reads.append(subscription_id)
+        return real_get(scope, subscription_id)
+
+    w.subscription_repo.get = counted  # type: ignore[method-assign]
+    run = runs.start(SCOPE, RunRequest.model_validate({}))
+    while queue:
+        runs.handle(queue.pop(0))
+    assert runs.get(SCOPE, run.id).counts["invoices_created"] == 9
+    assert sorted(reads) == sorted(subs)
+
+
+def test_a_step_that_charges_nothing_drafts_nothing_unless_a_preview_asks() -> None:
+    """A free trial's first step writes no invoice: billing does not read the customer (its
+    discounts and taxes); a preview still drafts what the next step bills."""
+    w = world()
+    cus = w.customer(address={"country": "US", "region": "CA"})
+    sub = w.subscribe(cus, "starter", trial_days=14)
+    real_get, reads = w.customer_repo.get, []
+
+    def counted(scope: Scope, customer_id: str) -> object:
+        reads.append(customer_id)
+        return real_get(scope, customer_id)
+
+    w.customer_repo.get = counted  # type: ignore[method-assign]
+    assert w.bill(sub) == []
+    assert reads == []
+    upcoming = previews.upcoming(w.biller, SCOPE, w.subscription_repo.get(SCOPE, sub))
+    assert upcoming.customer == cus and reads == [cus]
 
 
 def test_a_subscription_that_cannot_be_rated_fails_alone_with_its_reason() -> None:
@@ -386,11 +428,11 @@ def test_a_race_in_a_run_retries_the_message_instead_of_failing_the_subscription
                        w.biller, w.invoices, w.clock)  # fmt: skip
     real_bill, raced = w.biller.bill, []
 
-    def racing(scope: Scope, subscription_id: str, as_of: datetime) -> list:
+    def racing(scope: Scope, subscription_id: str, as_of: datetime, read: Subscription | None = None) -> list:
         if not raced:
             raced.append(subscription_id)
             raise Conflict("the customer's credit changed meanwhile", code="concurrent_update", retryable=True)
-        return real_bill(scope, subscription_id, as_of)
+        return real_bill(scope, subscription_id, as_of, read)
 
     w.biller.bill = racing  # type: ignore[method-assign]
     run = runs.start(SCOPE, RunRequest.model_validate({}))

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 from billing.catalog.add_ons import AddOn
@@ -96,16 +97,22 @@ class Part:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One step computed: the subscription as the step leaves it, its draft (``kept`` when
-    it is written: it charges something, or its usage may still come), its history entry and
-    events, and its lines by part."""
+    """One step computed: the subscription as the step leaves it, whether its draft is
+    ``kept`` (written: it charges something, or its usage may still come), its history entry
+    and events, its lines by part, and its draft. A draft that is not kept is only made when
+    asked for (a preview shows it; billing does not read the customer, discounts and taxes
+    for a step that charges nothing)."""
 
     subscription: Subscription
-    draft: Invoice
     kept: bool
     history: HistoryEntry | None
     events: list[DomainEvent]
     parts: list[Part]
+    drafted: Callable[[], Invoice] = field(repr=False, compare=False)
+
+    @cached_property
+    def draft(self) -> Invoice:
+        return self.drafted()
 
     @property
     def invoice(self) -> Invoice | None:
@@ -144,27 +151,26 @@ class SubscriptionBiller:
         return now_for(self._clock, self._times, scope, clock_id)
 
     # ------------------------------------------------------------------ cycle
-    def bill(self, scope: Scope, subscription_id: str, as_of: datetime) -> list[Invoice]:
-        """Apply every step due by ``as_of``; the invoices written, in order."""
+    def bill(
+        self, scope: Scope, subscription_id: str, as_of: datetime, read: Subscription | None = None
+    ) -> list[Invoice]:
+        """Apply every step due by ``as_of``, from the subscription as the caller ``read`` it
+        (read here otherwise); the invoices written, in order. Each step goes on from the
+        subscription the one before wrote: a change made meanwhile fails the write (``Conflict``)."""
         written: list[Invoice] = []
         until = to_wire(as_of)
-        while True:
-            subscription = self._subscriptions.get(scope, subscription_id)
-            if subscription is None:
-                raise NotFound(f"No such subscription: '{subscription_id}'", param="subscription")
-            due = cycle.due_at(subscription)
-            if due is None or due > until:
-                return written
-            invoice = self.step(scope, subscription)
+        subscription = read or self._subscriptions.get(scope, subscription_id)
+        if subscription is None:
+            raise NotFound(f"No such subscription: '{subscription_id}'", param="subscription")
+        while (due := cycle.due_at(subscription)) is not None and due <= until:
+            history = list(self._subscriptions.history(scope, subscription.id))
+            step = cycle.next_step(subscription, self.plan(scope, subscription.plan), history)
+            done = self.outcome(scope, subscription, history, step)
+            invoice = self._writer.apply_step(scope, done, subscription.revision)
             if invoice:
                 written.append(invoice)
-
-    def step(self, scope: Scope, subscription: Subscription) -> Invoice | None:
-        """Apply the next step of the subscription's cycle; its invoice as written, if it
-        charges anything."""
-        history = list(self._subscriptions.history(scope, subscription.id))
-        step = cycle.next_step(subscription, self.plan(scope, subscription.plan), history)
-        return self._writer.apply_step(scope, self.outcome(scope, subscription, history, step), subscription.revision)
+            subscription = done.subscription
+        return written
 
     def outcome(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], step: cycle.Step
@@ -193,13 +199,16 @@ class SubscriptionBiller:
             updated = updated.model_copy(update={"billed_through": updated.current_period_end})
         parts.append(Part("one_offs", self.one_offs(scope, updated)))
         lines = [line for part in parts for line in part.lines]
-        draft, drafted = self.draft(scope, updated, step, lines, basis)
         kept = bool(lines) or bool(basis and self.plan(scope, basis.plan).charges)  # late usage may still come
         if kept:
-            updated = drafted
+            draft, updated = self.draft(scope, updated, step, lines, basis)
             events.append(invoice_event("InvoiceCreated", scope, draft, step.at))
+            drafted: Callable[[], Invoice] = lambda: draft  # noqa: E731
+        else:
+            unchanged = updated
+            drafted = lambda: self.draft(scope, unchanged, step, lines, basis)[0]  # noqa: E731
         updated = updated.model_copy(update={"revision": subscription.revision + 1})
-        return Outcome(updated, draft, kept, entry, events, parts)
+        return Outcome(updated, kept, entry, events, parts, drafted)
 
     def closing_parts(
         self, scope: Scope, subscription: Subscription, history: list[HistoryEntry], step: cycle.Step

@@ -274,7 +274,7 @@ class InvoiceRuns:
         if subscription is None or not self._selected(scope, subscription.customer, subscription.plan, message.filters):
             counts["skipped"] += 1
             return
-        written = self._biller.bill(scope, object_id, as_of)
+        written = self._biller.bill(scope, object_id, as_of, subscription)
         counts["invoices_created"] += len(written)
         for invoice in written:  # drafts due at once were finalized in the write of their step
             finalized = invoice.status != "draft" or self._invoices.finalize_if_due(scope, invoice.id, as_of)
