@@ -102,6 +102,14 @@ def test_the_api_reads_and_writes_documents() -> None:
     assert granted("ApiFunctionRole", "s3:ListBucket")  # a missing document is a 404, not a 403
 
 
+@pytest.mark.parametrize("role_id", FUNCTION_ROLES)
+def test_only_functions_that_render_documents_reach_them(role_id: str) -> None:
+    """PDFs are rendered by the API alone (on request); the invoice run finalizes without them."""
+    renders = {"ApiFunctionRole"}
+    for action in ("s3:GetObject", "s3:PutObject"):
+        assert granted(role_id, action) == (role_id in renders), (role_id, action)
+
+
 def test_the_authorizer_only_reads_api_key_items() -> None:
     dynamodb = [s for s in statements("AuthorizerFunctionRole") if any(a.startswith("dynamodb:") for a in actions(s))]
     (statement,) = dynamodb

@@ -42,6 +42,11 @@ class Page(Generic[T]):
     paged: bool = True  # False: the whole list at once, shown without a cursor
 
     @classmethod
+    def of(cls, data: Iterable[T], cursor: str | None) -> Page[T]:
+        """A page of ``data`` that goes on after ``cursor``; None: it is the last."""
+        return cls(data=list(data), has_more=cursor is not None, next_starting_after=cursor)
+
+    @classmethod
     def whole(cls, data: Iterable[T]) -> Page[T]:
         """Every item at once: ``has_more`` is always false, and there is no cursor."""
         return cls(data=list(data), has_more=False, paged=False)

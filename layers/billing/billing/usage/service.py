@@ -147,8 +147,7 @@ class UsageService:
             before = f"{event.timestamp}#{event.transaction_id}"
         window = (query.from_ or "0000", query.to or "9999")
         events, after = self._events.for_customer(scope, customer.id, window, query.code, query.page.limit, before)
-        next_id = after.partition("#")[2] if after else None  # the transaction id at that position
-        return Page(data=events, has_more=after is not None, next_starting_after=next_id)
+        return Page.of(events, after.partition("#")[2] if after else None)  # the transaction id there
 
     def customer(self, scope: Scope, ref: str, param: str) -> Customer:
         customer = find_customer(self._customers, scope, ref)

@@ -110,7 +110,7 @@ class DynamoCatalogRepository:
             start = {**_key(scope, kind, starting_after), "GSI1PK": _prefix(scope, kind), "GSI1SK": starting_after}
         items, cursor = table.query_pages("GSI1", "GSI1PK", _prefix(scope, kind), start, limit)
         found = [from_item(scope, kind, item) for item in items]
-        return Page(data=found, has_more=cursor is not None, next_starting_after=cursor)
+        return Page.of(found, cursor)
 
     def replace[E: Entity](self, scope: Scope, kind: Kind[E], entity: E, revision: int, event: DomainEvent) -> None:
         operations = [

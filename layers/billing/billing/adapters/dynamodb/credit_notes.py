@@ -104,4 +104,4 @@ class DynamoCreditNoteRepository:
         start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
         items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit)
         notes = [from_item(item) for item in items]
-        return Page(data=notes, has_more=cursor is not None, next_starting_after=cursor)
+        return Page.of(notes, cursor)

@@ -182,7 +182,7 @@ class DynamoCustomerRepository:
             start = {**_key(scope, starting_after), f"{index}PK": key_value, f"{index}SK": starting_after}
         names = {"#status": "status"} if filter_expr else None
         items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit, filter_expr, names, values)
-        return Page(data=[from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
+        return Page.of((from_item(item) for item in items), cursor)
 
 
 def _matches(customer: Customer, query: CustomerQuery) -> bool:

@@ -180,7 +180,7 @@ class DynamoInvoiceRepository:
             names or None,
             values or None,
         )
-        return Page(data=[from_item(item) for item in items], has_more=cursor is not None, next_starting_after=cursor)
+        return Page.of((from_item(item) for item in items), cursor)
 
     def finalize(self, scope: Scope, draft: Invoice, build: Build) -> Invoice:
         """Number ``draft`` and write it with what it posts, at once (see ``numbering``)."""
