@@ -431,6 +431,9 @@ class MemoryInvoices:
     def of_subscription(self, scope: Scope, subscription_id: str) -> list:
         return [i for (sc, _), i in self.rows.items() if sc == scope and i.subscription == subscription_id]
 
+    def open_of(self, scope: Scope, customer_id: str) -> list:
+        return [i for (sc, _), i in self.rows.items() if sc == scope and i.customer == customer_id and i.status == "open"]
+
 
 class MemoryCreditNotes:
     def __init__(self, invoices: MemoryInvoices) -> None:
@@ -457,6 +460,37 @@ class MemoryCreditNotes:
         rows = sorted((n for (sc, _), n in self.rows.items() if sc == scope), key=lambda n: n.id, reverse=True)
         rows = [n for n in rows if query.invoice in (None, n.invoice)]
         return Page(data=rows[:limit], has_more=len(rows) > limit)
+
+
+class MemoryPayments:
+    """Payments, writing the invoices they pay and their entries with the adapter's checks."""
+
+    def __init__(self, invoices: MemoryInvoices) -> None:
+        self.rows: dict[tuple[Scope, str], object] = {}
+        self._invoices = invoices
+
+    def record(self, scope: Scope, payment, invoices, journal, events) -> None:
+        with self._invoices._lock:
+            if (scope, payment.id) in self.rows:
+                raise Conflict("taken", code="payment_exists")
+            for invoice in invoices:
+                if self._invoices.rows[(scope, invoice.id)].revision != invoice.revision - 1:
+                    raise Conflict("raced", code="concurrent_update", retryable=True)
+            self._invoices.record(scope, journal)
+            for invoice in invoices:
+                self._invoices.rows[(scope, invoice.id)] = invoice
+            self.rows[(scope, payment.id)] = payment
+            self._invoices.events += events
+
+    def get(self, scope: Scope, payment_id: str):
+        return self.rows.get((scope, payment_id))
+
+    def list(self, scope: Scope, query, limit: int, starting_after: str | None) -> Page:
+        rows = sorted((p for (sc, _), p in self.rows.items() if sc == scope), key=lambda p: p.id, reverse=True)
+        rows = [p for p in rows if starting_after is None or p.id < starting_after]
+        for name in ("customer", "invoice", "status", "provider"):
+            rows = [p for p in rows if getattr(query, name) in (None, getattr(p, name))]
+        return Page.of(rows[:limit], rows[limit - 1].id if len(rows) > limit else None)
 
 
 class MemoryQueue(list):

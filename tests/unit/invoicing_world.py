@@ -14,6 +14,7 @@ from billing.invoicing.biller import SubscriptionBiller
 from billing.invoicing.credit_notes import CreditNotes
 from billing.invoicing.model import billed_periods
 from billing.invoicing.service import InvoiceService
+from billing.payments.service import Payments
 from billing.scope import Scope
 from billing.subscriptions.model import SubscriptionCreate
 from billing.subscriptions.service import SubscriptionService
@@ -31,6 +32,7 @@ from tests.unit.fakes import (
     MemoryCreditNotes,
     MemoryCustomers,
     MemoryInvoices,
+    MemoryPayments,
     MemorySubscriptions,
     MemoryUsageEvents,
 )
@@ -73,6 +75,10 @@ class Billing:
             lambda scope: self.settings,
             self.biller.now,
             self.invoices.prorated,
+        )
+        self.payments_repo = MemoryPayments(self.invoices_repo)
+        self.payments = Payments(
+            self.payments_repo, self.invoices_repo, self.customer_repo.get, self.invoices_repo.balances, self.biller.now
         )
         self._aggregated = 0
 

@@ -7,9 +7,11 @@ the same transaction as the document's change. Accounts, per customer:
 - ``revenue`` / ``revenue:{supplier}``: income, per supplier billed on behalf of;
 - ``tax_payable:{tax_rate}``: tax collected for the authorities;
 - ``customer_credit``: money held for the customer: invoices with a negative total (a credit
-  larger than the charges) and credit notes beyond what an invoice still asked for. It is
-  used by the customer's next finalized invoices (``applied_balance``) and never goes into
-  debit.
+  larger than the charges), credit notes beyond what an invoice still asked for, and payments
+  beyond what the open invoices asked for. It is used by the customer's next finalized
+  invoices (``applied_balance``) and never goes into debit;
+- ``cash:{provider}``: money received through a provider (``cash:stripe``), or recorded by the
+  tenant (``cash:offline``), until it is paid out.
 
 A balance is the sum of its postings; nothing stores a balance without its postings.
 Amounts are integers in the currency's minor unit, never negative: a negative amount is
@@ -121,17 +123,33 @@ def reverse(postings: Iterable[Posting]) -> list[Posting]:
     return [Posting(p.account, debit=p.credit, credit=p.debit) for p in postings]
 
 
+def cash_account(provider: str) -> str:
+    return f"cash:{provider}"
+
+
+def payment_postings(provider: str, received: int, excess: int) -> list[Posting]:
+    """Money received: the provider's cash debited; the customer's receivable credited by what
+    invoices took of it, customer credit by the ``excess`` no invoice asked for."""
+    return [
+        Posting(cash_account(provider), debit=received),
+        Posting(RECEIVABLE, credit=received - excess),
+        Posting(CUSTOMER_CREDIT, credit=excess),
+    ]
+
+
+def journal_entry(
+    customer: str, currency: str, kind: str, at: str, reference: str, postings: Iterable[Posting]
+) -> JournalEntry:
+    """An entry of merged postings (one per account and side, none of zero)."""
+    return JournalEntry(
+        customer=customer, currency=currency, at=at, kind=kind, reference=reference, postings=_merge(postings)
+    )
+
+
 def entry(
     invoice: Invoice, kind: str, at: str, postings: Iterable[Posting], reference: str | None = None
 ) -> JournalEntry:
-    return JournalEntry(
-        customer=invoice.customer,
-        currency=invoice.currency,
-        at=at,
-        kind=kind,
-        reference=reference or invoice.id,
-        postings=_merge(postings),
-    )
+    return journal_entry(invoice.customer, invoice.currency, kind, at, reference or invoice.id, postings)
 
 
 def balances(entries: Iterable[JournalEntry]) -> dict[str, int]:

@@ -92,6 +92,7 @@ class Invoice(BaseModel):
     applied_balance: int = 0  # customer credit this invoice used
     ending_balance: int | None = None  # after it: what credit is left, plus a negative total's
     line_credits: dict[str, int] = {}  # per line id: what credit notes took off it
+    supplier_paid: dict[str, int] = {}  # per supplier ("": the tenant's own lines): what payments gave it
     rounding: str = ROUNDING
     customer_details: dict[str, Any] = {}
     discounts: list[dict[str, Any]] = []

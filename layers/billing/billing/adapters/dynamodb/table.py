@@ -211,14 +211,17 @@ def after(key: Mapping[str, str], index: str, key_value: str, object_id: str | N
     return {**key, f"{index}PK": key_value, f"{index}SK": object_id} if object_id else None
 
 
-def query_all(key_value: str, index: str | None = None, consistent: bool = False) -> list[Item]:
-    """Every item under one partition key of the table (or of ``index``), in key order."""
+def query_all(key_value: str, index: str | None = None, consistent: bool = False, status: str | None = None) -> list[Item]:
+    """Every item under one partition key of the table (or of ``index``), in key order; only
+    those in ``status`` when given (a list index projects it)."""
     key_name = f"{index}PK" if index else "PK"
     request: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": f"{key_name} = :pk",
-        "ExpressionAttributeValues": encode({":pk": key_value}),
+        "ExpressionAttributeValues": encode({":pk": key_value, **({":status": status} if status else {})}),
     }
+    if status:
+        request |= {"FilterExpression": "#status = :status", "ExpressionAttributeNames": {"#status": "status"}}
     if index:
         request["IndexName"] = index
     else:

@@ -1,0 +1,188 @@
+"""Payment use cases: record a payment, read them, a customer's balance.
+
+Recording allocates the payment (``billing.payments.allocation``) and writes it with the
+invoices it pays, its journal entry and its events in one transaction; an invoice changed
+meanwhile (another payment, a credit note) makes it start again from what is stored now.
+Offline payments come through ``POST /v1/payments`` (idempotent like every POST: the same
+Idempotency-Key records it once); the providers' payments will come from their webhooks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from billing import ledger
+from billing.clock import to_wire
+from billing.customers import Customer
+from billing.errors import Conflict, DomainRuleViolation, InvalidRequest
+from billing.events import DomainEvent
+from billing.ids import found, new_id
+from billing.invoicing.model import Invoice, invoice_event
+from billing.pagination import Page
+from billing.payments.allocation import OWN, Allocated, allocate, due_by_supplier
+from billing.payments.model import OFFLINE, Payment, PaymentCreate, PaymentQuery, payment_event
+from billing.scope import Scope
+
+ATTEMPTS = 5  # a payment races other payments and credit notes of the same invoices
+
+
+class PaymentRepository(Protocol):
+    def record(
+        self,
+        scope: Scope,
+        payment: Payment,
+        invoices: Sequence[Invoice],
+        journal: ledger.JournalEntry,
+        events: Sequence[DomainEvent],
+    ) -> None:
+        """Write the payment, the ``invoices`` it paid (each still at the revision before
+        its own), its entry and its events at once; a retryable ``Conflict`` on a race."""
+
+    def get(self, scope: Scope, payment_id: str) -> Payment | None: ...
+
+    def list(self, scope: Scope, query: PaymentQuery, limit: int, starting_after: str | None) -> Page[Payment]: ...
+
+
+class CustomerInvoices(Protocol):
+    def get(self, scope: Scope, invoice_id: str) -> Invoice | None: ...
+
+    def open_of(self, scope: Scope, customer_id: str) -> Sequence[Invoice]:
+        """The customer's open invoices."""
+
+
+@dataclass(frozen=True)
+class SupplierBalance:
+    supplier: str | None
+    receivable: int
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What a customer owes and holds: ``receivable`` and ``customer_credit`` from the ledger,
+    and what is still due per supplier from its open invoices."""
+
+    customer: str
+    currency: str | None
+    receivable: int
+    customer_credit: int
+    suppliers: list[SupplierBalance]
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "object": "balance",
+            "customer": self.customer,
+            "currency": self.currency,
+            "receivable": self.receivable,
+            "customer_credit": self.customer_credit,
+            "suppliers": [{"supplier": s.supplier, "receivable": s.receivable} for s in self.suppliers],
+        }
+
+
+class Payments:
+    def __init__(
+        self,
+        repo: PaymentRepository,
+        invoices: CustomerInvoices,
+        customer_of: Callable[[Scope, str], Customer | None],
+        balances_of: Callable[[Scope, str], dict[str, int]],
+        now: Callable[[Scope, str | None], datetime],
+    ):
+        self._repo, self._invoices, self._customer_of = repo, invoices, customer_of
+        self._balances_of, self._now = balances_of, now
+
+    def record(self, scope: Scope, data: PaymentCreate) -> Payment:
+        """An offline payment, succeeded as it is recorded."""
+        customer = self._customer(scope, data.customer)
+        if customer.currency and customer.currency != data.currency:
+            raise DomainRuleViolation(
+                f"The customer is billed in {customer.currency}; this payment is in {data.currency}.",
+                code="currency_mismatch",
+                param="currency",
+            )
+        now = self._now(scope, customer.test_clock)
+        paid_at = to_wire(data.paid_at or now)
+        if paid_at > to_wire(now):
+            raise InvalidRequest("paid_at cannot be in the future.", param="paid_at")
+        payment_id = new_id("pay")
+        for attempt in range(ATTEMPTS):
+            candidates = (
+                [self._target(scope, customer, data)] if data.invoice else self._invoices.open_of(scope, customer.id)
+            )
+            allocated = allocate(data.amount, [i for i in candidates if i.currency == data.currency])
+            payment = Payment(
+                id=payment_id, livemode=scope.livemode, customer=customer.id, invoice=data.invoice,
+                provider=OFFLINE, channel=data.channel, amount=data.amount, amount_received=data.amount,
+                currency=data.currency, status="succeeded", provider_reference=data.reference,
+                allocations=allocated.allocations, credited=allocated.excess, description=data.description,
+                metadata=data.metadata, paid_at=paid_at, created_at=to_wire(now),
+            )  # fmt: skip
+            try:
+                self._settle(scope, payment, allocated, to_wire(now))
+                return payment
+            except Conflict as race:
+                if not race.retryable or attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _settle(self, scope: Scope, payment: Payment, allocated: Allocated, now: str) -> None:
+        """Write a succeeded payment with what it pays, its entry and events."""
+        postings = ledger.payment_postings(payment.provider, payment.amount_received, allocated.excess)
+        journal = ledger.journal_entry(
+            payment.customer, payment.currency, "payment_received", payment.paid_at or now, payment.id, postings
+        )
+        events = [payment_event("PaymentSucceeded", scope, payment, now)]
+        for invoice in allocated.invoices:
+            kind = "InvoicePaid" if invoice.status == "paid" else "InvoicePartiallyPaid"
+            events.append(invoice_event(kind, scope, invoice, now))
+        if allocated.excess:
+            change = {"customer": payment.customer, "currency": payment.currency, "amount": allocated.excess,
+                      "reason": "payment_excess", "reference": payment.id}  # fmt: skip
+            events.append(DomainEvent("CustomerCreditChanged", scope, datetime.fromisoformat(now), change))
+        self._repo.record(scope, payment, allocated.invoices, journal, events)
+
+    def _customer(self, scope: Scope, customer_id: str) -> Customer:
+        customer = self._customer_of(scope, customer_id)
+        if customer is None:
+            raise InvalidRequest(f"No such customer: '{customer_id}'.", code="resource_missing", param="customer")
+        return customer
+
+    def _target(self, scope: Scope, customer: Customer, data: PaymentCreate) -> Invoice:
+        """The invoice a payment is made for: the customer's, in its currency, finalized."""
+        invoice = self._invoices.get(scope, data.invoice or "")
+        if invoice is None or invoice.customer != customer.id:
+            raise InvalidRequest(f"No such invoice of this customer: '{data.invoice}'.", code="resource_missing",
+                                 param="invoice")  # fmt: skip
+        if invoice.currency != data.currency:
+            raise DomainRuleViolation(
+                f"The invoice is in {invoice.currency}; this payment is in {data.currency}.",
+                code="currency_mismatch",
+                param="currency",
+            )
+        if invoice.status in ("draft", "void"):
+            raise Conflict(f"A {invoice.status} invoice cannot be paid.", code="invoice_not_payable")
+        return invoice  # a paid one takes nothing more: the payment is customer credit
+
+    def get(self, scope: Scope, payment_id: str) -> Payment:
+        return found(lambda object_id: self._repo.get(scope, object_id), payment_id, "pay", "payment")
+
+    def list(self, scope: Scope, query: PaymentQuery) -> Page[Payment]:
+        return self._repo.list(scope, query, query.page.limit, query.page.starting_after)
+
+    def balance(self, scope: Scope, customer_id: str) -> Balance:
+        customer = self._customer(scope, customer_id)
+        balances = self._balances_of(scope, customer.id)
+        due: dict[str, int] = defaultdict(int)
+        for invoice in self._invoices.open_of(scope, customer.id):
+            for supplier, amount in due_by_supplier(invoice).items():
+                due[supplier] += amount
+        return Balance(
+            customer=customer.id,
+            currency=customer.currency,
+            receivable=balances.get(ledger.RECEIVABLE, 0),
+            customer_credit=ledger.credit_available(balances),
+            suppliers=[SupplierBalance(None if key == OWN else key, amount) for key, amount in sorted(due.items())],
+        )
