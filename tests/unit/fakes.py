@@ -432,7 +432,9 @@ class MemoryInvoices:
         return [i for (sc, _), i in self.rows.items() if sc == scope and i.subscription == subscription_id]
 
     def open_of(self, scope: Scope, customer_id: str) -> list:
-        return [i for (sc, _), i in self.rows.items() if sc == scope and i.customer == customer_id and i.status == "open"]
+        return [
+            i for (sc, _), i in self.rows.items() if sc == scope and i.customer == customer_id and i.status == "open"
+        ]
 
 
 class MemoryCreditNotes:

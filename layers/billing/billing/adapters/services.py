@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from billing.invoicing.documents import InvoiceDocuments
     from billing.invoicing.runs import InvoiceRuns
     from billing.invoicing.service import InvoiceService
+    from billing.payments.service import Payments
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
     from billing.testclocks import Advance, TestClock, TestClocks
@@ -265,6 +266,18 @@ def credit_notes() -> CreditNotes:
     from billing.invoicing.credit_notes import CreditNotes
 
     return CreditNotes(DynamoCreditNoteRepository(), invoices().get, settings_of, biller().now, invoices().prorated)
+
+
+@lru_cache(maxsize=1)
+def payments() -> Payments:
+    from billing.adapters.dynamodb import ledger
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.adapters.dynamodb.payments import DynamoPaymentRepository
+    from billing.payments.service import Payments
+
+    customers = DynamoCustomerRepository()
+    return Payments(DynamoPaymentRepository(), DynamoInvoiceRepository(), customers.get, ledger.balances, biller().now)
 
 
 @lru_cache(maxsize=1)

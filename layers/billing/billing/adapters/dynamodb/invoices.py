@@ -206,6 +206,11 @@ class DynamoInvoiceRepository:
         ]
         table.transact(operations, {0: _changed()})
 
+    def open_of(self, scope: Scope, customer_id: str) -> Sequence[Invoice]:
+        return [
+            from_item(item) for item in table.query_all(f"{scope.key}#INV#CUS#{customer_id}", "GSI2", status="open")
+        ]
+
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
         return [from_item(item) for item in table.query_all(f"{scope.key}#INV#SUB#{subscription_id}", "GSI3")]
 

@@ -211,7 +211,9 @@ def after(key: Mapping[str, str], index: str, key_value: str, object_id: str | N
     return {**key, f"{index}PK": key_value, f"{index}SK": object_id} if object_id else None
 
 
-def query_all(key_value: str, index: str | None = None, consistent: bool = False, status: str | None = None) -> list[Item]:
+def query_all(
+    key_value: str, index: str | None = None, consistent: bool = False, status: str | None = None
+) -> list[Item]:
     """Every item under one partition key of the table (or of ``index``), in key order; only
     those in ``status`` when given (a list index projects it)."""
     key_name = f"{index}PK" if index else "PK"

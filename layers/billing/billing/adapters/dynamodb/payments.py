@@ -1,0 +1,109 @@
+"""Payments in the billing table.
+
+- payment: ``PK={scope}#PAY#{id}``, ``SK=PAY``; GSI1 ``{scope}#PAY`` lists them, GSI2
+  ``{scope}#PAY#CUS#{customer}`` by customer, GSI3 ``{scope}#PAY#INV#{invoice}`` by the invoice
+  it was made for (else the first it paid). ``status``, ``customer`` and ``provider`` are
+  attributes of the item (lists filter on them); the payment, allocations included, is one
+  compressed ``body`` in the adapter's own shape (``PAYMENT``).
+- Recording a payment writes it (``attribute_not_exists``) with each invoice it pays (still at
+  the revision it was read at), its journal entry (``ledger.py``) and one outbox record, in
+  one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from billing.adapters.dynamodb import invoices, ledger, outbox, table
+from billing.adapters.dynamodb.shapes import Shape, pack, unpack
+from billing.errors import Conflict
+from billing.events import DomainEvent
+from billing.invoicing.model import Invoice
+from billing.ledger import JournalEntry
+from billing.pagination import Page
+from billing.payments.model import Allocation, Payment, PaymentQuery
+from billing.scope import Scope
+
+ALLOCATION = Shape(Allocation, {"inv": "invoice", "sp": "supplier", "a": "amount"})
+PAYMENT = Shape(
+    Payment,
+    {
+        "id": "id", "lm": "livemode", "inv": "invoice", "m": "method", "ch": "channel", "a": "amount",
+        "ar": "amount_received", "cur": "currency", "ref": "provider_reference", "al": "allocations",
+        "cr": "credited", "rf": "amount_refunded", "d": "description", "md": "metadata", "pa": "paid_at",
+        "ca": "created_at",
+    },
+    {"allocations": ALLOCATION},
+)  # fmt: skip
+"""The payment as stored; ``status``, ``customer`` and ``provider`` are attributes of the item."""
+
+
+def _key(scope: Scope, payment_id: str) -> dict[str, str]:
+    return {"PK": f"{scope.key}#PAY#{payment_id}", "SK": "PAY"}
+
+
+def to_item(scope: Scope, payment: Payment) -> dict[str, Any]:
+    indexes = {
+        "GSI1PK": f"{scope.key}#PAY",
+        "GSI1SK": payment.id,
+        "GSI2PK": f"{scope.key}#PAY#CUS#{payment.customer}",
+        "GSI2SK": payment.id,
+    }
+    invoice = payment.invoice or next((a.invoice for a in payment.allocations), None)
+    if invoice:
+        indexes |= {"GSI3PK": f"{scope.key}#PAY#INV#{invoice}", "GSI3SK": payment.id}
+    return {
+        **_key(scope, payment.id),
+        **indexes,
+        "entity": "payment",
+        "status": payment.status,
+        "customer": payment.customer,
+        "provider": payment.provider,
+        "body": pack(PAYMENT.dump(payment)),
+    }
+
+
+def from_item(item: Mapping[str, Any]) -> Payment:
+    return PAYMENT.load(unpack(item["body"]), status=item["status"], customer=item["customer"],
+                        provider=item["provider"])  # fmt: skip
+
+
+class DynamoPaymentRepository:
+    def record(
+        self,
+        scope: Scope,
+        payment: Payment,
+        paid: Sequence[Invoice],
+        journal: JournalEntry,
+        events: Sequence[DomainEvent],
+    ) -> None:
+        operations = [table.put(to_item(scope, payment), "attribute_not_exists(PK)")]
+        for invoice in paid:
+            item = invoices.to_item(scope, invoice)
+            operations.append(table.put(item, "revision = :r", {":r": invoice.revision - 1}))
+        changed = Conflict("An invoice changed while it was paid; retry.", code="concurrent_update", retryable=True)
+        conflicts: dict[int, Exception] = dict.fromkeys(range(1, len(paid) + 1), changed)
+        conflicts[0] = Conflict(f"Payment {payment.id} is recorded already.", code="payment_exists")
+        table.transact([*operations, *ledger.post(scope, journal), *outbox.put_events(events)], conflicts)
+
+    def get(self, scope: Scope, payment_id: str) -> Payment | None:
+        item = table.get(_key(scope, payment_id))
+        return from_item(item) if item else None
+
+    def list(self, scope: Scope, query: PaymentQuery, limit: int, starting_after: str | None) -> Page[Payment]:
+        by = [
+            ("GSI3", query.invoice, f"{scope.key}#PAY#INV#"),
+            ("GSI2", query.customer, f"{scope.key}#PAY#CUS#"),
+        ]
+        index, key_value = table.list_index(by, ("GSI1", f"{scope.key}#PAY"))
+        start = table.after(_key(scope, starting_after or ""), index, key_value, starting_after)
+        conditions, names, values = [], {}, {}
+        for name, wanted in (("status", query.status), ("provider", query.provider), ("customer", query.customer)):
+            if wanted is not None and not (name == "customer" and index == "GSI2"):
+                conditions.append(f"#{name} = :{name}")
+                names[f"#{name}"], values[f":{name}"] = name, wanted
+        filters = " AND ".join(conditions) or None
+        items, cursor = table.query_pages(index, f"{index}PK", key_value, start, limit, filters, names or None,
+                                          values or None)  # fmt: skip
+        return Page.of((from_item(item) for item in items), cursor)
