@@ -467,17 +467,22 @@ class MemoryCreditNotes:
 class MemoryPayments:
     """Payments, writing the invoices they pay and their entries with the adapter's checks."""
 
-    def __init__(self, invoices: MemoryInvoices) -> None:
+    def __init__(self, invoices: MemoryInvoices, customers: MemoryCustomers) -> None:
         self.rows: dict[tuple[Scope, str], object] = {}
-        self._invoices = invoices
+        self._invoices, self._customers = invoices, customers
 
-    def record(self, scope: Scope, payment, invoices, journal, events) -> None:
+    def record(self, scope: Scope, payment, invoices, journal, events, set_currency: bool = False) -> None:
         with self._invoices._lock:
             if (scope, payment.id) in self.rows:
                 raise Conflict("taken", code="payment_exists")
             for invoice in invoices:
                 if self._invoices.rows[(scope, invoice.id)].revision != invoice.revision - 1:
                     raise Conflict("raced", code="concurrent_update", retryable=True)
+            customer = self._customers.rows[(scope, payment.customer)]
+            if set_currency and customer.currency not in (None, payment.currency):
+                raise DomainRuleViolation("other", code="currency_mismatch", param="currency")
+            if set_currency:
+                self._customers.rows[(scope, customer.id)] = replace(customer, currency=payment.currency)
             self._invoices.record(scope, journal)
             for invoice in invoices:
                 self._invoices.rows[(scope, invoice.id)] = invoice

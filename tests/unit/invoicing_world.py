@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from billing.catalog.lookups import CatalogLookups
 from billing.catalog.service import CatalogService, create_request
 from billing.customers import CustomerCreate, CustomerService
+from billing.customers.service import find_customer
 from billing.invoicing.biller import SubscriptionBiller
 from billing.invoicing.credit_notes import CreditNotes
 from billing.invoicing.model import billed_periods
@@ -76,9 +78,10 @@ class Billing:
             self.biller.now,
             self.invoices.prorated,
         )
-        self.payments_repo = MemoryPayments(self.invoices_repo)
+        self.payments_repo = MemoryPayments(self.invoices_repo, self.customer_repo)
+        customer_of = partial(find_customer, self.customer_repo)
         self.payments = Payments(
-            self.payments_repo, self.invoices_repo, self.customer_repo.get, self.invoices_repo.balances, self.biller.now
+            self.payments_repo, self.invoices_repo, customer_of, self.invoices_repo.balances, self.biller.now
         )
         self._aggregated = 0
 

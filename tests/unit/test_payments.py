@@ -3,6 +3,7 @@ from the excess (used by the next invoice), the ledger balanced, refusals naming
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -10,8 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing import ledger
-from billing.errors import BillingError
+from billing.errors import BillingError, NotFound
+from billing.ids import new_id
 from billing.invoicing.model import Invoice
+from billing.payments import service
 from billing.payments.allocation import split
 from billing.payments.model import PaymentCreate, PaymentQuery
 from billing.validation import parse
@@ -125,7 +128,9 @@ def test_a_payment_for_a_paid_invoice_is_credit_and_bad_ones_are_refused() -> No
     assert refused.value.param == "amount"
 
 
-def test_payments_are_listed_by_customer_and_status() -> None:
+def test_payments_are_listed_by_customer_and_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = itertools.count(1_800_000_000_000)  # ids made in one millisecond would sort at random
+    monkeypatch.setattr(service, "new_id", lambda prefix: new_id(prefix, next(ticks)))
     w = world()
     cus, other = w.customer(), w.customer()
     w.bill(w.subscribe(cus, "basic"))
@@ -134,6 +139,45 @@ def test_payments_are_listed_by_customer_and_status() -> None:
     listed = w.payments.list(SCOPE, PaymentQuery.from_params({"customer": cus}))
     assert [p.id for p in listed.data] == list(reversed(mine))
     assert w.payments.get(SCOPE, mine[0]).amount == 100
+
+
+def test_a_payment_made_earlier_is_recorded_at_its_time_in_utc() -> None:
+    w = world()
+    cus = w.customer(external_id="acct-7")
+    [first] = w.bill(w.subscribe(cus, "basic"))
+    payment = pay(w, "acct-7", 1000, paid_at="2026-02-28T13:30:00+01:00")  # the external id names it too
+    assert (payment.customer, payment.paid_at) == (cus, "2026-02-28T12:30:00Z")
+    assert payment.created_at == "2026-03-01T00:00:00Z"
+    [entry] = [e for e in w.invoices_repo.journal(SCOPE, cus) if e.reference == payment.id]
+    assert (entry.kind, entry.at) == ("payment_received", "2026-02-28T12:30:00Z")
+    assert invoice(w, first.id).status == "paid"
+    for bad in ("2026-02-28T12:30:00", "yesterday", 1772280000):
+        with pytest.raises(BillingError) as refused:
+            pay(w, cus, 100, paid_at=bad)
+        assert refused.value.param == "paid_at", bad
+
+
+def test_a_customer_without_a_currency_takes_its_first_payments() -> None:
+    w = world()
+    cus = w.customer()
+    payment = pay(w, cus, 700, currency="EUR")
+    assert (payment.credited, w.customer_repo.get(SCOPE, cus).currency) == (700, "EUR")
+    with pytest.raises(BillingError) as refused:  # euros of credit never pay an invoice in dollars
+        w.subscribe(cus, "basic")
+    assert refused.value.code == "currency_mismatch"
+    with pytest.raises(BillingError) as refused:
+        pay(w, cus, 100, currency="USD")
+    assert (refused.value.code, refused.value.param) == ("currency_mismatch", "currency")
+
+
+def test_a_balance_names_its_customer_by_id_or_external_id_and_404s_otherwise() -> None:
+    w = world()
+    cus = w.customer(external_id="acct-8")
+    assert w.payments.balance(SCOPE, "acct-8").customer == cus
+    for missing in ("cus_01kkrnw4g02kp31g6gkjjhzw2x", "nobody"):
+        with pytest.raises(NotFound) as refused:
+            w.payments.balance(SCOPE, missing)
+        assert refused.value.param == "customer_id"
 
 
 @given(st.integers(0, 10**12), st.dictionaries(st.sampled_from(["", "a", "b", "c"]), st.integers(-5, 10**9)))

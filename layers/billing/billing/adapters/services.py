@@ -12,7 +12,7 @@ the usage function never loads invoicing.
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 from billing.adapters.dynamodb.idempotency import DynamoIdempotencyStore
@@ -274,10 +274,11 @@ def payments() -> Payments:
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
     from billing.adapters.dynamodb.payments import DynamoPaymentRepository
+    from billing.customers.service import find_customer
     from billing.payments.service import Payments
 
-    customers = DynamoCustomerRepository()
-    return Payments(DynamoPaymentRepository(), DynamoInvoiceRepository(), customers.get, ledger.balances, biller().now)
+    customer_of = partial(find_customer, DynamoCustomerRepository())
+    return Payments(DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, ledger.balances, biller().now)
 
 
 @lru_cache(maxsize=1)

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from billing.currency import is_currency
+from billing.customers.fields import Currency, Metadata
 from billing.errors import InvalidRequest
 from billing.events import DomainEvent
 from billing.pagination import PageRequest, page_request
 from billing.scope import Scope
-from billing.validation import Input, choice_param, id_param
+from billing.validation import Input, Timestamp, choice_param, id_param
 
 Status = Literal["pending", "succeeded", "partially_paid", "failed", "expired", "refunded", "disputed"]
 Channel = Literal["card", "crypto", "bank_transfer", "cash_desk", "terminal", "other"]
@@ -74,32 +74,19 @@ class Payment(BaseModel):
 
 
 class PaymentCreate(Input):
-    """``POST /v1/payments``: a payment the tenant received outside the platform."""
+    """``POST /v1/payments``: a payment the tenant received outside the platform. The field
+    types are the API's shared ones (``Currency`` in upper case, ``Timestamp`` with a zone,
+    ``Metadata``), so a payment is refused exactly as a customer or a test clock would be."""
 
-    customer: Annotated[str, Field(min_length=1, max_length=64)]
+    customer: Annotated[str, Field(min_length=1, max_length=100)]  # an id, or the tenant's external id
     amount: Annotated[int, Field(gt=0, le=MAX_AMOUNT)]
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    currency: Currency
     channel: OfflineChannel
-    paid_at: Annotated[datetime, Field()] | None = None  # default: now
+    paid_at: Timestamp | None = None  # default: now
     invoice: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     reference: Annotated[str, Field(min_length=1, max_length=200)] | None = None  # the bank's, the receipt's
     description: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-    metadata: Annotated[dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=500)]],
-                        Field(max_length=50)] = {}  # fmt: skip
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        if not is_currency(value.upper()):
-            raise ValueError("must be an ISO 4217 currency code")
-        return value.upper()
-
-    @field_validator("paid_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must carry a time zone (UTC: a trailing Z)")
-        return value
+    metadata: Metadata = {}
 
 
 @dataclass(frozen=True)

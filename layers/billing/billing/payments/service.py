@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from billing import ledger
 from billing.clock import to_wire
 from billing.customers import Customer
-from billing.errors import Conflict, DomainRuleViolation, InvalidRequest
+from billing.errors import Conflict, DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
 from billing.ids import found, new_id
 from billing.invoicing.model import Invoice, invoice_event
@@ -38,9 +38,12 @@ class PaymentRepository(Protocol):
         invoices: Sequence[Invoice],
         journal: ledger.JournalEntry,
         events: Sequence[DomainEvent],
+        set_currency: bool = False,
     ) -> None:
         """Write the payment, the ``invoices`` it paid (each still at the revision before
-        its own), its entry and its events at once; a retryable ``Conflict`` on a race."""
+        its own), its entry and its events at once; a retryable ``Conflict`` on a race. With
+        ``set_currency`` the customer, which had no currency, takes the payment's (a 422
+        ``currency_mismatch`` if it took another meanwhile): its credit is in that currency."""
 
     def get(self, scope: Scope, payment_id: str) -> Payment | None: ...
 
@@ -91,6 +94,8 @@ class Payments:
         balances_of: Callable[[Scope, str], dict[str, int]],
         now: Callable[[Scope, str | None], datetime],
     ):
+        """``customer_of`` finds a customer by id or by the tenant's external id
+        (``billing.customers.service.find_customer``), as usage events and the ledger do."""
         self._repo, self._invoices, self._customer_of = repo, invoices, customer_of
         self._balances_of, self._now = balances_of, now
 
@@ -104,8 +109,8 @@ class Payments:
                 param="currency",
             )
         now = self._now(scope, customer.test_clock)
-        paid_at = to_wire(data.paid_at or now)
-        if paid_at > to_wire(now):
+        paid_at = data.paid_at or to_wire(now)
+        if datetime.fromisoformat(paid_at) > now:  # the customer's time: its test clock's
             raise InvalidRequest("paid_at cannot be in the future.", param="paid_at")
         payment_id = new_id("pay")
         for attempt in range(ATTEMPTS):
@@ -121,14 +126,14 @@ class Payments:
                 metadata=data.metadata, paid_at=paid_at, created_at=to_wire(now),
             )  # fmt: skip
             try:
-                self._settle(scope, payment, allocated, to_wire(now))
+                self._settle(scope, payment, allocated, to_wire(now), set_currency=customer.currency is None)
                 return payment
             except Conflict as race:
                 if not race.retryable or attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
-    def _settle(self, scope: Scope, payment: Payment, allocated: Allocated, now: str) -> None:
+    def _settle(self, scope: Scope, payment: Payment, allocated: Allocated, now: str, set_currency: bool) -> None:
         """Write a succeeded payment with what it pays, its entry and events."""
         postings = ledger.payment_postings(payment.provider, payment.amount_received, allocated.excess)
         journal = ledger.journal_entry(
@@ -142,12 +147,13 @@ class Payments:
             change = {"customer": payment.customer, "currency": payment.currency, "amount": allocated.excess,
                       "reason": "payment_excess", "reference": payment.id}  # fmt: skip
             events.append(DomainEvent("CustomerCreditChanged", scope, datetime.fromisoformat(now), change))
-        self._repo.record(scope, payment, allocated.invoices, journal, events)
+        self._repo.record(scope, payment, allocated.invoices, journal, events, set_currency)
 
-    def _customer(self, scope: Scope, customer_id: str) -> Customer:
-        customer = self._customer_of(scope, customer_id)
+    def _customer(self, scope: Scope, ref: str) -> Customer:
+        """The customer a body names (by id or external id): a 400 naming ``customer``."""
+        customer = self._customer_of(scope, ref)
         if customer is None:
-            raise InvalidRequest(f"No such customer: '{customer_id}'.", code="resource_missing", param="customer")
+            raise InvalidRequest(f"No such customer: '{ref}'.", code="resource_missing", param="customer")
         return customer
 
     def _target(self, scope: Scope, customer: Customer, data: PaymentCreate) -> Invoice:
@@ -172,8 +178,12 @@ class Payments:
     def list(self, scope: Scope, query: PaymentQuery) -> Page[Payment]:
         return self._repo.list(scope, query, query.page.limit, query.page.starting_after)
 
-    def balance(self, scope: Scope, customer_id: str) -> Balance:
-        customer = self._customer(scope, customer_id)
+    def balance(self, scope: Scope, ref: str) -> Balance:
+        """The balance of the customer a path names (by id or external id, as the ledger's):
+        a 404 naming ``customer_id``."""
+        customer = self._customer_of(scope, ref)
+        if customer is None:
+            raise NotFound(f"No such customer: '{ref}'", param="customer_id")
         balances = self._balances_of(scope, customer.id)
         due: dict[str, int] = defaultdict(int)
         for invoice in self._invoices.open_of(scope, customer.id):

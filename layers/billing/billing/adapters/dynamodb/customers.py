@@ -123,6 +123,21 @@ def subscribable(scope: Scope, customer_id: str, currency: str, set_currency: bo
     return {"Update": request}
 
 
+def takes_currency(scope: Scope, customer_id: str, currency: str) -> dict[str, Any]:
+    """The transaction operation that gives a customer without a currency ``currency`` (its
+    first payment's), unless it has another by now: customer credit is in the customer's one
+    currency, so money in euros never pays an invoice in dollars."""
+    return {
+        "Update": {
+            "TableName": table.table_name(),
+            "Key": table.encode(_key(scope, customer_id)),
+            "ConditionExpression": "attribute_not_exists(currency) OR currency = :c",
+            "UpdateExpression": "SET currency = :c, version = version + :one",
+            "ExpressionAttributeValues": table.encode({":c": currency, ":one": 1}),
+        }
+    }
+
+
 class DynamoCustomerRepository:
     def create(self, scope: Scope, customer: Customer, event: DomainEvent) -> None:
         operations = [table.put(to_item(scope, customer), _NEW), *outbox.put_events([event])]

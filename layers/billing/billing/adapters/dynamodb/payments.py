@@ -7,7 +7,8 @@
   compressed ``body`` in the adapter's own shape (``PAYMENT``).
 - Recording a payment writes it (``attribute_not_exists``) with each invoice it pays (still at
   the revision it was read at), its journal entry (``ledger.py``) and one outbox record, in
-  one transaction.
+  one transaction; a customer without a currency takes the payment's in it
+  (``customers.takes_currency``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from billing.adapters.dynamodb import invoices, ledger, outbox, table
+from billing.adapters.dynamodb import customers, invoices, ledger, outbox, table
 from billing.adapters.dynamodb.shapes import Shape, pack, unpack
-from billing.errors import Conflict
+from billing.errors import Conflict, DomainRuleViolation
 from billing.events import DomainEvent
 from billing.invoicing.model import Invoice
 from billing.ledger import JournalEntry
@@ -77,6 +78,7 @@ class DynamoPaymentRepository:
         paid: Sequence[Invoice],
         journal: JournalEntry,
         events: Sequence[DomainEvent],
+        set_currency: bool = False,
     ) -> None:
         operations = [table.put(to_item(scope, payment), "attribute_not_exists(PK)")]
         for invoice in paid:
@@ -85,6 +87,11 @@ class DynamoPaymentRepository:
         changed = Conflict("An invoice changed while it was paid; retry.", code="concurrent_update", retryable=True)
         conflicts: dict[int, Exception] = dict.fromkeys(range(1, len(paid) + 1), changed)
         conflicts[0] = Conflict(f"Payment {payment.id} is recorded already.", code="payment_exists")
+        if set_currency:
+            conflicts[len(operations)] = DomainRuleViolation(
+                "The customer was given another currency meanwhile.", code="currency_mismatch", param="currency"
+            )
+            operations.append(customers.takes_currency(scope, payment.customer, payment.currency))
         table.transact([*operations, *ledger.post(scope, journal), *outbox.put_events(events)], conflicts)
 
     def get(self, scope: Scope, payment_id: str) -> Payment | None:
