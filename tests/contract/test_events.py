@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "layers" / "billing" / "billing"
 LITERAL = re.compile(
     r'"([A-Z][A-Za-z]+(?:Created|Updated|Archived|Changed|Canceled|Scheduled|Paused|Resumed|Added|Removed|Requested'
-    r'|Finalized|Voided|Issued|Renewed))"'
+    r'|Finalized|Voided|Issued|Renewed|Succeeded|Failed|Paid|Refunded))"'
 )
 
 
@@ -21,6 +21,7 @@ def emitted() -> set[str]:
     """Event names written as literals in the core, plus the catalog's, made per kind."""
     names = {match for path in CORE.rglob("*.py") for match in LITERAL.findall(path.read_text())}
     names.discard("VersionCreated")  # the suffix of the catalog's version events, below
+    names.discard("ConditionalCheckFailed")  # DynamoDB's error code, not an event
     for kind in KINDS.values():
         names |= {f"{kind.event}Created", f"{kind.event}Updated"}
         if kind.versioned:

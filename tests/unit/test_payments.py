@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -155,6 +158,18 @@ def test_a_payment_made_earlier_is_recorded_at_its_time_in_utc() -> None:
         with pytest.raises(BillingError) as refused:
             pay(w, cus, 100, paid_at=bad)
         assert refused.value.param == "paid_at", bad
+
+
+def test_the_credit_event_carries_the_data_the_event_catalog_gives_it() -> None:
+    w = world()
+    cus = w.customer()
+    w.bill(w.subscribe(cus, "basic"))
+    payment = pay(w, cus, 1250)
+    [event] = [e for e in w.invoices_repo.events if e.type == "CustomerCreditChanged"]
+    catalog = yaml.safe_load((Path(__file__).parents[2] / "api_spec" / "events.yaml").read_text())
+    jsonschema.validate(event.data, catalog["events"]["CustomerCreditChanged"]["data"])
+    assert event.data == {"customer": cus, "currency": "USD", "amount": 250, "reason": "payment_excess",
+                          "reference": payment.id}  # fmt: skip
 
 
 def test_a_customer_without_a_currency_takes_its_first_payments() -> None:
