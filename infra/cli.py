@@ -1,5 +1,5 @@
 """The ``billing`` command: run the local platform, manage tenants and API keys, run invoices,
-and look after usage the aggregator could not count (list it, replay it).
+check the ledger, and look after usage the aggregator could not count (list it, replay it).
 
 Every command talks to the AWS endpoint in ``AWS_ENDPOINT_URL``, or to the
 embedded one on ``127.0.0.1:$EMULATOR_PORT`` (default 4566).
@@ -187,6 +187,25 @@ def invoices_run(tenant_id: str | None, as_of: str | None, live: bool, timeout_s
         time.sleep(0.5)
 
 
+def ledger_check(tenant_id: str | None) -> int:
+    """Check every customer's ledger of one tenant, or of every tenant, in both modes: a line
+    per problem (``billing.ledger_check``), exit status 1 when there is any."""
+    from billing.adapters.services import ledger_check, tenants
+    from billing.scope import Scope
+
+    check = ledger_check()
+    tenant_ids = [tenant_id] if tenant_id else tenants().tenant_ids()
+    customers = problems = 0
+    for scope in (Scope(t, livemode) for t in tenant_ids for livemode in (False, True)):
+        for customer in check.customer_ids(scope):
+            customers += 1
+            for problem in check.problems(scope, customer):
+                problems += 1
+                print(problem, flush=True)
+    print(f"Checked the ledgers of {customers} customer(s) of {len(tenant_ids)} tenant(s): {problems} problem(s).")
+    return 1 if problems else 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="billing", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -216,6 +235,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", help="bill what was due at this moment (ISO 8601, not in the future)")
     run.add_argument("--timeout", type=float, default=600, help="seconds to wait for the runs to complete")
 
+    ledger = commands.add_parser("ledger", help="the double-entry ledger").add_subparsers(dest="action", required=True)
+    check = ledger.add_parser("check", help="check that every entry balances and every balance equals its postings")
+    check.add_argument("--tenant", help="one tenant (default: every tenant), test and live mode")
+
     usage = commands.add_parser("usage", help="usage metering").add_subparsers(dest="action", required=True)
     listing = usage.add_parser("dead-letters", help="list usage the aggregator could not count")
     listing.add_argument("--json", action="store_true", help="print one JSON object")
@@ -242,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return tenant_create(args.name, args.live, args.json, config.stack_name)
         if args.command == "invoices":
             return invoices_run(args.tenant, args.as_of, args.live, args.timeout)
+        if args.command == "ledger":
+            return ledger_check(args.tenant)
         if args.command == "usage":
             from infra import usage_cli
 

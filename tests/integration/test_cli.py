@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from billing.adapters import services
 from infra.local.stack import EmbeddedStack
 from tests.integration.conftest import Api
 
@@ -64,3 +67,44 @@ def test_invoices_run_shows_progress_until_the_workers_complete_it(stack: Embedd
     assert process.returncode == 0, err
     assert "Started 1 invoice run(s)" in out and "3 invoices drafted" in out
     assert len(api.get("/v1/invoices", key).body["data"]) == 3
+
+
+def test_ledger_check_passes_a_consistent_tenant_and_names_what_was_altered(
+    stack: EmbeddedStack, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.adapters.dynamodb import ledger, table
+    from billing.scope import Scope
+    from infra import cli
+
+    tenant = json.loads(billing(stack, "tenant", "create", "--name", "Ledger Co", "--json").stdout)
+    key, scope = tenant["api_key"], Scope(tenant["tenant_id"], livemode=False)
+    payers = [api.post("/v1/customers", key, {"name": f"Payer {n}", "currency": "EUR"}).body["id"] for n in range(3)]
+    for payer in payers:
+        paid = {"customer": payer, "amount": 700, "currency": "EUR", "channel": "cash_desk"}
+        assert api.post("/v1/payments", key, paid).status == 201
+    assert api.delete(f"/v1/customers/{payers[2]}", key).status == 200  # archived customers are checked too
+    passed = billing(stack, "ledger", "check", "--tenant", tenant["tenant_id"])
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "3 customer(s) of 1 tenant(s): 0 problem(s)" in passed.stdout
+
+    def alter(request: dict[str, object]) -> None:
+        table.client().update_item(TableName=table.table_name(), **table.encode({}), **request)
+
+    balances = table.encode(ledger.balances_key(scope, payers[2]))
+    alter({"Key": balances, "UpdateExpression": "ADD #a :v", "ExpressionAttributeNames": {"#a": "acct:cash:offline"},
+           "ExpressionAttributeValues": table.encode({":v": 5})})  # fmt: skip
+    [entry] = table.query_all(f"{scope.key}#JRN#{payers[0]}", consistent=True)
+    postings = [[account, debit + (account == "cash:offline"), credit] for account, debit, credit in entry["p"]]
+    alter({"Key": table.encode({"PK": entry["PK"], "SK": entry["SK"]}), "UpdateExpression": "SET p = :p",
+           "ExpressionAttributeValues": table.encode({":p": postings})})  # fmt: skip
+    failed = billing(stack, "ledger", "check", "--tenant", tenant["tenant_id"])
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert f"customer {payers[2]}: account cash:offline: stored balance 705, postings sum to 700" in failed.stdout
+    assert f"customer {payers[0]}: entry {entry['id']} does not balance: debits 701, credits 700" in failed.stdout
+    assert f"customer {payers[0]}: account cash:offline: stored balance 700, postings sum to 701" in failed.stdout
+    assert payers[1] not in failed.stdout and failed.stdout.splitlines()[-1].endswith(": 3 problem(s).")
+    # without --tenant, every tenant is checked (here the tenants are this one and a clean one)
+    clean = json.loads(billing(stack, "tenant", "create", "--name", "Clean Co", "--json").stdout)["tenant_id"]
+    monkeypatch.setattr(cli, "print", lambda *args, **kwargs: None, raising=False)
+    monkeypatch.setattr(services.tenants(), "tenant_ids", lambda: [clean, tenant["tenant_id"]])
+    assert (cli.ledger_check(None), cli.ledger_check(clean)) == (1, 0)

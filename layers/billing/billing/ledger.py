@@ -65,6 +65,15 @@ class JournalEntry:
         }
 
 
+@dataclass(frozen=True)
+class StoredEntry:
+    """A journal entry's id and postings as stored, balanced or not: what ``billing ledger
+    check`` (``billing.ledger_check``) reads, where a ``JournalEntry`` would refuse to load."""
+
+    id: str
+    postings: Sequence[Posting]
+
+
 RECEIVABLE = "receivable"
 CUSTOMER_CREDIT = "customer_credit"
 

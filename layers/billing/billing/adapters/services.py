@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from billing.invoicing.documents import InvoiceDocuments
     from billing.invoicing.runs import InvoiceRuns
     from billing.invoicing.service import InvoiceService
+    from billing.ledger_check import LedgerCheck
     from billing.payments.service import Payments
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
@@ -279,6 +280,14 @@ def payments() -> Payments:
 
     customer_of = partial(find_customer, DynamoCustomerRepository())
     return Payments(DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, ledger.balances, biller().now)
+
+
+@lru_cache(maxsize=1)
+def ledger_check() -> LedgerCheck:
+    from billing.adapters.dynamodb import ledger
+    from billing.ledger_check import LedgerCheck
+
+    return LedgerCheck(customers().list, ledger.stored_entries, ledger.balances)
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,7 @@ from typing import Any
 
 from billing import ledger
 from billing.adapters.dynamodb import table
-from billing.ledger import JournalEntry, Posting
+from billing.ledger import JournalEntry, Posting, StoredEntry
 from billing.scope import Scope
 
 _PREFIX = "acct:"
@@ -44,22 +44,30 @@ def to_item(scope: Scope, entry: JournalEntry) -> dict[str, Any]:
     }
 
 
-def from_item(item: Mapping[str, Any]) -> JournalEntry:
+def _stored(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry's fields under their stored names, whichever shape it was written in."""
     if "data" in item:
         # Written before entries had a shape of their own (up to 0.x): the API's JSON in
         # ``data``, read leniently (only the fields an entry has).
         data = json.loads(item["data"])
-        stored = {**data, "cur": data["currency"], "ref": data["reference"],
-                  "p": [[p["account"], p["debit"], p["credit"]] for p in data["postings"]]}  # fmt: skip
-    else:
-        stored = dict(item)
+        return {**data, "cur": data["currency"], "ref": data["reference"],
+                "p": [[p["account"], p["debit"], p["credit"]] for p in data["postings"]]}  # fmt: skip
+    return dict(item)
+
+
+def _postings(stored: Mapping[str, Any]) -> tuple[Posting, ...]:
+    return tuple(Posting(account, int(debit), int(credit)) for account, debit, credit in stored["p"])
+
+
+def from_item(item: Mapping[str, Any]) -> JournalEntry:
+    stored = _stored(item)
     return JournalEntry(
         customer=stored["customer"],
         currency=stored["cur"],
         at=stored["at"],
         kind=stored["kind"],
         reference=stored["ref"],
-        postings=tuple(Posting(account, int(debit), int(credit)) for account, debit, credit in stored["p"]),
+        postings=_postings(stored),
         id=stored["id"],
     )
 
@@ -98,5 +106,15 @@ def balances(scope: Scope, customer: str) -> dict[str, int]:
     return balances_of(table.get(balances_key(scope, customer)))
 
 
+def _journal_items(scope: Scope, customer: str) -> list[dict[str, Any]]:
+    return table.query_all(f"{scope.key}#JRN#{customer}", consistent=True)
+
+
 def journal(scope: Scope, customer: str) -> Sequence[JournalEntry]:
-    return [from_item(item) for item in table.query_all(f"{scope.key}#JRN#{customer}", consistent=True)]
+    return [from_item(item) for item in _journal_items(scope, customer)]
+
+
+def stored_entries(scope: Scope, customer: str) -> Sequence[StoredEntry]:
+    """The customer's entries as stored, balanced or not (``billing ledger check``): one that
+    does not balance cannot be read as a ``JournalEntry``."""
+    return [StoredEntry(stored["id"], _postings(stored)) for stored in map(_stored, _journal_items(scope, customer))]
