@@ -1,6 +1,6 @@
 """Demo data for ``make run``: a tenant with a tariff, customers, subscriptions, usage, and
-two months of invoices on a test clock (a credit note, a downgrade paid by customer credit),
-created on first start.
+two months of invoices on a test clock (a credit note, a downgrade paid by customer credit, a
+bank transfer that paid the open invoices and left customer credit), created on first start.
 
 The demo tenant's id is kept in an SSM parameter. Secrets are never stored,
 so when the endpoint kept the tenant from an earlier run (LocalStack), a
@@ -23,6 +23,7 @@ from billing.clock import to_wire
 from billing.customers import CustomerCreate
 from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.model import InvoiceQuery
+from billing.payments.model import PaymentCreate
 from billing.scope import Scope
 from billing.subscriptions.model import ChangePlan, SubscriptionCreate
 from billing.tenant_settings import SettingsUpdate
@@ -217,3 +218,13 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
         fee = invoices[-1].lines[0]
         note = {"invoice": invoices[-1].id, "reason": "order_change", "lines": [{"line": fee.id, "amount": 500}]}
         services.credit_notes().create(scope, CreditNoteCreate.model_validate(note))
+    _bank_transfer(scope, customer.id)
+
+
+def _bank_transfer(scope: Scope, customer_id: str) -> None:
+    """The history customer paid by bank transfer (an offline payment): its open invoices,
+    oldest first, and USD 25.00 more, kept as customer credit for its next invoice."""
+    open_invoices = services.invoices().list(scope, InvoiceQuery(customer=customer_id, status="open")).data
+    body = {"customer": customer_id, "amount": sum(i.amount_due for i in open_invoices) + 2500, "currency": "USD",
+            "channel": "bank_transfer", "reference": "SEPA-DEMO-1007"}  # fmt: skip
+    services.payments().record(scope, PaymentCreate.model_validate(body))

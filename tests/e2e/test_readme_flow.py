@@ -155,3 +155,53 @@ def test_the_schedule_billed_the_demo_tenant_at_start(running: Running) -> None:
     vertex = [i for i in listed["data"] if i["customer_details"]["name"] == "Vertex Analytics" and i["number"]]
     assert any(i["total"] < 0 and i["ending_balance"] < 0 for i in vertex)  # the downgrade left customer credit
     assert any(i["applied_balance"] > 0 and i["amount_due"] == 0 for i in vertex)  # which paid a later invoice
+
+
+def test_payments_walkthrough(running: Running) -> None:
+    """README "Payments (offline)": a bank transfer pays the open invoice, the rest is credit."""
+    tenant = json.loads(running.billing("tenant", "create", "--name", "Payments Co", "--json"))
+    headers = bearer(tenant["api_key"])
+
+    def call(method: str, path: str, body: dict | None = None, **extra: str) -> requests.Response:
+        return requests.request(method, f"{running.url}{path}", headers={**headers, **extra}, json=body, timeout=30)
+
+    plan = {"code": "pro", "name": "Pro", "currency": "USD", "interval": "month", "base_fee": 4900}
+    assert call("POST", "/v1/plans", plan).status_code == 201
+    assert call(
+        "POST", "/v1/tax_rates", {"name": "Sales tax CA", "percent": "7.25", "country": "US", "region": "CA"}
+    ).ok
+    clock = call("POST", "/v1/test_clocks", {"frozen_time": "2026-01-01T00:00:00Z"}).json()["id"]
+    customer = call("POST", "/v1/customers", {"name": "Clock Co", "address": {"country": "US", "region": "CA"},
+                                              "test_clock": clock}).json()["id"]  # fmt: skip
+    assert call("POST", "/v1/subscriptions", {"customer": customer, "plan": "pro", "trial_days": 0}).ok
+    assert call("POST", f"/v1/test_clocks/{clock}/advance", {"to": "2026-02-01T02:00:00Z"}).ok
+    latest, oldest = call("GET", f"/v1/invoices?customer={customer}").json()["data"]
+    assert call("POST", "/v1/credit_notes", {"invoice": latest["id"], "reason": "billing_error"}).ok
+
+    transfer = {"customer": customer, "amount": 6000, "currency": "USD", "channel": "bank_transfer",
+                "reference": "SEPA 0001"}  # fmt: skip
+    paid = [call("POST", "/v1/payments", transfer, **{"Idempotency-Key": "sepa-2026-02-01-0001"}) for _ in range(2)]
+    assert [reply.status_code for reply in paid] == [201, 201] and paid[0].json() == paid[1].json()
+    payment = paid[0].json()
+    assert payment["allocations"] == [{"invoice": oldest["id"], "supplier": None, "amount": 5255}]
+    assert (payment["status"], payment["credited"]) == ("succeeded", 745)
+    assert [p["id"] for p in call("GET", f"/v1/payments?customer={customer}").json()["data"]] == [payment["id"]]
+    assert len(call("GET", f"/v1/invoices?customer={customer}&status=paid").json()["data"]) == 2
+    balance = call("GET", f"/v1/customers/{customer}/balance").json()
+    assert (balance["receivable"], balance["customer_credit"]) == (0, 745)
+    ledger = call("GET", f"/v1/customers/{customer}/ledger").json()
+    [entry] = [e for e in ledger["entries"] if e["kind"] == "payment_received"]
+    assert {p["account"]: p["debit"] - p["credit"] for p in entry["postings"]} == {
+        "cash:offline": 6000, "receivable": -5255, "customer_credit": -745}  # fmt: skip
+    assert "0 problem(s)" in running.billing("ledger", "check", "--tenant", tenant["tenant_id"])
+
+
+def test_the_demo_customer_paid_by_bank_transfer(running: Running) -> None:
+    headers = bearer(running.demo_key)
+    [payment] = requests.get(f"{running.url}/v1/payments?provider=offline", headers=headers, timeout=10).json()["data"]
+    assert (payment["channel"], payment["credited"], payment["provider_reference"]) == (
+        "bank_transfer", 2500, "SEPA-DEMO-1007")  # fmt: skip
+    invoices = requests.get(f"{running.url}/v1/invoices?customer={payment['customer']}", headers=headers, timeout=10)
+    assert {i["status"] for i in invoices.json()["data"]} == {"paid"}
+    balance = requests.get(f"{running.url}/v1/customers/clockwork-01/balance", headers=headers, timeout=10).json()
+    assert (balance["customer"], balance["receivable"], balance["customer_credit"]) == (payment["customer"], 0, 2500)
