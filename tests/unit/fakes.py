@@ -495,8 +495,10 @@ class MemoryPayments:
     def list(self, scope: Scope, query, limit: int, starting_after: str | None) -> Page:
         rows = sorted((p for (sc, _), p in self.rows.items() if sc == scope), key=lambda p: p.id, reverse=True)
         rows = [p for p in rows if starting_after is None or p.id < starting_after]
-        for name in ("customer", "invoice", "status", "provider"):
+        for name in ("customer", "status", "provider"):
             rows = [p for p in rows if getattr(query, name) in (None, getattr(p, name))]
+        if query.invoice:  # made for it, else first allocated to it (the adapter's GSI3)
+            rows = [p for p in rows if (p.invoice or next((a.invoice for a in p.allocations), None)) == query.invoice]
         return Page.of(rows[:limit], rows[limit - 1].id if len(rows) > limit else None)
 
 
