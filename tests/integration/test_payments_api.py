@@ -222,3 +222,17 @@ def test_concurrent_payments_of_one_invoice_never_pay_it_twice(
     assert ledger["balances"]["cash:offline"] == 3000
     assert ledger["balances"]["receivable"] == 3000 - sum(given.values())  # what February still asks for
     assert -ledger["balances"].get("customer_credit", 0) == credited
+
+
+def test_a_customer_without_a_currency_takes_its_first_payments(api: Api, key: str) -> None:
+    customer = api.post("/v1/customers", key, {"name": "No currency yet"}).body
+    assert customer["currency"] is None
+    paid = api.post("/v1/payments", key, {"customer": customer["id"], "amount": 900, "currency": "EUR",
+                                          "channel": "other"})  # fmt: skip
+    assert (paid.status, paid.body["credited"]) == (201, 900), paid.body
+    assert api.get(f"/v1/customers/{customer['id']}", key).body["currency"] == "EUR"
+    plan = {"code": "usd", "name": "Dollars", "currency": "USD", "interval": "month", "base_fee": 100}
+    assert api.post("/v1/plans", key, plan).status == 201
+    refused = api.post("/v1/subscriptions", key, {"customer": customer["id"], "plan": "usd"})
+    assert (refused.status, refused.body["error"]["code"]) == (422, "currency_mismatch")  # euros never pay dollars
+    assert api.get(f"/v1/customers/{customer['id']}/balance", key).body["customer_credit"] == 900
