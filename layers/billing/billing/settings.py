@@ -32,6 +32,19 @@ ResourceName = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-
 QueueUrl = Annotated[str, Field(pattern=r"^https?://[^/?#\s]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")]
 """An SQS queue URL, as ``!Ref`` gives it (``https://sqs.<region>.amazonaws.com/<account>/<name>``)."""
 
+
+def _api_base_url(value: str) -> str:
+    url = urlsplit(value)
+    if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+        raise ValueError(f"a provider's API base must be an http(s) URL without query or fragment, not {value!r}")
+    return value.rstrip("/")
+
+
+ApiBaseUrl = Annotated[str, AfterValidator(_api_base_url)]
+"""Where a payment provider's API is (``STRIPE_API_BASE`` ...): platform configuration, never a
+tenant's input (a tenant naming the URL could send our calls, with its credentials, anywhere).
+Production's by default; the local stack points them at its stand-ins."""
+
 PublicBaseUrl = Annotated[str, AfterValidator(_public_base_url)]
 """Where customers reach the platform (``https://billing.example.com``): links in documents
 (an invoice's "Pay online") are built on it, never on a request's ``Host`` header. Unset, no
@@ -54,6 +67,9 @@ class Settings(BaseModel):
     region: str = "us-east-1"
     endpoint_url: str | None = None
     public_base_url: PublicBaseUrl | None = None
+    stripe_api_base: ApiBaseUrl = "https://api.stripe.com"
+    whitepay_api_base: ApiBaseUrl = "https://api.whitepay.com"
+    coinbase_commerce_api_base: ApiBaseUrl = "https://api.commerce.coinbase.com"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,6 +85,11 @@ class Settings(BaseModel):
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             public_base_url=env.get("PUBLIC_BASE_URL") or None,
+            **{
+                field: env[field.upper()]
+                for field in ("stripe_api_base", "whitepay_api_base", "coinbase_commerce_api_base")
+                if env.get(field.upper())
+            },
         )
 
 

@@ -1,0 +1,265 @@
+"""Stripe: cards on a hosted Checkout Session, confirmed by Stripe's signed webhooks.
+
+- Checkout: ``POST /v1/checkout/sessions`` with ``mode=payment``, one ``price_data`` line, our
+  checkout session and invoice ids in ``metadata`` (and in ``payment_intent_data.metadata``,
+  so PaymentIntent events name them too), ``client_reference_id``, ``expires_at`` (Stripe
+  takes 30 minutes to 24 hours from now), ``success_url``/``cancel_url``; ``save_card`` sets
+  ``payment_intent_data.setup_future_usage=off_session`` (and ``customer_creation=always``
+  when no customer is given), so the card can be charged when later invoices are finalized.
+  https://docs.stripe.com/api/checkout/sessions/create
+- Webhooks: ``Stripe-Signature: t=<unix time>,v1=<hex>[,v1=<hex>...]``, HMAC-SHA256 of
+  ``"<t>.<raw body>"`` with the endpoint's secret; while a secret is rolled, Stripe signs with
+  each active one (several ``v1``), and any match is enough. The signatures are checked by the
+  ``stripe`` library (``WebhookSignature.verify_header``, what ``Webhook.construct_event``
+  calls); the 300 s tolerance is checked here against the ``now`` we are given, since the
+  library reads the system clock. https://docs.stripe.com/webhooks#verify-events
+- Truth: ``fetch`` retrieves the Checkout Session, then its PaymentIntent (amount received,
+  the saved payment method) and that intent's charge (refunds).
+
+``stripe`` is imported inside the functions only: it loads hundreds of modules, and the API
+function's cold start must not pay for them (``bench/cold_start.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from billing.payments.model import Channel, Status
+from billing.payments.providers import base
+from billing.payments.providers.base import (
+    CheckoutRequest,
+    InvalidSignature,
+    ProviderCheckout,
+    ProviderError,
+    ProviderEvent,
+)
+from billing.settings import get_settings
+
+if TYPE_CHECKING:
+    import stripe as stripe_library
+
+NAME = "stripe"
+CHANNEL: Channel = "card"
+TOLERANCE = 300  # seconds a signature stays good: older ones are replays
+TIMEOUT = 10  # seconds per API call (Stripe's library would wait 80)
+
+
+class Credentials(base.Credentials):
+    api_key: SecretStr  # sk_live_... / sk_test_... (or a restricted rk_...)
+    webhook_secret: SecretStr  # whsec_..., the endpoint's signing secret
+
+
+STATUSES: Mapping[str, Status] = {
+    # webhook event types
+    "checkout.session.completed": "succeeded",  # payment_status "unpaid" (a delayed method): pending
+    "checkout.session.async_payment_succeeded": "succeeded",
+    "checkout.session.async_payment_failed": "failed",
+    "checkout.session.expired": "expired",
+    "payment_intent.succeeded": "succeeded",
+    "payment_intent.processing": "pending",
+    "payment_intent.payment_failed": "failed",  # one attempt: the Checkout Session stays open for another
+    "payment_intent.canceled": "failed",
+    "charge.refunded": "refunded",  # amount_reversed says how much (in total so far)
+    "charge.dispute.closed": "disputed",  # only when the dispute is "lost"; won: nothing changes
+    # a Checkout Session's status, for fetch
+    "open": "pending",
+    "complete": "succeeded",  # with payment_status "paid"; "unpaid": pending
+    "expired": "expired",
+}
+
+
+def create_checkout(credentials: Credentials, request: CheckoutRequest) -> ProviderCheckout:
+    metadata = {
+        "checkout_session": request.checkout_session,
+        **({"invoice": request.invoice} if request.invoice else {}),
+    }
+    intent: dict[str, Any] = {"metadata": metadata}
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": request.currency.lower(),
+                    "unit_amount": request.amount,
+                    "product_data": {"name": request.description},
+                },
+            }
+        ],
+        "metadata": metadata,
+        "client_reference_id": request.checkout_session,
+        "expires_at": int(request.expires_at.timestamp()),
+        "success_url": request.success_url,
+        "cancel_url": request.cancel_url,
+        "payment_intent_data": intent,
+    }
+    if request.customer_reference:
+        params["customer"] = request.customer_reference
+    elif request.customer_email:
+        params["customer_email"] = request.customer_email
+    if request.save_card:
+        intent["setup_future_usage"] = "off_session"
+        if not request.customer_reference:
+            params["customer_creation"] = "always"
+    # the same checkout asked twice (a double click) gets the same Stripe session back
+    options = {"idempotency_key": f"checkout-{request.checkout_session}"}
+    session = _call(lambda client: client.v1.checkout.sessions.create(params=params, options=options), credentials)
+    return ProviderCheckout(
+        reference=session["id"], url=session["url"], expires_at=datetime.fromtimestamp(session["expires_at"], UTC)
+    )
+
+
+def verify(credentials: Credentials, raw_body: bytes, headers: Mapping[str, str], now: datetime) -> ProviderEvent:
+    import stripe
+
+    signature = base.header(headers, "Stripe-Signature")
+    if not signature:
+        raise InvalidSignature("missing", "no Stripe-Signature header")
+    try:
+        stripe.WebhookSignature.verify_header(raw_body, signature, credentials.webhook_secret.get_secret_value())
+    except (stripe.SignatureVerificationError, UnicodeDecodeError) as forged:
+        raise InvalidSignature("forged", str(forged).split(".")[0]) from None
+    signed_at = int(next(part[2:] for part in signature.split(",") if part.startswith("t=")))
+    if now.timestamp() - signed_at > TOLERANCE:
+        raise InvalidSignature("stale", f"signed {int(now.timestamp()) - signed_at} s ago (tolerance {TOLERANCE} s)")
+    try:
+        payload = json.loads(raw_body)
+        obj = payload["data"]["object"]
+        return _event(str(payload["id"]), str(payload["type"]), obj, _time(payload.get("created")) or now)
+    except (ValueError, KeyError, TypeError):
+        return ProviderEvent(id=base.body_id(raw_body), provider=NAME, type="unreadable", status=None, occurred_at=now)
+
+
+def fetch(credentials: Credentials, reference: str) -> ProviderEvent | None:
+    """The Checkout Session ``reference`` (``cs_...``) as Stripe has it now, with what its
+    PaymentIntent received and its charge refunded; None if Stripe has no such session."""
+
+    def read(client: stripe_library.StripeClient) -> dict[str, Any] | None:
+        import stripe
+
+        try:
+            session = client.v1.checkout.sessions.retrieve(reference).to_dict()
+        except stripe.InvalidRequestError as missing:
+            if missing.http_status == 404:
+                return None
+            raise
+        intent_id = _id(session.get("payment_intent"))
+        if intent_id:
+            intent = client.v1.payment_intents.retrieve(intent_id).to_dict()
+            charge = intent.get("latest_charge")
+            if isinstance(charge, str):
+                charge = client.v1.charges.retrieve(charge).to_dict()
+            session["payment_intent"] = {**intent, "latest_charge": charge}
+        return session
+
+    session = _call(read, credentials)
+    if session is None:
+        return None
+    return _event(f"fetch:{reference}", "checkout.session", session, _time(session.get("created")) or datetime.now(UTC))
+
+
+def _event(event_id: str, kind: str, obj: dict[str, Any], at: datetime) -> ProviderEvent:
+    """An event (or a fetched session, ``kind`` "checkout.session") about ``obj`` in our terms."""
+    metadata = obj.get("metadata") or {}
+    currency = str(obj.get("currency") or "").upper() or None
+    common: dict[str, Any] = {
+        "id": event_id,
+        "provider": NAME,
+        "type": kind,
+        "occurred_at": at,
+        "currency": currency,
+        "checkout_session": metadata.get("checkout_session") or obj.get("client_reference_id"),
+        "invoice": metadata.get("invoice"),
+        "customer_reference": _id(obj.get("customer")),
+    }
+    match obj.get("object"):
+        case "checkout.session":
+            return _session(common, kind, obj)
+        case "payment_intent":
+            return ProviderEvent(
+                **common,
+                status=STATUSES.get(kind),
+                provider_status=obj.get("status"),
+                payment_reference=obj.get("id"),
+                amount_received=obj.get("amount_received"),
+                payment_method=_id(obj.get("payment_method")),
+            )
+        case "charge":
+            refunded = obj.get("amount_refunded") or 0
+            return ProviderEvent(
+                **common,
+                status=STATUSES.get(kind) if refunded else None,
+                provider_status="refunded" if obj.get("refunded") else "partially_refunded",
+                payment_reference=_id(obj.get("payment_intent")),
+                amount_received=obj.get("amount_captured", obj.get("amount")),
+                amount_reversed=refunded,
+            )
+        case "dispute":
+            lost = obj.get("status") == "lost"
+            return ProviderEvent(
+                **common,
+                status=STATUSES.get(kind) if lost else None,
+                provider_status=obj.get("status"),
+                payment_reference=_id(obj.get("payment_intent")),
+                amount_reversed=obj.get("amount") if lost else None,
+            )
+    return ProviderEvent(**common, status=None)
+
+
+def _session(common: dict[str, Any], kind: str, session: dict[str, Any]) -> ProviderEvent:
+    """A Checkout Session: its event type's status (or, fetched, its own status), pending
+    while unpaid, refunded once its payment's charge was refunded."""
+    paid = session.get("payment_status") in ("paid", "no_payment_required")
+    status = STATUSES.get(kind) or STATUSES.get(str(session.get("status")))
+    if status == "succeeded" and not paid:
+        status = "pending"
+    intent = session.get("payment_intent")
+    intent = intent if isinstance(intent, dict) else {}
+    charge = intent.get("latest_charge")
+    refunded = charge.get("amount_refunded", 0) if isinstance(charge, dict) else 0
+    if status == "succeeded" and refunded:
+        status = "refunded"
+    return ProviderEvent(
+        **common,
+        status=status,
+        provider_status=f"{session.get('status')}/{session.get('payment_status')}",
+        reference=session.get("id"),
+        payment_reference=_id(session.get("payment_intent")),
+        amount_received=intent.get("amount_received", session.get("amount_total")) if paid else 0,
+        amount_reversed=refunded or None,
+        payment_method=_id(intent.get("payment_method")),
+    )
+
+
+def _call(action: Any, credentials: Credentials) -> Any:
+    """``action(client)`` with a client for the tenant's key on the platform's Stripe base URL;
+    Stripe's errors as ``ProviderError``. Objects come back as plain dicts."""
+    import stripe
+
+    client = stripe.StripeClient(
+        credentials.api_key.get_secret_value(),
+        base_addresses={"api": get_settings().stripe_api_base},
+        http_client=stripe.RequestsClient(timeout=TIMEOUT),
+        max_network_retries=1,
+    )
+    try:
+        result = action(client)
+    except stripe.StripeError as refused:
+        raise ProviderError(NAME, refused.http_status or 0, refused.user_message or "request failed") from None
+    return result.to_dict() if isinstance(result, stripe.StripeObject) else result
+
+
+def _id(value: Any) -> str | None:
+    """An object's id whether Stripe sent the id or the expanded object."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
