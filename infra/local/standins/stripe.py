@@ -1,0 +1,358 @@
+"""Stripe's stand-in: Checkout Sessions and their hosted page, over localstripe.
+
+localstripe (PyPI ``localstripe``, run in-process on its own asyncio thread, started on first
+use) serves customers, payment methods, payment intents, charges and refunds; it has no
+Checkout Sessions, which this stand-in adds: ``POST /v1/checkout/sessions`` (``mode=payment``
+with ``price_data`` lines, ``metadata``, ``client_reference_id``, ``customer`` or
+``customer_email``, ``customer_creation``, ``payment_intent_data[metadata]`` and
+``[setup_future_usage]``, ``expires_at`` within Stripe's 30 minutes to 24 hours,
+``success_url``, ``cancel_url``, ``Idempotency-Key``), ``GET /v1/checkout/sessions/{id}`` and
+``POST /v1/checkout/sessions/{id}/expire``. Every other ``/v1/...`` request is passed to
+localstripe as it came, so one base URL (``STRIPE_API_BASE``) serves both, as api.stripe.com
+does. Objects belong to the API key that created them (another key gets a 404).
+
+The hosted page (the session's ``url``, ``/pay/{id}``) has two forms. ``data-action="pay"``
+pays with the test card 4242 4242 4242 4242: a PaymentMethod and a confirmed PaymentIntent in
+localstripe (with ``save_card``, the card is first attached to the session's customer, created
+if needed, since localstripe takes no ``setup_future_usage``), the session turns
+``complete``/``paid``, ``checkout.session.completed`` is sent, and the browser goes to
+``success_url`` (``{CHECKOUT_SESSION_ID}`` replaced, as Stripe does). ``data-action="decline"``
+tries the card 4000 0000 0000 0341, which localstripe declines: ``payment_intent.payment_failed``
+is sent, the session stays open (as on Stripe, the customer may try again), and the browser
+goes to ``cancel_url``. A refund made through ``POST /v1/refunds`` also sends
+``charge.refunded``.
+
+Signing: ``Stripe-Signature: t=<now>,v1=<hex HMAC-SHA256 of "<t>.<body>">`` with the secret
+registered for the API key, body pretty-printed JSON as Stripe sends it.
+
+Limits: no Prices or Products (``price_data`` only), no ``mode=setup``/``subscription``, no
+automatic expiry at ``expires_at`` (``/expire`` does it), no async payment methods
+(``checkout.session.async_payment_*``), no disputes; localstripe's own webhooks (payment
+intents it changes when called directly) are not forwarded, since it cannot tell which key
+an object belongs to; localstripe refuses parameters it does not know (``off_session`` ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from billing.payments.providers.base import from_minor
+from infra.local.standins.server import (
+    Handler,
+    Request,
+    Response,
+    StandIn,
+    esc,
+    hmac_hex,
+    json_response,
+    page,
+    redirect,
+)
+
+API_VERSION = "2026-10-28.endive"  # what stripe==16.1.0 speaks
+PAY_CARD, DECLINED_CARD = "4242424242424242", "4000000000000341"  # localstripe declines the second on charge
+MIN_LIFETIME, MAX_LIFETIME = 30 * 60, 24 * 3600  # seconds from creation Stripe allows for expires_at
+SLACK = 60  # seconds of clock difference forgiven
+
+
+class StripeStandIn(StandIn):
+    name = "stripe"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._sessions: dict[str, dict[str, Any]] = {}  # id -> {"session", "key", "intent"}
+        self._idempotent: dict[tuple[str, str], str] = {}  # (key, Idempotency-Key) -> session id
+        super().__init__(host, port)
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("POST", r"/v1/checkout/sessions", self._create),
+            ("GET", r"/v1/checkout/sessions/(?P<id>cs_\w+)", self._retrieve),
+            ("POST", r"/v1/checkout/sessions/(?P<id>cs_\w+)/expire", self._expire),
+            ("GET", r"/pay/(?P<id>cs_\w+)", self._page),
+            ("POST", r"/pay/(?P<id>cs_\w+)/pay", self._pay),
+            ("POST", r"/pay/(?P<id>cs_\w+)/decline", self._decline),
+            ("GET", r"/v1/.*", self._proxy),
+            ("POST", r"/v1/.*", self._proxy),
+            ("DELETE", r"/v1/.*", self._proxy),
+        ]
+
+    def _create(self, request: Request) -> Response:
+        key = request.bearer()
+        if not key:
+            return _error(401, "You did not provide an API key.")
+        with self.lock:
+            known = self._idempotent.get((key, request.headers.get("Idempotency-Key") or ""))
+            if known:
+                return json_response(self._sessions[known]["session"])
+        data = unflatten(parse_qsl(request.body.decode(), keep_blank_values=True))
+        problem = _invalid(data)
+        if problem:
+            return _error(400, problem)
+        lines = data["line_items"]
+        session_id = "cs_test_" + secrets.token_hex(24)
+        total = sum(int(line["price_data"]["unit_amount"]) * int(line.get("quantity", 1)) for line in lines)
+        intent = data.get("payment_intent_data") or {}
+        session = {
+            "id": session_id, "object": "checkout.session", "amount_subtotal": total, "amount_total": total,
+            "cancel_url": data.get("cancel_url"), "client_reference_id": data.get("client_reference_id"),
+            "created": int(time.time()), "currency": lines[0]["price_data"]["currency"].lower(),
+            "customer": data.get("customer"), "customer_creation": data.get("customer_creation"),
+            "customer_details": None, "customer_email": data.get("customer_email"),
+            "expires_at": int(data.get("expires_at") or time.time() + MAX_LIFETIME), "livemode": False,
+            "metadata": data.get("metadata") or {}, "mode": "payment", "payment_intent": None,
+            "payment_method_types": ["card"], "payment_status": "unpaid", "status": "open",
+            "success_url": data.get("success_url"), "url": f"{self.base_url}/pay/{session_id}",
+        }  # fmt: skip
+        with self.lock:
+            self._sessions[session_id] = {"session": session, "key": key, "intent": intent}
+            if request.headers.get("Idempotency-Key"):
+                self._idempotent[(key, request.headers["Idempotency-Key"])] = session_id
+        return json_response(session)
+
+    def _retrieve(self, request: Request) -> Response:
+        with self.lock:
+            held = self._sessions.get(request.params["id"])
+            if held is None or held["key"] != request.bearer():
+                return _missing(request.params["id"])
+            return json_response(held["session"])
+
+    def _expire(self, request: Request) -> Response:
+        with self.lock:
+            held = self._sessions.get(request.params["id"])
+            if held is None or held["key"] != request.bearer():
+                return _missing(request.params["id"])
+            session = held["session"]
+            if session["status"] != "open":
+                return _error(
+                    400, f"Only Checkout Sessions with a status of `open` can be expired ({session['status']})."
+                )
+            session["status"] = "expired"
+            snapshot = json.loads(json.dumps(session))
+        self._send(held["key"], "checkout.session.expired", snapshot)
+        return json_response(snapshot)
+
+    def _page(self, request: Request) -> Response:
+        with self.lock:
+            held = self._sessions.get(request.params["id"])
+            if held is None:
+                return page("Checkout (Stripe stand-in)", "<p>No such checkout.</p>")
+            session = dict(held["session"])
+        currency = session["currency"].upper()
+        facts = (
+            f"<p>{esc(_names(session))}</p><p>Amount: <strong>{esc(from_minor(session['amount_total'], currency))} "
+            f"{esc(currency)}</strong></p><p>Status: {esc(session['status'])}/{esc(session['payment_status'])}</p>"
+        )
+        forms = ""
+        if session["status"] == "open":
+            path = f"/pay/{session['id']}"
+            forms = (
+                f'<form method="post" action="{esc(path)}/pay" data-action="pay">'
+                '<p>Card 4242 4242 4242 4242 (test)</p><button type="submit">Pay</button></form>'
+                f'<form method="post" action="{esc(path)}/decline" data-action="decline">'
+                '<p>Card 4000 0000 0000 0341 (declined)</p><button type="submit">Pay with a declined card</button>'
+                "</form>"
+            )
+        return page("Checkout (Stripe stand-in)", facts + forms)
+
+    def _pay(self, request: Request) -> Response:
+        with self.lock:
+            held = self._sessions.get(request.params["id"])
+            if held is None or held["session"]["status"] != "open":
+                return _error(409, "This Checkout Session is no longer open.")
+            session, key, intent = held["session"], held["key"], held["intent"]
+            method = self._localstripe(key, "POST", "/v1/payment_methods", _card(PAY_CARD))
+            if intent.get("setup_future_usage"):
+                if not session["customer"]:
+                    email = {"email": session["customer_email"]} if session["customer_email"] else {}
+                    session["customer"] = self._localstripe(key, "POST", "/v1/customers", email)["id"]
+                self._localstripe(
+                    key, "POST", f"/v1/payment_methods/{method['id']}/attach", {"customer": session["customer"]}
+                )
+            paid = self._localstripe(key, "POST", "/v1/payment_intents", self._intent(session, intent, method["id"]))
+            session.update(status="complete", payment_status="paid", payment_intent=paid["id"],
+                           customer_details={"email": session["customer_email"]})  # fmt: skip
+            snapshot = json.loads(json.dumps(session))
+        self._send(key, "checkout.session.completed", snapshot)
+        return redirect(str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session["id"]))
+
+    def _decline(self, request: Request) -> Response:
+        with self.lock:
+            held = self._sessions.get(request.params["id"])
+            if held is None or held["session"]["status"] != "open":
+                return _error(409, "This Checkout Session is no longer open.")
+            session, key, intent = held["session"], held["key"], held["intent"]
+            method = self._localstripe(key, "POST", "/v1/payment_methods", _card(DECLINED_CARD))
+            failed = self._localstripe(key, "POST", "/v1/payment_intents", self._intent(session, intent, method["id"]))
+        self._send(key, "payment_intent.payment_failed", failed)
+        return redirect(str(session["cancel_url"] or session["success_url"]))
+
+    def _intent(self, session: dict[str, Any], intent: dict[str, Any], method: str) -> dict[str, Any]:
+        metadata = {f"metadata[{key}]": value for key, value in (intent.get("metadata") or {}).items()}
+        params = {"amount": session["amount_total"], "currency": session["currency"], "payment_method": method,
+                  "confirm": "true", **metadata}  # fmt: skip
+        return {**params, **({"customer": session["customer"]} if session["customer"] else {})}
+
+    def _proxy(self, request: Request) -> Response:
+        """Anything else of Stripe's API, to localstripe; a refund also sends ``charge.refunded``."""
+        key = request.bearer()
+        url = f"{localstripe_url()}{request.path}" + (f"?{urlencode(request.query)}" if request.query else "")
+        headers = {name: request.headers[name.lower()] for name in ("Authorization", "Content-Type", "Idempotency-Key")
+                   if request.headers.get(name)}  # fmt: skip
+        forwarded = urllib.request.Request(url, data=request.body or None, headers=headers, method=request.method)  # noqa: S310
+        try:
+            with urllib.request.urlopen(forwarded, timeout=30) as answer:  # noqa: S310
+                status, body = answer.status, answer.read()
+        except urllib.error.HTTPError as refused:
+            status, body = refused.code, refused.read()
+        if key and request.method == "POST" and request.path == "/v1/refunds" and status == 200:
+            charge = self._localstripe(key, "GET", f"/v1/charges/{json.loads(body)['charge']}", None)
+            self._send(key, "charge.refunded", charge)
+        return Response(status, body, {"Content-Type": "application/json"})
+
+    def _localstripe(self, key: str, method: str, path: str, data: dict[str, Any] | None) -> dict[str, Any]:
+        """A call to localstripe with the tenant's key; its JSON answer (an error's too: a
+        declined card answers 402 with the failed intent in ``error.payment_intent``)."""
+        body = urlencode(data).encode() if data else None
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-www-form-urlencoded"}
+        call = urllib.request.Request(f"{localstripe_url()}{path}", data=body, headers=headers, method=method)  # noqa: S310
+        try:
+            with urllib.request.urlopen(call, timeout=30) as answer:  # noqa: S310
+                result: dict[str, Any] = json.loads(answer.read())
+        except urllib.error.HTTPError as refused:
+            error = json.loads(refused.read()).get("error") or {}
+            if isinstance(error.get("payment_intent"), dict):
+                return error["payment_intent"]  # type: ignore[no-any-return]
+            raise RuntimeError(f"localstripe refused {method} {path}: {error.get('message')}") from None
+        return result
+
+    def _send(self, key: str, kind: str, obj: dict[str, Any]) -> None:
+        secret = self.secret_for(key)
+        if secret is None:
+            return
+        signed_at = int(time.time())
+        event = {"id": "evt_" + secrets.token_hex(12), "object": "event", "api_version": API_VERSION,
+                 "created": signed_at, "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
+                 "request": {"id": None, "idempotency_key": None}, "type": kind}  # fmt: skip
+        body = json.dumps(event, indent=2).encode()
+        signature = hmac_hex(secret, f"{signed_at}.".encode() + body)
+        self.deliver(key, kind, body, {"Stripe-Signature": f"t={signed_at},v1={signature}"})
+
+
+def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Stripe's form encoding (``line_items[0][price_data][currency]=usd``) as nested data:
+    dicts whose keys are all indices become lists."""
+    root: dict[str, Any] = {}
+    for name, value in pairs:
+        parts = re.findall(r"[^\[\]]+", name)
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        if parts:
+            node[parts[-1]] = value
+    return _lists(root)  # type: ignore[no-any-return]
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {key: _lists(value) for key, value in node.items()}
+    if items and all(key.isdigit() for key in items):
+        return [items[key] for key in sorted(items, key=int)]
+    return items
+
+
+def _invalid(data: dict[str, Any]) -> str | None:
+    """Why Stripe would refuse this Checkout Session (the checks our calls can trip), or None."""
+    if data.get("mode") != "payment":
+        return "The stand-in serves mode=payment only."
+    lines = data.get("line_items")
+    if not isinstance(lines, list) or not lines:
+        return "Missing required param: line_items."
+    for line in lines:
+        price = line.get("price_data") if isinstance(line, dict) else None
+        if not isinstance(price, dict) or not str(price.get("unit_amount", "")).isdigit() or not price.get("currency"):
+            return "Each line item needs price_data with currency and unit_amount (Prices are not served here)."
+    if len({line["price_data"]["currency"].lower() for line in lines}) > 1:
+        return "All line items must be in one currency."
+    if not data.get("success_url"):
+        return "Missing required param: success_url."
+    if data.get("expires_at"):
+        lifetime = int(data["expires_at"]) - time.time()
+        if not MIN_LIFETIME - SLACK <= lifetime <= MAX_LIFETIME + SLACK:
+            return "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation."
+    return None
+
+
+def _names(session: dict[str, Any]) -> str:
+    return str(session.get("client_reference_id") or session["id"])
+
+
+def _card(number: str) -> dict[str, str]:
+    return {
+        "type": "card",
+        "card[number]": number,
+        "card[exp_month]": "12",
+        "card[exp_year]": "2040",
+        "card[cvc]": "123",
+    }
+
+
+def _error(status: int, message: str) -> Response:
+    return json_response({"error": {"type": "invalid_request_error", "message": message}}, status)
+
+
+def _missing(session_id: str) -> Response:
+    return json_response(
+        {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                   "message": f"No such checkout.session: '{session_id}'"}}, 404)  # fmt: skip
+
+
+_localstripe_lock = threading.Lock()
+_localstripe_base: list[str] = []
+
+
+def localstripe_url() -> str:
+    """localstripe's base URL, starting it on first use (once per process: its state is the
+    module's own). Its store is not pickled to /tmp after each write, as its CLI does: several
+    processes (test workers) would overwrite one another's file."""
+    with _localstripe_lock:
+        if not _localstripe_base:
+            _localstripe_base.append(_start_localstripe())
+        return _localstripe_base[0]
+
+
+def _start_localstripe() -> str:
+    from aiohttp import web
+    from localstripe import server
+    from localstripe.resources import store
+
+    store.dump_to_disk = lambda: None
+    loop, started = asyncio.new_event_loop(), threading.Event()
+    address: list[str] = []
+
+    async def serve() -> None:
+        runner = web.AppRunner(server.app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        address.append(f"http://{host}:{port}")
+        started.set()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(serve())
+        loop.run_forever()
+
+    threading.Thread(target=run, name="localstripe", daemon=True).start()
+    if not started.wait(30):
+        raise RuntimeError("localstripe did not start")
+    return address[0]
