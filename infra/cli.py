@@ -58,6 +58,8 @@ def up(config: StackConfig) -> int:
     assert stack.plumbing is not None
     seeded = demo.seed(config.stack_name, settle=stack.plumbing.drain)
     stack.plumbing.start()  # queue consumers, stream consumers, and the hourly invoice run (now, then hourly)
+    if stack.standins is not None:
+        print(_standins(stack.standins.environment()), flush=True)
     print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created), flush=True)
     while not stopped.wait(timeout=1):
         pass
@@ -85,6 +87,11 @@ Try it:
 More: .venv/bin/billing tenant create --name "Other Co"   (README.md has the walkthrough)
 Press Ctrl-C to stop.
 """
+
+
+def _standins(environment: dict[str, str]) -> str:
+    lines = "\n".join(f"  {variable + ':':28}{url}" for variable, url in environment.items())
+    return f"Payment provider stand-ins (infra/local/standins/README.md):\n{lines}\n"
 
 
 def provision(config: StackConfig) -> int:

@@ -1,4 +1,5 @@
-"""The embedded stack: AWS endpoint, provisioned template, API server, background plumbing.
+"""The embedded stack: AWS endpoint, payment provider stand-ins, provisioned template, API
+server, background plumbing.
 
 Every AWS client reads the standard environment (``AWS_ENDPOINT_URL``,
 ``AWS_DEFAULT_REGION``, credentials), so pointing the endpoint at moto,
@@ -16,6 +17,7 @@ from infra import template
 from infra.local.functions import load_handler
 from infra.local.gateway import ApiSettings, serve
 from infra.local.plumbing import Plumbing
+from infra.local.standins import StandIns
 from infra.provision import Provisioner, Stack
 
 # Keys that differ per function; in-process, functions share one environment.
@@ -69,6 +71,7 @@ class EmbeddedStack:
     config: StackConfig = field(default_factory=StackConfig)
     stack: Stack | None = None
     plumbing: Plumbing | None = None
+    standins: StandIns | None = None
     _moto: Any = None
     _server: Any = None
 
@@ -81,7 +84,9 @@ class EmbeddedStack:
         return f"http://{self.config.host}:{self.config.api_port}"
 
     def start_emulator(self) -> None:
-        """Start moto in server mode, unless an endpoint was given."""
+        """Start the outside world the platform talks to: moto in server mode (unless an
+        endpoint was given) and the payment providers' stand-ins."""
+        self.start_standins()
         if self.config.endpoint_url is None:
             import logging
 
@@ -91,6 +96,20 @@ class EmbeddedStack:
             self._moto = Emulator(ip_address=self.config.host, port=self.config.emulator_port, verbose=False)
             self._moto.start()
         use_endpoint(self.endpoint_url, self.config.region)
+
+    def start_standins(self) -> None:
+        """The providers' stand-ins (threads, on free ports) and the platform settings that point
+        the provider modules at them (``STRIPE_API_BASE`` ...), as a deployment points them at
+        the real providers."""
+        if self.standins is not None:
+            return
+        from billing.settings import get_settings
+        from infra.local.standins import StandIns
+
+        self.standins = StandIns(self.config.host)
+        self.standins.start()
+        os.environ.update(self.standins.environment())
+        get_settings.cache_clear()
 
     def provision(self) -> Stack:
         provisioner = Provisioner(self.endpoint_url, self.config.region, self.config.stack_name)
@@ -133,3 +152,5 @@ class EmbeddedStack:
             self._server.server.server_close()
         if self._moto:
             self._moto.stop()
+        if self.standins:
+            self.standins.stop()
