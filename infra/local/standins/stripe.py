@@ -113,7 +113,8 @@ class StripeStandIn(StandIn):
             "success_url": data.get("success_url"), "url": f"{self.base_url}/pay/{session_id}",
         }  # fmt: skip
         with self.lock:
-            self._sessions[session_id] = {"session": session, "key": key, "intent": intent}
+            names = [str((line["price_data"].get("product_data") or {}).get("name") or "") for line in lines]
+            self._sessions[session_id] = {"session": session, "key": key, "intent": intent, "names": names}
             if request.headers.get("Idempotency-Key"):
                 self._idempotent[(key, request.headers["Idempotency-Key"])] = session_id
         return json_response(session)
@@ -145,10 +146,11 @@ class StripeStandIn(StandIn):
             held = self._sessions.get(request.params["id"])
             if held is None:
                 return page("Checkout (Stripe stand-in)", "<p>No such checkout.</p>")
-            session = dict(held["session"])
+            session, names = dict(held["session"]), held["names"]
         currency = session["currency"].upper()
         facts = (
-            f"<p>{esc(_names(session))}</p><p>Amount: <strong>{esc(from_minor(session['amount_total'], currency))} "
+            "".join(f"<p>{esc(name)}</p>" for name in names)
+            + f"<p>Amount: <strong>{esc(from_minor(session['amount_total'], currency))} "
             f"{esc(currency)}</strong></p><p>Status: {esc(session['status'])}/{esc(session['payment_status'])}</p>"
         )
         forms = ""
@@ -191,7 +193,10 @@ class StripeStandIn(StandIn):
                 return _error(409, "This Checkout Session is no longer open.")
             session, key, intent = held["session"], held["key"], held["intent"]
             method = self._localstripe(key, "POST", "/v1/payment_methods", _card(DECLINED_CARD))
-            failed = self._localstripe(key, "POST", "/v1/payment_intents", self._intent(session, intent, method["id"]))
+            params = {**self._intent(session, intent, method["id"]), "confirm": "false"}
+            attempt = self._localstripe(key, "POST", "/v1/payment_intents", params)
+            self._localstripe(key, "POST", f"/v1/payment_intents/{attempt['id']}/confirm", {}, declined_ok=True)
+            failed = self._localstripe(key, "GET", f"/v1/payment_intents/{attempt['id']}", None)
         self._send(key, "payment_intent.payment_failed", failed)
         return redirect(str(session["cancel_url"] or session["success_url"]))
 
@@ -218,9 +223,11 @@ class StripeStandIn(StandIn):
             self._send(key, "charge.refunded", charge)
         return Response(status, body, {"Content-Type": "application/json"})
 
-    def _localstripe(self, key: str, method: str, path: str, data: dict[str, Any] | None) -> dict[str, Any]:
-        """A call to localstripe with the tenant's key; its JSON answer (an error's too: a
-        declined card answers 402 with the failed intent in ``error.payment_intent``)."""
+    def _localstripe(
+        self, key: str, method: str, path: str, data: dict[str, Any] | None, declined_ok: bool = False
+    ) -> dict[str, Any]:
+        """A call to localstripe with the tenant's key; its JSON answer (with ``declined_ok``,
+        a 402 card decline answers its error)."""
         body = urlencode(data).encode() if data else None
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-www-form-urlencoded"}
         call = urllib.request.Request(f"{localstripe_url()}{path}", data=body, headers=headers, method=method)  # noqa: S310
@@ -228,9 +235,9 @@ class StripeStandIn(StandIn):
             with urllib.request.urlopen(call, timeout=30) as answer:  # noqa: S310
                 result: dict[str, Any] = json.loads(answer.read())
         except urllib.error.HTTPError as refused:
-            error = json.loads(refused.read()).get("error") or {}
-            if isinstance(error.get("payment_intent"), dict):
-                return error["payment_intent"]  # type: ignore[no-any-return]
+            error: dict[str, Any] = json.loads(refused.read()).get("error") or {}
+            if declined_ok and refused.code == 402:
+                return error
             raise RuntimeError(f"localstripe refused {method} {path}: {error.get('message')}") from None
         return result
 
@@ -290,10 +297,6 @@ def _invalid(data: dict[str, Any]) -> str | None:
         if not MIN_LIFETIME - SLACK <= lifetime <= MAX_LIFETIME + SLACK:
             return "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation."
     return None
-
-
-def _names(session: dict[str, Any]) -> str:
-    return str(session.get("client_reference_id") or session["id"])
 
 
 def _card(number: str) -> dict[str, str]:
