@@ -108,3 +108,16 @@ def test_the_checkout_creates_a_fixed_price_charge(monkeypatch: pytest.MonkeyPat
     assert body["pricing_type"] == "fixed_price" and body["local_price"] == {"amount": "12.50", "currency": "USD"}
     assert body["metadata"] == {"checkout_session": "chk_1", "invoice": "inv_1"}
     assert (body["redirect_url"], body["cancel_url"]) == (REQUEST.success_url, REQUEST.cancel_url)
+
+
+@pytest.mark.parametrize(
+    "body", [b"[]", b'{"event": []}', b'{"event": {"id": "e", "type": "charge:confirmed", "data": []}}']
+)
+def test_a_signed_body_of_another_shape_changes_nothing(body: bytes) -> None:
+    verified = coinbase_commerce.verify(CREDENTIALS, body, sign(body), NOW)
+    assert (verified.type, verified.status) == ("unreadable", None)
+
+
+def test_a_signature_header_with_any_characters_is_forged_not_an_error() -> None:
+    with pytest.raises(InvalidSignature, match="forged"):
+        coinbase_commerce.verify(CREDENTIALS, BODY, {"X-CC-Webhook-Signature": "é"}, NOW)

@@ -130,3 +130,16 @@ def test_the_checkout_creates_a_crypto_order(monkeypatch: pytest.MonkeyPatch) ->
     assert headers == {"Authorization": "Bearer api-token"}
     assert body == {"amount": "12.50", "currency": "USD", "external_order_id": "chk_1",
                     "successful_link": REQUEST.success_url, "failure_link": REQUEST.cancel_url}  # fmt: skip
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'{"order": {"id": "o"}, "event_type": []}', b"not json"])
+def test_a_signed_body_of_another_shape_changes_nothing(body: bytes) -> None:
+    verified = whitepay.verify(CREDENTIALS, body, sign(body), NOW)
+    assert verified.status is None
+
+
+def test_events_we_do_not_act_on_are_kept_without_a_status() -> None:
+    body = json.dumps(
+        {"transaction": {"id": "w-1", "status": "COMPLETE"}, "event_type": "withdrawal::completed"}
+    ).encode()
+    assert whitepay.verify(CREDENTIALS, body, sign(body), NOW).status is None

@@ -163,8 +163,8 @@ def hmac_sha256_hex(secret: str, message: bytes) -> str:
 def signature_matches(signature: str, secret: str, candidates: list[bytes]) -> bool:
     """Whether ``signature`` (hex) is the HMAC-SHA256 of one of ``candidates``; each is
     compared in constant time."""
-    given = signature.strip().lower()
-    return any(hmac.compare_digest(hmac_sha256_hex(secret, candidate), given) for candidate in candidates)
+    given = signature.strip().lower().encode(errors="replace")  # bytes: a header may hold any character
+    return any(hmac.compare_digest(hmac_sha256_hex(secret, candidate).encode(), given) for candidate in candidates)
 
 
 def to_minor(amount: str | None, currency: str | None) -> int | None:
@@ -201,7 +201,17 @@ def settled(status: Status | None, asked: int | None, received: int | None) -> S
     return "partially_paid" if received < asked else "succeeded"
 
 
-def body_id(raw_body: bytes) -> str:
-    """An id for a signed body that carries none we can read: its digest, so a redelivery of
-    the same body is recognised as the same event."""
-    return "sha256:" + hashlib.sha256(raw_body).hexdigest()
+def unreadable(provider: str, raw_body: bytes, now: datetime) -> ProviderEvent:
+    """A well-signed body we cannot read: an event that changes nothing, its id the body's
+    digest, so a redelivery of the same body is recognised as the same event."""
+    return ProviderEvent(
+        id="sha256:" + hashlib.sha256(raw_body).hexdigest(),
+        provider=provider,
+        type="unreadable",
+        status=None,
+        occurred_at=now,
+    )
+
+
+UNREADABLE = (ValueError, KeyError, TypeError, AttributeError)
+"""What parsing a signed body of an unexpected shape may raise: it is then ``unreadable``."""

@@ -107,8 +107,8 @@ def verify(credentials: Credentials, raw_body: bytes, headers: Mapping[str, str]
     try:
         event = json.loads(raw_body)["event"]
         return _event(str(event["id"]), str(event["type"]), event["data"], _time(event.get("created_at")) or now)
-    except (ValueError, KeyError, TypeError):
-        return ProviderEvent(id=base.body_id(raw_body), provider=NAME, type="unreadable", status=None, occurred_at=now)
+    except base.UNREADABLE:
+        return base.unreadable(NAME, raw_body, now)
 
 
 def fetch(credentials: Credentials, reference: str) -> ProviderEvent | None:

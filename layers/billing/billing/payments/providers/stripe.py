@@ -131,8 +131,8 @@ def verify(credentials: Credentials, raw_body: bytes, headers: Mapping[str, str]
         payload = json.loads(raw_body)
         obj = payload["data"]["object"]
         return _event(str(payload["id"]), str(payload["type"]), obj, _time(payload.get("created")) or now)
-    except (ValueError, KeyError, TypeError):
-        return ProviderEvent(id=base.body_id(raw_body), provider=NAME, type="unreadable", status=None, occurred_at=now)
+    except base.UNREADABLE:
+        return base.unreadable(NAME, raw_body, now)
 
 
 def fetch(credentials: Credentials, reference: str) -> ProviderEvent | None:
@@ -160,7 +160,7 @@ def fetch(credentials: Credentials, reference: str) -> ProviderEvent | None:
     session = _call(read, credentials)
     if session is None:
         return None
-    return _event(f"fetch:{reference}", "checkout.session", session, _time(session.get("created")) or datetime.now(UTC))
+    return _event(f"fetch:{reference}", "checkout.session", session, datetime.now(UTC))
 
 
 def _event(event_id: str, kind: str, obj: dict[str, Any], at: datetime) -> ProviderEvent:

@@ -105,9 +105,10 @@ def verify(credentials: Credentials, raw_body: bytes, headers: Mapping[str, str]
         payload = None
     if not base.signature_matches(signature, secret, [raw_body, *serializations(payload)]):
         raise InvalidSignature("forged", "Signature does not match the body")
-    if not isinstance(payload, dict):
-        return ProviderEvent(id=base.body_id(raw_body), provider=NAME, type="unreadable", status=None, occurred_at=now)
-    return _event(payload, now)
+    try:
+        return _event(payload, now)
+    except base.UNREADABLE:
+        return base.unreadable(NAME, raw_body, now)
 
 
 def fetch(credentials: Credentials, reference: str) -> ProviderEvent | None:
@@ -130,7 +131,7 @@ def serializations(payload: Any) -> list[bytes]:
     return [compact.encode(), php.encode()]
 
 
-def _event(payload: dict[str, Any], now: datetime) -> ProviderEvent:
+def _event(payload: Any, now: datetime) -> ProviderEvent:
     kind = str(payload.get("event_type") or "unknown")
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
     if isinstance(payload.get("order"), dict):
