@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from billing.payments.providers import InvalidSignature, coinbase_commerce
+from billing.settings import Settings
 from tests.unit.provider_requests import REQUEST
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -99,11 +100,14 @@ def test_the_checkout_creates_a_fixed_price_charge(monkeypatch: pytest.MonkeyPat
                          "expires_at": "2026-03-01T13:00:00Z"}}  # fmt: skip
 
     monkeypatch.setattr(coinbase_commerce.http, "call", call)
+    monkeypatch.setattr(
+        coinbase_commerce, "get_settings", lambda: Settings(coinbase_commerce_api_base="https://cc.test")
+    )
     created = coinbase_commerce.create_checkout(CREDENTIALS, REQUEST)
     assert (created.reference, created.url) == ("ch-1", "https://pay.example/ABCD1234")
     assert created.expires_at == datetime(2026, 3, 1, 13, 0, tzinfo=UTC)
     method, url, headers, body = sent[0]
-    assert (method, url) == ("POST", "https://api.commerce.coinbase.com/charges")
+    assert (method, url) == ("POST", "https://cc.test/charges")
     assert headers == {"X-CC-Api-Key": "cb-key", "X-CC-Version": "2018-03-22"}
     assert body["pricing_type"] == "fixed_price" and body["local_price"] == {"amount": "12.50", "currency": "USD"}
     assert body["metadata"] == {"checkout_session": "chk_1", "invoice": "inv_1"}

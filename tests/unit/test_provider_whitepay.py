@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from billing.payments.providers import InvalidSignature, whitepay
+from billing.settings import Settings
 from tests.unit.provider_requests import REQUEST
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -123,10 +124,11 @@ def test_the_checkout_creates_a_crypto_order(monkeypatch: pytest.MonkeyPatch) ->
         return {"order": order(status="OPEN", received_total="0")}
 
     monkeypatch.setattr(whitepay.http, "call", call)
+    monkeypatch.setattr(whitepay, "get_settings", lambda: Settings(whitepay_api_base="https://whitepay.test/"))
     created = whitepay.create_checkout(CREDENTIALS, REQUEST)
     assert (created.reference, created.url) == ("ord-1", "https://pay.example/crypto-orders/ord-1")
     method, url, headers, body = sent[0]
-    assert method == "POST" and url == "https://api.whitepay.com/private-api/crypto-orders/store"
+    assert method == "POST" and url == "https://whitepay.test/private-api/crypto-orders/store"
     assert headers == {"Authorization": "Bearer api-token"}
     assert body == {"amount": "12.50", "currency": "USD", "external_order_id": "chk_1",
                     "successful_link": REQUEST.success_url, "failure_link": REQUEST.cancel_url}  # fmt: skip
