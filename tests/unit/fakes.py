@@ -469,25 +469,41 @@ class MemoryPayments:
 
     def __init__(self, invoices: MemoryInvoices, customers: MemoryCustomers) -> None:
         self.rows: dict[tuple[Scope, str], object] = {}
+        self.references: dict[tuple[Scope, str, str], str] = {}
         self._invoices, self._customers = invoices, customers
 
-    def record(self, scope: Scope, payment, invoices, journal, events, set_currency: bool = False) -> None:
+    def record(self, scope: Scope, payment, invoices, entries, events, set_currency: bool = False) -> None:
         with self._invoices._lock:
-            if (scope, payment.id) in self.rows:
+            stored = self.rows.get((scope, payment.id))
+            if payment.revision == 1 and stored is not None:
                 raise Conflict("taken", code="payment_exists")
+            if payment.revision > 1 and (stored is None or stored.revision != payment.revision - 1):
+                raise Conflict("raced", code="concurrent_update", retryable=True)
             for invoice in invoices:
                 if self._invoices.rows[(scope, invoice.id)].revision != invoice.revision - 1:
                     raise Conflict("raced", code="concurrent_update", retryable=True)
             customer = self._customers.rows[(scope, payment.customer)]
             if set_currency and customer.currency not in (None, payment.currency):
                 raise DomainRuleViolation("other", code="currency_mismatch", param="currency")
+            if entries and ledger.credit_available(self._invoices.balances(scope, payment.customer)) < sum(
+                p.debit - p.credit for e in entries for p in e.postings if p.account == ledger.CUSTOMER_CREDIT
+            ):
+                raise Conflict("credit used meanwhile", code="concurrent_update", retryable=True)
             if set_currency:
                 self._customers.rows[(scope, customer.id)] = replace(customer, currency=payment.currency)
-            self._invoices.record(scope, journal)
+            for entry in entries:
+                self._invoices.record(scope, entry)
             for invoice in invoices:
                 self._invoices.rows[(scope, invoice.id)] = invoice
             self.rows[(scope, payment.id)] = payment
+            for reference in (payment.provider_reference, payment.payment_reference):
+                if reference and payment.provider != "offline":
+                    self.references[(scope, payment.provider, reference)] = payment.id
             self._invoices.events += events
+
+    def by_reference(self, scope: Scope, provider: str, reference: str):
+        payment_id = self.references.get((scope, provider, reference))
+        return self.rows.get((scope, payment_id)) if payment_id else None
 
     def get(self, scope: Scope, payment_id: str):
         return self.rows.get((scope, payment_id))

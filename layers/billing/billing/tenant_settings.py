@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from billing.validation import Input
 
 MAX_GRACE_S = 30 * 24 * 3600
+MAX_TOLERANCE = 100_000  # minor units: a tolerance writes off tiny shortfalls, not debts
 Prefix = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Lines = Annotated[list[Text], Field(max_length=6)]
@@ -26,7 +27,10 @@ class TenantSettings(BaseModel):
     - ``payment_terms_days``: an invoice is due this many days after it is issued.
     - ``invoice_prefix``: invoice numbers read ``{prefix}-{year}-{sequence:06d}``.
     - ``business_name``, ``business_address``, ``tax_id``, ``support_email``: printed on
-      invoices (the tenant's name when no business name is set)."""
+      invoices (the tenant's name when no business name is set), and on the hosted checkout.
+    - ``underpayment_tolerance``: the shortfall (minor units of the invoice's currency) a
+      payment made through an invoice's checkout may leave and still pay the invoice: the rest
+      is written off. 0: every shortfall stays due."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -37,6 +41,7 @@ class TenantSettings(BaseModel):
     business_address: list[str] = []
     tax_id: str | None = None
     support_email: str | None = None
+    underpayment_tolerance: int = 0
 
     @property
     def grace(self) -> timedelta:
@@ -54,3 +59,4 @@ class SettingsUpdate(Input):
     business_address: Lines = []
     tax_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     support_email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    underpayment_tolerance: Annotated[int, Field(ge=0, le=MAX_TOLERANCE)] = 0

@@ -87,6 +87,7 @@ class Invoice(BaseModel):
     total: int = 0
     amount_paid: int = 0
     amount_credited: int = 0
+    amount_written_off: int = 0  # a tiny shortfall of a provider payment let go (payments.settlement)
     amount_due: int = 0
     starting_balance: int | None = None  # the customer's balance when finalized (negative: credit)
     applied_balance: int = 0  # customer credit this invoice used

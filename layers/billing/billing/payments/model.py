@@ -60,7 +60,10 @@ class Payment(BaseModel):
     amount_received: int = 0  # what arrived (less than asked: partially paid)
     currency: str
     status: Status
-    provider_reference: str | None = None
+    provider_reference: str | None = None  # the provider's checkout (cs_..., an order id), or the bank's
+    payment_reference: str | None = None  # the provider's money movement where it differs (Stripe's pi_...)
+    checkout_session: str | None = None  # the chk_... it was made through
+    checkout_url: str | None = None  # the provider's hosted page, while it is pending
     allocations: list[Allocation] = []
     credited: int = 0  # what no invoice asked for: customer credit
     amount_refunded: int = 0
@@ -68,6 +71,7 @@ class Payment(BaseModel):
     metadata: dict[str, str] = {}
     paid_at: str | None = None
     created_at: str
+    revision: int = Field(default=1, exclude=True)  # bumped by every change of a stored payment
 
     def to_public(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -4,7 +4,9 @@ Recording allocates the payment (``billing.payments.allocation``) and writes it 
 invoices it pays, its journal entry and its events in one transaction; an invoice changed
 meanwhile (another payment, a credit note) makes it start again from what is stored now.
 Offline payments come through ``POST /v1/payments`` (idempotent like every POST: the same
-Idempotency-Key records it once); the providers' payments will come from their webhooks.
+Idempotency-Key records it once); the providers' payments start pending on the hosted checkout
+(``billing.payments.hosted``) and move with their providers' reports (``apply``, the
+``ProviderEventHandler`` the webhook processor calls; rules in ``billing.payments.settlement``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,16 @@ from billing.customers import Customer
 from billing.errors import Conflict, DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
 from billing.ids import found, new_id
-from billing.invoicing.model import Invoice, invoice_event
+from billing.invoicing.model import Invoice
 from billing.pagination import Page
+from billing.payments import settlement
+from billing.payments.accounts import EnabledProviders, NoProviderAccounts
 from billing.payments.allocation import OWN, Allocated, allocate, due_by_supplier
-from billing.payments.model import OFFLINE, Payment, PaymentCreate, PaymentQuery, payment_event
+from billing.payments.model import OFFLINE, Payment, PaymentCreate, PaymentQuery
+from billing.payments.providers import ProviderEvent
+from billing.payments.reports import Reports
 from billing.scope import Scope
+from billing.tenant_settings import TenantSettings
 
 ATTEMPTS = 5  # a payment races other payments and credit notes of the same invoices
 
@@ -36,16 +43,21 @@ class PaymentRepository(Protocol):
         scope: Scope,
         payment: Payment,
         invoices: Sequence[Invoice],
-        journal: ledger.JournalEntry,
+        entries: Sequence[ledger.JournalEntry],
         events: Sequence[DomainEvent],
         set_currency: bool = False,
     ) -> None:
-        """Write the payment, the ``invoices`` it paid (each still at the revision before
-        its own), its entry and its events at once; a retryable ``Conflict`` on a race. With
+        """Write the payment (new at ``revision`` 1, else replacing the revision before its
+        own), the ``invoices`` it paid (each still at the revision before its own), its
+        entries and its events at once; a retryable ``Conflict`` on a race. With
         ``set_currency`` the customer, which had no currency, takes the payment's (a 422
-        ``currency_mismatch`` if it took another meanwhile): its credit is in that currency."""
+        ``currency_mismatch`` if it took another meanwhile): its credit is in that currency.
+        A provider's payment is found again by its references (``by_reference``)."""
 
     def get(self, scope: Scope, payment_id: str) -> Payment | None: ...
+
+    def by_reference(self, scope: Scope, provider: str, reference: str) -> Payment | None:
+        """The payment whose ``provider_reference`` or ``payment_reference`` is ``reference``."""
 
     def list(self, scope: Scope, query: PaymentQuery, limit: int, starting_after: str | None) -> Page[Payment]: ...
 
@@ -93,11 +105,19 @@ class Payments:
         customer_of: Callable[[Scope, str], Customer | None],
         balances_of: Callable[[Scope, str], dict[str, int]],
         now: Callable[[Scope, str | None], datetime],
+        providers: EnabledProviders | None = None,
+        settings: Callable[[Scope], TenantSettings] | None = None,
     ):
         """``customer_of`` finds a customer by id or by the tenant's external id
-        (``billing.customers.service.find_customer``), as usage events and the ledger do."""
+        (``billing.customers.service.find_customer``), as usage events and the ledger do.
+        ``providers`` gives the credentials ``apply`` asks a provider with; ``settings`` the
+        tenant's ``underpayment_tolerance``."""
         self._repo, self._invoices, self._customer_of = repo, invoices, customer_of
         self._balances_of, self._now = balances_of, now
+        self._reports = Reports(
+            repo, invoices, customer_of, balances_of, now, providers or NoProviderAccounts(),
+            settings or (lambda scope: TenantSettings()),
+        )  # fmt: skip
 
     def record(self, scope: Scope, data: PaymentCreate) -> Payment:
         """An offline payment, succeeded as it is recorded."""
@@ -135,19 +155,13 @@ class Payments:
 
     def _settle(self, scope: Scope, payment: Payment, allocated: Allocated, now: str, set_currency: bool) -> None:
         """Write a succeeded payment with what it pays, its entry and events."""
-        postings = ledger.payment_postings(payment.provider, payment.amount_received, allocated.excess)
-        journal = ledger.journal_entry(
-            payment.customer, payment.currency, "payment_received", payment.paid_at or now, payment.id, postings
-        )
-        events = [payment_event("PaymentSucceeded", scope, payment, now)]
-        for invoice in allocated.invoices:
-            kind = "InvoicePaid" if invoice.status == "paid" else "InvoicePartiallyPaid"
-            events.append(invoice_event(kind, scope, invoice, now))
-        if allocated.excess:
-            change = {"customer": payment.customer, "currency": payment.currency, "amount": allocated.excess,
-                      "reason": "payment_excess", "reference": payment.id}  # fmt: skip
-            events.append(DomainEvent("CustomerCreditChanged", scope, datetime.fromisoformat(now), change))
-        self._repo.record(scope, payment, allocated.invoices, journal, events, set_currency)
+        journal, events = settlement.received_entry(scope, payment, allocated, payment.amount_received, now)
+        self._repo.record(scope, payment, allocated.invoices, [journal], events, set_currency)
+
+    def apply(self, scope: Scope, provider: str, event: ProviderEvent) -> Payment | None:
+        """A provider's verified report about one of our payments: the ``ProviderEventHandler``
+        the webhook processor calls (``billing.payments.reports``)."""
+        return self._reports.apply(scope, provider, event)
 
     def _customer(self, scope: Scope, ref: str) -> Customer:
         """The customer a body names (by id or external id): a 400 naming ``customer``."""

@@ -57,7 +57,7 @@ INVOICE = Shape(
         "tt": "tax_total", "t": "total", "ap": "amount_paid", "ac": "amount_credited", "ad": "amount_due",
         "sb": "starting_balance", "abl": "applied_balance", "eb": "ending_balance", "lc": "line_credits",
         "rd": "rounding", "cd": "customer_details", "ds": "discounts", "trs": "tax_rates", "u": "usage",
-        "tc": "test_clock", "spd": "supplier_paid",
+        "tc": "test_clock", "spd": "supplier_paid", "awo": "amount_written_off",
     },
     {"lines": LINE, "usage": USAGE, "tax_rates": TAX_RATE},
 )  # fmt: skip

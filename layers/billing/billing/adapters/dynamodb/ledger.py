@@ -74,15 +74,21 @@ def from_item(item: Mapping[str, Any]) -> JournalEntry:
 
 def post(scope: Scope, entry: JournalEntry) -> list[dict[str, Any]]:
     """The transaction operations that write ``entry`` and add it to the customer's balances."""
-    operations = [table.put(to_item(scope, entry), "attribute_not_exists(PK)")]
-    deltas = {account: delta for account, delta in ledger.balances([entry]).items() if delta}
+    return post_all(scope, [entry])
+
+
+def post_all(scope: Scope, entries: Sequence[JournalEntry]) -> list[dict[str, Any]]:
+    """The operations that write ``entries`` (one customer's) and add them to its balances in
+    one update: a transaction may touch the balances item only once."""
+    operations = [table.put(to_item(scope, entry), "attribute_not_exists(PK)") for entry in entries]
+    deltas = {account: delta for account, delta in ledger.balances(entries).items() if delta}
     if not deltas:
         return operations
     names = {f"#a{i}": _PREFIX + account for i, account in enumerate(deltas)}
     values: dict[str, Any] = {f":v{i}": delta for i, delta in enumerate(deltas.values())}
     update: dict[str, Any] = {
         "TableName": table.table_name(),
-        "Key": table.encode(balances_key(scope, entry.customer)),
+        "Key": table.encode(balances_key(scope, entries[0].customer)),
         "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(deltas))),
         "ExpressionAttributeNames": names,
     }

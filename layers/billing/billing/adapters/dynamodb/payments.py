@@ -5,14 +5,18 @@
   it was made for (else the first it paid). ``status``, ``customer`` and ``provider`` are
   attributes of the item (lists filter on them); the payment, allocations included, is one
   compressed ``body`` in the adapter's own shape (``PAYMENT``).
-- Recording a payment writes it (``attribute_not_exists``) with each invoice it pays (still at
-  the revision it was read at), its journal entry (``ledger.py``) and one outbox record, in
-  one transaction; a customer without a currency takes the payment's in it
-  (``customers.takes_currency``).
+- Recording a payment writes it (``attribute_not_exists``, or, for a provider's payment that
+  changes, at the ``rev`` it was read at) with each invoice it pays (still at the revision it
+  was read at), its journal entries (``ledger.py``) and one outbox record, in one transaction;
+  a customer without a currency takes the payment's in it (``customers.takes_currency``).
+- provider reference: ``PK={scope}#PAYREF#{provider}#{h(reference)}``, ``SK=PAYREF``: the
+  payment a provider's checkout (``cs_...``, an order) or money movement (``pi_...``) belongs
+  to, written with the payment, so a webhook naming either finds it with two ``GetItem``s.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,7 +27,7 @@ from billing.events import DomainEvent
 from billing.invoicing.model import Invoice
 from billing.ledger import JournalEntry
 from billing.pagination import Page
-from billing.payments.model import Allocation, Payment, PaymentQuery
+from billing.payments.model import OFFLINE, Allocation, Payment, PaymentQuery
 from billing.scope import Scope
 
 ALLOCATION = Shape(Allocation, {"inv": "invoice", "sp": "supplier", "a": "amount"})
@@ -33,15 +37,42 @@ PAYMENT = Shape(
         "id": "id", "lm": "livemode", "inv": "invoice", "m": "method", "ch": "channel", "a": "amount",
         "ar": "amount_received", "cur": "currency", "ref": "provider_reference", "al": "allocations",
         "cr": "credited", "rf": "amount_refunded", "d": "description", "md": "metadata", "pa": "paid_at",
-        "ca": "created_at",
+        "ca": "created_at", "pref": "payment_reference", "chk": "checkout_session", "cu": "checkout_url",
     },
     {"allocations": ALLOCATION},
 )  # fmt: skip
-"""The payment as stored; ``status``, ``customer`` and ``provider`` are attributes of the item."""
+"""The payment as stored; ``status``, ``customer``, ``provider`` and ``rev`` are attributes of the
+item."""
 
 
 def _key(scope: Scope, payment_id: str) -> dict[str, str]:
     return {"PK": f"{scope.key}#PAY#{payment_id}", "SK": "PAY"}
+
+
+def reference_key(scope: Scope, provider: str, reference: str) -> dict[str, str]:
+    """A provider's id as a key of fixed size, whatever the provider's ids look like."""
+    digest = hashlib.sha256(reference.encode()).hexdigest()[:32]
+    return {"PK": f"{scope.key}#PAYREF#{provider}#{digest}", "SK": "PAYREF"}
+
+
+def references(scope: Scope, payment: Payment) -> list[dict[str, Any]]:
+    """``Put``s of the payment's provider reference items (the same item written again is
+    harmless: a provider's id names one payment)."""
+    found = [ref for ref in (payment.provider_reference, payment.payment_reference) if ref]
+    if payment.provider == OFFLINE:
+        return []
+    return [
+        table.put({**reference_key(scope, payment.provider, ref), "entity": "payment_reference", "payment": payment.id,
+                   "reference": ref})
+        for ref in found
+    ]  # fmt: skip
+
+
+def write(scope: Scope, payment: Payment) -> dict[str, Any]:
+    """The ``Put`` of ``payment``: new (``revision`` 1), or replacing the revision before its own."""
+    if payment.revision == 1:
+        return table.put(to_item(scope, payment), "attribute_not_exists(PK)")
+    return table.put(to_item(scope, payment), "rev = :r", {":r": payment.revision - 1})
 
 
 def to_item(scope: Scope, payment: Payment) -> dict[str, Any]:
@@ -61,13 +92,14 @@ def to_item(scope: Scope, payment: Payment) -> dict[str, Any]:
         "status": payment.status,
         "customer": payment.customer,
         "provider": payment.provider,
+        "rev": payment.revision,
         "body": pack(PAYMENT.dump(payment)),
     }
 
 
 def from_item(item: Mapping[str, Any]) -> Payment:
     return PAYMENT.load(unpack(item["body"]), status=item["status"], customer=item["customer"],
-                        provider=item["provider"])  # fmt: skip
+                        provider=item["provider"], revision=int(item.get("rev", 1)))  # fmt: skip
 
 
 class DynamoPaymentRepository:
@@ -76,23 +108,34 @@ class DynamoPaymentRepository:
         scope: Scope,
         payment: Payment,
         paid: Sequence[Invoice],
-        journal: JournalEntry,
+        entries: Sequence[JournalEntry],
         events: Sequence[DomainEvent],
         set_currency: bool = False,
     ) -> None:
-        operations = [table.put(to_item(scope, payment), "attribute_not_exists(PK)")]
+        operations = [write(scope, payment)]
         for invoice in paid:
             item = invoices.to_item(scope, invoice)
             operations.append(table.put(item, "revision = :r", {":r": invoice.revision - 1}))
         changed = Conflict("An invoice changed while it was paid; retry.", code="concurrent_update", retryable=True)
         conflicts: dict[int, Exception] = dict.fromkeys(range(1, len(paid) + 1), changed)
-        conflicts[0] = Conflict(f"Payment {payment.id} is recorded already.", code="payment_exists")
+        conflicts[0] = (
+            Conflict(f"Payment {payment.id} is recorded already.", code="payment_exists")
+            if payment.revision == 1
+            else Conflict(f"Payment {payment.id} changed meanwhile; retry.", code="concurrent_update", retryable=True)
+        )
         if set_currency:
             conflicts[len(operations)] = DomainRuleViolation(
                 "The customer was given another currency meanwhile.", code="currency_mismatch", param="currency"
             )
             operations.append(customers.takes_currency(scope, payment.customer, payment.currency))
-        table.transact([*operations, *ledger.post(scope, journal), *outbox.put_events(events)], conflicts)
+        posted = ledger.post_all(scope, entries) if entries else []
+        operations += [*references(scope, payment), *posted, *outbox.put_events(events)]
+        table.transact(operations, conflicts)
+
+    def by_reference(self, scope: Scope, provider: str, reference: str) -> Payment | None:
+        """The payment a provider's checkout or money movement id belongs to."""
+        pointer = table.get(reference_key(scope, provider, reference))
+        return self.get(scope, pointer["payment"]) if pointer else None
 
     def get(self, scope: Scope, payment_id: str) -> Payment | None:
         item = table.get(_key(scope, payment_id))
