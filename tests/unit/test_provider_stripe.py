@@ -160,4 +160,4 @@ def test_the_checkout_asks_stripe_for_a_payment_session_naming_our_ids(monkeypat
     assert params["payment_intent_data"]["setup_future_usage"] == "off_session"
     assert params["customer_creation"] == "always" and params["customer_email"] == "jane@example.com"
     assert params["expires_at"] == int(REQUEST.expires_at.timestamp())
-    assert sent["options"] == {"idempotency_key": "checkout-chk_1"}
+    assert sent["options"] == {"idempotency_key": "checkout-chk_1-1250"}

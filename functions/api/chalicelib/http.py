@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -69,6 +69,7 @@ class Call:
     query: dict[str, str]
     raw_body: bytes
     accept: str = ""  # the Accept header, for views that answer something else than JSON
+    headers: Mapping[str, str] = field(default_factory=dict)  # every header, lower-case names (pages)
 
     def json(self, exact: bool = False) -> Any:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
@@ -82,6 +83,16 @@ class Call:
         """As ``body``, for requests whose every field is optional: no body (or a JSON value
         that is empty: ``null``, ``[]``, ``""``) means all defaults."""
         return parse(model, self.json() or {})
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A view's answer sent as it is, neither JSON nor an error envelope: an HTML page or a
+    redirect (``billing.pages`` gives the headers pages send)."""
+
+    status: int
+    body: str
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,9 @@ def route(
         def handler(**params: str) -> Response:
             request = app.current_request
             response = _guarded(lambda: _respond(view, request, params, auth, query))
+            if isinstance(response.body, Raw):
+                raw = response.body
+                return Response(body=raw.body, status_code=raw.status, headers=dict(raw.headers))
             if isinstance(response.body, Document):
                 disposition = f'inline; filename="{response.body.filename}"'
                 headers: dict[str, str | list[str]] = {
@@ -145,9 +159,9 @@ def _respond(
     for name in query:
         if name not in allowed_query:
             raise InvalidRequest(f"Unknown query parameter: {name}.", code="parameter_unknown", param=name)
-    call = Call(scope=scope, params=params, query=query, raw_body=raw_body,
-        accept=(request.headers or {}).get("accept", ""),
-    )  # fmt: skip
+    headers = {name.lower(): value for name, value in (request.headers or {}).items()}
+    call = Call(scope=scope, params=params, query=query, raw_body=raw_body, accept=headers.get("accept", ""),
+                headers=headers)  # fmt: skip
     key = request.headers.get("idempotency-key")
     if request.method == "POST" and key is not None and auth:
         request_print = fingerprint(request.method, request.context.get("path", ""), _canonical(call.raw_body))

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from billing.invoicing.runs import InvoiceRuns
     from billing.invoicing.service import InvoiceService
     from billing.ledger_check import LedgerCheck
+    from billing.payments.accounts import EnabledProviders
+    from billing.payments.checkout import CheckoutSessions, Lookups
+    from billing.payments.hosted import HostedCheckout
     from billing.payments.service import Payments
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
@@ -279,7 +282,55 @@ def payments() -> Payments:
     from billing.payments.service import Payments
 
     customer_of = partial(find_customer, DynamoCustomerRepository())
-    return Payments(DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, ledger.balances, biller().now)
+    return Payments(
+        DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, ledger.balances, biller().now,
+        payment_providers(), settings_of,
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def payment_providers() -> EnabledProviders:
+    """The tenants' provider accounts. Until they land (issue 11's provider accounts), none:
+    checkout pages offer no method and provider events cannot be confirmed
+    (``provider_not_configured``). The lead wires the real accounts here."""
+    from billing.payments.accounts import NoProviderAccounts
+
+    return NoProviderAccounts()
+
+
+def _checkout_lookups() -> Lookups:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.adapters.dynamodb.payments import DynamoPaymentRepository
+    from billing.customers.service import find_customer
+    from billing.payments.checkout import Lookups
+
+    invoice_of = DynamoInvoiceRepository().get
+    return Lookups(partial(find_customer, DynamoCustomerRepository()), invoice_of, DynamoPaymentRepository().many)
+
+
+@lru_cache(maxsize=1)
+def checkout_sessions() -> CheckoutSessions:
+    from billing.adapters.dynamodb.checkout_sessions import DynamoCheckoutSessionRepository
+    from billing.payments.checkout import CheckoutSessions
+
+    return CheckoutSessions(DynamoCheckoutSessionRepository(), _checkout_lookups(), get_settings().public_base_url)
+
+
+@lru_cache(maxsize=1)
+def hosted_checkout() -> HostedCheckout:
+    from billing.adapters.dynamodb.checkout_sessions import DynamoCheckoutSessionRepository
+    from billing.payments.hosted import HostedCheckout
+
+    return HostedCheckout(
+        DynamoCheckoutSessionRepository(), _checkout_lookups(), payment_providers(), business_name,
+        get_settings().public_base_url,
+    )  # fmt: skip
+
+
+def business_name(scope: Scope) -> str:
+    """What pages and documents call the tenant: its business name, else its name."""
+    return settings_of(scope).business_name or tenants().tenant(scope.tenant_id).name
 
 
 @lru_cache(maxsize=1)

@@ -132,6 +132,13 @@ class DynamoPaymentRepository:
         operations += [*references(scope, payment), *posted, *outbox.put_events(events)]
         table.transact(operations, conflicts)
 
+    def many(self, scope: Scope, payment_ids: Sequence[str]) -> list[Payment]:
+        """The payments of ``payment_ids`` (in that order; those not found left out)."""
+        if not payment_ids:
+            return []
+        items = table.get_many([_key(scope, payment_id) for payment_id in payment_ids])
+        return [from_item(item) for item in items if item]
+
     def by_reference(self, scope: Scope, provider: str, reference: str) -> Payment | None:
         """The payment a provider's checkout or money movement id belongs to."""
         pointer = table.get(reference_key(scope, provider, reference))

@@ -106,8 +106,9 @@ def create_checkout(credentials: Credentials, request: CheckoutRequest) -> Provi
         intent["setup_future_usage"] = "off_session"
         if not request.customer_reference:
             params["customer_creation"] = "always"
-    # the same checkout asked twice (a double click) gets the same Stripe session back
-    options = {"idempotency_key": f"checkout-{request.checkout_session}"}
+    # the same checkout asked twice (a double click) gets the same Stripe session back; another
+    # amount for the same session (what is left after a partial crypto payment) is another one
+    options = {"idempotency_key": f"checkout-{request.checkout_session}-{request.amount}"}
     session = _call(lambda client: client.v1.checkout.sessions.create(params=params, options=options), credentials)
     return ProviderCheckout(
         reference=session["id"], url=session["url"], expires_at=datetime.fromtimestamp(session["expires_at"], UTC)
