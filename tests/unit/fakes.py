@@ -592,3 +592,35 @@ class MemoryDueIndex:
         offset = (start or {}).get("offset", 0)
         page = found[offset : offset + limit]
         return page, ({"offset": offset + limit} if offset + limit < len(found) else None)
+
+
+class MemoryCheckoutSessions:
+    """Checkout sessions with their token guards; ``attach`` writes through ``MemoryPayments``."""
+
+    def __init__(self, payments: MemoryPayments) -> None:
+        self.rows: dict[tuple[Scope, str], object] = {}
+        self.tokens: dict[str, tuple[Scope, str]] = {}
+        self._payments = payments
+
+    def create(self, scope: Scope, session) -> None:
+        from billing.payments.checkout import token_digest
+
+        self.rows[(scope, session.id)] = session
+        self.tokens[token_digest(session.token)] = (scope, session.id)
+
+    def get(self, scope: Scope, session_id: str):
+        return self.rows.get((scope, session_id))
+
+    def by_token(self, digest: str):
+        found = self.tokens.get(digest)
+        return (found[0], self.rows[found]) if found else None
+
+    def attach(self, scope: Scope, session, payment) -> None:
+        if self._payments.by_reference(scope, payment.provider, payment.provider_reference):
+            raise Conflict("attached", code="checkout_attached")
+        self._payments.record(scope, payment, [], [], [])
+        stored = self.rows[(scope, session.id)]
+        self.rows[(scope, session.id)] = stored.model_copy(update={"payments": [*stored.payments, payment.id]})
+
+    def payments_of(self, scope: Scope, payment_ids) -> list:
+        return [self._payments.rows[(scope, i)] for i in payment_ids if (scope, i) in self._payments.rows]

@@ -18,7 +18,6 @@ from billing.settings import get_settings
 from chalicelib.http import Call, Raw, route
 
 QUERY = frozenset({"lang"})  # ?lang=ru: the page in Russian whatever the browser asks
-NAMES = {"whitepay": "Whitepay", "coinbase_commerce": "Coinbase Commerce"}
 
 
 @route("/pay/{token}", auth=False, query=QUERY)
@@ -62,18 +61,12 @@ def _page(call: Call, build: Callable[[str], Raw]) -> Raw:
         return _refusal(refused, language)
 
 
-def _render(template: str, call: Call, language: str, status: int = 200) -> Raw:
+def _render(template: str, call: Call, language: str) -> Raw:
     from billing import pages
-    from billing.money import format_amount
 
     view = hosted_checkout().view(call.params["token"])
-    body = pages.render(
-        template, language, business=view.business_name, customer=view.customer_name, invoice=view.invoice,
-        amount_due=view.amount_due, state=view.state, methods=view.methods, link=_link(call.params["token"]),
-        form_token=view.session.form_token, names=NAMES,
-        money=lambda amount: format_amount(amount, view.session.currency),
-    )  # fmt: skip
-    return Raw(status, body, pages.headers(local=_link("").startswith("http://")))
+    body = pages.checkout(template, view, _link(call.params["token"]), language)
+    return Raw(200, body, pages.headers(local=_link("").startswith("http://")))
 
 
 def _refusal(refused: Exception, language: str) -> Raw:

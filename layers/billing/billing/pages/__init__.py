@@ -21,6 +21,8 @@ from billing.pages.strings import LANGUAGES, STRINGS
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from billing.payments.hosted import PageView
+
 HERE = Path(__file__).parent
 STYLE = (HERE / "pages.css").read_text(encoding="utf-8")
 STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
@@ -39,6 +41,22 @@ def render(template: str, language: str, **context: Any) -> str:
     """``template`` in ``language`` (``t`` holds its strings), escaped throughout."""
     page = environment().get_template(template)
     return page.render(t=STRINGS[language], lang=language, style=STYLE, **context)
+
+
+PROVIDER_NAMES = {"whitepay": "Whitepay", "coinbase_commerce": "Coinbase Commerce"}
+
+
+def checkout(template: str, view: PageView, link: str, language: str) -> str:
+    """The hosted checkout's ``pay.html`` or ``return.html`` for ``view``; ``link`` is the
+    page's own address, which its forms post under."""
+    from billing.money import format_amount
+
+    return render(
+        template, language, business=view.business_name, customer=view.customer_name, invoice=view.invoice,
+        amount_due=view.amount_due, state=view.state, methods=view.methods, link=link,
+        form_token=view.session.form_token, names=PROVIDER_NAMES,
+        money=lambda amount: format_amount(amount, view.session.currency),
+    )  # fmt: skip
 
 
 def language(asked: str | None, accept_language: str) -> str:
