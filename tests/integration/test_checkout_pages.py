@@ -238,7 +238,7 @@ def test_each_event_five_times_at_once_and_shuffled_leaves_the_ledger_of_the_fir
     def deliver(event: ProviderEvent) -> None:
         try:
             services.payments().apply(scope, "stripe", event)
-        except BaseException as failed:  # noqa: BLE001 - reported below
+        except BaseException as failed:
             errors.append(failed)
 
     threads = [threading.Thread(target=deliver, args=(event,)) for event in deliveries]
