@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration contract e2e bench clean
+.PHONY: run test lint typecheck unit integration contract e2e bench clean chromium
 
 # Creates $(1) with Python $(PYTHON_VERSION), or recreates it when it runs another version.
 # Installs say what they do on stderr: stdout stays the commands' own (`make bench` prints
@@ -33,7 +33,17 @@ $(STAMP): requirements-dev.txt layers/billing/requirements.txt functions/api/req
 	$(call venv,$(VENV))
 	@$(BIN)/pip install --quiet -r requirements-dev.txt >&2
 	@$(BIN)/pip install --quiet --no-deps -e layers/billing -e . >&2
+	@$(MAKE) --no-print-directory chromium
 	@touch $(STAMP)
+
+# The pages' e2e tests drive Debian's chromium through playwright (never `playwright install`,
+# which downloads a browser build). Installed with apt where it is missing and apt can run;
+# elsewhere those tests say they were skipped for want of it.
+chromium:
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		{ echo "installing chromium (apt) ..." >&2; apt-get update -qq >&2 && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; } || \
+		echo "warning: chromium is not installed; the browser tests will be skipped" >&2; }
 
 $(SAM_STAMP): requirements-sam.txt Makefile
 	$(call venv,$(SAM_VENV))
