@@ -111,7 +111,7 @@ def route(
     path: str,
     methods: tuple[str, ...] = ("GET",),
     auth: bool = True,
-    query: frozenset[str] = frozenset(),
+    query: frozenset[str] | None = frozenset(),
 ) -> Callable[[View], View]:
     """Register ``view`` for ``path``. It returns a body (200) or ``(status, body)``.
 
@@ -150,14 +150,14 @@ def route(
 
 
 def _respond(
-    view: View, request: Any, params: dict[str, str], auth: bool, allowed_query: frozenset[str]
+    view: View, request: Any, params: dict[str, str], auth: bool, allowed_query: frozenset[str] | None
 ) -> StoredResponse:
     scope = _scope(request) if auth else Scope(tenant_id="", livemode=False)
     raw_body = request.raw_body or b""
     bodies.check_size(raw_body)  # before anything is parsed, claimed or written
     query = dict(request.query_params or {})
     for name in query:
-        if name not in allowed_query:
+        if allowed_query is not None and name not in allowed_query:  # None: a page, which ignores the rest
             raise InvalidRequest(f"Unknown query parameter: {name}.", code="parameter_unknown", param=name)
     headers = {name.lower(): value for name, value in (request.headers or {}).items()}
     call = Call(scope=scope, params=params, query=query, raw_body=raw_body, accept=headers.get("accept", ""),

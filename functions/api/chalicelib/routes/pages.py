@@ -17,7 +17,9 @@ from billing.errors import BillingError, Conflict, NotFound
 from billing.settings import get_settings
 from chalicelib.http import Call, Raw, route
 
-QUERY = frozenset({"lang"})  # ?lang=ru: the page in Russian whatever the browser asks
+QUERY = None
+"""Pages read ``?lang=`` (``ru``: the page in Russian whatever the browser asks) and ignore any
+other query parameter (a provider or a mail client may add its own): never a JSON refusal."""
 
 
 @route("/pay/{token}", auth=False, query=QUERY)
