@@ -108,3 +108,13 @@ def test_stream_batches_fail_as_on_lambda() -> None:
     assert (
         sent[0]["responseContext"]["functionError"] == "Unhandled" and "functionError" not in sent[1]["responseContext"]
     )
+
+
+def test_invocation_records_write_arrivals_as_lambda_does() -> None:
+    from datetime import UTC, datetime
+
+    from infra.local.plumbing import _arrival
+
+    assert _arrival(1796144130.5) == "2026-12-01T16:55:30.500Z"
+    assert _arrival(datetime(2026, 12, 1, 16, 15, 30, tzinfo=UTC)) == "2026-12-01T16:15:30.000Z"
+    assert _arrival(None) is None
