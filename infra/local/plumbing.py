@@ -117,8 +117,8 @@ class StreamPoller(Poller):
             self._shards = (time.monotonic(), [shard["ShardId"] for shard in shards])
         return [shard_id for shard_id in self._shards[1] if shard_id not in self._closed]
 
-    def _read(self, shard_id: str) -> list[dict[str, Any]]:
-        """The next page of a shard (its position moves past it)."""
+    def _read(self, shard_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """The next page of a shard, of at most ``limit`` records (its position moves past it)."""
         if shard_id not in self._iterators:
             position = self._positions.get(shard_id)
             where = (
@@ -129,7 +129,7 @@ class StreamPoller(Poller):
             found = self._streams.get_shard_iterator(StreamArn=self._arn, ShardId=shard_id, **where)
             self._iterators[shard_id] = found["ShardIterator"]
         try:
-            response = self._streams.get_records(ShardIterator=self._iterators.pop(shard_id), Limit=1000)
+            response = self._streams.get_records(ShardIterator=self._iterators.pop(shard_id), Limit=limit)
         except self._streams.exceptions.ExpiredIteratorException:
             return []  # taken again from the position on the next read
         if "NextShardIterator" in response:
@@ -142,6 +142,8 @@ class StreamPoller(Poller):
         return records
 
     def poll_once(self, gather: bool = False) -> int:
+        """Gathering, a batch is filled up to its size and no further: a page read past it would
+        leave a tail delivered on its own, a small batch whose function call costs as much."""
         handled = 0
         for shard_id in self._shard_ids():
             records = self._read(shard_id)
@@ -149,7 +151,7 @@ class StreamPoller(Poller):
             while gather and records and len(records) < self._batch_size and time.monotonic() < deadline:
                 if self.stopping.wait(0.1):
                     break
-                records += self._read(shard_id)
+                records += self._read(shard_id, min(1000, self._batch_size - len(records)))
             wanted = [record for record in records if self.wanted(record)]
             for start in range(0, len(wanted), self._batch_size):
                 self._deliver(shard_id, wanted[start : start + self._batch_size])
