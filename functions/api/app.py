@@ -21,11 +21,13 @@ from chalicelib.routes import (
     customers,
     health,
     invoices,
+    payment_providers,
     payments,
     settings,
     subscriptions,
     testclocks,
     usage,
+    webhooks,
 )
 
 environment = ApiFunctionSettings.load()
@@ -39,9 +41,11 @@ __all__ = [
     "environment",
     "health",
     "invoices",
+    "payment_providers",
     "payments",
     "settings",
     "subscriptions",
     "testclocks",
     "usage",
+    "webhooks",
 ]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -69,6 +69,7 @@ class Call:
     query: dict[str, str]
     raw_body: bytes
     accept: str = ""  # the Accept header, for views that answer something else than JSON
+    headers: Mapping[str, str] = field(default_factory=dict)  # any case (webhook signatures)
 
     def json(self, exact: bool = False) -> Any:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
@@ -145,9 +146,9 @@ def _respond(
     for name in query:
         if name not in allowed_query:
             raise InvalidRequest(f"Unknown query parameter: {name}.", code="parameter_unknown", param=name)
-    call = Call(scope=scope, params=params, query=query, raw_body=raw_body,
-        accept=(request.headers or {}).get("accept", ""),
-    )  # fmt: skip
+    headers = request.headers or {}
+    call = Call(scope=scope, params=params, query=query, raw_body=raw_body, accept=headers.get("accept", ""),
+                headers=headers)  # fmt: skip
     key = request.headers.get("idempotency-key")
     if request.method == "POST" and key is not None and auth:
         request_print = fingerprint(request.method, request.context.get("path", ""), _canonical(call.raw_body))

@@ -55,3 +55,8 @@ class TtlCache(Generic[V]):
                     self._entries.clear()
                 self._entries[key] = (now + self._ttl, value)
         return value
+
+    def forget(self, key: Hashable) -> None:
+        """Drop ``key``: what this container just changed or removed is read again at once."""
+        with self._lock:
+            self._entries.pop(key, None)

@@ -35,7 +35,10 @@ if TYPE_CHECKING:
     from billing.invoicing.runs import InvoiceRuns
     from billing.invoicing.service import InvoiceService
     from billing.ledger_check import LedgerCheck
+    from billing.payments.accounts import ProviderAccounts
+    from billing.payments.provider_events import ProviderEventHandler, ProviderEventProcessor
     from billing.payments.service import Payments
+    from billing.payments.webhooks import WebhookIntake
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
     from billing.testclocks import Advance, TestClock, TestClocks
@@ -280,6 +283,44 @@ def payments() -> Payments:
 
     customer_of = partial(find_customer, DynamoCustomerRepository())
     return Payments(DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, ledger.balances, biller().now)
+
+
+@lru_cache(maxsize=1)
+def provider_accounts() -> ProviderAccounts:
+    """One per container: it caches the accounts' endpoints and opened credentials."""
+    from billing.adapters.dynamodb.provider_accounts import DynamoProviderAccountRepository
+    from billing.adapters.kms import KmsCipher
+    from billing.payments.accounts import ProviderAccounts
+
+    return ProviderAccounts(DynamoProviderAccountRepository(), KmsCipher())
+
+
+@lru_cache(maxsize=1)
+def webhooks() -> WebhookIntake:
+    from billing.adapters.dynamodb.provider_events import DynamoProviderEventStore
+    from billing.adapters.provider_event_queue import SqsProviderEventQueue
+    from billing.payments.webhooks import WebhookIntake
+
+    accounts = provider_accounts()
+    return WebhookIntake(accounts.endpoint, accounts.credentials, DynamoProviderEventStore(), SqsProviderEventQueue())
+
+
+@lru_cache(maxsize=1)
+def provider_event_handler() -> ProviderEventHandler:
+    """What a verified provider event does. Until payments apply them (``Payments.apply``, to
+    be wired here), it only marks the stored event processed."""
+    from billing.adapters.dynamodb.provider_events import DynamoProviderEventStore
+    from billing.payments.provider_events import MarkProcessed
+
+    return MarkProcessed(DynamoProviderEventStore())
+
+
+@lru_cache(maxsize=1)
+def provider_events() -> ProviderEventProcessor:
+    from billing.adapters.dynamodb.provider_events import DynamoProviderEventStore
+    from billing.payments.provider_events import ProviderEventProcessor
+
+    return ProviderEventProcessor(DynamoProviderEventStore(), provider_event_handler())
 
 
 @lru_cache(maxsize=1)
