@@ -142,7 +142,7 @@ class ProviderAccounts:
         (nothing is written). An existing account keeps its endpoint id."""
         module = self._module(provider)
         credentials = parse(module.Credentials, body)
-        values = _values(credentials)
+        values = reveal(credentials)
         for name, value in values.items():
             if len(value) > MAX_FIELD_LENGTH:
                 raise InvalidRequest(f"Invalid {name}: at most {MAX_FIELD_LENGTH} characters.", param=name)
@@ -240,8 +240,9 @@ class ProviderAccounts:
         self._enabled.forget(scope.key)
 
 
-def _values(credentials: Credentials) -> dict[str, str]:
-    """The credentials as plain strings, secrets opened: what is sealed."""
+def reveal(credentials: Credentials) -> dict[str, str]:
+    """The credentials as plain strings, secrets opened: what is sealed (and what the local
+    stack tells a provider's stand-in). Never for a log or an answer."""
     return {
         name: value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         for name, value in credentials
