@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -148,31 +148,29 @@ class ProviderAccounts:
                 raise InvalidRequest(f"Invalid {name}: at most {MAX_FIELD_LENGTH} characters.", param=name)
         sealed = self._cipher.encrypt(json.dumps(values).encode(), context(scope, provider))
         last4 = {name: _last4(values[name]) for name in _secret_fields(module)}
-        for attempt in range(ATTEMPTS):
-            now = self._clock.now()
-            existing = self._repo.get(scope, provider)
-            try:
-                if existing is None:
-                    account = ProviderAccount(provider, scope.livemode, random_id(ENDPOINT_PREFIX), True, last4, now,
-                                              now, sealed=sealed)  # fmt: skip
-                    self._repo.create(scope, account)
-                else:
-                    account = ProviderAccount(provider, scope.livemode, existing.endpoint_id, True, last4,
-                                              existing.created_at, now, existing.revision + 1, sealed)  # fmt: skip
-                    self._repo.replace(scope, account)
-            except Conflict as race:
-                if not race.retryable or attempt == ATTEMPTS - 1:
-                    raise
-                continue
-            self._changed(scope, provider)
-            self._credentials.get((scope.key, provider), lambda: credentials, fresh=True)
+
+        def write() -> ProviderAccount:
+            now, existing = self._clock.now(), self._repo.get(scope, provider)
+            if existing is None:
+                account = ProviderAccount(provider, scope.livemode, random_id(ENDPOINT_PREFIX), True, last4, now, now,
+                                          sealed=sealed)  # fmt: skip
+                self._repo.create(scope, account)
+                return account
+            account = replace(existing, enabled=True, last4=last4, updated_at=now, revision=existing.revision + 1,
+                              sealed=sealed)  # fmt: skip
+            self._repo.replace(scope, account)
             return account
-        raise AssertionError("unreachable")
+
+        account = _retried(write)
+        self._changed(scope, provider)
+        self._credentials.get((scope.key, provider), lambda: credentials, fresh=True)
+        return account
 
     def list(self, scope: Scope) -> list[ProviderAccount]:
         return self._repo.list(scope)
 
     def get(self, scope: Scope, provider: str) -> ProviderAccount:
+        """The scope's account with ``provider``; a 404 naming ``provider`` when there is none."""
         self._module(provider)
         account = self._repo.get(scope, provider)
         if account is None:
@@ -182,22 +180,18 @@ class ProviderAccounts:
     def disable(self, scope: Scope, provider: str) -> ProviderAccount:
         """Disable the account: its webhooks are refused, checkout no longer offers it. Doing it
         again changes nothing; a provider never configured is a 404 naming ``provider``."""
-        for attempt in range(ATTEMPTS):
+
+        def write() -> ProviderAccount:
             account = self.get(scope, provider)
             if not account.enabled:
                 return account
-            disabled = ProviderAccount(provider, account.livemode, account.endpoint_id, False, account.last4,
-                                       account.created_at, self._clock.now(), account.revision + 1,
-                                       account.sealed)  # fmt: skip
-            try:
-                self._repo.replace(scope, disabled)
-            except Conflict as race:
-                if not race.retryable or attempt == ATTEMPTS - 1:
-                    raise
-                continue
-            self._changed(scope, provider)
+            disabled = replace(account, enabled=False, updated_at=self._clock.now(), revision=account.revision + 1)
+            self._repo.replace(scope, disabled)
             return disabled
-        raise AssertionError("unreachable")
+
+        account = _retried(write)
+        self._changed(scope, provider)
+        return account
 
     def credentials(self, scope: Scope, provider: str) -> Credentials | None:
         """The enabled account's credentials, opened (as the provider module's
@@ -238,6 +232,18 @@ class ProviderAccounts:
         """What this container caches of the scope's accounts is read again at once."""
         self._credentials.forget((scope.key, provider))
         self._enabled.forget(scope.key)
+
+
+def _retried(write: Callable[[], ProviderAccount]) -> ProviderAccount:
+    """``write()``, again from a fresh read when it lost a race (two first PUTs of one provider,
+    a PUT and a DELETE)."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return write()
+        except Conflict as race:
+            if not race.retryable or attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def reveal(credentials: Credentials) -> dict[str, str]:
