@@ -94,29 +94,37 @@ def checkout(amount: int = 1250) -> CheckoutRequest:
     )  # fmt: skip
 
 
-def test_configure_list_rotate_and_disable_through_the_api(api: Api, key: str, scope: Scope, served: str) -> None:
-    credentials = stripe_credentials()
-    configured = api.request("PUT", "/v1/payment_providers/stripe", key, credentials)
-    assert configured.status == 200, configured.body
-    account = configured.body
+def over(served: str, key: str) -> Any:
+    """Requests to the API over HTTP with ``key``: ``call(method, path, body)`` -> (status, JSON)."""
+
+    def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        answer = requests.request(method, f"{served}{path}", json=body, headers={"Authorization": f"Bearer {key}"},
+                                  timeout=30)  # fmt: skip
+        return answer.status_code, answer.json()
+
+    return call
+
+
+def test_configure_list_rotate_and_disable_over_http(key: str, scope: Scope, served: str) -> None:
+    call, credentials = over(served, key), stripe_credentials()
+    status, account = call("PUT", "/v1/payment_providers/stripe", credentials)
+    assert status == 200, account
     endpoint_id = account["webhook_url"].rsplit("/", 1)[1]
     assert account["webhook_url"] == f"{served}/webhooks/stripe/{endpoint_id}" and endpoint_id.startswith("we_")
     assert (account["enabled"], account["livemode"]) == (True, False)
     assert account["last4"] == {name: secret[-4:] for name, secret in credentials.items()}
     assert scope.tenant_id not in endpoint_id
 
-    rotation = {**credentials, "webhook_secret": "whsec_new_0001"}
-    rotated = api.request("PUT", "/v1/payment_providers/stripe", key, rotation)
-    assert rotated.status == 200 and rotated.body["webhook_url"] == account["webhook_url"]
-    listed = api.get("/v1/payment_providers", key)
-    assert listed.status == 200 and listed.body["has_more"] is False
-    assert [(a["provider"], a["enabled"], a["last4"]["webhook_secret"]) for a in listed.body["data"]] == [
+    status, rotated = call("PUT", "/v1/payment_providers/stripe", {**credentials, "webhook_secret": "whsec_new_0001"})
+    assert status == 200 and rotated["webhook_url"] == account["webhook_url"]
+    status, listed = call("GET", "/v1/payment_providers")
+    assert status == 200 and listed["has_more"] is False
+    assert [(a["provider"], a["enabled"], a["last4"]["webhook_secret"]) for a in listed["data"]] == [
         ("stripe", True, "0001")
     ]
-    disabled = api.delete("/v1/payment_providers/stripe", key)
-    assert disabled.status == 200 and disabled.body["enabled"] is False
-    assert disabled.body["webhook_url"] == account["webhook_url"]
-    assert api.get("/v1/payment_providers", key).body["data"][0]["enabled"] is False
+    status, disabled = call("DELETE", "/v1/payment_providers/stripe")
+    assert status == 200 and disabled["enabled"] is False and disabled["webhook_url"] == account["webhook_url"]
+    assert call("GET", "/v1/payment_providers")[1]["data"][0]["enabled"] is False
 
 
 def test_bad_input_names_the_field_and_writes_nothing(api: Api, key: str, scope: Scope) -> None:
