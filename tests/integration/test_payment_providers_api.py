@@ -265,11 +265,16 @@ def post(url: str, delivery: Delivery) -> tuple[int, Any]:
 
 def stored_events(scope: Scope, provider: str) -> list[Any]:
     """The scope's stored events of ``provider`` (a test may scan: no function does)."""
-    items = aws.client("dynamodb").scan(
-        TableName=table.table_name(),
-        FilterExpression="begins_with(PK, :pk)",
-        ExpressionAttributeValues={":pk": {"S": f"{scope.key}#PEVT#{provider}#"}},
-    )["Items"]
+    pages = (
+        aws.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(
+            TableName=table.table_name(),
+            FilterExpression="begins_with(PK, :pk)",
+            ExpressionAttributeValues={":pk": {"S": f"{scope.key}#PEVT#{provider}#"}},
+        )
+    )
+    items = [item for page in pages for item in page["Items"]]
     store = DynamoProviderEventStore()
     found = []
     for item in items:
