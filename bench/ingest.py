@@ -12,13 +12,31 @@ one process into a scratch table of the same endpoint.
 Figures:
 - ``events_per_s``: events sent through the API per second (duplicates included).
 - ``raw_batch_write_items_per_s``: the baseline's items per second.
-- ``ratio_to_raw``: ours / raw (target >= 0.5).
+- ``ratio_to_raw``: ours / raw (target >= 0.6).
 - ``write_units_per_event``: DynamoDB write units of every request our code made (API and
-  aggregator, counted from the requests by ``bench/_capacity.py``) per accepted event
-  (target <= 2.5).
+  aggregator, counted from the requests by ``bench/_capacity.py``, once the figures are taken:
+  the counting's CPU stays out of the time measured, as the baseline counts nothing) per
+  accepted event (target <= 1.5).
 - ``duplicates_counted``: the usage total minus the sum of the distinct events (must be 0),
   read once the aggregator has caught up.
 - ``aggregation_lag_s``: seconds from the last API answer until the totals were complete.
+
+How fair the baseline is. Both sides write the same item (the baseline copies a stored event,
+attribute for attribute), 25 items a request, to the same server. They differ where the design
+does: our table has a stream, which the aggregator reads, and the scratch table has none;
+moto builds a stream record with each write, a fifth more CPU per write (DynamoDB makes no
+writer wait for it). The raw writer is one client, as a plain loader would be; with four
+client threads (overlapping its own serializing with the server's work, as our four clients
+do) it writes about 30% more, and the ratio against that would be as much lower. The API's
+process also runs the stream consumers, as ``make run`` does (on AWS each is a Lambda of its
+own): they share its interpreter lock, and the server's one-request lock.
+
+The floor. moto serves one request at a time, so its CPU per event bounds the rate. Our
+PartiQL ``INSERT`` costs what a raw write into a streamed table costs (0.54 against 0.45 ms
+into the scratch table); around it, the aggregator (its chunk's transaction, the stream reads,
+the event lists), the subscription lookups and the other pollers add 0.2 ms: 0.67 ms of the
+server's CPU per event in the send phase, against 0.44 ms per raw item. The README ("What an
+ingested event costs") gives the breakdown and what lower would take.
 """
 
 from __future__ import annotations
@@ -143,7 +161,7 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
             customers.append(cus)
         batches, expected_total = _events(customers)
         units = WriteUnits()
-        units.attach(table.client())
+        units.attach(table.client(), deferred=True)  # counted once the figures are taken
 
         def send(worker: int) -> list[Any]:
             client = Client(stack.config.api_port, key)
@@ -161,6 +179,7 @@ def _run(endpoint: str) -> dict[str, float | int | str]:
 
         sample = table.client().scan(TableName=usage_table(), Limit=1)["Items"][0]
         raw_rate = _raw_baseline(stack.endpoint_url, sample)
+        units.settle()
         ours = EVENTS / elapsed
         return {
             "events_per_s": round(ours),

@@ -59,7 +59,8 @@ def up(config: StackConfig) -> int:
     seeded = demo.seed(config.stack_name, settle=stack.plumbing.drain)
     stack.plumbing.start()  # queue consumers, stream consumers, and the hourly invoice run (now, then hourly)
     if stack.standins is not None:
-        print(_standins(stack.standins.environment()), flush=True)
+        providers = demo.connect_providers(seeded.tenant_id, stack.standins)
+        print(_standins(stack.standins.environment(), providers), flush=True)
     print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created), flush=True)
     while not stopped.wait(timeout=1):
         pass
@@ -89,9 +90,12 @@ Press Ctrl-C to stop.
 """
 
 
-def _standins(environment: dict[str, str]) -> str:
+def _standins(environment: dict[str, str], providers: list[str]) -> str:
     lines = "\n".join(f"  {variable + ':':28}{url}" for variable, url in environment.items())
-    return f"Payment provider stand-ins (infra/local/standins/README.md):\n{lines}\n"
+    return (
+        f"Payment provider stand-ins (infra/local/standins/README.md):\n{lines}\n"
+        f"  The demo tenant's accounts ({', '.join(providers)}) send their webhooks to this API.\n"
+    )
 
 
 def provision(config: StackConfig) -> int:

@@ -1,6 +1,7 @@
 """Demo data for ``make run``: a tenant with a tariff, customers, subscriptions, usage, and
 two months of invoices on a test clock (a credit note, a downgrade paid by customer credit, a
-bank transfer that paid the open invoices and left customer credit), created on first start.
+bank transfer that paid the open invoices and left customer credit), created on first start;
+and its accounts with every payment provider, each pointed at its local stand-in.
 
 The demo tenant's id is kept in an SSM parameter. Secrets are never stored,
 so when the endpoint kept the tenant from an earlier run (LocalStack), a
@@ -9,10 +10,11 @@ fresh key is issued for it and printed.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -23,13 +25,18 @@ from billing.clock import to_wire
 from billing.customers import CustomerCreate
 from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.model import InvoiceQuery
+from billing.payments.accounts import reveal
 from billing.payments.model import PaymentCreate
 from billing.scope import Scope
+from billing.settings import get_settings
 from billing.subscriptions.model import ChangePlan, SubscriptionCreate
 from billing.tenant_settings import SettingsUpdate
 from billing.testclocks import Advance, TestClockCreate
 from billing.usage import schema
 from billing.usage.readings import ReadingInput
+
+if TYPE_CHECKING:
+    from infra.local.standins import StandIns
 
 CUSTOMERS: list[dict[str, Any]] = [  # API request bodies, as a client sends them
     {
@@ -228,3 +235,36 @@ def _bank_transfer(scope: Scope, customer_id: str) -> None:
     body = {"customer": customer_id, "amount": sum(i.amount_due for i in open_invoices) + 2500, "currency": "USD",
             "channel": "bank_transfer", "reference": "SEPA-DEMO-1007"}  # fmt: skip
     services.payments().record(scope, PaymentCreate.model_validate(body))
+
+
+STANDIN_ACCOUNTS: dict[str, tuple[Callable[[], dict[str, str]], str, str]] = {
+    "stripe": (lambda: {"api_key": f"sk_test_demo_{secrets.token_hex(16)}",
+                        "webhook_secret": f"whsec_demo_{secrets.token_hex(16)}"}, "api_key", "webhook_secret"),
+    "whitepay": (lambda: {"slug": f"demo-store-{secrets.token_hex(4)}", "token": f"wp_demo_{secrets.token_hex(16)}",
+                          "webhook_token": f"wp_hook_{secrets.token_hex(16)}"}, "slug", "webhook_token"),
+    "coinbase_commerce": (lambda: {"api_key": f"cc_demo_{secrets.token_hex(16)}",
+                                   "webhook_secret": f"cc_hook_{secrets.token_hex(16)}"}, "api_key", "webhook_secret"),
+}  # fmt: skip
+"""Per provider: made-up credentials for its stand-in (which takes any), the credential its
+stand-in files webhooks under, and the secret it signs them with (infra/local/standins)."""
+
+
+def connect_providers(tenant_id: str, standins: StandIns) -> list[str]:
+    """Give the demo tenant (test mode) an account with every provider, made up for the
+    stand-ins, and register each account's ``webhook_url`` with its stand-in, as a tenant does in
+    a provider's dashboard. Accounts are kept by the endpoint (on LocalStack, across restarts);
+    stand-ins forget on stop, so the registration is made again at every start."""
+    scope, accounts = Scope(tenant_id, livemode=False), services.provider_accounts()
+    configured = {account.provider for account in accounts.list(scope)}
+    for provider, (made_up, _, _) in STANDIN_ACCOUNTS.items():
+        if provider not in configured:
+            accounts.configure(scope, provider, made_up())
+    for account in accounts.list(scope):
+        credentials = accounts.credentials(scope, account.provider)
+        if credentials is None or account.provider not in STANDIN_ACCOUNTS:
+            continue  # disabled by the user: it gets no webhooks
+        _, key, secret = STANDIN_ACCOUNTS[account.provider]
+        opened = reveal(credentials)
+        url = account.webhook_url(get_settings().public_base_url)
+        standins.register_webhook(account.provider, opened[key], url, opened[secret])
+    return sorted(accounts.enabled(scope))

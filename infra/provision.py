@@ -84,6 +84,7 @@ class Provisioner:
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::SES::EmailIdentity": self._email_identity,
             "AWS::Scheduler::Schedule": self._schedule,
+            "AWS::KMS::Key": self._kms_key,
         }
 
     def client(self, service: str) -> Any:
@@ -301,6 +302,30 @@ class Provisioner:
                 raise
             arn = scheduler.get_schedule(Name=name)["Arn"]
         return name, {"Arn": arn}
+
+    def _kms_key(self, logical_id: str, props: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """A symmetric key with the template's policy, found again on the next start by an alias
+        named after it (a KMS key has no name of its own)."""
+        kms = self.client("kms")
+        alias = f"alias/{self._name(logical_id)}"
+        try:
+            key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NotFoundException":
+                raise
+            request = {
+                "Description": props.get("Description", ""),
+                "KeyUsage": props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+                "KeySpec": props.get("KeySpec", "SYMMETRIC_DEFAULT"),
+            }
+            if "KeyPolicy" in props:
+                request["Policy"] = json.dumps(props["KeyPolicy"])
+            key_id = kms.create_key(**request)["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+            if props.get("EnableKeyRotation"):
+                kms.enable_key_rotation(KeyId=key_id)
+        arn = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+        return key_id, {"Arn": arn, "KeyId": key_id}
 
 
 def physical_name(stack_name: str, logical_id: str) -> str:

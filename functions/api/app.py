@@ -23,11 +23,13 @@ from chalicelib.routes import (
     health,
     invoices,
     pages,
+    payment_providers,
     payments,
     settings,
     subscriptions,
     testclocks,
     usage,
+    webhooks,
 )
 
 environment = ApiFunctionSettings.load()
@@ -43,9 +45,11 @@ __all__ = [
     "health",
     "invoices",
     "pages",
+    "payment_providers",
     "payments",
     "settings",
     "subscriptions",
     "testclocks",
     "usage",
+    "webhooks",
 ]

@@ -8,7 +8,8 @@ As API Gateway does, a token that does not match the authorizer's identity
 validation expression is refused without calling the authorizer, and the
 usage plan's throttle applies to the key the authorizer names
 (``usageIdentifierKey``): 429 THROTTLED once a key has used its burst. The
-stage-wide throttle, far above one tenant's, is not emulated.
+stage-wide throttle, far above one tenant's, and the public webhook route's own method
+throttle are not emulated.
 """
 
 from __future__ import annotations

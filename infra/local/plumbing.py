@@ -10,6 +10,9 @@ no retry) or retried whole; after ``MaximumRetryAttempts`` retries its records a
 skipped and the on-failure queue gets Lambda's invocation record, which names the
 shard and sequence numbers, not the data. A new process reads streams from
 their start again, so consumers must dedupe by event id, as they must on AWS.
+Stream records reach a function as Lambda sends them: the JSON the stream answered (times in
+epoch seconds, binary values in base64), not botocore's parse of every attribute value, which
+on a busy stream cost the process more than the functions' own work.
 moto stores EventBridge Scheduler schedules but never fires them: each ``rate()``
 schedule runs its target function when the stack starts and then at its rate.
 """
@@ -99,6 +102,7 @@ class StreamPoller(Poller):
         super().__init__(*args, **kwargs)
         self.stream_arn = self._arn = stream_arn
         self._streams = self._provisioner.client("dynamodbstreams")
+        self._streams.meta.events.register("before-parse.dynamodb-streams.GetRecords", _records_as_sent)
         self._positions: dict[str, str | None] = {}  # shard -> last sequence number read
         self._iterators: dict[str, str] = {}  # shard -> iterator after that position
         self._closed: set[str] = set()
@@ -113,8 +117,8 @@ class StreamPoller(Poller):
             self._shards = (time.monotonic(), [shard["ShardId"] for shard in shards])
         return [shard_id for shard_id in self._shards[1] if shard_id not in self._closed]
 
-    def _read(self, shard_id: str) -> list[dict[str, Any]]:
-        """The next page of a shard (its position moves past it)."""
+    def _read(self, shard_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """The next page of a shard, of at most ``limit`` records (its position moves past it)."""
         if shard_id not in self._iterators:
             position = self._positions.get(shard_id)
             where = (
@@ -125,7 +129,7 @@ class StreamPoller(Poller):
             found = self._streams.get_shard_iterator(StreamArn=self._arn, ShardId=shard_id, **where)
             self._iterators[shard_id] = found["ShardIterator"]
         try:
-            response = self._streams.get_records(ShardIterator=self._iterators.pop(shard_id), Limit=1000)
+            response = self._streams.get_records(ShardIterator=self._iterators.pop(shard_id), Limit=limit)
         except self._streams.exceptions.ExpiredIteratorException:
             return []  # taken again from the position on the next read
         if "NextShardIterator" in response:
@@ -138,6 +142,8 @@ class StreamPoller(Poller):
         return records
 
     def poll_once(self, gather: bool = False) -> int:
+        """Gathering, a batch is filled up to its size and no further: a page read past it would
+        leave a tail delivered on its own, a small batch whose function call costs as much."""
         handled = 0
         for shard_id in self._shard_ids():
             records = self._read(shard_id)
@@ -145,7 +151,7 @@ class StreamPoller(Poller):
             while gather and records and len(records) < self._batch_size and time.monotonic() < deadline:
                 if self.stopping.wait(0.1):
                     break
-                records += self._read(shard_id)
+                records += self._read(shard_id, min(1000, self._batch_size - len(records)))
             wanted = [record for record in records if self.wanted(record)]
             for start in range(0, len(wanted), self._batch_size):
                 self._deliver(shard_id, wanted[start : start + self._batch_size])
@@ -182,7 +188,9 @@ class StreamPoller(Poller):
         self, shard_id: str, records: list[dict[str, Any]], invocations: int, errored: bool
     ) -> dict[str, Any]:
         """Lambda's invocation record for skipped stream records: where they are, not what."""
-        arrivals = [record["dynamodb"].get("ApproximateCreationDateTime") for record in (records[0], records[-1])]
+        arrivals = [
+            _arrival(record["dynamodb"].get("ApproximateCreationDateTime")) for record in (records[0], records[-1])
+        ]
         return {
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
@@ -207,6 +215,24 @@ class StreamPoller(Poller):
                 "streamArn": self._arn,
             },
         }
+
+
+def _records_as_sent(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    """A ``GetRecords`` answer's records as JSON, taken out before botocore parses the rest (a
+    ``before-parse`` handler's ``customized_response_dict`` is added to the parsed answer)."""
+    if response_dict["status_code"] >= 300:
+        return  # an error: botocore reads it
+    page = json.loads(response_dict["body"])
+    customized_response_dict["Records"] = page.pop("Records", [])
+    response_dict["body"] = json.dumps(page).encode()
+
+
+def _arrival(created: float | datetime | None) -> str | None:
+    """A record's creation time as Lambda's invocation record writes it (ISO 8601, ms, UTC)."""
+    if created is None:
+        return None
+    at = created if isinstance(created, datetime) else datetime.fromtimestamp(created, UTC)
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class QueuePoller(Poller):

@@ -134,6 +134,9 @@ class EmbeddedStack:
         return ApiSettings.of(self.stack.template)
 
     def serve_api(self) -> None:
+        """Serve the API over HTTP on ``api_url`` (once: a second call changes nothing)."""
+        if self._server is not None:
+            return
         self._server = serve(self.api_app(), self.api_settings(), self.config.host, self.config.api_port)
         threading.Thread(target=self._server.server.serve_forever, name="api", daemon=True).start()
 

@@ -47,10 +47,17 @@ FUNCTION_ROLES = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in of_type("AWS
 # ---------------------------------------------------------------- item 13: throttling
 
 
-def test_every_tenant_has_its_own_rate_under_a_stage_wide_one() -> None:
+WEBHOOKS = "/webhooks/{provider}/{endpoint_id}"
+PUBLIC = {"/health", WEBHOOKS}  # no API key: liveness, and the providers' signed webhooks
+
+
+def method_settings() -> dict[tuple[str, str], dict[str, Any]]:
     (stage,) = of_type("AWS::ApiGateway::Stage").values()
-    (setting,) = stage["Properties"]["MethodSettings"]
-    assert (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*")
+    return {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}
+
+
+def test_every_tenant_has_its_own_rate_under_a_stage_wide_one() -> None:
+    setting = method_settings()[("/*", "*")]
     (plan,) = of_type("AWS::ApiGateway::UsagePlan").values()
     throttle = plan["Properties"]["Throttle"]
     assert 0 < throttle["RateLimit"] < setting["ThrottlingRateLimit"]
@@ -64,9 +71,21 @@ def test_the_authorizer_names_the_usage_plan_key_of_every_keyed_route() -> None:
     for path, methods in BODY["paths"].items():
         for method, operation in methods.items():
             schemes = {name for requirement in operation.get("security", []) for name in requirement}
-            public = path == "/health" or path.startswith("/pay/")  # the hosted checkout's pages
+            public = path in PUBLIC or path.startswith("/pay/")  # the hosted checkout's pages
             expected = set() if public else {"ApiKeyAuthorizer", "api_key"}
             assert schemes == expected, (path, method)
+
+
+def test_the_public_webhooks_have_a_throttle_and_a_concurrency_of_their_own() -> None:
+    """No key, so no usage plan: the route gets a stage throttle below the stage-wide one, and
+    its function reserved concurrency, so a flood of webhooks never starves the API."""
+    settings = method_settings()
+    webhooks = settings[("/~1webhooks~1{provider}~1{endpoint_id}", "POST")]
+    assert 0 < webhooks["ThrottlingRateLimit"] < settings[("/*", "*")]["ThrottlingRateLimit"]
+    assert 0 < webhooks["ThrottlingBurstLimit"] < settings[("/*", "*")]["ThrottlingBurstLimit"]
+    assert set(method_settings()) == {("/*", "*"), ("/~1webhooks~1{provider}~1{endpoint_id}", "POST")}
+    assert list(BODY["paths"][WEBHOOKS]) == ["post"]
+    assert RESOURCES["WebhookFunction"]["Properties"]["ReservedConcurrentExecutions"] > 0
 
 
 def test_the_authorizer_and_the_usage_aggregator_keep_their_own_concurrency() -> None:
@@ -118,6 +137,59 @@ def test_the_authorizer_only_reads_api_key_items() -> None:
     assert statement["Resource"] == {"Fn::GetAtt": ["BillingTable", "Arn"]}  # the table, no index
     (pattern,) = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
     assert pattern == "APIKEY#*"  # what it reads, tests/integration/test_authorizer_access.py
+
+
+KEY_USE = {"kms:Encrypt": {"ApiFunctionRole"}, "kms:Decrypt": {"WebhookFunctionRole"}}
+"""Who seals provider credentials (``PUT /v1/payment_providers``) and who opens them (webhooks)."""
+
+
+@pytest.mark.parametrize("role_id", FUNCTION_ROLES)
+def test_only_the_functions_that_seal_or_open_provider_credentials_use_the_key(role_id: str) -> None:
+    for action, roles in KEY_USE.items():
+        assert granted(role_id, action) == (role_id in roles), (role_id, action)
+    for action in ("kms:CreateGrant", "kms:ReEncryptFrom", "kms:GenerateDataKey", "kms:ScheduleKeyDeletion"):
+        assert not granted(role_id, action), (role_id, action)
+    for statement in statements(role_id):
+        if any(action.startswith("kms:") for action in actions(statement)):
+            assert statement["Resource"] == {"Fn::GetAtt": ["ProviderCredentialsKey", "Arn"]}
+            keys = statement["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]
+            assert sorted(keys) == ["mode", "provider", "tenant_id"]  # billing.payments.accounts.context
+
+
+def test_the_credentials_key_rotates_and_outlives_the_stack() -> None:
+    key = RESOURCES["ProviderCredentialsKey"]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_webhook_function_reads_endpoints_and_accounts_and_stores_events_only() -> None:
+    """Public, so its role is narrow: no index, no update or delete, only its own keys
+    (billing/adapters/dynamodb/provider_accounts.py, provider_events.py), and one queue."""
+    dynamodb = {
+        action: statement
+        for statement in statements("WebhookFunctionRole")
+        for action in actions(statement)
+        if action.startswith("dynamodb:")
+    }
+    assert set(dynamodb) == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    leading = {a: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for a, s in dynamodb.items()}
+    assert leading == {"dynamodb:GetItem": ["WHEP#*", "*#PPA", "*#PEVT#*"], "dynamodb:PutItem": ["*#PEVT#*"]}
+    assert all(s["Resource"] == {"Fn::GetAtt": ["BillingTable", "Arn"]} for s in dynamodb.values())
+    queues = [s["Resource"] for s in statements("WebhookFunctionRole")
+              if any(fnmatch("sqs:SendMessage", action) for action in actions(s))]  # fmt: skip
+    assert queues == [{"Fn::Sub": ["arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}",
+                                   {"queueName": {"Fn::GetAtt": ["ProviderEventQueue", "QueueName"]}}]}]  # fmt: skip
+
+
+def test_verified_provider_events_are_deduplicated_and_dead_lettered() -> None:
+    queue = RESOURCES["ProviderEventQueue"]["Properties"]
+    assert queue["FifoQueue"] is True and queue["DeduplicationScope"] == "messageGroup"
+    dead = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert RESOURCES[dead]["Properties"]["FifoQueue"] is True and queue["RedrivePolicy"]["maxReceiveCount"] > 1
+    (mapping,) = [m for m in of_type("AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["ProviderEventQueue", "Arn"]}]  # fmt: skip
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "ProviderEventFunction"}
 
 
 def test_documents_are_versioned_and_served_over_tls_only() -> None:

@@ -68,6 +68,14 @@ def api(stack: EmbeddedStack) -> Api:
 
 
 @pytest.fixture(scope="session")
+def served(stack: EmbeddedStack) -> str:
+    """The API over HTTP, where the stack's ``PUBLIC_BASE_URL`` points (providers' webhooks reach
+    it there); its URL."""
+    stack.serve_api()
+    return stack.api_url
+
+
+@pytest.fixture(scope="session")
 def tenants(stack: EmbeddedStack) -> TenantService:
     return TenantService(DynamoTenantRepository())
 

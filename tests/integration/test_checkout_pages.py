@@ -1,10 +1,9 @@
 """The hosted checkout against the embedded stack: checkout sessions through the API, the page
 over the local gateway with plain form posts, the Stripe and Whitepay stand-ins' hosted pages
-over HTTP, and the events they sign applied with ``Payments.apply`` (the webhook intake, which
-will call it, is not on main yet): captured by a local receiver registered at the stand-in.
-
-Provider accounts are not on main either: a test-only ``EnabledProviders`` gives each tenant
-the stand-in credentials its test registered, wired in place of the composition root's."""
+over HTTP. Each test configures the tenant's provider account through the API. The card test
+lets the stand-in's webhook take the platform's whole path (intake, queue, processor,
+``Payments.apply``); the others register a local receiver at the stand-in instead and apply the
+signed events themselves, to deliver them many times at once and out of order."""
 
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ from urllib.parse import urlencode
 import pytest
 
 from billing.adapters import services
-from billing.payments.accounts import ProviderNotConfigured
 from billing.payments.providers import PROVIDERS, Credentials, ProviderEvent
 from billing.scope import Scope
 from infra.local.stack import EmbeddedStack
@@ -31,39 +29,6 @@ from tests.integration.test_payments_api import balanced_ledger, customer_with_t
 EVIL = "<script>alert(1)</script>"
 
 
-class StandInAccounts:
-    """``EnabledProviders`` for tests: the stand-in credentials each test gives its tenant."""
-
-    def __init__(self) -> None:
-        self.accounts: dict[tuple[str, str], Credentials] = {}
-
-    def add(self, scope: Scope, provider: str, credentials: Credentials) -> None:
-        self.accounts[(scope.key, provider)] = credentials
-
-    def enabled(self, scope: Scope) -> list[str]:
-        return [provider for key, provider in self.accounts if key == scope.key]
-
-    def credentials(self, scope: Scope, provider: str) -> Credentials:
-        found = self.accounts.get((scope.key, provider))
-        if found is None:
-            raise ProviderNotConfigured(f"no {provider} account")
-        return found
-
-
-WIRED = (services.payments, services.checkout_sessions, services.hosted_checkout)
-
-
-@pytest.fixture
-def accounts(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInAccounts]:
-    wired = StandInAccounts()
-    monkeypatch.setattr(services, "payment_providers", lambda: wired)
-    for cached in WIRED:
-        cached.cache_clear()
-    yield wired
-    for cached in WIRED:
-        cached.cache_clear()
-
-
 @pytest.fixture
 def endpoint() -> Iterator[Receiver]:
     yield from standin_client.receiver()
@@ -73,22 +38,28 @@ def scope_of(key: str) -> Scope:
     return services.tenants().authenticate(f"Bearer {key}")
 
 
-def with_stripe(stack: EmbeddedStack, accounts: StandInAccounts, key: str, endpoint: Receiver) -> Credentials:
-    stripe_key = f"sk_test_{uuid.uuid4().hex}"
-    credentials = PROVIDERS["stripe"].Credentials(api_key=stripe_key, webhook_secret="whsec_local")
+def connect(api: Api, key: str, stack: EmbeddedStack, provider: str, body: dict[str, str],
+            endpoint: Receiver | None) -> Credentials:  # fmt: skip
+    """Configure the tenant's account with ``provider`` through the API, and register a webhook
+    at its stand-in: the account's own ``webhook_url`` (the platform's intake), or ``endpoint``
+    for a test that delivers the signed events itself."""
+    account = api.request("PUT", f"/v1/payment_providers/{provider}", key, body)
+    assert account.status == 200, account.body
+    owner, secret = ("slug", "webhook_token") if provider == "whitepay" else ("api_key", "webhook_secret")
     assert stack.standins is not None
-    stack.standins.register_webhook("stripe", stripe_key, endpoint.url, "whsec_local")
-    accounts.add(scope_of(key), "stripe", credentials)
-    return credentials
+    url = endpoint.url if endpoint else account.body["webhook_url"]
+    stack.standins.register_webhook(provider, body[owner], url, body[secret])
+    return PROVIDERS[provider].Credentials.model_validate(body)
 
 
-def with_whitepay(stack: EmbeddedStack, accounts: StandInAccounts, key: str, endpoint: Receiver) -> Credentials:
-    slug = f"store-{uuid.uuid4().hex[:8]}"
-    credentials = PROVIDERS["whitepay"].Credentials(slug=slug, token="api-token", webhook_token="hook-token")
-    assert stack.standins is not None
-    stack.standins.register_webhook("whitepay", slug, endpoint.url, "hook-token")
-    accounts.add(scope_of(key), "whitepay", credentials)
-    return credentials
+def with_stripe(api: Api, key: str, stack: EmbeddedStack, endpoint: Receiver | None) -> Credentials:
+    body = {"api_key": f"sk_test_{uuid.uuid4().hex}", "webhook_secret": "whsec_local_0001"}
+    return connect(api, key, stack, "stripe", body, endpoint)
+
+
+def with_whitepay(api: Api, key: str, stack: EmbeddedStack, endpoint: Receiver) -> Credentials:
+    body = {"slug": f"store-{uuid.uuid4().hex[:8]}", "token": "api-token-0001", "webhook_token": "hook-token-0001"}
+    return connect(api, key, stack, "whitepay", body, endpoint)
 
 
 def path_of(url: str) -> str:
@@ -144,11 +115,11 @@ def test_checkout_sessions_through_the_api_refuse_naming_the_field(api: Api, key
     assert api.get("/v1/checkout_sessions/chk_missing", key).status == 404
 
 
-def test_pay_an_invoice_by_card_on_the_stand_in_then_apply_its_event(
-    api: Api, key: str, stack: EmbeddedStack, accounts: StandInAccounts, endpoint: Receiver
+def test_pay_an_invoice_by_card_its_webhook_goes_through_intake_queue_and_processor(
+    api: Api, key: str, stack: EmbeddedStack
 ) -> None:
     assert api.patch("/v1/settings", key, {"business_name": f"Acme {EVIL}"}).status == 200
-    credentials = with_stripe(stack, accounts, key, endpoint)
+    with_stripe(api, key, stack, None)
     _, customer, jan, _ = customer_with_two_invoices(api, key)
     link = api.post("/v1/checkout_sessions", key, {"invoice": jan["id"]}).body
 
@@ -171,14 +142,15 @@ def test_pay_an_invoice_by_card_on_the_stand_in_then_apply_its_event(
     _, stand_in_forms = open_page(stand_in_page)
     status, back = submit(stand_in_page, stand_in_forms["pay"])
     assert (status, back) == (303, link["url"] + "/return")
-    assert 'data-state="processing"' in page(api, back).raw.decode()  # the provider has not reported yet
+    # The stand-in's webhook was verified and queued; the processor has not run yet.
+    waiting = page(api, back).raw.decode()
+    assert 'data-state="processing"' in waiting and 'http-equiv="refresh"' in waiting  # it asks again
 
-    (event,) = verified("stripe", credentials, endpoint, 1)
-    scope = scope_of(key)
-    payment = services.payments().apply(scope, "stripe", event)
-    assert payment is not None and (payment.status, payment.amount_received) == ("succeeded", 1500)
+    assert stack.plumbing is not None
+    stack.plumbing.drain()  # the provider event processor: Payments.apply, then processed
     assert invoice(api, key, jan["id"])["status"] == "paid"
-    assert 'data-state="paid"' in page(api, back).raw.decode()
+    done = page(api, back).raw.decode()
+    assert 'data-state="paid"' in done and "refresh" not in done
     assert "<form" not in page(api, link["url"]).raw.decode()  # nothing to pay any more
     assert api.get(f"/v1/checkout_sessions/{link['id']}", key).body["status"] == "complete"
     listed = api.get(f"/v1/payments?invoice={jan['id']}", key).body["data"]
@@ -187,10 +159,8 @@ def test_pay_an_invoice_by_card_on_the_stand_in_then_apply_its_event(
     balanced_ledger(api, key, customer)
 
 
-def test_a_crypto_underpayment_then_the_rest(
-    api: Api, key: str, stack: EmbeddedStack, accounts: StandInAccounts, endpoint: Receiver
-) -> None:
-    credentials = with_whitepay(stack, accounts, key, endpoint)
+def test_a_crypto_underpayment_then_the_rest(api: Api, key: str, stack: EmbeddedStack, endpoint: Receiver) -> None:
+    credentials = with_whitepay(api, key, stack, endpoint)
     _, customer, jan, _ = customer_with_two_invoices(api, key)
     link = api.post("/v1/checkout_sessions", key, {"invoice": jan["id"]}).body
     crypto = forms_of(page(api, link["url"]).raw.decode())["whitepay"]
@@ -213,9 +183,9 @@ def test_a_crypto_underpayment_then_the_rest(
 
 
 def test_each_event_five_times_at_once_and_shuffled_leaves_the_ledger_of_the_first(
-    api: Api, key: str, stack: EmbeddedStack, accounts: StandInAccounts, endpoint: Receiver
+    api: Api, key: str, stack: EmbeddedStack, endpoint: Receiver
 ) -> None:
-    credentials = with_stripe(stack, accounts, key, endpoint)
+    credentials = with_stripe(api, key, stack, endpoint)
     _, customer, jan, _ = customer_with_two_invoices(api, key)
     link = api.post("/v1/checkout_sessions", key, {"invoice": jan["id"]}).body
     card = forms_of(page(api, link["url"]).raw.decode())["card"]
@@ -252,11 +222,11 @@ def test_each_event_five_times_at_once_and_shuffled_leaves_the_ledger_of_the_fir
 
 
 def test_a_refund_reopens_the_invoice_when_applied_five_times_at_once(
-    api: Api, key: str, stack: EmbeddedStack, accounts: StandInAccounts, endpoint: Receiver
+    api: Api, key: str, stack: EmbeddedStack, endpoint: Receiver
 ) -> None:
     import stripe as stripe_library
 
-    credentials = with_stripe(stack, accounts, key, endpoint)
+    credentials = with_stripe(api, key, stack, endpoint)
     _, customer, jan, _ = customer_with_two_invoices(api, key)
     link = api.post("/v1/checkout_sessions", key, {"invoice": jan["id"]}).body
     card = forms_of(page(api, link["url"]).raw.decode())["card"]

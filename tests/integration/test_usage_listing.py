@@ -40,7 +40,9 @@ def test_pages_cross_chunks_and_keep_each_event_once(stack: EmbeddedStack, api: 
     iterator = streams.get_shard_iterator(StreamArn=poller.stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
     mine: list[dict[str, Any]] = [
-        {**r, "eventSourceARN": poller.stream_arn} for r in records if r["dynamodb"]["NewImage"]["customer"]["S"] == cus
+        {**r, "eventSourceARN": poller.stream_arn}
+        for r in records
+        if r["dynamodb"]["NewImage"].get("customer", {}).get("S") == cus  # other tests store poison records
     ]
     assert poller.invoke(mine[:5]) == []  # the first chunk again, cut shorter: its events listed twice
 

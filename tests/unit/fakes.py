@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -624,3 +626,92 @@ class MemoryCheckoutSessions:
 
     def payments_of(self, scope: Scope, payment_ids) -> list:
         return [self._payments.rows[(scope, i)] for i in payment_ids if (scope, i) in self._payments.rows]
+
+
+class FakeCipher:
+    """Seals by XOR with a key and binds the context, as KMS does: what it sealed opens only
+    with the same context. The ciphertext holds no byte of the plaintext as it was."""
+
+    KEY = 0x5A
+
+    def __init__(self) -> None:
+        self.opened = 0
+
+    def encrypt(self, plaintext: bytes, context: Mapping[str, str]) -> bytes:
+        bound = json.dumps(dict(sorted(context.items()))).encode()
+        return len(bound).to_bytes(2, "big") + bound + bytes(b ^ self.KEY for b in plaintext)
+
+    def decrypt(self, ciphertext: bytes, context: Mapping[str, str]) -> bytes:
+        size = int.from_bytes(ciphertext[:2], "big")
+        if json.loads(ciphertext[2 : 2 + size]) != dict(sorted(context.items())):
+            raise PermissionError("InvalidCiphertextException: another encryption context")
+        self.opened += 1
+        return bytes(b ^ self.KEY for b in ciphertext[2 + size :])
+
+
+class MemoryProviderAccounts:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[Scope, str], Any] = {}
+        self.endpoints: dict[str, Any] = {}
+        self.reads = 0
+
+    def get(self, scope: Scope, provider: str) -> Any:
+        self.reads += 1
+        return self.rows.get((scope, provider))
+
+    def list(self, scope: Scope) -> list[Any]:
+        self.reads += 1
+        return [account for (s, _), account in sorted(self.rows.items(), key=lambda kv: kv[0][1]) if s == scope]
+
+    def create(self, scope: Scope, account: Any) -> None:
+        from billing.payments.accounts import Endpoint
+
+        if (scope, account.provider) in self.rows or account.endpoint_id in self.endpoints:
+            raise Conflict("raced", code="concurrent_update", retryable=True)
+        self.rows[(scope, account.provider)] = account
+        self.endpoints[account.endpoint_id] = Endpoint(scope, account.provider)
+
+    def replace(self, scope: Scope, account: Any) -> None:
+        stored = self.rows.get((scope, account.provider))
+        if stored is None or stored.revision != account.revision - 1:
+            raise Conflict("raced", code="concurrent_update", retryable=True)
+        self.rows[(scope, account.provider)] = account
+
+    def endpoint(self, endpoint_id: str) -> Any:
+        self.reads += 1
+        return self.endpoints.get(endpoint_id)
+
+
+class MemoryProviderEvents:
+    """Stored provider events, keyed as the adapter keys them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Any, Any] = {}
+        self.raw: dict[Any, bytes] = {}
+
+    def add(self, ref: Any, event: Any, raw_body: bytes, at: datetime) -> Any:
+        from billing.payments.provider_events import StoredEvent
+
+        if ref in self.rows:
+            return self.rows[ref]
+        self.rows[ref], self.raw[ref] = StoredEvent(ref, event, "received", at), raw_body
+        return None
+
+    def get(self, ref: Any) -> Any:
+        return self.rows.get(ref)
+
+    def mark_processed(self, ref: Any, at: datetime) -> None:
+        if ref in self.rows and self.rows[ref].state == "received":
+            self.rows[ref] = replace(self.rows[ref], state="processed")
+
+
+class MemoryEventQueue:
+    """A FIFO queue that drops a reference sent again while the first is still queued (SQS
+    deduplicates within five minutes)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[Any, str]] = []
+
+    def send(self, ref: Any, subject: str) -> None:
+        if all(queued != ref for queued, _ in self.messages):
+            self.messages.append((ref, subject))

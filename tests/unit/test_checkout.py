@@ -81,10 +81,8 @@ class Accounts:
     def enabled(self, scope: Scope) -> list[str]:
         return self.names
 
-    def credentials(self, scope: Scope, provider: str) -> base.Credentials:
-        if provider not in self.names:
-            raise ProviderNotConfigured(f"no {provider}")
-        return base.Credentials()
+    def credentials(self, scope: Scope, provider: str) -> base.Credentials | None:
+        return base.Credentials() if provider in self.names else None
 
 
 @dataclass

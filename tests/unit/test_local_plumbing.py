@@ -108,3 +108,38 @@ def test_stream_batches_fail_as_on_lambda() -> None:
     assert (
         sent[0]["responseContext"]["functionError"] == "Unhandled" and "functionError" not in sent[1]["responseContext"]
     )
+
+
+def test_invocation_records_write_arrivals_as_lambda_does() -> None:
+    from datetime import UTC, datetime
+
+    from infra.local.plumbing import _arrival
+
+    assert _arrival(1796144130.5) == "2026-12-01T16:55:30.500Z"
+    assert _arrival(datetime(2026, 12, 1, 16, 15, 30, tzinfo=UTC)) == "2026-12-01T16:15:30.000Z"
+    assert _arrival(None) is None
+
+
+def test_a_gathered_stream_batch_is_filled_to_its_size_and_no_further() -> None:
+    """A page read while gathering asks only for what the batch lacks, so no tail is left to be
+    delivered as a small batch of its own."""
+    import threading
+
+    from infra.local.plumbing import StreamPoller
+
+    poller = StreamPoller.__new__(StreamPoller)  # the gathering only, no stream behind it
+    poller._batch_size, poller._window_s, poller._patterns = 10, 60.0, []
+    poller.stopping = threading.Event()
+    poller._shard_ids = lambda: ["shard-1"]  # type: ignore[method-assign]
+    asked: list[int] = []
+    sequence = iter(range(1, 100))
+
+    def read(shard_id: str, limit: int = 1000) -> list[dict]:
+        asked.append(limit)
+        return [{"dynamodb": {"SequenceNumber": str(next(sequence))}} for _ in range(min(limit, 4))]
+
+    batches: list[int] = []
+    poller._read = read  # type: ignore[method-assign]
+    poller._deliver = lambda shard_id, batch: batches.append(len(batch))  # type: ignore[method-assign]
+    assert poller.poll_once(gather=True) == 10
+    assert asked == [1000, 6, 2] and batches == [10]

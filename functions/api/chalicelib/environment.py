@@ -13,4 +13,6 @@ class ApiFunctionSettings(FunctionSettings):
     usage_table: ResourceName
     invoice_run_queue_url: QueueUrl  # POST /v1/invoice_runs
     documents_bucket: ResourceName  # invoice PDFs
+    provider_credentials_key: ResourceName  # the KMS key of payment provider credentials
+    provider_event_queue_url: QueueUrl  # verified provider webhooks, for the processor
     public_base_url: PublicBaseUrl | None = None  # links in documents; unset, none is printed

@@ -69,7 +69,7 @@ class Call:
     query: dict[str, str]
     raw_body: bytes
     accept: str = ""  # the Accept header, for views that answer something else than JSON
-    headers: Mapping[str, str] = field(default_factory=dict)  # every header, lower-case names (pages)
+    headers: Mapping[str, str] = field(default_factory=dict)  # every header, lower-case names (pages, signatures)
 
     def json(self, exact: bool = False) -> Any:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""

@@ -32,6 +32,14 @@ def new_id(prefix: str, now_ms: int | None = None) -> str:
     return f"{prefix}_{''.join(reversed(chars))}"
 
 
+def random_id(prefix: str) -> str:
+    """``f"{prefix}_{26 characters}"`` of 130 random bits and no time: an id that must not be
+    guessable even from others made at the same moment (a webhook endpoint's). It has the
+    shape ``is_id`` checks."""
+    value = secrets.randbits(130)
+    return f"{prefix}_{''.join(_ALPHABET[(value >> (5 * n)) & 31] for n in range(26))}"
+
+
 def is_id(value: str, prefix: str) -> bool:
     """True when ``value`` has the shape of an id made by ``new_id(prefix)``."""
     head, sep, body = value.partition("_")

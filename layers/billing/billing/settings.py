@@ -64,6 +64,8 @@ class Settings(BaseModel):
     invoice_run_queue_url: str | None = None
     usage_dead_letter_queue_url: str | None = None  # the usage stream mapping's on-failure queue
     documents_bucket: str | None = None
+    provider_credentials_key: str | None = None  # the KMS key that seals payment provider credentials
+    provider_event_queue_url: str | None = None  # verified provider webhooks, to be processed
     region: str = "us-east-1"
     endpoint_url: str | None = None
     public_base_url: PublicBaseUrl | None = None
@@ -82,6 +84,8 @@ class Settings(BaseModel):
             invoice_run_queue_url=env.get("INVOICE_RUN_QUEUE_URL") or None,
             usage_dead_letter_queue_url=env.get("USAGE_DEAD_LETTER_QUEUE_URL") or None,
             documents_bucket=env.get("DOCUMENTS_BUCKET") or None,
+            provider_credentials_key=env.get("PROVIDER_CREDENTIALS_KEY") or None,
+            provider_event_queue_url=env.get("PROVIDER_EVENT_QUEUE_URL") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             public_base_url=env.get("PUBLIC_BASE_URL") or None,

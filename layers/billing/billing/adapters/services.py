@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from billing.invoicing.runs import InvoiceRuns
     from billing.invoicing.service import InvoiceService
     from billing.ledger_check import LedgerCheck
-    from billing.payments.accounts import EnabledProviders
+    from billing.payments.accounts import ProviderAccounts
     from billing.payments.checkout import CheckoutSessions, Lookups
     from billing.payments.hosted import HostedCheckout
+    from billing.payments.provider_events import ProviderEventProcessor
     from billing.payments.service import Payments
+    from billing.payments.webhooks import WebhookIntake
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
     from billing.testclocks import Advance, TestClock, TestClocks
@@ -284,18 +286,8 @@ def payments() -> Payments:
     customer_of = partial(find_customer, DynamoCustomerRepository())
     return Payments(
         DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, ledger.balances, biller().now,
-        payment_providers(), settings_of,
+        provider_accounts(), settings_of,
     )  # fmt: skip
-
-
-@lru_cache(maxsize=1)
-def payment_providers() -> EnabledProviders:
-    """The tenants' provider accounts. Until they land (issue 11's provider accounts), none:
-    checkout pages offer no method and provider events cannot be confirmed
-    (``provider_not_configured``). The lead wires the real accounts here."""
-    from billing.payments.accounts import NoProviderAccounts
-
-    return NoProviderAccounts()
 
 
 def _checkout_lookups() -> Lookups:
@@ -323,7 +315,7 @@ def hosted_checkout() -> HostedCheckout:
     from billing.payments.hosted import HostedCheckout
 
     return HostedCheckout(
-        DynamoCheckoutSessionRepository(), _checkout_lookups(), payment_providers(), business_name,
+        DynamoCheckoutSessionRepository(), _checkout_lookups(), provider_accounts(), business_name,
         get_settings().public_base_url,
     )  # fmt: skip
 
@@ -331,6 +323,34 @@ def hosted_checkout() -> HostedCheckout:
 def business_name(scope: Scope) -> str:
     """What pages and documents call the tenant: its business name, else its name."""
     return settings_of(scope).business_name or tenants().tenant(scope.tenant_id).name
+
+
+@lru_cache(maxsize=1)
+def provider_accounts() -> ProviderAccounts:
+    """One per container: it caches the accounts' endpoints and opened credentials."""
+    from billing.adapters.dynamodb.provider_accounts import DynamoProviderAccountRepository
+    from billing.adapters.kms import KmsCipher
+    from billing.payments.accounts import ProviderAccounts
+
+    return ProviderAccounts(DynamoProviderAccountRepository(), KmsCipher())
+
+
+@lru_cache(maxsize=1)
+def webhooks() -> WebhookIntake:
+    from billing.adapters.dynamodb.provider_events import DynamoProviderEventStore
+    from billing.adapters.provider_event_queue import SqsProviderEventQueue
+    from billing.payments.webhooks import WebhookIntake
+
+    accounts = provider_accounts()
+    return WebhookIntake(accounts.endpoint, accounts.credentials, DynamoProviderEventStore(), SqsProviderEventQueue())
+
+
+@lru_cache(maxsize=1)
+def provider_events() -> ProviderEventProcessor:
+    from billing.adapters.dynamodb.provider_events import DynamoProviderEventStore
+    from billing.payments.provider_events import ProviderEventProcessor
+
+    return ProviderEventProcessor(DynamoProviderEventStore(), payments())
 
 
 @lru_cache(maxsize=1)

@@ -44,6 +44,7 @@ def render(template: str, language: str, **context: Any) -> str:
 
 
 PROVIDER_NAMES = {"whitepay": "Whitepay", "coinbase_commerce": "Coinbase Commerce"}
+REFRESH_S = 5  # a return page waiting for the provider's report asks again this often
 
 
 def checkout(template: str, view: PageView, link: str, language: str) -> str:
@@ -54,7 +55,7 @@ def checkout(template: str, view: PageView, link: str, language: str) -> str:
     return render(
         template, language, business=view.business_name, customer=view.customer_name, invoice=view.invoice,
         amount_due=view.amount_due, state=view.state, methods=view.methods, link=link,
-        form_token=view.session.form_token, names=PROVIDER_NAMES,
+        form_token=view.session.form_token, names=PROVIDER_NAMES, refresh_s=REFRESH_S,
         money=lambda amount: format_amount(amount, view.session.currency),
     )  # fmt: skip
 

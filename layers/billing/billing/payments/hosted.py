@@ -28,7 +28,7 @@ from billing.clock import Clock, SystemClock, to_wire
 from billing.errors import Conflict, InvalidRequest, NotFound
 from billing.ids import new_id
 from billing.invoicing.model import Invoice
-from billing.payments.accounts import EnabledProviders
+from billing.payments.accounts import EnabledProviders, required
 from billing.payments.checkout import LIFETIME, CheckoutSession, CheckoutSessionRepository, Lookups, token_digest
 from billing.payments.model import Payment
 from billing.payments.providers import PROVIDERS, CheckoutRequest
@@ -132,7 +132,7 @@ class HostedCheckout:
             success_url=f"{link}/return", cancel_url=link, expires_at=expires,
         )  # fmt: skip
         module = PROVIDERS[provider]
-        checkout = module.create_checkout(self._providers.credentials(scope, provider), request)
+        checkout = module.create_checkout(required(self._providers, scope, provider), request)
         payment = Payment(
             id=new_id("pay"), livemode=scope.livemode, customer=session.customer, invoice=session.invoice,
             provider=provider, method="card" if module.CHANNEL == "card" else None, channel=module.CHANNEL,

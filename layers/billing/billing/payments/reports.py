@@ -22,7 +22,7 @@ from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.invoicing.model import Invoice, invoice_event
 from billing.payments import settlement
-from billing.payments.accounts import EnabledProviders
+from billing.payments.accounts import EnabledProviders, required
 from billing.payments.allocation import allocate
 from billing.payments.model import Payment, payment_event
 from billing.payments.providers import PROVIDERS, ProviderEvent
@@ -63,7 +63,7 @@ class Reports:
         )  # fmt: skip
         if payment is None or not payment.provider_reference:
             return None
-        truth = PROVIDERS[provider].fetch(self._providers.credentials(scope, provider), payment.provider_reference)
+        truth = PROVIDERS[provider].fetch(required(self._providers, scope, provider), payment.provider_reference)
         if truth is None:  # the provider does not know its own checkout: trust nothing
             return payment
         for attempt in range(ATTEMPTS):

@@ -135,6 +135,23 @@ def _update(
     return {k: v for k, v in request.items() if v is not None}
 
 
+COUNTERS = (("n", ":n"), ("#total", ":t"), ("wsum", ":w"), ("uq", ":u"))
+"""A total's counters (``#total`` names ``total``, a reserved word) and their placeholders."""
+
+
+def _add_counters(key: AggregateKey, delta: Delta, new_values: int) -> dict[str, Any]:
+    """The update adding a delta to its total. A counter the delta leaves as it is (a sum meter's
+    ``wsum`` and distinct values) is not named: an absent counter reads as zero, and every
+    action named costs the emulator as much as a small write."""
+    added = {":n": delta.n, ":t": delta.total, ":w": delta.wsum, ":u": new_values}
+    counters = [(name, placeholder) for name, placeholder in COUNTERS if added[placeholder]]
+    adds = ", ".join(f"{name} {placeholder}" for name, placeholder in counters)
+    values = {placeholder: added[placeholder] for _, placeholder in counters}
+    update = _update(_agg_key(key), f"ADD {adds} SET {DESCRIBE}", {**values, **_describe(key, delta)})
+    update["ExpressionAttributeNames"] = {"#group": "group"} | ({"#total": "total"} if ":t" in values else {})
+    return update
+
+
 class DynamoAggregateStore:
     def chunk_size(self, events: Sequence[tuple[Scope, UsageEvent]]) -> int:
         return chunk_size(events)
@@ -188,11 +205,7 @@ class DynamoAggregateStore:
         if claim.settles:
             operations.append(table.delete(usage_dead_letters.parked_key(claim.settles)))
         for key, delta in deltas.items():
-            adds = {":n": delta.n, ":t": delta.total, ":w": delta.wsum, ":u": len(new_values.get(key, ()))}
-            expression = f"ADD n :n, #total :t, wsum :w, uq :u SET {DESCRIBE}"
-            update = _update(_agg_key(key), expression, {**adds, **_describe(key, delta)})
-            update["ExpressionAttributeNames"] = {"#group": "group", "#total": "total"}
-            operations.append({"Update": update})
+            operations.append({"Update": _add_counters(key, delta, len(new_values.get(key, ())))})
             if delta.aggregation == "weighted_sum":
                 level_values = {":t": delta.total, ":code": key.code, ":group": delta.group}
                 level = _update(_level_key(key), "ADD #total :t SET code = :code, #group = :group", level_values)

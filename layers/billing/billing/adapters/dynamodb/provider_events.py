@@ -1,0 +1,112 @@
+"""Verified provider events in the billing table, stored raw (``billing.payments.provider_events``).
+
+- event: ``PK={scope}#PEVT#{provider}#{h(event id)}``, ``SK=PEVT``, where ``h`` is the first 32
+  hex digits of SHA-256 (provider event ids have no fixed length: the key's size is fixed).
+  ``state`` (``received``, ``processed``), ``eid`` (the provider's event id), ``type``, ``ra`` /
+  ``pa`` (received / processed at), ``event`` (the normalized event, compressed JSON) and
+  ``raw`` (the body as it came, compressed). Kept: the record of what providers told us.
+- Storing is one ``PutItem`` with ``attribute_not_exists(PK)`` that returns the stored item when
+  it fails (``ALL_OLD``): a redelivery costs one write attempt and no read.
+- ``processed`` is an ``Update`` with ``state = received``: alone (``mark_processed``), or in
+  the transaction that applies the event (``processed_update``), so the event's effects and its
+  new state are written together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any, cast
+
+from botocore.exceptions import ClientError
+
+from billing.adapters.dynamodb import table
+from billing.adapters.dynamodb.shapes import pack, unpack
+from billing.payments.provider_events import EventRef, State, StoredEvent
+from billing.payments.providers import ProviderEvent
+
+_EVENT_FIELDS = {f.name for f in fields(ProviderEvent)}
+
+
+def key(ref: EventRef) -> dict[str, str]:
+    digest = hashlib.sha256(ref.event_id.encode()).hexdigest()[:32]
+    return {"PK": f"{ref.scope.key}#PEVT#{ref.provider}#{digest}", "SK": "PEVT"}
+
+
+def to_item(ref: EventRef, event: ProviderEvent, raw_body: bytes, at: datetime) -> dict[str, Any]:
+    return {
+        **key(ref),
+        "entity": "provider_event",
+        "tenant_id": ref.scope.tenant_id,
+        "livemode": ref.scope.livemode,
+        "provider": ref.provider,
+        "eid": ref.event_id,
+        "type": event.type,
+        "state": "received",
+        "ra": at.isoformat(),
+        "event": pack({**asdict(event), "occurred_at": event.occurred_at.isoformat()}),
+        "raw": zlib.compress(raw_body),
+    }
+
+
+def from_item(ref: EventRef, item: Mapping[str, Any]) -> StoredEvent:
+    stored = unpack(item["event"])
+    values = {name: value for name, value in stored.items() if name in _EVENT_FIELDS}
+    event = ProviderEvent(**{**values, "occurred_at": datetime.fromisoformat(stored["occurred_at"])})
+    return StoredEvent(ref, event, cast(State, item["state"]), datetime.fromisoformat(item["ra"]))
+
+
+def raw_body(item: Mapping[str, Any]) -> bytes:
+    """The body as the provider sent it."""
+    return zlib.decompress(bytes(item["raw"]))
+
+
+def processed_update(ref: EventRef, at: datetime) -> dict[str, Any]:
+    """An ``Update`` for ``table.transact``: the event is processed; it fails (its index in the
+    transaction names it) when the event was processed already, or was never stored."""
+    return {
+        "Update": {
+            "TableName": table.table_name(),
+            "Key": table.encode(key(ref)),
+            "UpdateExpression": "SET #state = :processed, pa = :at",
+            "ConditionExpression": "#state = :received",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": table.encode(
+                {":processed": "processed", ":received": "received", ":at": at.isoformat()}
+            ),
+        }
+    }
+
+
+class DynamoProviderEventStore:
+    def add(self, ref: EventRef, event: ProviderEvent, raw: bytes, at: datetime) -> StoredEvent | None:
+        try:
+            table.client().put_item(
+                TableName=table.table_name(),
+                Item=table.encode(to_item(ref, event, raw, at)),
+                ConditionExpression="attribute_not_exists(PK)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = exc.response.get("Item")
+            existing = table.decode(old) if old else table.get(key(ref))
+            assert existing is not None, "stored events are never deleted"
+            return from_item(ref, existing)
+
+    def get(self, ref: EventRef) -> StoredEvent | None:
+        item = table.get(key(ref))
+        return from_item(ref, item) if item else None
+
+    def mark_processed(self, ref: EventRef, at: datetime) -> None:
+        update = processed_update(ref, at)["Update"]
+        try:
+            table.client().update_item(**update)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise  # processed already: it stays as it is
