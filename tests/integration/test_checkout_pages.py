@@ -116,8 +116,9 @@ def test_checkout_sessions_through_the_api_refuse_naming_the_field(api: Api, key
 
 
 def test_pay_an_invoice_by_card_its_webhook_goes_through_intake_queue_and_processor(
-    api: Api, key: str, stack: EmbeddedStack
+    api: Api, key: str, stack: EmbeddedStack, served: str
 ) -> None:
+    """``served``: the API over HTTP, where the account's ``webhook_url`` points."""
     assert api.patch("/v1/settings", key, {"business_name": f"Acme {EVIL}"}).status == 200
     with_stripe(api, key, stack, None)
     _, customer, jan, _ = customer_with_two_invoices(api, key)
