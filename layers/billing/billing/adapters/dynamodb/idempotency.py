@@ -17,8 +17,6 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from billing.adapters.dynamodb import table
 from billing.idempotency import Claim, StoredResponse
 from billing.scope import Scope
@@ -52,23 +50,13 @@ def _compressed(body: object) -> bytes:
 
 class DynamoIdempotencyStore:
     def claim(self, scope: Scope, key: str, fingerprint: str, now: datetime, lease_until: datetime) -> Claim | None:
-        try:
-            table.client().put_item(
-                TableName=table.table_name(),
-                Item=table.encode(to_item(scope, key, fingerprint, lease_until)),
-                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
-                ExpressionAttributeValues=table.encode({":now": int(now.timestamp())}),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+        item, condition = to_item(scope, key, fingerprint, lease_until), "attribute_not_exists(PK) OR expires_at < :now"
+        kept = table.put_unless_kept(item, condition, {":now": int(now.timestamp())})
+        if kept is None:
             return None
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            old = exc.response.get("Item")
-            existing = table.decode(old) if old else table.get(_key(scope, key))
-            if existing is None:  # released between our write and our read: claim again
-                return self.claim(scope, key, fingerprint, now, lease_until)
-            return from_item(existing)
+        if kept.item is None:  # released between our write and our read: claim again
+            return self.claim(scope, key, fingerprint, now, lease_until)
+        return from_item(kept.item)
 
     def complete(self, scope: Scope, key: str, response: StoredResponse, expires_at: datetime) -> None:
         table.client().update_item(

@@ -83,21 +83,11 @@ def processed_update(ref: EventRef, at: datetime) -> dict[str, Any]:
 
 class DynamoProviderEventStore:
     def add(self, ref: EventRef, event: ProviderEvent, raw: bytes, at: datetime) -> StoredEvent | None:
-        try:
-            table.client().put_item(
-                TableName=table.table_name(),
-                Item=table.encode(to_item(ref, event, raw, at)),
-                ConditionExpression="attribute_not_exists(PK)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+        kept = table.put_unless_kept(to_item(ref, event, raw, at), "attribute_not_exists(PK)")
+        if kept is None:
             return None
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            old = exc.response.get("Item")
-            existing = table.decode(old) if old else table.get(key(ref))
-            assert existing is not None, "stored events are never deleted"
-            return from_item(ref, existing)
+        assert kept.item is not None, "stored events are never deleted"
+        return from_item(ref, kept.item)
 
     def get(self, ref: EventRef) -> StoredEvent | None:
         item = table.get(key(ref))

@@ -6,6 +6,7 @@ import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -41,6 +42,32 @@ def get(key: Mapping[str, str], consistent: bool = True) -> Item | None:
     response = client().get_item(TableName=table_name(), Key=encode(key), ConsistentRead=consistent)
     item = response.get("Item")
     return decode(item) if item else None
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a conditional put found in its place: the stored item, or None when it was gone by
+    the time it was read (a conflicting item deleted or expired meanwhile)."""
+
+    item: Item | None
+
+
+def put_unless_kept(item: Mapping[str, Any], condition: str, values: Mapping[str, Any] | None = None) -> Kept | None:
+    """Write ``item`` if ``condition`` holds (one request): None when it was written, else the
+    item kept in its place, given back by the failed condition itself (DynamoDB's
+    ``ReturnValuesOnConditionCheckFailure``; an emulator that omits it costs one read more)."""
+    request: dict[str, Any] = {"TableName": table_name(), "Item": encode(item), "ConditionExpression": condition,
+                               "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}  # fmt: skip
+    if values:
+        request["ExpressionAttributeValues"] = encode(values)
+    try:
+        client().put_item(**request)
+        return None
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        old = exc.response.get("Item")
+        return Kept(decode(old) if old else get({"PK": item["PK"], "SK": item["SK"]}))
 
 
 def put(
