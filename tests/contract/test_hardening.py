@@ -76,14 +76,25 @@ def test_the_authorizer_names_the_usage_plan_key_of_every_keyed_route() -> None:
             assert schemes == expected, (path, method)
 
 
-def test_the_public_webhooks_have_a_throttle_and_a_concurrency_of_their_own() -> None:
-    """No key, so no usage plan: the route gets a stage throttle below the stage-wide one, and
-    its function reserved concurrency, so a flood of webhooks never starves the API."""
+def test_the_public_routes_have_a_throttle_and_webhooks_a_concurrency_of_their_own() -> None:
+    """No key, so no usage plan: each public route (webhooks, checkout pages) gets a stage
+    throttle below the stage-wide one, and the webhooks' function reserved concurrency, so a
+    flood never starves the API."""
     settings = method_settings()
     webhooks = settings[("/~1webhooks~1{provider}~1{endpoint_id}", "POST")]
     assert 0 < webhooks["ThrottlingRateLimit"] < settings[("/*", "*")]["ThrottlingRateLimit"]
     assert 0 < webhooks["ThrottlingBurstLimit"] < settings[("/*", "*")]["ThrottlingBurstLimit"]
-    assert set(method_settings()) == {("/*", "*"), ("/~1webhooks~1{provider}~1{endpoint_id}", "POST")}
+    public = {
+        ("/" + path.replace("/", "~1"), method.upper())
+        for path, operations in BODY["paths"].items()
+        for method in operations
+        if method in ("get", "post", "put", "patch", "delete")
+        and path != "/health"
+        and (path in PUBLIC or path.startswith("/pay/"))
+    }
+    assert set(method_settings()) == {("/*", "*")} | public  # every public route has its own
+    for route in public:
+        assert 0 < settings[route]["ThrottlingRateLimit"] < settings[("/*", "*")]["ThrottlingRateLimit"], route
     assert list(BODY["paths"][WEBHOOKS]) == ["post"]
     assert RESOURCES["WebhookFunction"]["Properties"]["ReservedConcurrentExecutions"] > 0
 
