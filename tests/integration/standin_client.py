@@ -69,6 +69,8 @@ class _Forms(HTMLParser):
         if tag == "form":
             self._current = found.get("data-action", "")
             self.forms[self._current] = Form(found.get("action", ""), found.get("method", "get").lower(), {})
+        elif tag == "input" and found.get("type") == "checkbox" and "checked" not in found:
+            return  # as a browser: an unchecked box is not sent
         elif tag == "input" and self._current is not None and "name" in found:
             self.forms[self._current].fields[found["name"]] = found.get("value", "")
 

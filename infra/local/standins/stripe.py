@@ -25,6 +25,17 @@ goes to ``cancel_url``. A refund made through ``POST /v1/refunds`` also sends
 Signing: ``Stripe-Signature: t=<now>,v1=<hex HMAC-SHA256 of "<t>.<body>">`` with the secret
 registered for the API key, body pretty-printed JSON as Stripe sends it.
 
+Saved cards: ``POST /v1/payment_intents`` with ``off_session=true`` (a saved card charged when
+an invoice is finalized) is served here, over localstripe: the intent is created and confirmed
+for the customer's payment method (``description`` is dropped: localstripe has none), the
+caller's ``Idempotency-Key`` answers a repeated request with the first answer (localstripe
+keeps no keys), and ``payment_intent.succeeded`` is sent; a decline answers Stripe's 402
+``card_error`` with ``decline_code`` and the failed ``payment_intent``, and sends
+``payment_intent.payment_failed``. Saved cards are the test card 4242, which never declines, so
+the stand-in-only ``POST /_standin/stripe/declining {"key", "customer"}`` makes every later
+off-session charge of that Stripe customer decline (``insufficient_funds``, charged to the
+declining test card 4000 0000 0000 0341 instead: the failed intent names that card).
+
 Limits: no Prices or Products (``price_data`` only), no ``mode=setup``/``subscription``, no
 automatic expiry at ``expires_at`` (``/expire`` does it), no async payment methods
 (``checkout.session.async_payment_*``), no disputes; localstripe's own webhooks (payment
@@ -70,6 +81,8 @@ class StripeStandIn(StandIn):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._sessions: dict[str, dict[str, Any]] = {}  # id -> {"session", "key", "intent"}
         self._idempotent: dict[tuple[str, str], str] = {}  # (key, Idempotency-Key) -> session id
+        self._charges: dict[tuple[str, str], Response] = {}  # (key, Idempotency-Key) -> off-session answer
+        self._declining: set[tuple[str, str]] = set()  # (key, Stripe customer) whose saved cards decline
         super().__init__(host, port)
 
     def routes(self) -> list[tuple[str, str, Handler]]:
@@ -80,6 +93,8 @@ class StripeStandIn(StandIn):
             ("GET", r"/pay/(?P<id>cs_\w+)", self._page),
             ("POST", r"/pay/(?P<id>cs_\w+)/pay", self._pay),
             ("POST", r"/pay/(?P<id>cs_\w+)/decline", self._decline),
+            ("POST", r"/_standin/stripe/declining", self._decline_later),
+            ("POST", r"/v1/payment_intents", self._create_intent),
             ("GET", r"/v1/.*", self._proxy),
             ("POST", r"/v1/.*", self._proxy),
             ("DELETE", r"/v1/.*", self._proxy),
@@ -199,6 +214,43 @@ class StripeStandIn(StandIn):
             failed = self._localstripe(key, "GET", f"/v1/payment_intents/{attempt['id']}", None)
         self._send(key, "payment_intent.payment_failed", failed)
         return redirect(str(session["cancel_url"] or session["success_url"]))
+
+    def _decline_later(self, request: Request) -> Response:
+        """Stand-in only: every later off-session charge of ``customer`` (owned by ``key``) declines."""
+        body = request.json()
+        with self.lock:
+            self._declining.add((str(body["key"]), str(body["customer"])))
+        return json_response({"declining": body["customer"]})
+
+    def _create_intent(self, request: Request) -> Response:
+        """A PaymentIntent: an off-session one is served here (see the module's docstring), any
+        other goes to localstripe as it came."""
+        data = dict(parse_qsl(request.body.decode(), keep_blank_values=True))
+        key = request.bearer()
+        if data.get("off_session") != "true" or not key:
+            return self._proxy(request)
+        remembered = (key, request.headers.get("idempotency-key") or secrets.token_hex(8))
+        with self.lock:
+            if remembered in self._charges:
+                return self._charges[remembered]
+            data.pop("description", None)
+            if (key, data.get("customer", "")) in self._declining:
+                data["payment_method"] = self._localstripe(key, "POST", "/v1/payment_methods", _card(DECLINED_CARD))[
+                    "id"
+                ]
+            error = self._localstripe(key, "POST", "/v1/payment_intents", data, declined_ok=True)
+            if "charge" in error or error.get("object") != "payment_intent":
+                charge = self._localstripe(key, "GET", f"/v1/charges/{error['charge']}", None)
+                intent = self._localstripe(key, "GET", f"/v1/payment_intents/{charge['payment_intent']}", None)
+                failure = {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
+                           "message": "Your card has insufficient funds.", "payment_intent": intent}  # fmt: skip
+                intent["last_payment_error"] = {k: v for k, v in failure.items() if k != "payment_intent"}
+                answer, kind, sent = json_response({"error": failure}, 402), "payment_intent.payment_failed", intent
+            else:
+                answer, kind, sent = json_response(error), "payment_intent.succeeded", error
+            self._charges[remembered] = answer
+        self._send(key, kind, sent)
+        return answer
 
     def _intent(self, session: dict[str, Any], intent: dict[str, Any], method: str) -> dict[str, Any]:
         metadata = {f"metadata[{key}]": value for key, value in (intent.get("metadata") or {}).items()}
@@ -359,3 +411,12 @@ def _start_localstripe() -> str:
     if not started.wait(30):
         raise RuntimeError("localstripe did not start")
     return address[0]
+
+
+def decline_off_session(base_url: str, key: str, customer: str) -> None:
+    """Make every later off-session charge of the Stripe ``customer`` decline (stand-in only)."""
+    body = json.dumps({"key": key, "customer": customer}).encode()
+    call = urllib.request.Request(f"{base_url}/_standin/stripe/declining", data=body,  # noqa: S310
+                                  headers={"Content-Type": "application/json"}, method="POST")  # fmt: skip
+    with urllib.request.urlopen(call, timeout=30):  # noqa: S310
+        pass

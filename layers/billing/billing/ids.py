@@ -32,6 +32,16 @@ def new_id(prefix: str, now_ms: int | None = None) -> str:
     return f"{prefix}_{''.join(reversed(chars))}"
 
 
+def derived_id(prefix: str, now_ms: int, seed: str) -> str:
+    """An id of ``new_id``'s shape whose 80 "random" bits are the SHA-256 of ``seed``: the same
+    seed and time always give the same id, so a write of it can happen once (an off-session
+    charge is one per invoice however often its event is delivered)."""
+    import hashlib
+
+    value = (now_ms << 80) | (int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10]) & ((1 << 80) - 1))
+    return f"{prefix}_{''.join(_ALPHABET[(value >> (5 * n)) & 31] for n in reversed(range(26)))}"
+
+
 def random_id(prefix: str) -> str:
     """``f"{prefix}_{26 characters}"`` of 130 random bits and no time: an id that must not be
     guessable even from others made at the same moment (a webhook endpoint's). It has the

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.adapters.services import customers
+from billing.adapters.services import customers, saved_cards
 from chalicelib.http import Call, route
 
 LIST_QUERY = frozenset({"limit", "starting_after", "external_id", "email", "status"})
@@ -40,3 +40,9 @@ def update_customer(call: Call) -> dict[str, Any]:
 @route("/v1/customers/{customer_id}", methods=("DELETE",))
 def archive_customer(call: Call) -> dict[str, Any]:
     return customers().archive(call.scope, call.params["customer_id"]).to_public()
+
+
+@route("/v1/customers/{customer_id}/payment_method", methods=("DELETE",))
+def forget_payment_method(call: Call) -> dict[str, Any]:
+    """Forget the customer's saved card: later invoices are no longer charged to it."""
+    return saved_cards().forget(call.scope, call.params["customer_id"]).to_public()

@@ -37,10 +37,11 @@ def checkout_pay(call: Call) -> Raw:
     """Start paying with the method posted; 303 to the provider's hosted page."""
     form = parse_qs(call.raw_body.decode(errors="replace"))
     form_token = (form.get("form_token") or [""])[0]
+    save_card = (form.get("save_card") or [""])[0] == "1"  # the card form's box, sent only when checked
 
     def pay(language: str) -> Raw:
         try:
-            target = hosted_checkout().pay(call.params["token"], call.params["method"], form_token)
+            target = hosted_checkout().pay(call.params["token"], call.params["method"], form_token, save_card)
         except Conflict:  # nothing to pay any more (paid meanwhile, expired): the page says why
             target = _link(call.params["token"])
         return Raw(303, "", {"Location": target, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

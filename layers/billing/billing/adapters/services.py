@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from billing.payments.accounts import ProviderAccounts
     from billing.payments.checkout import CheckoutSessions, Lookups
     from billing.payments.hosted import HostedCheckout
+    from billing.payments.off_session import OffSessionCharges
     from billing.payments.provider_events import ProviderEventProcessor
+    from billing.payments.saved_cards import SavedCards
     from billing.payments.service import Payments
     from billing.payments.webhooks import WebhookIntake
     from billing.subscriptions.migrations import PlanMigrations
@@ -286,7 +288,30 @@ def payments() -> Payments:
     customer_of = partial(find_customer, DynamoCustomerRepository())
     return Payments(
         DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, ledger.balances, biller().now,
-        provider_accounts(), settings_of,
+        provider_accounts(), settings_of, saved_cards(),
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def saved_cards() -> SavedCards:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.payments.saved_cards import SavedCards
+
+    return SavedCards(DynamoCustomerRepository(), biller().now)
+
+
+@lru_cache(maxsize=1)
+def off_session_charges() -> OffSessionCharges:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.adapters.dynamodb.payments import DynamoPaymentRepository
+    from billing.customers.service import find_customer
+    from billing.payments.off_session import OffSessionCharges
+
+    customer_of = partial(find_customer, DynamoCustomerRepository())
+    return OffSessionCharges(
+        DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, provider_accounts(), biller().now,
+        payments().apply,
     )  # fmt: skip
 
 

@@ -86,6 +86,23 @@ class CustomerQuery:
 
 
 @dataclass(frozen=True)
+class SavedCard:
+    """The card a customer saved on the hosted checkout (``billing.payments.saved_cards``): the
+    provider's customer it is kept on and the payment method's id, with what may be shown of it
+    (brand, last four digits). No secret: a card number never reaches the platform (SAQ A)."""
+
+    provider: str  # "stripe"
+    customer_reference: str  # the provider's customer (cus_...)
+    payment_method: str  # the provider's payment method (pm_...)
+    brand: str | None = None
+    last4: str | None = None
+    saved_at: datetime | None = None
+
+    def to_public(self) -> dict[str, Any]:
+        return {"provider": self.provider, "brand": self.brand, "last4": self.last4}
+
+
+@dataclass(frozen=True)
 class Customer:
     id: str
     livemode: bool
@@ -105,6 +122,8 @@ class Customer:
     tax_rates: tuple[str, ...] = ()
     discounts: tuple[dict[str, str], ...] = ()
     test_clock: str | None = None
+    default_payment_method: SavedCard | None = None  # charged off-session when an invoice is finalized
+    provider_customers: dict[str, str] = field(default_factory=dict)  # provider -> its customer id, kept
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -123,6 +142,7 @@ class Customer:
             "tax_rates": list(self.tax_rates),
             "discounts": list(self.discounts),
             "test_clock": self.test_clock,
+            "default_payment_method": self.default_payment_method.to_public() if self.default_payment_method else None,
             "status": self.status,
             "livemode": self.livemode,
             "created_at": to_wire(self.created_at),

@@ -10,6 +10,12 @@
   and paying again with the same method and amount goes back to the same provider page
   (no second checkout, no second payment): a double click, the back button and a declined
   card retried are all the same attempt.
+- The card form has a "Save this card for future invoices" box (``save_card``): the provider's
+  checkout then keeps the card on the provider's customer of ours (its id from
+  ``Customer.provider_customers``, else created by the provider), and the card becomes the
+  customer's default once paid (``billing.payments.saved_cards``); later invoices are charged
+  to it when finalized (``billing.payments.off_session``). Paying again with the box set
+  otherwise is another attempt (another provider checkout).
 - The provider's checkout expires with the session, but no sooner than 30 minutes from now
   (Stripe's shortest) nor later than 24 hours: money arriving after our session expired is
   still recorded (``billing.payments.settlement``).
@@ -31,7 +37,7 @@ from billing.invoicing.model import Invoice
 from billing.payments.accounts import EnabledProviders, required
 from billing.payments.checkout import LIFETIME, CheckoutSession, CheckoutSessionRepository, Lookups, token_digest
 from billing.payments.model import Payment
-from billing.payments.providers import PROVIDERS, CheckoutRequest
+from billing.payments.providers import CARDS_ON_FILE, PROVIDERS, CheckoutRequest
 from billing.scope import Scope
 
 State = Literal["open", "paid", "processing", "partially_paid", "failed", "expired", "void"]
@@ -101,8 +107,10 @@ class HostedCheckout:
         scope, session = self._session(token)
         return self._view(scope, session, self._lookups.payments_of(scope, session.payments))
 
-    def pay(self, token: str, method: str, form_token: str) -> str:
-        """Start paying with ``method``: the provider's hosted page to send the customer to."""
+    def pay(self, token: str, method: str, form_token: str, save_card: bool = False) -> str:
+        """Start paying with ``method``: the provider's hosted page to send the customer to.
+        ``save_card`` (the card form's box) keeps the card for later invoices; it means nothing
+        to a provider that keeps no cards."""
         scope, session = self._session(token)
         if not hmac.compare_digest(form_token.encode(), session.form_token.encode()):
             raise InvalidRequest("This form has expired; open the payment link again.", code="form_token_invalid")
@@ -113,13 +121,14 @@ class HostedCheckout:
             if not view.payable:
                 raise Conflict("Nothing can be paid on this page any more.", code="checkout_closed")
             raise NotFound(f"No such payment method: '{method}'.", param="method")
+        save_card = save_card and provider in CARDS_ON_FILE
         for earlier in reversed(payments):
             if earlier.provider == provider and earlier.status in ("pending", "failed") and earlier.checkout_url \
-                    and earlier.amount == view.amount_due:  # fmt: skip
+                    and earlier.amount == view.amount_due and earlier.save_card == save_card:  # fmt: skip
                 return earlier.checkout_url
-        return self._start(scope, view, provider)
+        return self._start(scope, view, provider, save_card)
 
-    def _start(self, scope: Scope, view: PageView, provider: str) -> str:
+    def _start(self, scope: Scope, view: PageView, provider: str, save_card: bool) -> str:
         session, now = view.session, self._clock.now()
         customer = self._lookups.customer_of(scope, session.customer)
         invoice = view.invoice
@@ -129,7 +138,8 @@ class HostedCheckout:
         request = CheckoutRequest(
             checkout_session=session.id, invoice=session.invoice, amount=view.amount_due, currency=session.currency,
             description=f"{view.business_name}: {description}", customer_email=customer.email if customer else None,
-            success_url=f"{link}/return", cancel_url=link, expires_at=expires,
+            success_url=f"{link}/return", cancel_url=link, expires_at=expires, save_card=save_card,
+            customer_reference=customer.provider_customers.get(provider) if customer and save_card else None,
         )  # fmt: skip
         module = PROVIDERS[provider]
         checkout = module.create_checkout(required(self._providers, scope, provider), request)
@@ -138,6 +148,7 @@ class HostedCheckout:
             provider=provider, method="card" if module.CHANNEL == "card" else None, channel=module.CHANNEL,
             amount=view.amount_due, currency=session.currency, status="pending", provider_reference=checkout.reference,
             checkout_session=session.id, checkout_url=checkout.url, description=description, created_at=to_wire(now),
+            save_card=save_card,
         )  # fmt: skip
         with contextlib.suppress(Conflict):  # the provider answered an earlier request again: that payment tracks it
             self._repo.attach(scope, session, payment)

@@ -67,6 +67,10 @@ class Payment(BaseModel):
     allocations: list[Allocation] = []
     credited: int = 0  # what no invoice asked for: customer credit
     amount_refunded: int = 0
+    save_card: bool = False  # the customer asked, on the hosted page, to keep the card for later invoices
+    off_session: bool = False  # a saved card charged without the customer, when the invoice was finalized
+    failure_code: str | None = None  # why the provider refused it (``card_declined``, ``insufficient_funds``)
+    failure_message: str | None = None  # the provider's words, for collections and the customer
     description: str | None = None
     metadata: dict[str, str] = {}
     paid_at: str | None = None

@@ -6,7 +6,9 @@ The report finds its payment by the provider's ids (written with the payment:
 tenant's credentials from ``EnabledProviders``) rather than the payload trusted, and the payment
 moves as ``billing.payments.settlement`` rules, written in one transaction at the revision it
 was read at. A race (the same report delivered five times at once, a credit note on the same
-invoice) loses the write, reads again and finds nothing new, or less to do.
+invoice) loses the write, reads again and finds nothing new, or less to do. The report that
+moves a payment the customer asked to save the card of to money received saves that card
+(``billing.payments.saved_cards``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from billing.payments.accounts import EnabledProviders, required
 from billing.payments.allocation import allocate
 from billing.payments.model import Payment, payment_event
 from billing.payments.providers import PROVIDERS, ProviderEvent
+from billing.payments.saved_cards import SavedCards
 from billing.scope import Scope
 from billing.tenant_settings import TenantSettings
 
@@ -45,9 +48,11 @@ class Reports:
         now: Callable[[Scope, str | None], datetime],
         providers: EnabledProviders,
         settings: Callable[[Scope], TenantSettings],
+        cards: SavedCards | None = None,
     ):
         self._repo, self._invoices, self._customer_of = repo, invoices, customer_of
         self._balances_of, self._now, self._providers, self._settings = balances_of, now, providers, settings
+        self._cards = cards
 
     def apply(self, scope: Scope, provider: str, event: ProviderEvent) -> Payment | None:
         """The payment ``event`` is about, as the provider's truth leaves it. Idempotent: a
@@ -71,11 +76,15 @@ class Reports:
             if step is None:
                 return payment
             try:
-                return self._apply_step(scope, payment, step, truth)
+                updated = self._apply_step(scope, payment, step, truth)
             except Conflict as race:
                 if not race.retryable or attempt == ATTEMPTS - 1:
                     raise
                 payment = self._reread(scope, payment.id)
+                continue
+            if self._cards and updated.amount_received and not payment.amount_received:
+                self._cards.remember(scope, updated, truth)
+            return updated
         raise AssertionError("unreachable")
 
     def _apply_step(self, scope: Scope, payment: Payment, step: settlement.Step, truth: ProviderEvent) -> Payment:

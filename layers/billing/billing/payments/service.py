@@ -31,6 +31,7 @@ from billing.payments.allocation import OWN, Allocated, allocate, due_by_supplie
 from billing.payments.model import OFFLINE, Payment, PaymentCreate, PaymentQuery
 from billing.payments.providers import ProviderEvent
 from billing.payments.reports import Reports
+from billing.payments.saved_cards import SavedCards
 from billing.scope import Scope
 from billing.tenant_settings import TenantSettings
 
@@ -107,16 +108,17 @@ class Payments:
         now: Callable[[Scope, str | None], datetime],
         providers: EnabledProviders | None = None,
         settings: Callable[[Scope], TenantSettings] | None = None,
+        cards: SavedCards | None = None,
     ):
         """``customer_of`` finds a customer by id or by the tenant's external id
         (``billing.customers.service.find_customer``), as usage events and the ledger do.
         ``providers`` gives the credentials ``apply`` asks a provider with; ``settings`` the
-        tenant's ``underpayment_tolerance``."""
+        tenant's ``underpayment_tolerance``; ``cards`` keeps the cards customers ask to save."""
         self._repo, self._invoices, self._customer_of = repo, invoices, customer_of
         self._balances_of, self._now = balances_of, now
         self._reports = Reports(
             repo, invoices, customer_of, balances_of, now, providers or NoProviderAccounts(),
-            settings or (lambda scope: TenantSettings()),
+            settings or (lambda scope: TenantSettings()), cards,
         )  # fmt: skip
 
     def record(self, scope: Scope, data: PaymentCreate) -> Payment:

@@ -3,6 +3,9 @@
 - customer:      ``PK={scope}#CUS#{id}``, ``SK=CUS``; GSI1 ``{scope}#CUS`` / id lists a
   scope's customers newest first, archived ones under ``{scope}#CUS#ARCHIVED`` so that
   lists never read past them; GSI2 ``{scope}#CUS#EMAIL#{email}`` / id finds them by email.
+- a saved card: ``card`` (provider, its customer and payment method ids, brand, last four
+  digits, when saved) and ``provider_customers`` (provider -> its customer id, kept when the
+  card is forgotten, so a card saved again goes on the same provider customer).
 - external id:   ``PK={scope}#CUSEXT#{external_id}``, ``SK=CUSEXT`` -> customer id; written in
   the same transaction as the customer, its condition keeps external ids unique.
 
@@ -16,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from billing.adapters.dynamodb import outbox, table
-from billing.customers.model import Customer, CustomerQuery
+from billing.customers.model import Customer, CustomerQuery, SavedCard
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.pagination import Page
@@ -67,7 +70,29 @@ def to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
         "tax_rates": list(customer.tax_rates),
         "discounts": list(customer.discounts) or None,
         "test_clock": customer.test_clock,
+        "card": _card_item(customer.default_payment_method),
+        "provider_customers": customer.provider_customers or None,
     }
+
+
+def _card_item(card: SavedCard | None) -> dict[str, Any] | None:
+    if card is None:
+        return None
+    return {
+        "provider": card.provider,
+        "customer": card.customer_reference,
+        "method": card.payment_method,
+        "brand": card.brand,
+        "last4": card.last4,
+        "saved_at": card.saved_at.isoformat() if card.saved_at else None,
+    }
+
+
+def _card(item: dict[str, Any] | None) -> SavedCard | None:
+    if not item:
+        return None
+    saved_at = datetime.fromisoformat(item["saved_at"]) if item.get("saved_at") else None
+    return SavedCard(item["provider"], item["customer"], item["method"], item.get("brand"), item.get("last4"), saved_at)
 
 
 def from_item(item: dict[str, Any]) -> Customer:
@@ -90,6 +115,8 @@ def from_item(item: dict[str, Any]) -> Customer:
         tax_rates=tuple(item.get("tax_rates", [])),
         discounts=tuple(item.get("discounts") or ()),
         test_clock=item.get("test_clock"),
+        default_payment_method=_card(item.get("card")),
+        provider_customers=dict(item.get("provider_customers") or {}),
     )
 
 

@@ -38,6 +38,7 @@ PAYMENT = Shape(
         "ar": "amount_received", "cur": "currency", "ref": "provider_reference", "al": "allocations",
         "cr": "credited", "rf": "amount_refunded", "d": "description", "md": "metadata", "pa": "paid_at",
         "ca": "created_at", "pref": "payment_reference", "chk": "checkout_session", "cu": "checkout_url",
+        "sc": "save_card", "os": "off_session", "fc": "failure_code", "fm": "failure_message",
     },
     {"allocations": ALLOCATION},
 )  # fmt: skip
@@ -57,8 +58,9 @@ def reference_key(scope: Scope, provider: str, reference: str) -> dict[str, str]
 
 def references(scope: Scope, payment: Payment) -> list[dict[str, Any]]:
     """``Put``s of the payment's provider reference items (the same item written again is
-    harmless: a provider's id names one payment)."""
-    found = [ref for ref in (payment.provider_reference, payment.payment_reference) if ref]
+    harmless: a provider's id names one payment; an off-session charge's PaymentIntent is both
+    references, written once)."""
+    found = list(dict.fromkeys(ref for ref in (payment.provider_reference, payment.payment_reference) if ref))
     if payment.provider == OFFLINE:
         return []
     return [

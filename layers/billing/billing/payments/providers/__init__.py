@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from billing.payments.providers import coinbase_commerce, stripe, whitepay
 from billing.payments.providers.base import (
+    CardOnFile,
     CheckoutRequest,
     Credentials,
     InvalidSignature,
     Provider,
+    ProviderCharge,
     ProviderCheckout,
     ProviderError,
     ProviderEvent,
+    SavedCardCharge,
 )
 
 PROVIDERS: dict[str, Provider] = {
@@ -24,13 +27,20 @@ PROVIDERS: dict[str, Provider] = {
     coinbase_commerce.NAME: coinbase_commerce,
 }
 
+CARDS_ON_FILE: dict[str, CardOnFile] = {stripe.NAME: stripe}
+"""The providers that charge a saved card off-session, by name."""
+
 __all__ = [
+    "CARDS_ON_FILE",
     "PROVIDERS",
+    "CardOnFile",
     "CheckoutRequest",
     "Credentials",
     "InvalidSignature",
     "Provider",
+    "ProviderCharge",
     "ProviderCheckout",
     "ProviderError",
     "ProviderEvent",
+    "SavedCardCharge",
 ]

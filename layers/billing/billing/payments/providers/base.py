@@ -71,6 +71,33 @@ class ProviderCheckout:
 
 
 @dataclass(frozen=True)
+class SavedCardCharge:
+    """A saved card to charge without the customer (off-session): ``customer_reference`` and
+    ``payment_method`` are the provider's ids the card was saved under; ``idempotency_key``
+    makes the provider answer a repeated request (a redelivered event) with the first charge."""
+
+    amount: int  # minor units
+    currency: str  # ISO 4217, upper case
+    customer_reference: str
+    payment_method: str
+    description: str
+    metadata: dict[str, str]
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class ProviderCharge:
+    """The provider's answer to a ``SavedCardCharge``: its money movement (``reference``, e.g.
+    a PaymentIntent), ``pending`` or ``succeeded`` while the provider confirms it by webhook,
+    or ``failed`` with the provider's reason (a decline)."""
+
+    reference: str
+    status: Status
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
 class ProviderEvent:
     """A verified webhook, or the provider's answer to ``fetch``, in our terms.
 
@@ -99,6 +126,10 @@ class ProviderEvent:
     currency: str | None = None
     customer_reference: str | None = None
     payment_method: str | None = None
+    card_brand: str | None = None  # the payment method's card, where the provider tells (a card saved)
+    card_last4: str | None = None
+    failure_code: str | None = None  # why the money did not move (a decline's code)
+    failure_message: str | None = None
 
 
 SignatureProblem = Literal["missing", "forged", "stale"]
@@ -148,6 +179,12 @@ class Provider(Protocol):
     def verify(self, credentials: Any, raw_body: bytes, headers: Mapping[str, str], now: datetime) -> ProviderEvent: ...
 
     def fetch(self, credentials: Any, reference: str) -> ProviderEvent | None: ...
+
+
+class CardOnFile(Protocol):
+    """A provider that keeps cards for later (``billing.payments.saved_cards``): Stripe."""
+
+    def charge_saved(self, credentials: Any, charge: SavedCardCharge) -> ProviderCharge: ...
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -14,7 +14,15 @@
   calls); the 300 s tolerance is checked here against the ``now`` we are given, since the
   library reads the system clock. https://docs.stripe.com/webhooks#verify-events
 - Truth: ``fetch`` retrieves the Checkout Session, then its PaymentIntent (amount received,
-  the saved payment method) and that intent's charge (refunds).
+  the saved payment method, and that method's card brand and last four digits when the session
+  has a customer: a card being saved) and that intent's charge (refunds). A PaymentIntent's id
+  (``pi_...``: an off-session charge has no session) is fetched as the intent itself, its
+  status mapped by ``INTENT_STATUSES``.
+- Saved cards: ``charge_saved`` creates and confirms a PaymentIntent with ``off_session=true``
+  for the customer's saved payment method, under the caller's idempotency key (a redelivered
+  request gets the first intent back). A decline is Stripe's 402 ``card_error`` naming the
+  intent it left ``requires_payment_method``: answered as a ``failed`` charge with the decline
+  code, not raised. https://docs.stripe.com/payments/save-during-payment#charge-saved-payment-method
 
 ``stripe`` is imported inside the functions only: it loads hundreds of modules, and the API
 function's cold start must not pay for them (``bench/cold_start.py``).
@@ -25,7 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import SecretStr
 
@@ -34,9 +42,11 @@ from billing.payments.providers import base
 from billing.payments.providers.base import (
     CheckoutRequest,
     InvalidSignature,
+    ProviderCharge,
     ProviderCheckout,
     ProviderError,
     ProviderEvent,
+    SavedCardCharge,
 )
 from billing.settings import get_settings
 
@@ -70,6 +80,17 @@ STATUSES: Mapping[str, Status] = {
     "open": "pending",
     "complete": "succeeded",  # with payment_status "paid"; "unpaid": pending
     "expired": "expired",
+}
+
+INTENT_STATUSES: Mapping[str, Status] = {
+    # a PaymentIntent's status, for fetch and charge_saved (always confirmed when created)
+    "succeeded": "succeeded",
+    "processing": "pending",
+    "requires_capture": "pending",
+    "requires_confirmation": "pending",
+    "requires_payment_method": "failed",  # declined: it waits for another method
+    "requires_action": "failed",  # off-session, the bank asks for the customer (authentication_required)
+    "canceled": "failed",
 }
 
 
@@ -108,7 +129,8 @@ def create_checkout(credentials: Credentials, request: CheckoutRequest) -> Provi
             params["customer_creation"] = "always"
     # the same checkout asked twice (a double click) gets the same Stripe session back; another
     # amount for the same session (what is left after a partial crypto payment) is another one
-    options = {"idempotency_key": f"checkout-{request.checkout_session}-{request.amount}"}
+    saving = "-save" if request.save_card else ""  # other parameters: another Stripe session
+    options = {"idempotency_key": f"checkout-{request.checkout_session}-{request.amount}{saving}"}
     session = _call(lambda client: client.v1.checkout.sessions.create(params=params, options=options), credentials)
     return ProviderCheckout(
         reference=session["id"], url=session["url"], expires_at=datetime.fromtimestamp(session["expires_at"], UTC)
@@ -136,14 +158,53 @@ def verify(credentials: Credentials, raw_body: bytes, headers: Mapping[str, str]
         return base.unreadable(NAME, raw_body, now)
 
 
+def charge_saved(credentials: Credentials, charge: SavedCardCharge) -> ProviderCharge:
+    """Charge a saved card off-session: a PaymentIntent created and confirmed at once."""
+    params: dict[str, Any] = {
+        "amount": charge.amount,
+        "currency": charge.currency.lower(),
+        "customer": charge.customer_reference,
+        "payment_method": charge.payment_method,
+        "off_session": True,
+        "confirm": True,
+        "description": charge.description,
+        "metadata": charge.metadata,
+    }
+
+    def create(client: stripe_library.StripeClient) -> dict[str, Any]:
+        import stripe
+
+        try:
+            options: Any = {"idempotency_key": charge.idempotency_key}  # a redelivery gets the first intent
+            return client.v1.payment_intents.create(params=cast(Any, params), options=options).to_dict()
+        except stripe.CardError as declined:
+            intent = getattr(declined.error, "payment_intent", None)
+            if intent is None:
+                raise
+            found: dict[str, Any] = intent.to_dict() if isinstance(intent, stripe.StripeObject) else dict(intent)
+            error = declined.error
+            reason = {"code": getattr(error, "code", None), "decline_code": getattr(error, "decline_code", None),
+                      "message": getattr(error, "message", None)}  # fmt: skip
+            return {**found, "last_payment_error": found.get("last_payment_error") or reason}
+
+    intent = _call(create, credentials)
+    code, message = _failure(intent)
+    status = INTENT_STATUSES.get(str(intent.get("status")), "pending")
+    return ProviderCharge(str(intent["id"]), status, code if status == "failed" else None,
+                          message if status == "failed" else None)  # fmt: skip
+
+
 def fetch(credentials: Credentials, reference: str) -> ProviderEvent | None:
     """The Checkout Session ``reference`` (``cs_...``) as Stripe has it now, with what its
-    PaymentIntent received and its charge refunded; None if Stripe has no such session."""
+    PaymentIntent received and its charge refunded, or the PaymentIntent ``reference``
+    (``pi_...``: an off-session charge); None if Stripe has no such object."""
 
     def read(client: stripe_library.StripeClient) -> dict[str, Any] | None:
         import stripe
 
         try:
+            if reference.startswith("pi_"):
+                return _intent(client, reference)
             session = client.v1.checkout.sessions.retrieve(reference).to_dict()
         except stripe.InvalidRequestError as missing:
             if missing.http_status == 404:
@@ -151,17 +212,42 @@ def fetch(credentials: Credentials, reference: str) -> ProviderEvent | None:
             raise
         intent_id = _id(session.get("payment_intent"))
         if intent_id:
-            intent = client.v1.payment_intents.retrieve(intent_id).to_dict()
-            charge = intent.get("latest_charge")
-            if isinstance(charge, str):
-                charge = client.v1.charges.retrieve(charge).to_dict()
-            session["payment_intent"] = {**intent, "latest_charge": charge}
+            intent = _intent(client, intent_id)
+            method = _id(intent.get("payment_method"))
+            if method and session.get("customer"):  # a card saved on the customer: what to show of it
+                intent["payment_method"] = client.v1.payment_methods.retrieve(method).to_dict()
+            session["payment_intent"] = intent
         return session
 
-    session = _call(read, credentials)
-    if session is None:
+    found = _call(read, credentials)
+    if found is None:
         return None
-    return _event(f"fetch:{reference}", "checkout.session", session, datetime.now(UTC))
+    kind = "payment_intent" if found.get("object") == "payment_intent" else "checkout.session"
+    return _event(f"fetch:{reference}", kind, found, datetime.now(UTC))
+
+
+def _intent(client: stripe_library.StripeClient, intent_id: str) -> dict[str, Any]:
+    """A PaymentIntent with its latest charge (what was refunded) expanded."""
+    intent: dict[str, Any] = client.v1.payment_intents.retrieve(intent_id).to_dict()
+    charge = intent.get("latest_charge")
+    if isinstance(charge, str):
+        intent["latest_charge"] = client.v1.charges.retrieve(charge).to_dict()
+    return intent
+
+
+def _failure(intent: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Why a PaymentIntent's last attempt failed: the decline code (else the error's code) and
+    Stripe's message."""
+    error = intent.get("last_payment_error") or {}
+    if not isinstance(error, dict):
+        return None, None
+    return error.get("decline_code") or error.get("code"), error.get("message")
+
+
+def _card(method: Any) -> dict[str, Any]:
+    """An expanded PaymentMethod's card (brand, last4), or nothing."""
+    card = method.get("card") if isinstance(method, dict) else None
+    return {"card_brand": card.get("brand"), "card_last4": card.get("last4")} if isinstance(card, dict) else {}
 
 
 def _event(event_id: str, kind: str, obj: dict[str, Any], at: datetime) -> ProviderEvent:
@@ -182,14 +268,7 @@ def _event(event_id: str, kind: str, obj: dict[str, Any], at: datetime) -> Provi
         case "checkout.session":
             return _session(common, kind, obj)
         case "payment_intent":
-            return ProviderEvent(
-                **common,
-                status=STATUSES.get(kind),
-                provider_status=obj.get("status"),
-                payment_reference=obj.get("id"),
-                amount_received=obj.get("amount_received"),
-                payment_method=_id(obj.get("payment_method")),
-            )
+            return _payment_intent(common, kind, obj)
         case "charge":
             refunded = obj.get("amount_refunded") or 0
             return ProviderEvent(
@@ -210,6 +289,29 @@ def _event(event_id: str, kind: str, obj: dict[str, Any], at: datetime) -> Provi
                 amount_reversed=obj.get("amount") if lost else None,
             )
     return ProviderEvent(**common, status=None)
+
+
+def _payment_intent(common: dict[str, Any], kind: str, intent: dict[str, Any]) -> ProviderEvent:
+    """A PaymentIntent: its event type's status (or, fetched, its own status: refunded once its
+    charge was), with why its last attempt failed."""
+    status = STATUSES.get(kind) if kind != "payment_intent" else INTENT_STATUSES.get(str(intent.get("status")))
+    charge = intent.get("latest_charge")
+    refunded = charge.get("amount_refunded", 0) if isinstance(charge, dict) else 0
+    if status == "succeeded" and refunded:
+        status = "refunded"
+    code, message = _failure(intent) if status == "failed" else (None, None)
+    return ProviderEvent(
+        **common,
+        status=status,
+        provider_status=intent.get("status"),
+        reference=intent.get("id") if kind == "payment_intent" else None,
+        payment_reference=intent.get("id"),
+        amount_received=intent.get("amount_received"),
+        amount_reversed=refunded or None,
+        payment_method=_id(intent.get("payment_method")),
+        failure_code=code,
+        failure_message=message,
+    )
 
 
 def _session(common: dict[str, Any], kind: str, session: dict[str, Any]) -> ProviderEvent:
@@ -234,6 +336,7 @@ def _session(common: dict[str, Any], kind: str, session: dict[str, Any]) -> Prov
         amount_received=intent.get("amount_received", session.get("amount_total")) if paid else 0,
         amount_reversed=refunded or None,
         payment_method=_id(intent.get("payment_method")),
+        **_card(intent.get("payment_method")),
     )
 
 
