@@ -160,4 +160,68 @@ def test_the_checkout_asks_stripe_for_a_payment_session_naming_our_ids(monkeypat
     assert params["payment_intent_data"]["setup_future_usage"] == "off_session"
     assert params["customer_creation"] == "always" and params["customer_email"] == "jane@example.com"
     assert params["expires_at"] == int(REQUEST.expires_at.timestamp())
-    assert sent["options"] == {"idempotency_key": "checkout-chk_1-1250"}
+    assert sent["options"] == {"idempotency_key": "checkout-chk_1-1250-save"}  # saving: another session
+
+
+SAVED = stripe.SavedCardCharge(amount=1250, currency="USD", customer_reference="cus_1", payment_method="pm_1",
+                               description="Invoice 1", metadata={"invoice": "inv_1"},
+                               idempotency_key="off_session-pay_1")  # fmt: skip
+
+
+def charging(monkeypatch: pytest.MonkeyPatch, answer: Any) -> dict[str, Any]:
+    """Stripe's PaymentIntents answering ``answer`` (a dict, or an error to raise)."""
+    sent: dict[str, Any] = {}
+
+    class Intents:
+        def create(self, params: dict[str, Any], options: dict[str, Any]) -> Any:
+            sent.update(params=params, options=options)
+            if isinstance(answer, Exception):
+                raise answer
+            return stripe_library.PaymentIntent.construct_from(answer, "sk_test_1")
+
+    class Client:
+        class v1:
+            payment_intents = Intents()
+
+    monkeypatch.setattr(stripe, "_call", lambda action, credentials: action(Client()))
+    return sent
+
+
+def test_a_saved_card_is_charged_off_session_under_the_callers_idempotency_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent = charging(monkeypatch, {"id": "pi_1", "object": "payment_intent", "status": "succeeded"})
+    charged = stripe.charge_saved(CREDENTIALS, SAVED)
+    assert charged == stripe.ProviderCharge("pi_1", "succeeded")
+    assert sent["options"] == {"idempotency_key": "off_session-pay_1"}
+    params = sent["params"]
+    assert (params["off_session"], params["confirm"], params["customer"], params["payment_method"]) == (
+        True, True, "cus_1", "pm_1")  # fmt: skip
+    assert (params["amount"], params["currency"], params["metadata"]) == (1250, "usd", {"invoice": "inv_1"})
+
+
+def test_a_declined_saved_card_is_a_failed_charge_with_the_decline_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    error = {
+        "type": "card_error",
+        "code": "card_declined",
+        "decline_code": "insufficient_funds",
+        "message": "Your card has insufficient funds.",
+        "payment_intent": {"id": "pi_2", "object": "payment_intent", "status": "requires_payment_method"},
+    }
+    declined = stripe_library.CardError(error["message"], None, "card_declined", http_status=402,
+                                        json_body={"error": error})  # fmt: skip
+    charging(monkeypatch, declined)
+    assert stripe.charge_saved(CREDENTIALS, SAVED) == stripe.ProviderCharge(
+        "pi_2", "failed", "insufficient_funds", "Your card has insufficient funds.")  # fmt: skip
+
+
+def test_a_fetched_payment_intent_says_its_own_status_and_why_it_failed() -> None:
+    intent = {"object": "payment_intent", "id": "pi_3", "status": "requires_payment_method", "amount_received": 0,
+              "currency": "usd", "last_payment_error": {"code": "card_declined", "decline_code": "expired_card",
+                                                        "message": "Your card has expired."}}  # fmt: skip
+    truth = stripe._event("fetch:pi_3", "payment_intent", intent, NOW)
+    assert (truth.status, truth.reference, truth.payment_reference) == ("failed", "pi_3", "pi_3")
+    assert (truth.failure_code, truth.failure_message) == ("expired_card", "Your card has expired.")
+    paid = stripe._event("fetch:pi_3", "payment_intent", {**intent, "status": "succeeded", "amount_received": 1250,
+                                                          "latest_charge": {"amount_refunded": 0}}, NOW)  # fmt: skip
+    assert (paid.status, paid.amount_received, paid.failure_code) == ("succeeded", 1250, None)

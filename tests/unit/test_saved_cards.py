@@ -63,7 +63,9 @@ class Cards:
 
     def with_card(self) -> None:
         card = SavedCard("stripe", "cus_stripe_1", "pm_1", "visa", "4242", MARCH)
-        self.shop.w.customer_repo.rows[(SCOPE, self.shop.customer)] = replace(self.customer(), default_payment_method=card)
+        self.shop.w.customer_repo.rows[(SCOPE, self.shop.customer)] = replace(
+            self.customer(), default_payment_method=card
+        )
 
     def customer_events(self) -> list[str]:
         return [event.type for event in self.shop.w.customer_repo.events]
