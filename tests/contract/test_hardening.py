@@ -150,8 +150,13 @@ def test_the_authorizer_only_reads_api_key_items() -> None:
     assert pattern == "APIKEY#*"  # what it reads, tests/integration/test_authorizer_access.py
 
 
-KEY_USE = {"kms:Encrypt": {"ApiFunctionRole"}, "kms:Decrypt": {"WebhookFunctionRole"}}
-"""Who seals provider credentials (``PUT /v1/payment_providers``) and who opens them (webhooks)."""
+KEY_USE = {
+    "kms:Encrypt": {"ApiFunctionRole"},
+    "kms:Decrypt": {"WebhookFunctionRole", "ProviderEventFunctionRole", "InvoiceChargeFunctionRole"},
+}
+"""Who seals provider credentials (``PUT /v1/payment_providers``) and who opens them: webhooks
+(verified with the secret), their processor (``Payments.apply`` asks the provider) and the
+saved-card charger (``billing.payments.off_session``)."""
 
 
 @pytest.mark.parametrize("role_id", FUNCTION_ROLES)
