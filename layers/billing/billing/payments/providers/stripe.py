@@ -300,13 +300,16 @@ def _payment_intent(common: dict[str, Any], kind: str, intent: dict[str, Any]) -
     if status == "succeeded" and refunded:
         status = "refunded"
     code, message = _failure(intent) if status == "failed" else (None, None)
+    received = intent.get("amount_received")
+    if received is None and status in ("succeeded", "refunded"):
+        received = intent.get("amount")  # Stripe always says; localstripe (the stand-in) does not
     return ProviderEvent(
         **common,
         status=status,
         provider_status=intent.get("status"),
         reference=intent.get("id") if kind == "payment_intent" else None,
         payment_reference=intent.get("id"),
-        amount_received=intent.get("amount_received"),
+        amount_received=received,
         amount_reversed=refunded or None,
         payment_method=_id(intent.get("payment_method")),
         failure_code=code,
