@@ -223,3 +223,22 @@ def test_a_decline_is_recorded_failed_with_its_reason_and_event(cards: Cards) ->
     assert cards.shop.w.invoices_repo.journal(SCOPE, cards.shop.customer)[-1].kind != "payment_received"
     assert cards.charges.charge(SCOPE, cards.shop.invoice.id) == payment  # not again: collections retry
     assert len(cards.card.charges) == 1
+
+
+def test_the_finalized_event_routed_to_the_queue_names_the_invoice() -> None:
+    import json
+
+    from billing.adapters import finalized_invoices
+    from billing.scope import Scope
+
+    envelope = {
+        "id": "evt_1",
+        "type": "InvoiceFinalized",
+        "tenant_id": "ten_a",
+        "livemode": True,
+        "occurred_at": "2026-03-01T00:00:00Z",
+        "data": {"object": {"id": "inv_1", "amount_due": 1500}},
+    }
+    routed = {"version": "0", "detail-type": "InvoiceFinalized", "source": "billing.platform", "detail": envelope}
+    assert finalized_invoices.parse(json.dumps(routed)) == finalized_invoices.FinalizedInvoice(
+        Scope("ten_a", livemode=True), "inv_1", "evt_1")  # fmt: skip

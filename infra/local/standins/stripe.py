@@ -40,7 +40,7 @@ Limits: no Prices or Products (``price_data`` only), no ``mode=setup``/``subscri
 automatic expiry at ``expires_at`` (``/expire`` does it), no async payment methods
 (``checkout.session.async_payment_*``), no disputes; localstripe's own webhooks (payment
 intents it changes when called directly) are not forwarded, since it cannot tell which key
-an object belongs to; localstripe refuses parameters it does not know (``off_session`` ...).
+an object belongs to; localstripe refuses parameters it does not know (``setup_future_usage``, ``description`` ...).
 """
 
 from __future__ import annotations
