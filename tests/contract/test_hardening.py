@@ -152,11 +152,12 @@ def test_the_authorizer_only_reads_api_key_items() -> None:
 
 KEY_USE = {
     "kms:Encrypt": {"ApiFunctionRole"},
-    "kms:Decrypt": {"WebhookFunctionRole", "ProviderEventFunctionRole", "InvoiceChargeFunctionRole"},
+    "kms:Decrypt": {"ApiFunctionRole", "WebhookFunctionRole", "ProviderEventFunctionRole", "InvoiceChargeFunctionRole"},
 }
-"""Who seals provider credentials (``PUT /v1/payment_providers``) and who opens them: webhooks
-(verified with the secret), their processor (``Payments.apply`` asks the provider) and the
-saved-card charger (``billing.payments.off_session``)."""
+"""Who seals provider credentials (``PUT /v1/payment_providers``) and who opens them: the API
+(a checkout page starts a checkout at the provider), webhooks (verified with the secret), their
+processor (``Payments.apply`` asks the provider) and the saved-card charger
+(``billing.payments.off_session``)."""
 
 
 @pytest.mark.parametrize("role_id", FUNCTION_ROLES)
