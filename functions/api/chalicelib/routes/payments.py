@@ -1,4 +1,4 @@
-"""``/v1/payments``: money received, allocated to invoices; a customer's balance. The views
+"""``/v1/payments``: money received, allocated to invoices, refunded; a customer's balance. The views
 import the domain's models when first called, as the services load
 (``billing.adapters.services``)."""
 
@@ -30,6 +30,13 @@ def list_payments(call: Call) -> dict[str, Any]:
 @route("/v1/payments/{payment_id}")
 def get_payment(call: Call) -> dict[str, Any]:
     return payments().get(call.scope, call.params["payment_id"]).to_public()
+
+
+@route("/v1/payments/{payment_id}/refund", methods=("POST",))
+def refund_payment(call: Call) -> dict[str, Any]:
+    from billing.payments.refunds import RefundCreate
+
+    return payments().refund(call.scope, call.params["payment_id"], call.optional_body(RefundCreate)).to_public()
 
 
 @route("/v1/customers/{customer_id}/balance")

@@ -28,6 +28,7 @@ from billing.decimals import to_minor
 from billing.errors import Conflict, DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
 from billing.ids import found, new_id
+from billing.invoicing.compose import _spread
 from billing.invoicing.lines import Line, TaxAmount
 from billing.invoicing.model import Invoice
 from billing.pagination import Page, PageRequest, page_request
@@ -141,9 +142,7 @@ class CreditNotes:
                 f"Only finalized invoices take credit notes; this one is {invoice.status}.",
                 code="invoice_not_finalized",
             )
-        taken = self._prorated(scope, invoice)
-        for line_id, amount in invoice.line_credits.items():
-            taken[line_id] = taken.get(line_id, 0) + amount
+        taken = self._taken(scope, invoice)
         lines = self._lines(invoice, data, taken)
         now = to_wire(self._now(scope, invoice.test_clock))
         settings = self._settings(scope)
@@ -192,6 +191,28 @@ class CreditNotes:
 
         return self._repo.issue(scope, build, invoice.revision)
 
+    def creditable(self, scope: Scope, invoice_id: str) -> int:
+        """What credit notes can still take off the invoice, taxes included: its total less
+        what earlier credit notes and later invoices' prorations took."""
+        invoice = self._invoice_of(scope, invoice_id)
+        return invoice.total - _with_tax(invoice, self._taken(scope, invoice))
+
+    def credit_total(
+        self, scope: Scope, invoice_id: str, total: int, memo: str, reason: Reason = "other"
+    ) -> CreditNote:
+        """A credit note of ``total``, taxes included (a refund's: ``billing.payments.refunds``),
+        on the lines ``lines_for_total`` picks; refused as ``create`` refuses."""
+        invoice = self._invoice_of(scope, invoice_id)
+        lines = lines_for_total(invoice, total, self._taken(scope, invoice))
+        return self.create(scope, CreditNoteCreate(invoice=invoice_id, lines=lines, reason=reason, memo=memo))
+
+    def _taken(self, scope: Scope, invoice: Invoice) -> dict[str, int]:
+        """Per line id: what credit notes and later invoices' prorations took off it."""
+        taken = self._prorated(scope, invoice)
+        for line_id, amount in invoice.line_credits.items():
+            taken[line_id] = taken.get(line_id, 0) + amount
+        return taken
+
     def get(self, scope: Scope, credit_note_id: str) -> CreditNote:
         return found(lambda object_id: self._repo.get(scope, object_id), credit_note_id, "cn", "credit note")
 
@@ -226,6 +247,45 @@ class CreditNotes:
                 )
             lines = [*lines, _credit_line(line, taken.get(line.id, 0), amount)]
         return lines
+
+
+def lines_for_total(invoice: Invoice, total: int, taken: dict[str, int]) -> list[CreditLineInput]:
+    """The lines of a credit note of ``total``, taxes included: none (what is left of every
+    line, the whole rest) when ``total`` is all that is left to credit; else ``total`` spread
+    over the charge lines in proportion to what is left of each with its taxes (largest
+    remainder), each line crediting the least amount whose credit with its taxes covers its
+    share. Taxes round per line, so such a note may come to a few minor units more than
+    ``total`` (beyond what the invoice has due they are customer credit), never less."""
+    rests = [(line, line.net - taken.get(line.id, 0)) for line in invoice.lines if line.is_charge]
+    rests = [(line, rest) for line, rest in rests if rest > 0]
+    weights = [_gross(line, taken.get(line.id, 0), rest) for line, rest in rests]
+    left = invoice.total - _with_tax(invoice, taken)
+    if total >= min(left, sum(weights)):
+        return []
+    lines, gross = [], 0
+    for (line, rest), share in zip(rests, _spread(total, weights), strict=True):
+        if share > 0:
+            amount = _covering(line, taken.get(line.id, 0), rest, share)
+            lines.append(CreditLineInput(line=line.id, amount=amount))
+            gross += _gross(line, taken.get(line.id, 0), amount)
+    return [] if gross >= left else lines
+
+
+def _gross(line: Line, before: int, amount: int) -> int:
+    """A credit of ``amount`` of the line (``before`` already credited) with its exclusive taxes."""
+    return amount + sum(t.amount for t in _credit_line(line, before, amount).tax_amounts if not t.inclusive)
+
+
+def _covering(line: Line, before: int, rest: int, share: int) -> int:
+    """The least amount of the line, at most ``rest``, whose credit with taxes is ``share`` or more."""
+    low, high = 1, rest
+    while low < high:
+        middle = (low + high) // 2
+        if _gross(line, before, middle) >= share:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _with_tax(invoice: Invoice, taken: dict[str, int]) -> int:

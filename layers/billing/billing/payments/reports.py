@@ -71,10 +71,22 @@ class Reports:
         truth = PROVIDERS[provider].fetch(required(self._providers, scope, provider), payment.provider_reference)
         if truth is None:  # the provider does not know its own checkout: trust nothing
             return payment
+        return self.settle(scope, payment, lambda current: truth)[1]
+
+    def settle(
+        self, scope: Scope, payment: Payment, truth_of: Callable[[Payment], ProviderEvent]
+    ) -> tuple[Payment, Payment]:
+        """Move ``payment`` as ``truth_of`` it says (``settlement.advance``), written at the
+        revision it was read at; a race reads it again and asks ``truth_of`` again (a report
+        answers the same truth; a refund recorded without a provider checks what is left to
+        refund). The payment the write started from and the payment it wrote: the same one
+        when there was nothing new (``billing.payments.refunds`` reads what its reversal did
+        from the difference)."""
         for attempt in range(ATTEMPTS):
+            truth = truth_of(payment)
             step = settlement.advance(payment, truth)
             if step is None:
-                return payment
+                return payment, payment
             try:
                 updated = self._apply_step(scope, payment, step, truth)
             except Conflict as race:
@@ -84,7 +96,7 @@ class Reports:
                 continue
             if self._cards and updated.amount_received and not payment.amount_received:
                 self._cards.remember(scope, updated, truth)
-            return updated
+            return payment, updated
         raise AssertionError("unreachable")
 
     def _apply_step(self, scope: Scope, payment: Payment, step: settlement.Step, truth: ProviderEvent) -> Payment:

@@ -7,6 +7,7 @@ Offline payments come through ``POST /v1/payments`` (idempotent like every POST:
 Idempotency-Key records it once); the providers' payments start pending on the hosted checkout
 (``billing.payments.hosted``) and move with their providers' reports (``apply``, the
 ``ProviderEventHandler`` the webhook processor calls; rules in ``billing.payments.settlement``).
+Refunds (``refund``) are ``billing.payments.refunds``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from billing.payments.accounts import EnabledProviders, NoProviderAccounts
 from billing.payments.allocation import OWN, Allocated, allocate, due_by_supplier
 from billing.payments.model import OFFLINE, Payment, PaymentCreate, PaymentQuery
 from billing.payments.providers import ProviderEvent
+from billing.payments.refunds import RefundCreate, RefundCreditNotes, Refunds
 from billing.payments.reports import Reports
 from billing.payments.saved_cards import SavedCards
 from billing.scope import Scope
@@ -109,17 +111,21 @@ class Payments:
         providers: EnabledProviders | None = None,
         settings: Callable[[Scope], TenantSettings] | None = None,
         cards: SavedCards | None = None,
+        credit_notes: RefundCreditNotes | None = None,
     ):
         """``customer_of`` finds a customer by id or by the tenant's external id
         (``billing.customers.service.find_customer``), as usage events and the ledger do.
         ``providers`` gives the credentials ``apply`` asks a provider with; ``settings`` the
-        tenant's ``underpayment_tolerance``; ``cards`` keeps the cards customers ask to save."""
+        tenant's ``underpayment_tolerance``; ``cards`` keeps the cards customers ask to save;
+        ``credit_notes`` issues a refund's credit notes."""
         self._repo, self._invoices, self._customer_of = repo, invoices, customer_of
         self._balances_of, self._now = balances_of, now
         self._reports = Reports(
             repo, invoices, customer_of, balances_of, now, providers or NoProviderAccounts(),
             settings or (lambda scope: TenantSettings()), cards,
         )  # fmt: skip
+        self._refunds = Refunds(repo, invoices, balances_of, now, providers or NoProviderAccounts(), self._reports,
+                                credit_notes)  # fmt: skip
 
     def record(self, scope: Scope, data: PaymentCreate) -> Payment:
         """An offline payment, succeeded as it is recorded."""
@@ -164,6 +170,10 @@ class Payments:
         """A provider's verified report about one of our payments: the ``ProviderEventHandler``
         the webhook processor calls (``billing.payments.reports``)."""
         return self._reports.apply(scope, provider, event)
+
+    def refund(self, scope: Scope, payment_id: str, data: RefundCreate) -> Payment:
+        """``POST /v1/payments/{id}/refund`` (``billing.payments.refunds``)."""
+        return self._refunds.refund(scope, payment_id, data)
 
     def _customer(self, scope: Scope, ref: str) -> Customer:
         """The customer a body names (by id or external id): a 400 naming ``customer``."""

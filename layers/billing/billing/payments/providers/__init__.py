@@ -7,7 +7,7 @@ on its first call.
 
 from __future__ import annotations
 
-from billing.payments.providers import coinbase_commerce, stripe, whitepay
+from billing.payments.providers import base, coinbase_commerce, stripe, whitepay
 from billing.payments.providers.base import (
     CardOnFile,
     CheckoutRequest,
@@ -20,6 +20,9 @@ from billing.payments.providers.base import (
     ProviderEvent,
     SavedCardCharge,
 )
+
+REFUNDERS: dict[str, base.Refunder] = {stripe.NAME: stripe}
+"""The providers asked to return a refund's money, by name; other payments' refunds are recorded."""
 
 PROVIDERS: dict[str, Provider] = {
     stripe.NAME: stripe,

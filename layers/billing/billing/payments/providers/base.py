@@ -156,6 +156,18 @@ class ProviderError(Exception):
 AnyCredentials = Credentials  # the name the Protocol's ``Credentials`` member hides
 
 
+class Refunder(Protocol):
+    """A provider that returns money through its API (``billing.payments.refunds``): Stripe.
+    The crypto providers have no such call (returning crypto is a transfer the merchant makes
+    in the provider's own dashboard), so their refunds, as offline ones, are only recorded."""
+
+    def refund(self, credentials: Any, payment_reference: str, amount: int, idempotency_key: str) -> ProviderEvent:
+        """Return ``amount`` (minor units) of the money movement ``payment_reference``; the
+        same ``idempotency_key`` makes a repeated request get the first refund back. The
+        answer is the provider's truth after it (``status`` ``refunded``, ``amount_reversed``
+        what went back in all, every refund of the payment counted), as ``fetch`` would tell."""
+
+
 class Provider(Protocol):
     """One provider module. ``credentials`` is an instance of the module's ``Credentials``.
     (Members are read-only so that a module's narrower ``Credentials`` class fits.)"""

@@ -7,6 +7,9 @@
   ``payment_intent_data.setup_future_usage=off_session`` (and ``customer_creation=always``
   when no customer is given), so the card can be charged when later invoices are finalized.
   https://docs.stripe.com/api/checkout/sessions/create
+- Refunds: ``refund`` creates a Refund of the payment's PaymentIntent under an idempotency key
+  and answers the charge's truth after it (what it refunded in all), the same truth
+  ``charge.refunded`` brings later, so the webhook finds nothing new to record.
 - Webhooks: ``Stripe-Signature: t=<unix time>,v1=<hex>[,v1=<hex>...]``, HMAC-SHA256 of
   ``"<t>.<raw body>"`` with the endpoint's secret; while a secret is rolled, Stripe signs with
   each active one (several ``v1``), and any match is enough. The signatures are checked by the
@@ -135,6 +138,22 @@ def create_checkout(credentials: Credentials, request: CheckoutRequest) -> Provi
     return ProviderCheckout(
         reference=session["id"], url=session["url"], expires_at=datetime.fromtimestamp(session["expires_at"], UTC)
     )
+
+
+def refund(credentials: Credentials, payment_reference: str, amount: int, idempotency_key: str) -> ProviderEvent:
+    """Refund ``amount`` of the PaymentIntent ``payment_reference`` (``POST /v1/refunds``, under
+    ``idempotency_key``: a request sent again gets the first refund back, for 24 hours), then
+    read its charge: the truth after it, ``charge.refunded`` as its webhook will tell it
+    (``amount_reversed``: what the charge has refunded in all, other refunds included).
+    https://docs.stripe.com/api/refunds/create"""
+
+    def create(client: stripe_library.StripeClient) -> dict[str, Any]:
+        params: stripe_library.params.RefundCreateParams = {"payment_intent": payment_reference, "amount": amount}
+        made = client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key}).to_dict()
+        return client.v1.charges.retrieve(str(_id(made.get("charge")))).to_dict()
+
+    charge = _call(create, credentials)
+    return _event(f"refund:{idempotency_key}", "charge.refunded", charge, datetime.now(UTC))
 
 
 def verify(credentials: Credentials, raw_body: bytes, headers: Mapping[str, str], now: datetime) -> ProviderEvent:

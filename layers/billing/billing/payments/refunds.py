@@ -1,0 +1,216 @@
+"""Refunds made through the API: ``POST /v1/payments/{id}/refund`` (``Payments.refund``).
+
+- What can be refunded: money that arrived and has not gone back, ``amount_received`` less
+  ``amount_refunded``, of a payment that is ``succeeded``, ``partially_paid`` or ``refunded``
+  in part. ``amount`` defaults to all of it. Any other status is a 422
+  ``payment_not_refundable`` (nothing arrived, or a dispute took the money), nothing left a
+  422 ``payment_already_refunded``, more than is left a 422 ``amount_exceeds_refundable``
+  naming ``amount``. A refusal writes nothing and asks the provider nothing.
+- Who moves the money: a provider that refunds through its API (``REFUNDERS``: Stripe) is
+  asked first, under an idempotency key made of the payment, what it had refunded and the
+  amount, so a retry after a failure gets the same refund back rather than a second one. The
+  crypto providers have no refund call, and offline payments none at all: the tenant returned
+  the money itself, and the refund is recorded only.
+- Recording: the rules of a provider's report (``Reports.settle``: ``settlement.advance`` and
+  ``settlement.reversal``), at once, with the truth the provider answered (what it refunded
+  in all): the provider's ``charge.refunded`` webhook later finds nothing new, and refunds
+  racing each other each record the largest total the provider told. A recorded refund is
+  checked again against what the payment has left on every attempt of its conditional write
+  (at the payment's revision): two refunds of the same money cannot both be recorded. What
+  went back is taken first from the customer credit the payment created, then from the
+  invoices it paid, which reopen (``amount_due`` up, status ``open``); ledger entry
+  ``payment_refunded``: the provider's cash credited, customer credit and receivable debited.
+- ``credit_note``: the refund also corrects what it reopened, one credit note per invoice
+  for what that invoice was reopened by (``CreditNotes.credit_total``), so the invoice is
+  settled as it was and the customer owes nothing again. The credit note comes after the
+  reversal, not before: a credit note on a paid invoice is customer credit, which the
+  reversal would not take back (it takes only the credit the payment created), while on the
+  reopened invoice it takes off exactly what is due again. Each write keeps
+  ``amount_due = total - paid - credited`` and balances on its own. Whether each invoice has
+  that much left to credit is checked before the provider is asked (422
+  ``credit_exceeds_invoice`` naming ``amount``). A credit note that still cannot be issued
+  after the money went back is a 409 ``credit_note_not_issued`` kept for the Idempotency-Key
+  (the refund stands; issue it with ``POST /v1/credit_notes``). Credit notes follow only
+  what this request's write reversed: a provider's report recorded first leaves the invoice
+  reopened.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Protocol
+
+from pydantic import Field
+
+from billing import ledger
+from billing.errors import BillingError, Conflict, DomainRuleViolation
+from billing.ids import found
+from billing.payments import settlement
+from billing.payments.accounts import EnabledProviders, required
+from billing.payments.model import MAX_AMOUNT, Allocation, Payment
+from billing.payments.providers import REFUNDERS, ProviderError, ProviderEvent
+from billing.scope import Scope
+from billing.validation import Input
+
+if TYPE_CHECKING:
+    from billing.payments.reports import Reports
+    from billing.payments.service import CustomerInvoices, PaymentRepository
+
+REFUNDABLE = ("succeeded", "partially_paid", "refunded")
+ATTEMPTS = 5
+
+
+class RefundCreate(Input):
+    """``POST /v1/payments/{id}/refund``: how much (default: all that is left) and whether the
+    invoices it reopens are credited (``credit_note``) or owed again."""
+
+    amount: Annotated[int, Field(gt=0, le=MAX_AMOUNT)] | None = None
+    credit_note: bool = False
+
+
+class RefundCreditNotes(Protocol):
+    """What a refund with ``credit_note`` asks of ``CreditNotes``."""
+
+    def creditable(self, scope: Scope, invoice_id: str) -> int:
+        """What credit notes can still take off the invoice, taxes included."""
+
+    def credit_total(self, scope: Scope, invoice_id: str, total: int, memo: str) -> object:
+        """Issue a credit note of ``total``, taxes included, on the invoice."""
+
+
+class ProviderFailed(BillingError):
+    """The provider could not be reached or failed (502): nothing was refunded or recorded."""
+
+    type = "api_error"
+    default_code = "provider_error"
+    status = 502
+
+
+class Refunds:
+    def __init__(
+        self,
+        repo: PaymentRepository,
+        invoices: CustomerInvoices,
+        balances_of: Callable[[Scope, str], dict[str, int]],
+        now: Callable[[Scope, str | None], datetime],
+        providers: EnabledProviders,
+        reports: Reports,
+        credit_notes: RefundCreditNotes | None,
+    ):
+        self._repo, self._invoices, self._balances_of, self._now = repo, invoices, balances_of, now
+        self._providers, self._reports, self._credit_notes = providers, reports, credit_notes
+
+    def refund(self, scope: Scope, payment_id: str, data: RefundCreate) -> Payment:
+        """Refund ``data.amount`` (default: all that is left) of the payment, as the module
+        says; the payment as it is then."""
+        payment = found(lambda object_id: self._repo.get(scope, object_id), payment_id, "pay", "payment")
+        amount = refundable(payment, data.amount)
+        if data.credit_note:
+            self._check_credit(scope, payment, amount)
+        before, after = self._reports.settle(scope, payment, self._truth(scope, payment, amount))
+        if data.credit_note:
+            for invoice_id, total in reopened(after.allocations[len(before.allocations) :]).items():
+                self._credit(scope, after, invoice_id, total)
+        return after
+
+    def _truth(self, scope: Scope, payment: Payment, amount: int) -> Callable[[Payment], ProviderEvent]:
+        """The truth the refund is recorded from: the provider's answer once it refunded, or,
+        recorded only, ``amount`` more gone back than the payment (as stored when written)
+        says, checked again against what it has left."""
+        refunder = REFUNDERS.get(payment.provider)
+        if refunder is None:
+            at = self._now(scope, None)
+
+            def recorded(current: Payment) -> ProviderEvent:
+                refundable(current, amount)
+                return ProviderEvent(
+                    id=f"refund:{current.id}:{current.revision}", provider=current.provider, type="refund",
+                    status="refunded", occurred_at=at, amount_received=current.amount_received,
+                    amount_reversed=current.amount_refunded + amount, currency=current.currency,
+                )  # fmt: skip
+
+            return recorded
+        if not payment.payment_reference:
+            raise DomainRuleViolation(
+                f"{payment.provider} has not told which of its payments this is; it cannot be refunded yet.",
+                code="payment_not_refundable",
+            )
+        credentials = required(self._providers, scope, payment.provider)
+        key = f"refund-{payment.id}-{payment.amount_refunded}-{amount}"
+        try:
+            truth = refunder.refund(credentials, payment.payment_reference, amount, key)
+        except ProviderError as failed:
+            if 400 <= failed.status < 500 and failed.status != 429:
+                raise DomainRuleViolation(f"{failed}", code="provider_refused") from None
+            raise ProviderFailed(
+                f"{failed}. Nothing was recorded: send the request again (the provider gives the same refund back).",
+                retryable=True,
+            ) from None
+        return lambda current: truth
+
+    def _check_credit(self, scope: Scope, payment: Payment, amount: int) -> None:
+        """Refuse, before anything moves, a refund whose credit notes could not be issued."""
+        assert self._credit_notes is not None, "refunds with credit notes need CreditNotes"
+        paid = {a.invoice for a in payment.allocations}
+        invoices = {i: invoice for i in paid if (invoice := self._invoices.get(scope, i))}
+        credit = ledger.credit_available(self._balances_of(scope, payment.customer))
+        undone = settlement.reversal(payment, amount, credit, invoices)
+        for invoice_id, total in reopened(undone.allocations).items():
+            left = self._credit_notes.creditable(scope, invoice_id)
+            if total > left:
+                raise DomainRuleViolation(
+                    f"With credit_note, invoice {invoice_id} would be credited {total}, but only {max(left, 0)} "
+                    "is left to credit on it: refund less, or without a credit note.",
+                    code="credit_exceeds_invoice",
+                    param="amount",
+                )
+
+    def _credit(self, scope: Scope, payment: Payment, invoice_id: str, total: int) -> None:
+        assert self._credit_notes is not None
+        memo = f"Refund of payment {payment.id}"
+        for attempt in range(ATTEMPTS):
+            try:
+                self._credit_notes.credit_total(scope, invoice_id, total, memo)
+                return
+            except Conflict as race:
+                if race.retryable and attempt < ATTEMPTS - 1:
+                    continue
+                problem: BillingError = race
+                break
+            except BillingError as refused:
+                problem = refused
+                break
+        raise Conflict(
+            f"The refund was made and recorded, but its credit note on invoice {invoice_id} could not be issued "
+            f"({problem.message}); issue it with POST /v1/credit_notes.",
+            code="credit_note_not_issued",
+        )
+
+
+def refundable(payment: Payment, amount: int | None) -> int:
+    """What a refund of ``amount`` (None: all that is left) of ``payment`` returns; refused as
+    the module says."""
+    if payment.status not in REFUNDABLE:
+        raise DomainRuleViolation(
+            f"Only payments whose money arrived can be refunded; this one is {payment.status}.",
+            code="payment_not_refundable",
+        )
+    left = payment.amount_received - payment.amount_refunded
+    if left <= 0:
+        raise DomainRuleViolation("This payment was refunded in full already.", code="payment_already_refunded")
+    if amount is not None and amount > left:
+        raise DomainRuleViolation(
+            f"At most {left} is left to refund of this payment.", code="amount_exceeds_refundable", param="amount"
+        )
+    return left if amount is None else amount
+
+
+def reopened(allocations: Iterable[Allocation]) -> dict[str, int]:
+    """Per invoice, in order: what the negative ``allocations`` (a reversal's) took back."""
+    back: dict[str, int] = defaultdict(int)
+    for allocation in allocations:
+        if allocation.amount < 0:
+            back[allocation.invoice] -= allocation.amount
+    return dict(back)
