@@ -81,8 +81,9 @@ class Billing:
         self.payments_repo = MemoryPayments(self.invoices_repo, self.customer_repo)
         customer_of = partial(find_customer, self.customer_repo)
         self.payments = Payments(
-            self.payments_repo, self.invoices_repo, customer_of, self.invoices_repo.balances, self.biller.now
-        )
+            self.payments_repo, self.invoices_repo, customer_of, self.invoices_repo.balances, self.biller.now,
+            credit_notes=self.credit_notes,
+        )  # fmt: skip
         self._aggregated = 0
 
     def create(self, kind: str, **body: Any) -> Any:
