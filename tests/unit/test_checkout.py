@@ -27,7 +27,16 @@ from billing.payments.accounts import NoProviderAccounts, ProviderNotConfigured
 from billing.payments.checkout import CheckoutSessionCreate, CheckoutSessions, Lookups
 from billing.payments.hosted import HostedCheckout
 from billing.payments.model import Payment, Status
-from billing.payments.providers import PROVIDERS, CheckoutRequest, ProviderCheckout, ProviderEvent, base
+from billing.payments.providers import (
+    PROVIDERS,
+    REFUNDERS,
+    CheckoutRequest,
+    ProviderCheckout,
+    ProviderError,
+    ProviderEvent,
+    base,
+)
+from billing.payments.refunds import RefundCreate
 from billing.payments.service import Payments
 from billing.scope import Scope
 from billing.validation import parse
@@ -48,6 +57,8 @@ class FakeProvider:
         self.NAME, self.CHANNEL = name, channel
         self.checkouts: dict[str, CheckoutRequest] = {}
         self.truth: dict[str, ProviderEvent] = {}
+        self.refunds: dict[str, tuple[str, int]] = {}  # by idempotency key: (payment reference, amount)
+        self.failure: ProviderError | None = None
 
     def create_checkout(self, credentials: Any, request: CheckoutRequest) -> ProviderCheckout:
         reference = f"{self.NAME}_ref_{len(self.checkouts) + 1}"
@@ -59,6 +70,17 @@ class FakeProvider:
 
     def fetch(self, credentials: Any, reference: str) -> ProviderEvent | None:
         return self.truth.get(reference)
+
+    def refund(self, credentials: Any, payment_reference: str, amount: int, idempotency_key: str) -> ProviderEvent:
+        """Stripe's ``refund``: the same key gets the first refund back; the truth after it."""
+        if self.failure:
+            raise self.failure
+        reference = payment_reference.removeprefix("pi_")
+        if idempotency_key not in self.refunds:
+            self.refunds[idempotency_key] = (payment_reference, amount)
+            now = self.truth[reference]
+            self.report(reference, "refunded", now.amount_received or 0, (now.amount_reversed or 0) + amount)
+        return self.truth[reference]
 
     def report(self, reference: str, status: Status, received: int = 0, reversed_: int = 0) -> ProviderEvent:
         """The provider's state of ``reference`` now; the webhook that says so (its payload
@@ -131,10 +153,11 @@ def make_shop(monkeypatch: pytest.MonkeyPatch) -> Shop:
     card, crypto = FakeProvider("stripe", "card"), FakeProvider("whitepay", "crypto")
     monkeypatch.setitem(PROVIDERS, "stripe", card)  # type: ignore[arg-type]
     monkeypatch.setitem(PROVIDERS, "whitepay", crypto)  # type: ignore[arg-type]
+    monkeypatch.setitem(REFUNDERS, "stripe", card)
     accounts = Accounts("stripe", "whitepay")
     customer_of = partial(find_customer, w.customer_repo)
     payments = Payments(w.payments_repo, w.invoices_repo, customer_of, w.invoices_repo.balances, w.biller.now,
-                        accounts, lambda scope: w.settings)  # fmt: skip
+                        accounts, lambda scope: w.settings, w.credit_notes)  # fmt: skip
     repo = MemoryCheckoutSessions(w.payments_repo)
     lookups = Lookups(customer_of, w.invoices_repo.get, repo.payments_of)
     sessions = CheckoutSessions(repo, lookups, "https://pay.example", w.clock)
@@ -403,6 +426,62 @@ def test_a_refund_reported_before_the_payment_is_applied_whole_from_the_truth(sh
     assert shop.balances().get("cash:stripe", 0) == 0
 
 
+# ------------------------------------------------------------------ refunds through the API
+
+
+def paid_by_card(shop: Shop) -> Payment:
+    _, token = shop.session()
+    payment = shop.pay(token, "card")
+    applied = shop.payments.apply(
+        SCOPE, "stripe", shop.card.report(payment.provider_reference or "", "succeeded", 1000)
+    )
+    assert applied is not None and applied.status == "succeeded"
+    return applied
+
+
+def test_a_card_refund_asks_stripe_records_at_once_and_its_webhook_finds_nothing_new(shop: Shop) -> None:
+    payment = paid_by_card(shop)
+    refunded = shop.payments.refund(SCOPE, payment.id, RefundCreate(amount=400))
+    assert shop.card.refunds == {f"refund-{payment.id}-0-400": (payment.payment_reference, 400)}
+    assert (refunded.status, refunded.amount_refunded) == ("refunded", 400)
+    assert (shop.current().status, shop.current().amount_paid, shop.current().amount_due) == ("open", 600, 400)
+    before = entries(shop)
+    webhook = ProviderEvent(id="evt_r", provider="stripe", type="charge.refunded", status="refunded",
+                            occurred_at=MARCH, payment_reference=payment.payment_reference)  # fmt: skip
+    assert shop.payments.apply(SCOPE, "stripe", webhook) == refunded
+    assert entries(shop) == before and [e.kind for e in before].count("payment_refunded") == 1
+    assert shop.balances()["cash:stripe"] == 600
+    assert [e.type for e in shop.w.invoices_repo.events if e.type == "PaymentRefunded"] == ["PaymentRefunded"]
+
+    rest = shop.payments.refund(SCOPE, payment.id, RefundCreate(credit_note=True))  # the other 600, credited
+    assert shop.card.refunds[f"refund-{payment.id}-400-600"] == (payment.payment_reference, 600)
+    assert (rest.amount_refunded, shop.current().status, shop.current().amount_due) == (1000, "open", 400)
+    check_invariants(shop)
+
+
+def test_a_provider_failure_refunds_nothing_and_records_nothing(shop: Shop) -> None:
+    payment = paid_by_card(shop)
+    before = (entries(shop), dict(shop.w.payments_repo.rows), shop.current())
+    for status, code, http in ((0, "provider_error", 502), (400, "provider_refused", None)):
+        shop.card.failure = ProviderError("stripe", status, "the charge is disputed")
+        with pytest.raises(BillingError) as failed:
+            shop.payments.refund(SCOPE, payment.id, RefundCreate())
+        assert (failed.value.code, failed.value.status) == (code, http)
+        assert (entries(shop), dict(shop.w.payments_repo.rows), shop.current()) == before
+
+
+def test_a_crypto_refund_is_recorded_without_asking_the_provider(shop: Shop) -> None:
+    _, token = shop.session()
+    reference = shop.pay(token, "whitepay").provider_reference or ""
+    payment = shop.payments.apply(SCOPE, "whitepay", shop.crypto.report(reference, "succeeded", 1000))
+    assert payment is not None
+    refunded = shop.payments.refund(SCOPE, payment.id, RefundCreate(amount=250, credit_note=True))
+    assert (refunded.amount_refunded, shop.crypto.refunds, shop.card.refunds) == (250, {}, {})
+    assert (shop.current().status, shop.current().amount_paid, shop.current().amount_credited) == ("paid", 750, 250)
+    assert shop.balances()["cash:whitepay"] == 750
+    check_invariants(shop)
+
+
 # ------------------------------------------------------------------ the property
 
 OPERATIONS = st.lists(
@@ -410,6 +489,7 @@ OPERATIONS = st.lists(
         st.tuples(st.just("start"), st.sampled_from(["card", "whitepay"])),
         st.tuples(st.just("arrive"), st.integers(1, 1500)),
         st.tuples(st.just("refund"), st.integers(1, 1500)),
+        st.tuples(st.just("api_refund"), st.tuples(st.none() | st.integers(1, 1500), st.booleans())),
         st.tuples(st.just("credit_note"), st.integers(1, 600)),
         st.tuples(st.just("replay"), st.just(0)),
     ),
@@ -430,7 +510,9 @@ def test_any_sequence_keeps_the_ledger_balanced_and_amount_due_exact(operations:
     and of the customer's ledger, with this one invoice: every entry balances, ``receivable``
     is the invoice's ``amount_due``, customer credit is what payments and credit notes
     credited, each provider's cash is what arrived less what went back, and a report applied
-    again changes nothing."""
+    again changes nothing. Refunds come reported by the provider or through the API (asking
+    the card provider, recording the crypto one's; with or without a credit note), whose
+    webhook then finds nothing new."""
     with pytest.MonkeyPatch.context() as patch:
         shop_ = make_shop(patch)
         _, token = shop_.session()
@@ -454,6 +536,10 @@ def test_any_sequence_keeps_the_ledger_balanced_and_amount_due_exact(operations:
                     event = fake.report(latest.provider_reference or "", "refunded", latest.amount_received, reversed_)
                     last = provider, event
                     shop_.payments.apply(SCOPE, *last)
+                elif kind == "api_refund" and latest:
+                    api_refund(shop_, latest, *value)
+                    last = provider, ProviderEvent(id="evt_refunded", provider=provider, type="fake", status="refunded",
+                                                   occurred_at=MARCH, reference=latest.provider_reference)  # fmt: skip
                 elif kind == "credit_note":
                     note = {"invoice": shop_.invoice.id, "lines": [{"line": line, "amount": value}]}
                     shop_.w.credit_notes.create(SCOPE, parse(CreditNoteCreate, note))
@@ -464,6 +550,18 @@ def test_any_sequence_keeps_the_ledger_balanced_and_amount_due_exact(operations:
             except BillingError:
                 pass  # refused (nothing left to credit, nothing to pay): nothing was written
             check_invariants(shop_)
+
+
+def api_refund(shop: Shop, payment: Payment, amount: int | None, credit_note: bool) -> None:
+    """``POST /v1/payments/{id}/refund``; refused, it wrote nothing (but for a credit note that
+    could not follow a refund made)."""
+    before = entries(shop)
+    try:
+        shop.payments.refund(SCOPE, payment.id, RefundCreate(amount=amount, credit_note=credit_note))
+    except BillingError as refused:
+        if refused.code != "credit_note_not_issued" and entries(shop) != before:
+            raise AssertionError(f"refused ({refused.code}) after writing") from refused
+        raise
 
 
 def check_invariants(shop: Shop) -> None:
