@@ -9,7 +9,8 @@ the invoice's total (Stripe's rule). Its total first reduces what the invoice st
 anything beyond (the invoice was paid) becomes the customer's credit. Numbers are gap-free
 per tenant and mode (``{prefix}-CN-{year}-{sequence:06d}``). Each credit note posts the
 reverse of what it credits: revenue and tax payable debited, receivable and customer
-credit credited.
+credit credited. A refund with a credit note asks for one of a total, taxes included
+(``credit_total``: ``lines_for_total`` picks the lines).
 """
 
 from __future__ import annotations
