@@ -225,3 +225,34 @@ def test_a_fetched_payment_intent_says_its_own_status_and_why_it_failed() -> Non
     paid = stripe._event("fetch:pi_3", "payment_intent", {**intent, "status": "succeeded", "amount_received": 1250,
                                                           "latest_charge": {"amount_refunded": 0}}, NOW)  # fmt: skip
     assert (paid.status, paid.amount_received, paid.failure_code) == ("succeeded", 1250, None)
+
+
+def test_a_refund_asks_stripe_under_its_key_and_answers_the_charge_as_refunded(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: dict[str, Any] = {}
+
+    class Answer(dict[str, Any]):
+        def to_dict(self) -> dict[str, Any]:
+            return dict(self)
+
+    class Refunds:
+        def create(self, params: dict[str, Any], options: dict[str, Any]) -> Answer:
+            sent.update(params=params, options=options)
+            return Answer(id="re_1", object="refund", charge="ch_1", amount=400)
+
+    class Charges:
+        def retrieve(self, charge: str) -> Answer:
+            sent["charge"] = charge
+            return Answer(id=charge, object="charge", payment_intent="pi_1", amount=1250, amount_captured=1250,
+                          amount_refunded=700, refunded=False, currency="usd")  # fmt: skip
+
+    class Client:
+        class v1:
+            refunds = Refunds()
+            charges = Charges()
+
+    monkeypatch.setattr(stripe, "_call", lambda action, credentials: action(Client()))
+    truth = stripe.refund(CREDENTIALS, "pi_1", 400, "refund-pay_1-300-400")
+    assert sent == {"params": {"payment_intent": "pi_1", "amount": 400},
+                    "options": {"idempotency_key": "refund-pay_1-300-400"}, "charge": "ch_1"}  # fmt: skip
+    assert (truth.status, truth.type, truth.payment_reference) == ("refunded", "charge.refunded", "pi_1")
+    assert (truth.amount_received, truth.amount_reversed, truth.currency) == (1250, 700, "USD")  # every refund
