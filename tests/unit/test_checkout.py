@@ -468,6 +468,12 @@ def test_a_provider_failure_refunds_nothing_and_records_nothing(shop: Shop) -> N
             shop.payments.refund(SCOPE, payment.id, RefundCreate())
         assert (failed.value.code, failed.value.status) == (code, http)
         assert (entries(shop), dict(shop.w.payments_repo.rows), shop.current()) == before
+    shop.card.failure = None
+    without_stripe = Payments(shop.w.payments_repo, shop.w.invoices_repo, lambda s, c: None,
+                              shop.w.invoices_repo.balances, shop.w.biller.now, Accounts("whitepay"))  # fmt: skip
+    with pytest.raises(ProviderNotConfigured):  # the tenant disabled its Stripe account: 503
+        without_stripe.refund(SCOPE, payment.id, RefundCreate())
+    assert (entries(shop), shop.card.refunds) == (before[0], {})
 
 
 def test_a_crypto_refund_is_recorded_without_asking_the_provider(shop: Shop) -> None:
