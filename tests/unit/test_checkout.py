@@ -157,7 +157,7 @@ def make_shop(monkeypatch: pytest.MonkeyPatch) -> Shop:
     accounts = Accounts("stripe", "whitepay")
     customer_of = partial(find_customer, w.customer_repo)
     payments = Payments(w.payments_repo, w.invoices_repo, customer_of, w.invoices_repo.balances, w.biller.now,
-                        accounts, lambda scope: w.settings, w.credit_notes)  # fmt: skip
+                        providers=accounts, settings=lambda scope: w.settings, credit_notes=w.credit_notes)  # fmt: skip
     repo = MemoryCheckoutSessions(w.payments_repo)
     lookups = Lookups(customer_of, w.invoices_repo.get, repo.payments_of)
     sessions = CheckoutSessions(repo, lookups, "https://pay.example", w.clock)
@@ -470,7 +470,8 @@ def test_a_provider_failure_refunds_nothing_and_records_nothing(shop: Shop) -> N
         assert (entries(shop), dict(shop.w.payments_repo.rows), shop.current()) == before
     shop.card.failure = None
     without_stripe = Payments(shop.w.payments_repo, shop.w.invoices_repo, lambda s, c: None,
-                              shop.w.invoices_repo.balances, shop.w.biller.now, Accounts("whitepay"))  # fmt: skip
+                              shop.w.invoices_repo.balances, shop.w.biller.now,
+                              providers=Accounts("whitepay"))  # fmt: skip
     with pytest.raises(ProviderNotConfigured):  # the tenant disabled its Stripe account: 503
         without_stripe.refund(SCOPE, payment.id, RefundCreate())
     assert (entries(shop), shop.card.refunds) == (before[0], {})

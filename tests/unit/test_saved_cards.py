@@ -53,7 +53,8 @@ class Cards:
         customer_of = partial(find_customer, w.customer_repo)
         accounts = self.shop.hosted._providers
         self.payments = Payments(w.payments_repo, w.invoices_repo, customer_of, w.invoices_repo.balances,
-                                 w.biller.now, accounts, lambda scope: w.settings, self.saved)  # fmt: skip
+                                 w.biller.now, providers=accounts, settings=lambda scope: w.settings,
+                                 cards=self.saved)  # fmt: skip
         self.shop.payments = self.payments
         self.charges = OffSessionCharges(w.payments_repo, w.invoices_repo, customer_of, accounts, w.biller.now,
                                          self.payments.apply)  # fmt: skip

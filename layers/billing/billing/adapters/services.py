@@ -288,7 +288,7 @@ def payments() -> Payments:
     customer_of = partial(find_customer, DynamoCustomerRepository())
     return Payments(
         DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, ledger.balances, biller().now,
-        provider_accounts(), settings_of, saved_cards(), credit_notes(),
+        providers=provider_accounts(), settings=settings_of, cards=saved_cards(), credit_notes=credit_notes(),
     )  # fmt: skip
 
 

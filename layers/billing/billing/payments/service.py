@@ -108,6 +108,7 @@ class Payments:
         customer_of: Callable[[Scope, str], Customer | None],
         balances_of: Callable[[Scope, str], dict[str, int]],
         now: Callable[[Scope, str | None], datetime],
+        *,
         providers: EnabledProviders | None = None,
         settings: Callable[[Scope], TenantSettings] | None = None,
         cards: SavedCards | None = None,
