@@ -22,6 +22,7 @@ from billing.settings import FunctionSettings, ResourceName
 
 class InvoiceChargeSettings(FunctionSettings):
     billing_table: ResourceName  # invoices, customers, payments, provider accounts
+    provider_credentials_key: ResourceName  # the KMS key that opens the tenants' provider credentials
 
 
 environment = InvoiceChargeSettings.load()

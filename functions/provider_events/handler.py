@@ -23,6 +23,7 @@ from billing.settings import FunctionSettings, ResourceName
 
 class ProviderEventSettings(FunctionSettings):
     billing_table: ResourceName  # the stored events, and what handling them changes
+    provider_credentials_key: ResourceName  # the KMS key that opens the tenants' provider credentials
 
 
 environment = ProviderEventSettings.load()

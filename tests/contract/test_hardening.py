@@ -171,6 +171,16 @@ def test_only_the_functions_that_seal_or_open_provider_credentials_use_the_key(r
             assert statement["Resource"] == {"Fn::GetAtt": ["ProviderCredentialsKey", "Arn"]}
             keys = statement["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]
             assert sorted(keys) == ["mode", "provider", "tenant_id"]  # billing.payments.accounts.context
+            assert statement["Condition"]["Null"] == {"kms:EncryptionContext:tenant_id": "false"}  # not none at all
+
+
+@pytest.mark.parametrize("role_id", sorted(set().union(*KEY_USE.values())))
+def test_a_function_that_uses_the_key_is_told_which_it_is(role_id: str) -> None:
+    """A grant alone is not enough: ``KmsCipher`` reads the key id from the environment."""
+    function = RESOURCES[role_id.removesuffix("Role")]
+    assert function["Properties"]["Environment"]["Variables"]["PROVIDER_CREDENTIALS_KEY"] == {
+        "Ref": "ProviderCredentialsKey"
+    }
 
 
 def test_the_credentials_key_rotates_and_outlives_the_stack() -> None:
