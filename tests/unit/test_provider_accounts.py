@@ -73,13 +73,27 @@ def test_replacing_the_credentials_keeps_the_endpoint(world: World) -> None:
 
 def test_modes_and_providers_have_accounts_and_endpoints_of_their_own(world: World) -> None:
     test = world.accounts.configure(TEST, "stripe", STRIPE)
-    live = world.accounts.configure(LIVE, "stripe", STRIPE)
+    live_key = {**STRIPE, "api_key": STRIPE["api_key"].replace("_test_", "_live_")}
+    live = world.accounts.configure(LIVE, "stripe", live_key)
     crypto = world.accounts.configure(TEST, "whitepay", WHITEPAY)
     assert len({test.endpoint_id, live.endpoint_id, crypto.endpoint_id}) == 3
     assert world.accounts.endpoint(live.endpoint_id) == (LIVE, "stripe")
     assert [a.provider for a in world.accounts.list(TEST)] == ["stripe", "whitepay"]
     assert world.accounts.enabled(TEST) == ["stripe", "whitepay"] and world.accounts.enabled(LIVE) == ["stripe"]
     assert world.accounts.credentials(Scope("ten_b", False), "stripe") is None
+
+
+@pytest.mark.parametrize(
+    ("scope", "key"),
+    [(LIVE, "sk_test_51Nf0abcdefghijk4242"), (TEST, "rk_live_51Nf0abcdefgh4242"), (TEST, "pk_test_51Nf0abcdefgh42")],
+)
+def test_a_stripe_key_of_the_other_mode_is_refused_naming_it_and_nothing_is_written(
+    world: World, scope: Scope, key: str
+) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        world.accounts.configure(scope, "stripe", {**STRIPE, "api_key": key})
+    assert (refused.value.code, refused.value.param) == ("credentials_mode_mismatch", "api_key")
+    assert world.accounts.list(scope) == []
 
 
 def test_only_secrets_show_their_last_four_characters_and_short_ones_none(world: World) -> None:

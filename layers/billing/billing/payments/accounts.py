@@ -181,6 +181,11 @@ class ProviderAccounts:
         (nothing is written). An existing account keeps its endpoint id."""
         module = self._module(provider)
         credentials = parse(module.Credentials, body)
+        other = credentials.of_other_mode(scope.livemode)
+        if other is not None:
+            mode = "live" if scope.livemode else "test"
+            raise InvalidRequest(f"Invalid {other}: a {mode} mode account takes {mode} mode credentials.",
+                                 code="credentials_mode_mismatch", param=other)  # fmt: skip
         values = reveal(credentials)
         for name, value in values.items():
             if len(value) > MAX_FIELD_LENGTH:

@@ -34,6 +34,12 @@ class Credentials(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, str_min_length=1)
 
+    def of_other_mode(self, livemode: bool) -> str | None:
+        """The field whose value says it belongs to the other mode (a test key on a live
+        account takes test cards as payments of live invoices); None when none does, or when
+        the provider's credentials do not say their mode."""
+        return None
+
 
 @dataclass(frozen=True)
 class CheckoutRequest:

@@ -66,6 +66,12 @@ class Credentials(base.Credentials):
     api_key: SecretStr  # sk_live_... / sk_test_... (or a restricted rk_...)
     webhook_secret: SecretStr  # whsec_..., the endpoint's signing secret
 
+    def of_other_mode(self, livemode: bool) -> str | None:
+        """A live account takes only live keys, a test account only test keys."""
+        wanted = "_live_" if livemode else "_test_"
+        key = self.api_key.get_secret_value()
+        return None if key[:2] in ("sk", "rk") and key[2:8] == wanted else "api_key"
+
 
 STATUSES: Mapping[str, Status] = {
     # webhook event types
