@@ -9,6 +9,7 @@ decimals than the exponent. Only ``int`` and ``Decimal`` arithmetic, never a flo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from billing.currency import exponent
@@ -17,6 +18,21 @@ UNIT_EXTRA_PLACES = 6
 """Decimals a unit price may carry beyond the currency's exponent (as ``decimals.UNIT_QUANTUM``)."""
 
 _WIDE = Context(prec=100)  # room for any amount at exponent + 6 decimals
+
+
+def spread(amount: int, weights: Sequence[int]) -> list[int]:
+    """``amount`` in whole units in proportion to ``weights`` (none negative), summing to it
+    exactly: each part rounded down, the units left over to the largest remainders (ties to
+    the earlier weight). All zero when ``amount`` or the weights' sum is not positive. No
+    float: the remainders are compared as integers."""
+    total = sum(weights)
+    if amount <= 0 or total <= 0:
+        return [0] * len(weights)
+    shares = [amount * weight // total for weight in weights]
+    order = sorted(range(len(weights)), key=lambda k: (-(amount * weights[k] % total), k))
+    for k in order[: amount - sum(shares)]:
+        shares[k] += 1
+    return shares
 
 
 def format_amount(amount: int, currency: str) -> str:

@@ -23,6 +23,7 @@ from decimal import Decimal
 from billing.catalog.tax_rates import AppliedTaxRate
 from billing.decimals import to_minor
 from billing.invoicing.lines import Line, TaxAmount
+from billing.money import spread
 
 
 @dataclass(frozen=True)
@@ -69,25 +70,10 @@ def _apply(discount: Discount, lines: list[Line]) -> Line:
         shares = [to_minor(line.net * percent) for line in covered]
     else:  # never more than the covered lines are worth together, credits included
         worth = max(sum(line.net for line in covered), 0)
-        shares = _spread(min(discount.amount_off or 0, worth), [max(line.net, 0) for line in covered])
+        shares = spread(min(discount.amount_off or 0, worth), [max(line.net, 0) for line in covered])
     for line, taken in zip(covered, shares, strict=True):
         line.discount_amount += taken
     return Line(id="", type="discount", description=discount.description, amount=-sum(shares), discount=discount.id)
-
-
-def _spread(amount: int, weights: list[int]) -> list[int]:
-    """``amount`` (at most the sum of the weights) split in proportion to ``weights``,
-    in whole units, by largest remainder."""
-    total = sum(weights)
-    amount = min(amount, total)
-    if amount <= 0:
-        return [0] * len(weights)
-    exact = [Decimal(amount) * weight / total for weight in weights]
-    shares = [int(part) for part in exact]
-    order = sorted(range(len(weights)), key=lambda k: (exact[k] - shares[k], -k), reverse=True)
-    for k in order[: amount - sum(shares)]:
-        shares[k] += 1
-    return shares
 
 
 def _taxes(net: int, rates: Sequence[AppliedTaxRate]) -> list[TaxAmount]:

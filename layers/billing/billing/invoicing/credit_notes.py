@@ -29,9 +29,9 @@ from billing.decimals import to_minor
 from billing.errors import Conflict, DomainRuleViolation, InvalidRequest, NotFound
 from billing.events import DomainEvent
 from billing.ids import found, new_id
-from billing.invoicing.compose import _spread
 from billing.invoicing.lines import Line, TaxAmount
 from billing.invoicing.model import Invoice
+from billing.money import spread
 from billing.pagination import Page, PageRequest, page_request
 from billing.scope import Scope
 from billing.tenant_settings import TenantSettings
@@ -264,7 +264,7 @@ def lines_for_total(invoice: Invoice, total: int, taken: dict[str, int]) -> list
     if total >= min(left, sum(weights)):
         return []
     lines, gross = [], 0
-    for (line, rest), share in zip(rests, _spread(total, weights), strict=True):
+    for (line, rest), share in zip(rests, spread(total, weights), strict=True):
         if share > 0:
             amount = _covering(line, taken.get(line.id, 0), rest, share)
             lines.append(CreditLineInput(line=line.id, amount=amount))

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from billing.invoicing.model import Invoice
+from billing.money import spread
 from billing.payments.model import Allocation
 
 MAX_INVOICES = 20
@@ -33,18 +34,13 @@ class Allocated:
 
 
 def split(amount: int, weights: Mapping[str, int]) -> dict[str, int]:
-    """``amount`` in parts proportional to ``weights`` that sum to it exactly (largest
-    remainder, ties to the first key in order); all to the tenant's own part without weights."""
-    total = sum(weight for weight in weights.values() if weight > 0)
-    if total <= 0:
-        return {OWN: amount} if amount else {}
+    """``amount`` in parts proportional to ``weights`` that sum to it exactly (``spread``, in
+    key order); all to the tenant's own part without weights."""
     positive = {key: weight for key, weight in sorted(weights.items()) if weight > 0}
-    shares = {key: amount * weight // total for key, weight in positive.items()}
-    rest = amount - sum(shares.values())
-    by_remainder = sorted(positive, key=lambda key: -(amount * positive[key] % total))
-    for key in by_remainder[:rest]:
-        shares[key] += 1
-    return {key: share for key, share in shares.items() if share}
+    if not positive:
+        return {OWN: amount} if amount else {}
+    shares = zip(positive, spread(amount, list(positive.values())), strict=True)
+    return {key: share for key, share in shares if share}
 
 
 def open_by_supplier(invoice: Invoice) -> dict[str, int]:
