@@ -7,9 +7,9 @@
   ``raw`` (the body as it came, compressed). Kept: the record of what providers told us.
 - Storing is one ``PutItem`` with ``attribute_not_exists(PK)`` that returns the stored item when
   it fails (``ALL_OLD``): a redelivery costs one write attempt and no read.
-- ``processed`` is an ``Update`` with ``state = received``: alone (``mark_processed``), or in
-  the transaction that applies the event (``processed_update``), so the event's effects and its
-  new state are written together.
+- ``processed`` is an ``Update`` conditioned on ``state = received``, written after the event
+  was applied (``ProviderEventProcessor``): a stop between the two leaves it ``received``, and
+  its next delivery applies it again, which finds nothing new.
 """
 
 from __future__ import annotations
@@ -64,23 +64,6 @@ def raw_body(item: Mapping[str, Any]) -> bytes:
     return zlib.decompress(bytes(item["raw"]))
 
 
-def processed_update(ref: EventRef, at: datetime) -> dict[str, Any]:
-    """An ``Update`` for ``table.transact``: the event is processed; it fails (its index in the
-    transaction names it) when the event was processed already, or was never stored."""
-    return {
-        "Update": {
-            "TableName": table.table_name(),
-            "Key": table.encode(key(ref)),
-            "UpdateExpression": "SET #state = :processed, pa = :at",
-            "ConditionExpression": "#state = :received",
-            "ExpressionAttributeNames": {"#state": "state"},
-            "ExpressionAttributeValues": table.encode(
-                {":processed": "processed", ":received": "received", ":at": at.isoformat()}
-            ),
-        }
-    }
-
-
 class DynamoProviderEventStore:
     def add(self, ref: EventRef, event: ProviderEvent, raw: bytes, at: datetime) -> StoredEvent | None:
         kept = table.put_unless_kept(to_item(ref, event, raw, at), "attribute_not_exists(PK)")
@@ -94,9 +77,17 @@ class DynamoProviderEventStore:
         return from_item(ref, item) if item else None
 
     def mark_processed(self, ref: EventRef, at: datetime) -> None:
-        update = processed_update(ref, at)["Update"]
         try:
-            table.client().update_item(**update)
+            table.client().update_item(
+                TableName=table.table_name(),
+                Key=table.encode(key(ref)),
+                UpdateExpression="SET #state = :processed, pa = :at",
+                ConditionExpression="#state = :received",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=table.encode(
+                    {":processed": "processed", ":received": "received", ":at": at.isoformat()}
+                ),
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise  # processed already: it stays as it is
