@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from billing import ledger, pages
 from billing.customers.service import find_customer
 from billing.errors import BillingError, Conflict, InvalidRequest, NotFound
-from billing.invoicing.credit_notes import CreditNoteCreate
+from billing.invoicing.credit_notes import CreditNote, CreditNoteCreate
 from billing.invoicing.model import Invoice
 from billing.pages.strings import STRINGS
 from billing.payments.accounts import NoProviderAccounts, ProviderNotConfigured
@@ -475,6 +475,77 @@ def test_a_provider_failure_refunds_nothing_and_records_nothing(shop: Shop) -> N
     with pytest.raises(ProviderNotConfigured):  # the tenant disabled its Stripe account: 503
         without_stripe.refund(SCOPE, payment.id, RefundCreate())
     assert (entries(shop), shop.card.refunds) == (before[0], {})
+
+
+def failing_once(shop: Shop) -> None:
+    """The next payment write fails as a timeout would (after the provider refunded)."""
+    repo = shop.w.payments_repo
+    real = repo.record
+
+    def record(*args: Any, **kwargs: Any) -> None:
+        repo.record = real  # type: ignore[method-assign]
+        raise TimeoutError("the write timed out")
+
+    repo.record = record  # type: ignore[method-assign]
+
+
+def refund_webhook(payment: Payment) -> ProviderEvent:
+    return ProviderEvent(id="evt_r", provider="stripe", type="charge.refunded", status="refunded",
+                         occurred_at=MARCH, payment_reference=payment.payment_reference)  # fmt: skip
+
+
+def test_a_retried_request_gets_stripes_same_refund_after_its_webhook_recorded_it(shop: Shop) -> None:
+    """POST refund 300 with an Idempotency-Key; Stripe refunds, the recording fails; the
+    ``charge.refunded`` webhook records 300; the client sends the same request again: Stripe is
+    asked under the same key (its same refund back) and nothing new is recorded."""
+    payment = paid_by_card(shop)
+    failing_once(shop)
+    with pytest.raises(TimeoutError):
+        shop.payments.refund(SCOPE, payment.id, RefundCreate(amount=300), request_key="req-1")
+    recorded = shop.payments.apply(SCOPE, "stripe", refund_webhook(payment))
+    assert recorded is not None and recorded.amount_refunded == 300
+    before = entries(shop)
+    again = shop.payments.refund(SCOPE, payment.id, RefundCreate(amount=300), request_key="req-1")
+    assert (again.amount_refunded, again.revision) == (300, recorded.revision)
+    assert list(shop.card.refunds.values()) == [(payment.payment_reference, 300)]  # one refund at Stripe
+    assert entries(shop) == before and shop.balances()["cash:stripe"] == 700
+    other = shop.payments.refund(SCOPE, payment.id, RefundCreate(amount=300), request_key="req-2")
+    assert other.amount_refunded == 600 and len(shop.card.refunds) == 2  # another request: another refund
+    check_invariants(shop)
+
+
+def test_a_retried_refund_with_a_credit_note_recorded_by_its_webhook_says_the_note_is_not_issued(
+    shop: Shop,
+) -> None:
+    payment = paid_by_card(shop)
+    failing_once(shop)
+    with pytest.raises(TimeoutError):
+        shop.payments.refund(SCOPE, payment.id, RefundCreate(amount=300, credit_note=True), request_key="req-1")
+    shop.payments.apply(SCOPE, "stripe", refund_webhook(payment))
+    with pytest.raises(Conflict) as untold:
+        shop.payments.refund(SCOPE, payment.id, RefundCreate(amount=300, credit_note=True), request_key="req-1")
+    assert untold.value.code == "credit_note_not_issued"  # never a silent 200 with the invoice reopened
+    assert len(shop.card.refunds) == 1 and shop.w.payments_repo.get(SCOPE, payment.id).amount_refunded == 300  # type: ignore[union-attr]
+
+
+def test_a_credit_note_follows_a_refund_its_webhook_recorded_first(shop: Shop) -> None:
+    """Stripe refunds and its ``charge.refunded`` is processed before the request writes: the
+    request records nothing new, and still credits what its refund reopened."""
+    payment = paid_by_card(shop)
+    refund = shop.card.refund
+
+    def webhook_first(*args: Any) -> ProviderEvent:
+        truth = refund(*args)
+        shop.payments.apply(SCOPE, "stripe", refund_webhook(payment))
+        return truth
+
+    shop.card.refund = webhook_first  # type: ignore[method-assign]
+    refunded = shop.payments.refund(SCOPE, payment.id, RefundCreate(amount=400, credit_note=True))
+    assert refunded.amount_refunded == 400
+    [note] = [n for n in shop.w.credit_notes._repo.rows.values() if isinstance(n, CreditNote)]  # type: ignore[attr-defined]
+    assert (note.invoice, note.total) == (shop.invoice.id, 400)
+    assert (shop.current().status, shop.current().amount_due, shop.current().amount_credited) == ("paid", 0, 400)
+    check_invariants(shop)
 
 
 def test_a_crypto_refund_is_recorded_without_asking_the_provider(shop: Shop) -> None:

@@ -5,17 +5,21 @@ webhook finding nothing new) is in ``test_checkout.py``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
 
 from billing import ledger
+from billing.customers.service import find_customer
 from billing.errors import BillingError, InvalidRequest, NotFound
 from billing.invoicing.credit_notes import CreditNote, CreditNoteCreate
 from billing.invoicing.model import Invoice
 from billing.payments.model import Payment, PaymentCreate
 from billing.payments.refunds import RefundCreate
+from billing.payments.service import Payments
 from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
 
@@ -232,3 +236,22 @@ def test_a_double_refund_is_refused_even_when_both_read_the_payment_before_eithe
     rest = refund(w, payment)
     assert (rest.amount_refunded, rest.revision) == (1100, 3)
     assert [e.kind for e in w.invoices_repo.journal(SCOPE, customer)].count("payment_refunded") == 2
+
+
+def test_a_recorded_refund_is_timed_by_the_customers_test_clock() -> None:
+    """A refund recorded only asks the time of the customer (its test clock's), never the wall
+    clock, as every other write of the customer's does."""
+    w, customer, march = world()
+    payment = pay(w, customer, 1100, invoice=march.id)
+    stored = w.customer_repo.rows[(SCOPE, customer)]
+    w.customer_repo.rows[(SCOPE, customer)] = replace(stored, test_clock="clock_1")
+    asked: list[str | None] = []
+
+    def now(scope: Any, clock: str | None) -> datetime:
+        asked.append(clock)
+        return w.biller.now(scope, None)
+
+    payments = Payments(w.payments_repo, w.invoices_repo, partial(find_customer, w.customer_repo),
+                        w.invoices_repo.balances, now, credit_notes=w.credit_notes)  # fmt: skip
+    refunded = payments.refund(SCOPE, payment.id, RefundCreate(amount=100))
+    assert refunded.amount_refunded == 100 and asked and set(asked) == {"clock_1"}

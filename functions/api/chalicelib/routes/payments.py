@@ -36,7 +36,8 @@ def get_payment(call: Call) -> dict[str, Any]:
 def refund_payment(call: Call) -> dict[str, Any]:
     from billing.payments.refunds import RefundCreate
 
-    return payments().refund(call.scope, call.params["payment_id"], call.optional_body(RefundCreate)).to_public()
+    data = call.optional_body(RefundCreate)
+    return payments().refund(call.scope, call.params["payment_id"], data, call.idempotency_key).to_public()
 
 
 @route("/v1/customers/{customer_id}/balance")

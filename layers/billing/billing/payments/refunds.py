@@ -7,10 +7,18 @@
   422 ``payment_already_refunded``, more than is left a 422 ``amount_exceeds_refundable``
   naming ``amount``. A refusal writes nothing and asks the provider nothing.
 - Who moves the money: a provider that refunds through its API (``REFUNDERS``: Stripe) is
-  asked first, under an idempotency key made of the payment, what it had refunded and the
-  amount, so a retry after a failure gets the same refund back rather than a second one. The
-  crypto providers have no refund call, and offline payments none at all: the tenant returned
-  the money itself, and the refund is recorded only.
+  asked first, under an idempotency key (``provider_key``). A request sent with an
+  ``Idempotency-Key`` gives the provider a key derived from it and the payment: the same
+  request sent again (after a timeout, a failed recording, a stored answer lost) gets the
+  provider's same refund back, whatever was recorded meanwhile (the ``charge.refunded``
+  webhook may have recorded it: the retry then records nothing new). A request without one
+  is a new refund, as Stripe's own API: its key is made of the payment, what it had
+  refunded and the amount, which only guards a retry made before anything was recorded. A
+  retry after its refund was recorded may be refused by what is left (422
+  ``payment_already_refunded`` or ``amount_exceeds_refundable``): nothing moves either way.
+  The crypto providers have no refund call, and offline payments none at all: the tenant
+  returned the money itself, and the refund is recorded only, at the customer's time (its
+  test clock's).
 - Recording: the rules of a provider's report (``Reports.settle``: ``settlement.advance`` and
   ``settlement.reversal``), at once, with the truth the provider answered (what it refunded
   in all): the provider's ``charge.refunded`` webhook later finds nothing new, and refunds
@@ -30,13 +38,18 @@
   that much left to credit is checked before the provider is asked (422
   ``credit_exceeds_invoice`` naming ``amount``). A credit note that still cannot be issued
   after the money went back is a 409 ``credit_note_not_issued`` kept for the Idempotency-Key
-  (the refund stands; issue it with ``POST /v1/credit_notes``). Credit notes follow only
-  what this request's write reversed: a provider's report recorded first leaves the invoice
-  reopened.
+  (the refund stands; issue it with ``POST /v1/credit_notes``). Credit notes follow what
+  this refund reopened, whoever recorded it: this request's own write (what it reversed), or
+  the provider's report recorded after this request read the payment (what the reversal of
+  this refund's amount reopens from that reading, as checked before the provider was asked).
+  A refund this request cannot tell the reversal of (recorded before it read the payment: a
+  retry, or only in part by this write) is the 409 ``credit_note_not_issued``, never a
+  silent 200 with the invoice reopened.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -45,6 +58,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 from pydantic import Field
 
 from billing import ledger
+from billing.customers import Customer
 from billing.errors import BillingError, Conflict, DomainRuleViolation
 from billing.ids import found
 from billing.payments import settlement
@@ -93,6 +107,7 @@ class Refunds:
         self,
         repo: PaymentRepository,
         invoices: CustomerInvoices,
+        customer_of: Callable[[Scope, str], Customer | None],
         balances_of: Callable[[Scope, str], dict[str, int]],
         now: Callable[[Scope, str | None], datetime],
         providers: EnabledProviders,
@@ -100,28 +115,47 @@ class Refunds:
         credit_notes: RefundCreditNotes | None,
     ):
         self._repo, self._invoices, self._balances_of, self._now = repo, invoices, balances_of, now
-        self._providers, self._reports, self._credit_notes = providers, reports, credit_notes
+        self._customer_of, self._providers, self._reports, self._credit_notes = customer_of, providers, reports, \
+            credit_notes  # fmt: skip
 
-    def refund(self, scope: Scope, payment_id: str, data: RefundCreate) -> Payment:
+    def refund(self, scope: Scope, payment_id: str, data: RefundCreate, request_key: str | None = None) -> Payment:
         """Refund ``data.amount`` (default: all that is left) of the payment, as the module
-        says; the payment as it is then."""
+        says; the payment as it is then. ``request_key``: the request's ``Idempotency-Key``."""
         payment = found(lambda object_id: self._repo.get(scope, object_id), payment_id, "pay", "payment")
         amount = refundable(payment, data.amount)
+        expected = self._check_credit(scope, payment, amount) if data.credit_note else {}
+        truth = self._truth(scope, payment, amount, request_key)
+        before, after = self._reports.settle(scope, payment, truth)
         if data.credit_note:
-            self._check_credit(scope, payment, amount)
-        before, after = self._reports.settle(scope, payment, self._truth(scope, payment, amount))
-        if data.credit_note:
-            for invoice_id, total in reopened(after.allocations[len(before.allocations) :]).items():
+            for invoice_id, total in self._reopened_by_this(payment, before, after, amount, expected).items():
                 self._credit(scope, after, invoice_id, total)
         return after
 
-    def _truth(self, scope: Scope, payment: Payment, amount: int) -> Callable[[Payment], ProviderEvent]:
+    @staticmethod
+    def _reopened_by_this(
+        read: Payment, before: Payment, after: Payment, amount: int, expected: dict[str, int]
+    ) -> dict[str, int]:
+        """What this refund reopened, per invoice, whoever recorded it (see the module)."""
+        if after.amount_refunded - before.amount_refunded == amount:  # this write recorded it, alone
+            return reopened(after.allocations[len(before.allocations) :])
+        if after.amount_refunded >= read.amount_refunded + amount:  # recorded (with more) after it was read
+            return expected
+        raise Conflict(
+            "The refund was made, but it was recorded before this request could tell what it reopened (a "
+            "retried request, or the provider's report first); issue its credit note with POST /v1/credit_notes.",
+            code="credit_note_not_issued",
+        )
+
+    def _truth(
+        self, scope: Scope, payment: Payment, amount: int, request_key: str | None
+    ) -> Callable[[Payment], ProviderEvent]:
         """The truth the refund is recorded from: the provider's answer once it refunded, or,
         recorded only, ``amount`` more gone back than the payment (as stored when written)
         says, checked again against what it has left."""
         refunder = REFUNDERS.get(payment.provider)
         if refunder is None:
-            at = self._now(scope, None)
+            customer = self._customer_of(scope, payment.customer)
+            at = self._now(scope, customer.test_clock if customer else None)
 
             def recorded(current: Payment) -> ProviderEvent:
                 refundable(current, amount)
@@ -138,9 +172,9 @@ class Refunds:
                 code="payment_not_refundable",
             )
         credentials = required(self._providers, scope, payment.provider)
-        key = f"refund-{payment.id}-{payment.amount_refunded}-{amount}"
         try:
-            truth = refunder.refund(credentials, payment.payment_reference, amount, key)
+            truth = refunder.refund(credentials, payment.payment_reference, amount,
+                                    provider_key(payment, amount, request_key))  # fmt: skip
         except ProviderError as failed:
             if 400 <= failed.status < 500 and failed.status != 429:
                 raise DomainRuleViolation(f"{failed}", code="provider_refused") from None
@@ -150,8 +184,9 @@ class Refunds:
             ) from None
         return lambda current: truth
 
-    def _check_credit(self, scope: Scope, payment: Payment, amount: int) -> None:
-        """Refuse, before anything moves, a refund whose credit notes could not be issued."""
+    def _check_credit(self, scope: Scope, payment: Payment, amount: int) -> dict[str, int]:
+        """Refuse, before anything moves, a refund whose credit notes could not be issued; what
+        the refund reopens, per invoice, as the payment stands now."""
         assert self._credit_notes is not None, "refunds with credit notes need CreditNotes"
         paid = {a.invoice for a in payment.allocations}
         invoices = {i: invoice for i in paid if (invoice := self._invoices.get(scope, i))}
@@ -166,6 +201,7 @@ class Refunds:
                     code="credit_exceeds_invoice",
                     param="amount",
                 )
+        return reopened(undone.allocations)
 
     def _credit(self, scope: Scope, payment: Payment, invoice_id: str, total: int) -> None:
         assert self._credit_notes is not None
@@ -187,6 +223,15 @@ class Refunds:
             f"({problem.message}); issue it with POST /v1/credit_notes.",
             code="credit_note_not_issued",
         )
+
+
+def provider_key(payment: Payment, amount: int, request_key: str | None) -> str:
+    """The provider's idempotency key of a refund (see the module): derived from the request's
+    ``Idempotency-Key`` (its digest: any length, any character) and the payment when there is
+    one, else from the payment, what it had refunded and the amount."""
+    if request_key is None:
+        return f"refund-{payment.id}-{payment.amount_refunded}-{amount}"
+    return f"refund-{payment.id}-key-{hashlib.sha256(request_key.encode()).hexdigest()[:40]}"
 
 
 def refundable(payment: Payment, amount: int | None) -> int:

@@ -125,8 +125,8 @@ class Payments:
             repo, invoices, customer_of, balances_of, now, providers or NoProviderAccounts(),
             settings or (lambda scope: TenantSettings()), cards,
         )  # fmt: skip
-        self._refunds = Refunds(repo, invoices, balances_of, now, providers or NoProviderAccounts(), self._reports,
-                                credit_notes)  # fmt: skip
+        self._refunds = Refunds(repo, invoices, customer_of, balances_of, now, providers or NoProviderAccounts(),
+                                self._reports, credit_notes)  # fmt: skip
 
     def record(self, scope: Scope, data: PaymentCreate) -> Payment:
         """An offline payment, succeeded as it is recorded."""
@@ -172,9 +172,10 @@ class Payments:
         the webhook processor calls (``billing.payments.reports``)."""
         return self._reports.apply(scope, provider, event)
 
-    def refund(self, scope: Scope, payment_id: str, data: RefundCreate) -> Payment:
-        """``POST /v1/payments/{id}/refund`` (``billing.payments.refunds``)."""
-        return self._refunds.refund(scope, payment_id, data)
+    def refund(self, scope: Scope, payment_id: str, data: RefundCreate, request_key: str | None = None) -> Payment:
+        """``POST /v1/payments/{id}/refund`` (``billing.payments.refunds``); ``request_key`` is
+        the request's ``Idempotency-Key``, which the provider's refund key derives from."""
+        return self._refunds.refund(scope, payment_id, data, request_key)
 
     def _customer(self, scope: Scope, ref: str) -> Customer:
         """The customer a body names (by id or external id): a 400 naming ``customer``."""
