@@ -123,6 +123,17 @@ def test_refund_and_dispute_events_name_the_payment_intent() -> None:
     assert stripe.verify(CREDENTIALS, body, signed(body, SECRET), NOW).payment_reference == "pi_1"
 
 
+def test_an_off_session_intent_names_our_payment_from_its_metadata() -> None:
+    """``payment_intent.succeeded`` of a saved card's charge: ``metadata.payment`` is ours, so
+    the report finds the payment before its reference was written."""
+    intent = {"object": "payment_intent", "id": "pi_1", "status": "succeeded", "amount_received": 1250,
+              "currency": "usd", "metadata": {"invoice": "inv_1", "payment": "pay_1"}}  # fmt: skip
+    body = event("payment_intent.succeeded", intent)
+    found = stripe.verify(CREDENTIALS, body, signed(body, SECRET), NOW)
+    assert (found.payment, found.payment_reference, found.status) == ("pay_1", "pi_1", "succeeded")
+    assert stripe._event("fetch:pi_1", "payment_intent", intent, NOW).payment == "pay_1"
+
+
 def test_a_well_signed_body_we_cannot_read_changes_nothing() -> None:
     body = b"not json"
     verified = stripe.verify(CREDENTIALS, body, signed(body, SECRET), NOW)

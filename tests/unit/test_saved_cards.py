@@ -14,11 +14,12 @@ import pytest
 from billing.customers.model import SavedCard
 from billing.customers.service import find_customer
 from billing.errors import NotFound
-from billing.payments.model import Payment, Status
+from billing.payments.model import Payment, PaymentCreate, Status
 from billing.payments.off_session import OffSessionCharges, charge_id
-from billing.payments.providers import CARDS_ON_FILE, ProviderCharge, ProviderEvent, SavedCardCharge
+from billing.payments.providers import CARDS_ON_FILE, ProviderCharge, ProviderError, ProviderEvent, SavedCardCharge
 from billing.payments.saved_cards import SavedCards
 from billing.payments.service import Payments
+from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE
 from tests.unit.test_checkout import MARCH, FakeProvider, Shop, make_shop
 
@@ -32,8 +33,15 @@ class CardProvider(FakeProvider):
         self.outcome: Status = "pending"
 
     def charge_saved(self, credentials: Any, charge: SavedCardCharge) -> ProviderCharge:
+        """As Stripe: the same idempotency key gets the first intent back, with other
+        parameters it is a 400 (and nothing charged)."""
+        first = next((c for c in self.charges if c.idempotency_key == charge.idempotency_key), None)
+        if first is not None and first != charge:
+            raise ProviderError("stripe", 400, "Keys for idempotent requests can only be used with the same parameters")
         self.charges.append(charge)
-        reference = f"pi_{len(self.charges)}"
+        reference = f"pi_{self.charges.index(first or charge) + 1}"
+        if first is not None:
+            return ProviderCharge(reference, self.truth[reference].status or "pending")
         if self.outcome == "failed":
             return ProviderCharge(reference, "failed", "insufficient_funds", "Your card has insufficient funds.")
         self.report(reference, self.outcome, 0)  # what fetch says now: not yet received
@@ -243,3 +251,62 @@ def test_the_finalized_event_routed_to_the_queue_names_the_invoice() -> None:
     routed = {"version": "0", "detail-type": "InvoiceFinalized", "source": "billing.platform", "detail": envelope}
     assert finalized_invoices.parse(json.dumps(routed)) == finalized_invoices.FinalizedInvoice(
         Scope("ten_a", livemode=True), "inv_1", "evt_1")  # fmt: skip
+
+
+def test_a_charge_whose_record_was_lost_is_charged_again_for_the_same_amount(cards: Cards) -> None:
+    """The card is charged, the process stops before the charge is attached, the invoice's
+    ``amount_due`` changes (a partial payment), the event comes again: the same key and the
+    same amount, so Stripe gives its first intent back; the money is recorded once."""
+    cards.with_card()
+    repo = cards.shop.w.payments_repo
+    real = repo.record
+
+    def stop_after_the_charge(*args: Any, **kwargs: Any) -> None:
+        if cards.card.charges:  # the first write after the card was charged never happens
+            raise TimeoutError("stopped")
+        real(*args, **kwargs)
+
+    repo.record = stop_after_the_charge  # type: ignore[method-assign]
+    with pytest.raises(TimeoutError):
+        cards.charges.charge(SCOPE, cards.shop.invoice.id)
+    repo.record = real  # type: ignore[method-assign]
+    offline = {"customer": cards.shop.customer, "amount": 300, "currency": "USD", "channel": "cash_desk",
+               "invoice": cards.shop.invoice.id}  # fmt: skip
+    cards.payments.record(SCOPE, parse(PaymentCreate, offline))
+    assert cards.shop.current().amount_due == 700
+    payment = cards.charges.charge(SCOPE, cards.shop.invoice.id)
+    assert payment is not None and (payment.amount, payment.provider_reference) == (1000, "pi_1")
+    assert {(c.idempotency_key, c.amount) for c in cards.card.charges} == {(f"off_session-{payment.id}", 1000)}
+    settled = cards.payments.apply(SCOPE, "stripe", cards.card.report("pi_1", "succeeded", 1000))
+    assert settled is not None and (settled.status, settled.credited) == ("succeeded", 300)
+    assert (cards.shop.current().status, cards.shop.current().amount_due) == ("paid", 0)
+
+
+def test_a_charge_never_attached_is_found_by_its_metadata_when_stripe_reports_it(cards: Cards) -> None:
+    """The process stops for good after the charge: ``payment_intent.succeeded`` names no
+    reference of ours, but its intent's metadata names our payment, which it settles."""
+    cards.with_card()
+    repo = cards.shop.w.payments_repo
+    real = repo.record
+
+    def stop_after_the_charge(*args: Any, **kwargs: Any) -> None:
+        if cards.card.charges:
+            raise TimeoutError("stopped")
+        real(*args, **kwargs)
+
+    repo.record = stop_after_the_charge  # type: ignore[method-assign]
+    with pytest.raises(TimeoutError):
+        cards.charges.charge(SCOPE, cards.shop.invoice.id)
+    repo.record = real  # type: ignore[method-assign]
+    pending = repo.get(SCOPE, charge_id(cards.shop.invoice))
+    assert pending is not None and (pending.status, pending.provider_reference) == ("pending", None)
+    cards.card.report("pi_1", "succeeded", 1000)
+    cards.card.truth["pi_1"] = replace(cards.card.truth["pi_1"], payment=pending.id)
+    webhook = ProviderEvent(id="evt_pi", provider="stripe", type="payment_intent.succeeded", status="succeeded",
+                            occurred_at=MARCH, payment_reference="pi_1", payment=pending.id)  # fmt: skip
+    settled = cards.payments.apply(SCOPE, "stripe", webhook)
+    assert settled is not None and (settled.status, settled.amount_received) == ("succeeded", 1000)
+    assert (cards.shop.current().status, cards.shop.current().amount_due) == ("paid", 0)
+    assert cards.charges.charge(SCOPE, cards.shop.invoice.id) is None and len(cards.card.charges) == 1
+    other = replace(webhook, payment="pay_someone_else", payment_reference="pi_9")
+    assert cards.payments.apply(SCOPE, "stripe", other) is None  # no such payment of ours

@@ -10,15 +10,28 @@ invoice's id. The rules:
   enabled, is charged: the whole ``amount_due``, in the invoice's currency. Anything else
   changes nothing (a paid or voided invoice, no card, a disabled account: the customer pays
   through a checkout link).
-- Once per invoice, however often its event is delivered: the payment's id is derived from the
-  invoice (``charge_id``), written only where it is free, and the provider is asked with an
-  idempotency key made of it (Stripe answers a repeated request with the first PaymentIntent).
-  A redelivery finds the payment and does nothing, whatever became of it.
+- Once per invoice, however often its event is delivered, and never money taken without a
+  record: the ``pending`` payment is written first, its id derived from the invoice
+  (``charge_id``) and its amount the invoice's ``amount_due`` then, only where the id is free
+  (a conditional write: created once). The card is charged after, for that stored amount,
+  under an idempotency key made of the payment's id (Stripe answers a repeated request with
+  the first PaymentIntent), with our payment's id in the charge's metadata; then the charge
+  is attached (``provider_reference``: the PaymentIntent) and settled. A delivery that finds
+  the payment pending and unattached (the one before stopped after the charge, or before it)
+  charges again with the same key and the same amount, whatever the invoice has due now (a
+  payment or credit note since: the excess becomes customer credit), so Stripe gives its first
+  PaymentIntent back rather than a 400 for other parameters under the same key; one that finds
+  it attached settles it again; one that finds it settled or failed does nothing. The
+  provider's ``payment_intent.succeeded`` finds the payment by its reference once attached,
+  else by the ``payment`` id in the intent's metadata (``Reports.apply``), so money taken
+  before the reference was written is still recorded.
 - The payment is a card payment like a checkout's (``off_session`` true), its
-  ``provider_reference`` the provider's charge (Stripe's PaymentIntent). Accepted, it is
-  recorded ``pending`` and settled by ``Payments.apply`` at once (the provider asked for the
-  truth) and again by the provider's webhook (``payment_intent.succeeded``), whichever comes
-  first: the invoice is paid, allocated and posted as by any card payment.
+  ``provider_reference`` the provider's charge (Stripe's PaymentIntent). Accepted, it stays
+  ``pending`` and is settled by ``Payments.apply`` at once (the provider asked for the truth)
+  and again by the provider's webhook (``payment_intent.succeeded``), whichever comes first:
+  the invoice is paid, allocated and posted as by any card payment. Known limit: a pending,
+  unattached payment whose invoice was paid or voided meanwhile is not charged again and stays
+  pending until the provider's webhook (if the first charge went through) records it.
 - Declined (or the bank asks for the customer: ``authentication_required``), it is recorded
   ``failed`` with the provider's ``failure_code`` and ``failure_message``, and ``PaymentFailed``
   is emitted; nothing is posted and the invoice stays open. Retrying a saved card is the
@@ -36,12 +49,14 @@ from typing import TYPE_CHECKING
 
 from billing.clock import to_wire
 from billing.customers import Customer
+from billing.customers.model import SavedCard
 from billing.errors import Conflict
 from billing.ids import derived_id
 from billing.invoicing.model import Invoice
 from billing.payments.accounts import EnabledProviders
 from billing.payments.model import Payment, payment_event
 from billing.payments.providers import CARDS_ON_FILE, ProviderEvent, SavedCardCharge
+from billing.payments.providers.base import Credentials
 from billing.scope import Scope
 
 if TYPE_CHECKING:
@@ -80,39 +95,67 @@ class OffSessionCharges:
         card = customer.default_payment_method if customer else None
         if customer is None or card is None or card.provider not in CARDS_ON_FILE:
             return None
-        payment_id = charge_id(invoice)
-        earlier = self._repo.get(scope, payment_id)
-        if earlier is not None:
+        earlier = self._repo.get(scope, charge_id(invoice))
+        if earlier is not None and earlier.status != "pending":
             return earlier
         credentials = self._providers.credentials(scope, card.provider)
         if credentials is None:
-            return None
+            return earlier
+        payment = earlier or self._pending(scope, invoice, customer, card.provider)
+        if payment.status != "pending":
+            return payment
+        reference = payment.provider_reference
+        if reference is None:
+            payment, reference = self._charge(scope, payment, card, credentials)
+            if payment.status == "failed":
+                return payment
+        report = ProviderEvent(id=f"charge:{reference}", provider=payment.provider, type="charge_saved",
+                               status="pending", occurred_at=datetime.fromisoformat(payment.created_at),
+                               reference=reference, payment=payment.id)  # fmt: skip
+        return self._settle(scope, payment.provider, report) or payment
+
+    def _pending(self, scope: Scope, invoice: Invoice, customer: Customer, provider: str) -> Payment:
+        """The invoice's off-session payment, written ``pending`` for what is due now, before any
+        money moves: once (the other delivery's, if it wrote first)."""
         now = to_wire(self._now(scope, customer.test_clock))
-        description = f"Invoice {invoice.number}"
-        charged = CARDS_ON_FILE[card.provider].charge_saved(credentials, SavedCardCharge(
-            amount=invoice.amount_due, currency=invoice.currency, customer_reference=card.customer_reference,
-            payment_method=card.payment_method, description=description,
-            metadata={"invoice": invoice.id, "payment": payment_id}, idempotency_key=f"off_session-{payment_id}",
-        ))  # fmt: skip
-        failed = charged.status == "failed"
         payment = Payment(
-            id=payment_id, livemode=scope.livemode, customer=customer.id, invoice=invoice.id, provider=card.provider,
-            method="card", channel="card", amount=invoice.amount_due, currency=invoice.currency,
-            status="failed" if failed else "pending", provider_reference=charged.reference, off_session=True,
-            failure_code=charged.failure_code, failure_message=charged.failure_message, description=description,
-            created_at=now,
+            id=charge_id(invoice), livemode=scope.livemode, customer=customer.id, invoice=invoice.id,
+            provider=provider, method="card", channel="card", amount=invoice.amount_due, currency=invoice.currency,
+            status="pending", off_session=True, description=f"Invoice {invoice.number}", created_at=now,
         )  # fmt: skip
         try:
-            self._repo.record(scope, payment, [], [], [payment_event("PaymentFailed", scope, payment, now)] if failed
-                              else [])  # fmt: skip
-        except Conflict:  # the same event delivered twice at once: the other delivery recorded it
-            found = self._repo.get(scope, payment_id)
+            self._repo.record(scope, payment, [], [], [])
+        except Conflict:  # the same event delivered twice at once: the other delivery wrote it
+            found = self._repo.get(scope, payment.id)
             if found is None:
                 raise
             return found
-        if failed:
-            return payment
-        report = ProviderEvent(id=f"charge:{charged.reference}", provider=card.provider, type="charge_saved",
-                               status=charged.status, occurred_at=datetime.fromisoformat(now),
-                               reference=charged.reference)  # fmt: skip
-        return self._settle(scope, card.provider, report) or payment
+        return payment
+
+    def _charge(self, scope: Scope, payment: Payment, card: SavedCard, credentials: Credentials) -> tuple[
+        Payment, str
+    ]:  # fmt: skip
+        """Charge the stored ``payment``'s amount to ``card`` under its key, and attach the charge
+        (failed: with the provider's reason and ``PaymentFailed``): the payment and the charge."""
+        charged = CARDS_ON_FILE[card.provider].charge_saved(credentials, SavedCardCharge(
+            amount=payment.amount, currency=payment.currency, customer_reference=card.customer_reference,
+            payment_method=card.payment_method, description=payment.description or "",
+            metadata={"invoice": payment.invoice or "", "payment": payment.id},
+            idempotency_key=f"off_session-{payment.id}",
+        ))  # fmt: skip
+        failed = charged.status == "failed"
+        attached = payment.model_copy(update={
+            "status": "failed" if failed else "pending", "provider_reference": charged.reference,
+            "failure_code": charged.failure_code, "failure_message": charged.failure_message,
+            "revision": payment.revision + 1,
+        })  # fmt: skip
+        now = attached.created_at
+        events = [payment_event("PaymentFailed", scope, attached, now)] if failed else []
+        try:
+            self._repo.record(scope, attached, [], [], events)
+        except Conflict as race:  # attached by another delivery, or moved by the provider's webhook
+            found = self._repo.get(scope, payment.id)
+            if found is None or not race.retryable:
+                raise
+            return found, charged.reference
+        return attached, charged.reference

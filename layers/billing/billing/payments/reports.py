@@ -2,8 +2,10 @@
 the webhook processor calls) is this.
 
 The report finds its payment by the provider's ids (written with the payment:
-``PaymentRepository.by_reference``), the provider is asked for the truth (``fetch``, with the
-tenant's credentials from ``EnabledProviders``) rather than the payload trusted, and the payment
+``PaymentRepository.by_reference``), else by our payment's id the provider's object carries
+(``ProviderEvent.payment``: an off-session charge whose reference was not written yet); the
+provider is asked for the truth (``fetch``, with the tenant's credentials from
+``EnabledProviders``) rather than the payload trusted, and the payment
 moves as ``billing.payments.settlement`` rules, written in one transaction at the revision it
 was read at. A race (the same report delivered five times at once, a credit note on the same
 invoice) loses the write, reads again and finds nothing new, or less to do. The report that
@@ -66,10 +68,14 @@ class Reports:
              for found in [self._repo.by_reference(scope, provider, ref)] if found),
             None,
         )  # fmt: skip
-        if payment is None or not payment.provider_reference:
+        if payment is None and event.payment:  # not attached yet (an off-session charge): our id, echoed
+            payment = self._repo.get(scope, event.payment)
+            payment = payment if payment and payment.provider == provider else None
+        reference = payment and (payment.provider_reference or event.payment_reference or event.reference)
+        if payment is None or not reference:
             return None
-        truth = PROVIDERS[provider].fetch(required(self._providers, scope, provider), payment.provider_reference)
-        if truth is None:  # the provider does not know its own checkout: trust nothing
+        truth = PROVIDERS[provider].fetch(required(self._providers, scope, provider), reference)
+        if truth is None or truth.payment not in (None, payment.id):  # unknown to the provider, or not ours
             return payment
         return self.settle(scope, payment, lambda current: truth)[1]
 

@@ -115,7 +115,9 @@ class ProviderEvent:
     ``amount_received`` is what arrived, in minor units of ``currency`` (the checkout's
     currency, as the provider reports it); ``amount_reversed`` what went back (refunded,
     disputed, an overpayment returned to the payer). ``type`` and ``provider_status`` are the
-    provider's own words, kept for the record."""
+    provider's own words, kept for the record. ``payment`` is our payment's id as the
+    provider's object carries it (Stripe's ``metadata.payment`` of an off-session charge): the
+    report finds its payment by it when no reference of ours matches yet."""
 
     id: str
     provider: str
@@ -136,6 +138,7 @@ class ProviderEvent:
     card_last4: str | None = None
     failure_code: str | None = None  # why the money did not move (a decline's code)
     failure_message: str | None = None
+    payment: str | None = None  # our payment's id where the provider echoes it (an off-session charge's metadata)
 
 
 SignatureProblem = Literal["missing", "forged", "stale"]

@@ -288,6 +288,7 @@ def _event(event_id: str, kind: str, obj: dict[str, Any], at: datetime) -> Provi
         "checkout_session": metadata.get("checkout_session") or obj.get("client_reference_id"),
         "invoice": metadata.get("invoice"),
         "customer_reference": _id(obj.get("customer")),
+        "payment": metadata.get("payment"),  # ours, on an off-session charge's PaymentIntent
     }
     match obj.get("object"):
         case "checkout.session":
