@@ -315,6 +315,33 @@ def test_paying_starts_one_pending_payment_per_method_and_amount(shop: Shop) -> 
     assert shop.hosted.view(token).state == "processing"
 
 
+def test_a_failed_provider_checkout_is_not_reused_paying_again_starts_a_new_one(shop: Shop) -> None:
+    """A cancelled Coinbase charge, a declined Whitepay order: their pages are dead; the next
+    click on that method gets a new provider checkout (and Stripe a new idempotency key)."""
+    _, token = shop.session()
+    first = shop.pay(token, "whitepay")
+    shop.payments.apply(SCOPE, "whitepay", shop.crypto.report(first.provider_reference or "", "failed"))
+    assert shop.hosted.view(token).state == "failed" and "whitepay" in shop.hosted.view(token).methods
+    second = shop.pay(token, "whitepay")
+    assert second.id != first.id and second.provider_reference != first.provider_reference
+    assert (second.status, shop.crypto.checkouts[second.provider_reference or ""].attempt) == ("pending", 1)
+    assert shop.pay(token, "whitepay").id == second.id  # pending: the same page again
+    card = shop.pay(token, "card")
+    assert shop.card.checkouts[card.provider_reference or ""].attempt == 0  # the first with that provider
+
+
+def test_an_expired_link_offers_nothing_even_while_a_payment_is_processing(shop: Shop) -> None:
+    _, token = shop.session()
+    shop.pay(token, "card")
+    form_token = shop.hosted.view(token).session.form_token
+    shop.w.at(MARCH + timedelta(hours=25))
+    view = shop.hosted.view(token)
+    assert (view.state, view.methods, view.payable) == ("processing", [], False)
+    with pytest.raises(Conflict) as closed:
+        shop.hosted.pay(token, "whitepay", form_token)
+    assert closed.value.code == "checkout_closed" and shop.crypto.checkouts == {}
+
+
 # ------------------------------------------------------------------ applying reports
 
 

@@ -4,6 +4,7 @@ signatures, we the tolerance against the given clock) and its status table, on w
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -172,6 +173,8 @@ def test_the_checkout_asks_stripe_for_a_payment_session_naming_our_ids(monkeypat
     assert params["customer_creation"] == "always" and params["customer_email"] == "jane@example.com"
     assert params["expires_at"] == int(REQUEST.expires_at.timestamp())
     assert sent["options"] == {"idempotency_key": "checkout-chk_1-1250-save"}  # saving: another session
+    stripe.create_checkout(CREDENTIALS, replace(REQUEST, attempt=2))  # after failed ones: a new session
+    assert sent["options"] == {"idempotency_key": "checkout-chk_1-1250-save-attempt2"}
 
 
 SAVED = stripe.SavedCardCharge(amount=1250, currency="USD", customer_reference="cus_1", payment_method="pm_1",

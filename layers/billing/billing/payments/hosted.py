@@ -7,9 +7,14 @@
   provider (Stripe), each crypto provider by its name.
 - Paying starts a ``pending`` payment (the provider's checkout as its ``provider_reference``)
   and answers the provider's hosted page to send the customer to. Coming back to the page
-  and paying again with the same method and amount goes back to the same provider page
-  (no second checkout, no second payment): a double click, the back button and a declined
-  card retried are all the same attempt.
+  and paying again with the same method and amount while that payment is ``pending`` goes
+  back to the same provider page (no second checkout, no second payment): a double click and
+  the back button are the same attempt. Once it ``failed`` or ``expired`` (a cancelled
+  Coinbase charge, a declined Whitepay order, a Stripe session expired) the provider's page is
+  dead: paying again is a new attempt with a new provider checkout (``CheckoutRequest.attempt``
+  counts the earlier payments with that provider, so Stripe's idempotency key changes).
+- Once the link expired, nothing is offered any more, even while a payment is still
+  ``processing`` (its state is shown; money arriving later is still recorded).
 - The card form has a "Save this card for future invoices" box (``save_card``): the provider's
   checkout then keeps the card on the provider's customer of ours (its id from
   ``Customer.provider_customers``, else created by the provider), and the card becomes the
@@ -123,12 +128,13 @@ class HostedCheckout:
             raise NotFound(f"No such payment method: '{method}'.", param="method")
         save_card = save_card and provider in CARDS_ON_FILE
         for earlier in reversed(payments):
-            if earlier.provider == provider and earlier.status in ("pending", "failed") and earlier.checkout_url \
+            if earlier.provider == provider and earlier.status == "pending" and earlier.checkout_url \
                     and earlier.amount == view.amount_due and earlier.save_card == save_card:  # fmt: skip
                 return earlier.checkout_url
-        return self._start(scope, view, provider, save_card)
+        attempt = sum(1 for earlier in payments if earlier.provider == provider)
+        return self._start(scope, view, provider, save_card, attempt)
 
-    def _start(self, scope: Scope, view: PageView, provider: str, save_card: bool) -> str:
+    def _start(self, scope: Scope, view: PageView, provider: str, save_card: bool, attempt: int) -> str:
         session, now = view.session, self._clock.now()
         customer = self._lookups.customer_of(scope, session.customer)
         invoice = view.invoice
@@ -140,6 +146,7 @@ class HostedCheckout:
             description=f"{view.business_name}: {description}", customer_email=customer.email if customer else None,
             success_url=f"{link}/return", cancel_url=link, expires_at=expires, save_card=save_card,
             customer_reference=customer.provider_customers.get(provider) if customer and save_card else None,
+            attempt=attempt,
         )  # fmt: skip
         module = PROVIDERS[provider]
         checkout = module.create_checkout(required(self._providers, scope, provider), request)
@@ -163,9 +170,10 @@ class HostedCheckout:
     def _view(self, scope: Scope, session: CheckoutSession, payments: Sequence[Payment]) -> PageView:
         invoice = self._lookups.invoice_of(scope, session.invoice) if session.invoice else None
         customer = self._lookups.customer_of(scope, session.customer)
-        state = state_of(session, invoice, payments, self._clock.now())
+        now = self._clock.now()
+        state = state_of(session, invoice, payments, now)
         due = invoice.amount_due if invoice else session.amount
-        open_ = state not in ("paid", "void", "expired") and due > 0
+        open_ = state not in ("paid", "void", "expired") and due > 0 and not session.expired(now)
         methods = [method_of(name) for name in self._providers.enabled(scope) if name in PROVIDERS] if open_ else []
         name = (customer.name if customer else None) or ""
         return PageView(scope, session, self._business_name(scope), name, invoice, due, state, methods)

@@ -60,6 +60,7 @@ class CheckoutRequest:
     expires_at: datetime
     save_card: bool = False
     customer_reference: str | None = None
+    attempt: int = 0  # earlier payments started with this provider on the session: a new one is another checkout
 
     def metadata(self) -> dict[str, str]:
         """What the provider keeps on its object and echoes in webhooks: our ids."""

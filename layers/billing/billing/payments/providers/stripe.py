@@ -139,7 +139,8 @@ def create_checkout(credentials: Credentials, request: CheckoutRequest) -> Provi
     # the same checkout asked twice (a double click) gets the same Stripe session back; another
     # amount for the same session (what is left after a partial crypto payment) is another one
     saving = "-save" if request.save_card else ""  # other parameters: another Stripe session
-    options = {"idempotency_key": f"checkout-{request.checkout_session}-{request.amount}{saving}"}
+    retry = f"-attempt{request.attempt}" if request.attempt else ""  # after a failed one: a new session
+    options = {"idempotency_key": f"checkout-{request.checkout_session}-{request.amount}{saving}{retry}"}
     session = _call(lambda client: client.v1.checkout.sessions.create(params=params, options=options), credentials)
     return ProviderCheckout(
         reference=session["id"], url=session["url"], expires_at=datetime.fromtimestamp(session["expires_at"], UTC)
