@@ -18,9 +18,16 @@
   library reads the system clock. https://docs.stripe.com/webhooks#verify-events
 - Truth: ``fetch`` retrieves the Checkout Session, then its PaymentIntent (amount received,
   the saved payment method, and that method's card brand and last four digits when the session
-  has a customer: a card being saved) and that intent's charge (refunds). A PaymentIntent's id
+  has a customer: a card being saved) and that intent's charge (refunds) with, when the charge
+  says it was ``disputed``, its disputes (``GET /v1/disputes?charge=``). A PaymentIntent's id
   (``pi_...``: an off-session charge has no session) is fetched as the intent itself, its
   status mapped by ``INTENT_STATUSES``.
+- Reversals: what went back of a payment is its charge's ``amount_refunded`` plus the
+  ``amount`` of each of its disputes Stripe closed ``lost`` (the money Stripe took back from
+  the merchant); a dispute ``won``, or still open (``needs_response``, ``under_review``, ...),
+  reverses nothing. A lost dispute makes the truth ``disputed`` (else a refund ``refunded``),
+  so ``charge.dispute.closed`` is confirmed from the charge it names like any other report,
+  and the same total told again moves nothing. https://docs.stripe.com/api/disputes/object
 - Saved cards: ``charge_saved`` creates and confirms a PaymentIntent with ``off_session=true``
   for the customer's saved payment method, under the caller's idempotency key (a redelivered
   request gets the first intent back). A decline is Stripe's 402 ``card_error`` naming the
@@ -85,6 +92,7 @@ STATUSES: Mapping[str, Status] = {
     "payment_intent.canceled": "failed",
     "charge.refunded": "refunded",  # amount_reversed says how much (in total so far)
     "charge.dispute.closed": "disputed",  # only when the dispute is "lost"; won: nothing changes
+    # (fetch confirms it: the charge's lost disputes count in amount_reversed, see _reversed)
     # a Checkout Session's status, for fetch
     "open": "pending",
     "complete": "succeeded",  # with payment_status "paid"; "unpaid": pending
@@ -151,13 +159,14 @@ def refund(credentials: Credentials, payment_reference: str, amount: int, idempo
     """Refund ``amount`` of the PaymentIntent ``payment_reference`` (``POST /v1/refunds``, under
     ``idempotency_key``: a request sent again gets the first refund back, for 24 hours), then
     read its charge: the truth after it, ``charge.refunded`` as its webhook will tell it
-    (``amount_reversed``: what the charge has refunded in all, other refunds included).
+    (``amount_reversed``: what went back of the charge in all, other refunds and lost
+    disputes included).
     https://docs.stripe.com/api/refunds/create"""
 
     def create(client: stripe_library.StripeClient) -> dict[str, Any]:
         params: stripe_library.params.RefundCreateParams = {"payment_intent": payment_reference, "amount": amount}
         made = client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key}).to_dict()
-        return client.v1.charges.retrieve(str(_id(made.get("charge")))).to_dict()
+        return _charge(client, str(_id(made.get("charge"))))
 
     charge = _call(create, credentials)
     return _event(f"refund:{idempotency_key}", "charge.refunded", charge, datetime.now(UTC))
@@ -253,12 +262,41 @@ def fetch(credentials: Credentials, reference: str) -> ProviderEvent | None:
 
 
 def _intent(client: stripe_library.StripeClient, intent_id: str) -> dict[str, Any]:
-    """A PaymentIntent with its latest charge (what was refunded) expanded."""
+    """A PaymentIntent with its latest charge (what was refunded and disputed) expanded."""
     intent: dict[str, Any] = client.v1.payment_intents.retrieve(intent_id).to_dict()
     charge = intent.get("latest_charge")
     if isinstance(charge, str):
-        intent["latest_charge"] = client.v1.charges.retrieve(charge).to_dict()
+        intent["latest_charge"] = _charge(client, charge)
     return intent
+
+
+def _charge(client: stripe_library.StripeClient, charge_id: str) -> dict[str, Any]:
+    """A charge, with its disputes (``disputes``: not a field of Stripe's, ours) when it says it
+    was ``disputed``: one more call only for the rare disputed charge. Stripe opens at most one
+    dispute per charge; a page of 100 holds every one."""
+    charge: dict[str, Any] = client.v1.charges.retrieve(charge_id).to_dict()
+    if charge.get("disputed"):
+        found = client.v1.disputes.list(params={"charge": charge_id, "limit": 100}).to_dict()
+        charge["disputes"] = [d for d in found.get("data") or [] if isinstance(d, dict)]
+    return charge
+
+
+def _reversed(charge: Any) -> tuple[int, Status | None]:
+    """What went back of a charge in all, and the status that says so: its refunds
+    (``refunded``) and the disputes it lost (``disputed``: Stripe took that money back; a
+    dispute won or still open reverses nothing). Amounts in the charge's currency."""
+    if not isinstance(charge, dict):
+        return 0, None
+    refunded = int(charge.get("amount_refunded") or 0)
+    currency = str(charge.get("currency") or "").lower()
+    lost = sum(
+        int(dispute.get("amount") or 0)
+        for dispute in charge.get("disputes") or []
+        if isinstance(dispute, dict)
+        and dispute.get("status") == "lost"
+        and str(dispute.get("currency") or currency).lower() == currency
+    )
+    return refunded + lost, "disputed" if lost else "refunded" if refunded else None
 
 
 def _failure(intent: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -297,14 +335,14 @@ def _event(event_id: str, kind: str, obj: dict[str, Any], at: datetime) -> Provi
         case "payment_intent":
             return _payment_intent(common, kind, obj)
         case "charge":
-            refunded = obj.get("amount_refunded") or 0
+            reversed_, reversal = _reversed(obj)
             return ProviderEvent(
                 **common,
-                status=STATUSES.get(kind) if refunded else None,
+                status=reversal if STATUSES.get(kind) else None,
                 provider_status="refunded" if obj.get("refunded") else "partially_refunded",
                 payment_reference=_id(obj.get("payment_intent")),
                 amount_received=obj.get("amount_captured", obj.get("amount")),
-                amount_reversed=refunded,
+                amount_reversed=reversed_,
             )
         case "dispute":
             lost = obj.get("status") == "lost"
@@ -319,16 +357,15 @@ def _event(event_id: str, kind: str, obj: dict[str, Any], at: datetime) -> Provi
 
 
 def _payment_intent(common: dict[str, Any], kind: str, intent: dict[str, Any]) -> ProviderEvent:
-    """A PaymentIntent: its event type's status (or, fetched, its own status: refunded once its
-    charge was), with why its last attempt failed."""
+    """A PaymentIntent: its event type's status (or, fetched, its own status: refunded or
+    disputed once its charge was), with why its last attempt failed."""
     status = STATUSES.get(kind) if kind != "payment_intent" else INTENT_STATUSES.get(str(intent.get("status")))
-    charge = intent.get("latest_charge")
-    refunded = charge.get("amount_refunded", 0) if isinstance(charge, dict) else 0
-    if status == "succeeded" and refunded:
-        status = "refunded"
+    reversed_, reversal = _reversed(intent.get("latest_charge"))
+    if status == "succeeded" and reversal:
+        status = reversal
     code, message = _failure(intent) if status == "failed" else (None, None)
     received = intent.get("amount_received")
-    if received is None and status in ("succeeded", "refunded"):
+    if received is None and status in ("succeeded", "refunded", "disputed"):
         received = intent.get("amount")  # Stripe always says; localstripe (the stand-in) does not
     return ProviderEvent(
         **common,
@@ -337,7 +374,7 @@ def _payment_intent(common: dict[str, Any], kind: str, intent: dict[str, Any]) -
         reference=intent.get("id") if kind == "payment_intent" else None,
         payment_reference=intent.get("id"),
         amount_received=received,
-        amount_reversed=refunded or None,
+        amount_reversed=reversed_ or None,
         payment_method=_id(intent.get("payment_method")),
         failure_code=code,
         failure_message=message,
@@ -346,17 +383,16 @@ def _payment_intent(common: dict[str, Any], kind: str, intent: dict[str, Any]) -
 
 def _session(common: dict[str, Any], kind: str, session: dict[str, Any]) -> ProviderEvent:
     """A Checkout Session: its event type's status (or, fetched, its own status), pending
-    while unpaid, refunded once its payment's charge was refunded."""
+    while unpaid, refunded or disputed once its payment's charge was refunded or lost a dispute."""
     paid = session.get("payment_status") in ("paid", "no_payment_required")
     status = STATUSES.get(kind) or STATUSES.get(str(session.get("status")))
     if status == "succeeded" and not paid:
         status = "pending"
     intent = session.get("payment_intent")
     intent = intent if isinstance(intent, dict) else {}
-    charge = intent.get("latest_charge")
-    refunded = charge.get("amount_refunded", 0) if isinstance(charge, dict) else 0
-    if status == "succeeded" and refunded:
-        status = "refunded"
+    reversed_, reversal = _reversed(intent.get("latest_charge"))
+    if status == "succeeded" and reversal:
+        status = reversal
     return ProviderEvent(
         **common,
         status=status,
@@ -364,7 +400,7 @@ def _session(common: dict[str, Any], kind: str, session: dict[str, Any]) -> Prov
         reference=session.get("id"),
         payment_reference=_id(session.get("payment_intent")),
         amount_received=intent.get("amount_received", session.get("amount_total")) if paid else 0,
-        amount_reversed=refunded or None,
+        amount_reversed=reversed_ or None,
         payment_method=_id(intent.get("payment_method")),
         **_card(intent.get("payment_method")),
     )

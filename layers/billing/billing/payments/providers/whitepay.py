@@ -6,7 +6,13 @@
   answers ``{"order": {"id", "status", "value", "received_total", "acquiring_url", ...}}``.
   Whitepay orders take no expiry: our checkout session's own expiry governs.
   https://docs.whitepay.com/docs/http-api/acquiring/crypto
-- Truth: ``GET {base}/private-api/crypto-orders/{slug}/{order id}`` (same page).
+- Truth: ``GET {base}/private-api/crypto-orders/{slug}/{order id}`` (same page): the order
+  with what arrived (``received_total``) and its ``transactions``. An overpayment's excess
+  returned to the payer (``rollback::to_client``) is read from there, not from the webhook: the
+  order's completed transactions of type ``ROLLBACK_TO_CLIENT`` (``ROLLBACK_TYPES``), their
+  ``value`` in their ``currency``, add up to ``amount_reversed`` and make the truth
+  ``refunded``. The type name is our reading of the order API, served so by the stand-in;
+  check it against a real order with a rollback before relying on it in production.
 - Webhooks: header ``Signature`` = hex HMAC-SHA256 of the JSON body with the store's webhook
   token; Whitepay's own sample computes it as ``HmacSHA256(JSON.stringify(payload), secret)``
   (https://docs.whitepay.com/docs/webhooks/auth), i.e. over a serialization of the payload,
@@ -70,7 +76,8 @@ STATUSES: Mapping[str, Status] = {
     "order::final_amount_was_received": "succeeded",
     "order::partially_fulfilled": "partially_paid",
     "order::declined": "expired",
-    "rollback::to_client": "refunded",  # of the excess only: amount_reversed says how much
+    "rollback::to_client": "refunded",  # of the excess only: the fetched order's rollbacks say how much
+    # ("rollback::to_merchant": the excess stays with the merchant, already customer credit: unmapped)
     # order statuses, for fetch
     "INIT": "pending",
     "OPEN": "pending",
@@ -80,6 +87,10 @@ STATUSES: Mapping[str, Status] = {
     "FAILED": "failed",
     "CANCELLED": "failed",
 }
+
+
+ROLLBACK_TYPES = frozenset({"ROLLBACK_TO_CLIENT"})
+"""An order's transaction types that return money to the payer (see the module)."""
 
 
 def create_checkout(credentials: Credentials, request: CheckoutRequest) -> ProviderCheckout:
@@ -157,32 +168,56 @@ def _event(payload: Any, now: datetime) -> ProviderEvent:
 
 def _order_event(event_id: str, kind: str, order: dict[str, Any], now: datetime) -> ProviderEvent:
     """An order (from a webhook or a fetch): the event type's status, else the order's own,
-    corrected by what arrived against what was asked (``base.settled``)."""
+    corrected by what arrived against what was asked (``base.settled``); ``refunded`` once
+    some of what arrived went back to the payer (``_rolled_back``)."""
     currency = str(order.get("currency") or "").upper() or None
     asked = base.to_minor(order.get("value"), currency)
     received = _received(order, currency)
-    status = STATUSES.get(kind) or STATUSES.get(str(order.get("status")))
+    status = base.settled(STATUSES.get(kind) or STATUSES.get(str(order.get("status"))), asked, received)
+    rolled_back = _rolled_back(order, currency)
+    if rolled_back and status in ("succeeded", "partially_paid"):
+        status = "refunded"
     return ProviderEvent(
         id=event_id,
         provider=NAME,
         type=kind,
-        status=base.settled(status, asked, received),
+        status=status,
         occurred_at=_time(order.get("completed_at") or order.get("created_at")) or now,
         provider_status=order.get("status"),
         checkout_session=order.get("external_order_id"),
         reference=order.get("id"),
         amount_received=received,
+        amount_reversed=rolled_back or None,
         currency=currency,
     )
 
 
 def _received(order: dict[str, Any], currency: str | None) -> int | None:
     """``received_total`` in minor units of the order's currency (see the module)."""
-    total, paid_in = order.get("received_total"), str(order.get("received_currency") or "").upper()
+    return _in_order_currency(order, order.get("received_total"), order.get("received_currency"), currency)
+
+
+def _rolled_back(order: dict[str, Any], currency: str | None) -> int:
+    """What the order's completed rollbacks returned to the payer, in minor units of its
+    currency (0 when the order lists no transactions, or one cannot be converted)."""
+    total = 0
+    for transaction in order.get("transactions") or []:
+        if not isinstance(transaction, dict) or str(transaction.get("type") or "").upper() not in ROLLBACK_TYPES:
+            continue
+        if str(transaction.get("status") or "").upper() != "COMPLETE":
+            continue
+        total += _in_order_currency(order, transaction.get("value"), transaction.get("currency"), currency) or 0
+    return total
+
+
+def _in_order_currency(order: dict[str, Any], amount: Any, paid_in: Any, currency: str | None) -> int | None:
+    """``amount`` of ``paid_in`` (the order's currency when not given) in minor units of the
+    order's ``currency``: at the order's fixated ``exchange_rate`` when another, rounded down."""
+    paid_in = str(paid_in or "").upper()
     if not paid_in or paid_in == currency:
-        return base.to_minor(total, currency)
+        return base.to_minor(amount, currency)
     try:
-        converted = Decimal(str(total)) * Decimal(str(order["exchange_rate"]))
+        converted = Decimal(str(amount)) * Decimal(str(order["exchange_rate"]))
     except (KeyError, InvalidOperation, TypeError):
         return None
     return base.to_minor(str(converted), currency)
