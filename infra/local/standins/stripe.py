@@ -36,9 +36,15 @@ the stand-in-only ``POST /_standin/stripe/declining {"key", "customer"}`` makes 
 off-session charge of that Stripe customer decline (``insufficient_funds``, charged to the
 declining test card 4000 0000 0000 0341 instead: the failed intent names that card).
 
+Disputes: localstripe has none, so the stand-in keeps them (one per charge, like Stripe): the
+stand-in-only ``POST /_standin/stripe/disputes {"key", "payment_intent", "status", "amount"}``
+opens a dispute on the intent's latest charge (``charge.dispute.created``) or moves it to
+``won``/``lost`` (``charge.dispute.closed``); ``GET /v1/disputes`` lists them and
+``GET /v1/charges/{id}`` sets the charge's ``disputed`` flag, as our Stripe module reads them.
+
 Limits: no Prices or Products (``price_data`` only), no ``mode=setup``/``subscription``, no
 automatic expiry at ``expires_at`` (``/expire`` does it), no async payment methods
-(``checkout.session.async_payment_*``), no disputes; localstripe's own webhooks (payment
+(``checkout.session.async_payment_*``); localstripe's own webhooks (payment
 intents it changes when called directly) are not forwarded, since it cannot tell which key
 an object belongs to; localstripe refuses parameters it does not know (``setup_future_usage``, ``description`` ...).
 """
@@ -83,6 +89,7 @@ class StripeStandIn(StandIn):
         self._idempotent: dict[tuple[str, str], str] = {}  # (key, Idempotency-Key) -> session id
         self._charges: dict[tuple[str, str], Response] = {}  # (key, Idempotency-Key) -> off-session answer
         self._declining: set[tuple[str, str]] = set()  # (key, Stripe customer) whose saved cards decline
+        self._disputes: dict[str, dict[str, Any]] = {}  # charge id -> {"dispute", "key"} (one per charge)
         super().__init__(host, port)
 
     def routes(self) -> list[tuple[str, str, Handler]]:
@@ -95,6 +102,9 @@ class StripeStandIn(StandIn):
             ("POST", r"/pay/(?P<id>cs_\w+)/decline", self._decline),
             ("POST", r"/_standin/stripe/declining", self._decline_later),
             ("POST", r"/v1/payment_intents", self._create_intent),
+            ("POST", r"/_standin/stripe/disputes", self._dispute),
+            ("GET", r"/v1/disputes", self._list_disputes),
+            ("GET", r"/v1/charges/(?P<id>ch_\w+)", self._retrieve_charge),
             ("GET", r"/v1/.*", self._proxy),
             ("POST", r"/v1/.*", self._proxy),
             ("DELETE", r"/v1/.*", self._proxy),
@@ -221,6 +231,55 @@ class StripeStandIn(StandIn):
         with self.lock:
             self._declining.add((str(body["key"]), str(body["customer"])))
         return json_response({"declining": body["customer"]})
+
+    def _dispute(self, request: Request) -> Response:
+        """Stand-in only: the cardholder disputes the latest charge of ``payment_intent`` (owned
+        by ``key``), or the dispute moves on: ``status`` (``needs_response`` by default; ``won``
+        or ``lost`` closes it), ``amount`` (default the charge's). Sends
+        ``charge.dispute.created`` for a new dispute and ``charge.dispute.closed`` once closed."""
+        body = request.json()
+        key, status = str(body["key"]), str(body.get("status") or "needs_response")
+        intent = self._localstripe(key, "GET", f"/v1/payment_intents/{body['payment_intent']}", None)
+        latest = intent.get("latest_charge")
+        charge_id = str(latest.get("id") if isinstance(latest, dict) else latest)
+        charge = self._localstripe(key, "GET", f"/v1/charges/{charge_id}", None)
+        with self.lock:
+            held = self._disputes.get(charge_id)
+            kinds = [] if held else ["charge.dispute.created"]
+            dispute = held["dispute"] if held else {
+                "id": "dp_" + secrets.token_hex(12), "object": "dispute", "charge": charge_id,
+                "payment_intent": intent["id"], "amount": int(body.get("amount") or charge["amount"]),
+                "currency": charge["currency"], "created": int(time.time()), "livemode": False,
+                "reason": "fraudulent", "metadata": {}, "is_charge_refundable": False,
+            }  # fmt: skip
+            dispute["status"] = status
+            self._disputes[charge_id] = {"dispute": dispute, "key": key}
+            kinds += ["charge.dispute.closed"] if status in ("won", "lost") else []
+            snapshot = json.loads(json.dumps(dispute))
+        for kind in kinds:
+            self._send(key, kind, snapshot)
+        return json_response(snapshot)
+
+    def _list_disputes(self, request: Request) -> Response:
+        """``GET /v1/disputes`` (filters ``charge``, ``payment_intent``): the key's disputes."""
+        key = request.bearer()
+        wanted = {name: request.query.get(name) for name in ("charge", "payment_intent") if request.query.get(name)}
+        with self.lock:
+            found = [held["dispute"] for held in self._disputes.values() if held["key"] == key
+                     and all(held["dispute"][name] == value for name, value in wanted.items())]  # fmt: skip
+            data = json.loads(json.dumps(found))
+        return json_response({"object": "list", "url": "/v1/disputes", "has_more": False, "data": data})
+
+    def _retrieve_charge(self, request: Request) -> Response:
+        """localstripe's charge, with Stripe's ``disputed`` flag (localstripe has no disputes)."""
+        answer = self._proxy(request)
+        if answer.status != 200:
+            return answer
+        charge = json.loads(answer.body)
+        with self.lock:
+            held = self._disputes.get(charge.get("id"))
+            charge["disputed"] = held is not None and held["key"] == request.bearer()
+        return json_response(charge)
 
     def _create_intent(self, request: Request) -> Response:
         """A PaymentIntent: an off-session one is served here (see the module's docstring), any

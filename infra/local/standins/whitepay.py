@@ -15,9 +15,16 @@ the store's slug, of the payload serialized as PHP's ``json_encode`` does (``\\/
 while the body on the wire is compact JSON with plain ``/``: the difference integrators report
 for the real service (see ``billing.payments.providers.whitepay``), so our verifier meets it.
 
+Rollbacks: returning an overpayment's excess is the merchant's decision in Whitepay's CRM, so
+the stand-in takes it from the stand-in-only ``POST /_standin/whitepay/rollbacks {"order",
+"to": "client"|"merchant", "amount"?}`` (default: all the excess not yet rolled back): a
+completed transaction of type ``ROLLBACK_TO_CLIENT`` (or ``ROLLBACK_TO_MERCHANT``) in the
+order's currency joins the order's ``transactions`` (``received_total`` keeps what arrived),
+and ``rollback::to_client`` (or ``rollback::to_merchant``) is sent with it.
+
 Limits: the payer pays in the order's currency (``received_currency`` = ``currency``, no
-exchange rate); no network confirmations, fees, rollbacks of overpayments (a merchant's
-decision in Whitepay's CRM) nor withdrawals; any non-empty token is accepted for a slug.
+exchange rate); no network confirmations, fees nor withdrawals; the rollback transaction's
+shape is our reading of Whitepay's order API; any non-empty token is accepted for a slug.
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ class WhitepayStandIn(StandIn):
             ("GET", r"/crypto-orders/(?P<id>[^/]+)", self._page),
             ("POST", r"/crypto-orders/(?P<id>[^/]+)/pay", self._pay),
             ("POST", r"/crypto-orders/(?P<id>[^/]+)/expire", self._expire),
+            ("POST", r"/_standin/whitepay/rollbacks", self._rollback),
         ]
 
     def _create(self, request: Request) -> Response:
@@ -148,6 +156,34 @@ class WhitepayStandIn(StandIn):
             event, slug, target = _order_event(order, "order::declined"), held["slug"], order["failure_link"]
         self._send(slug, event)
         return redirect(target) if target else json_response({"order": order})
+
+    def _rollback(self, request: Request) -> Response:
+        """Stand-in only: the merchant rolls an overpayment's excess back (see the module)."""
+        body = request.json()
+        to = str(body.get("to") or "client")
+        if to not in ("client", "merchant"):
+            return _error(422, "to is client or merchant.")
+        with self.lock:
+            held = self._orders.get(str(body.get("order")))
+            if held is None:
+                return _error(404, "Order not found.")
+            order = held["order"]
+            rolled = sum((Decimal(t["value"]) for t in order["transactions"] if t["type"].startswith("ROLLBACK")),
+                         Decimal(0))  # fmt: skip
+            excess = Decimal(order["received_total"]) - Decimal(order["value"]) - rolled
+            amount = decimal(body.get("amount")) if body.get("amount") is not None else excess
+            if amount is None or amount <= 0 or amount > excess:
+                return _error(422, f"Only an overpayment's excess ({plain(max(excess, Decimal(0)))}) rolls back.")
+            transaction = {
+                "id": str(uuid.uuid4()), "order_id": order["id"], "external_order_id": order["external_order_id"],
+                "stock_orders": [], "currency": order["currency"], "value": plain(amount), "is_internal": False,
+                "type": f"ROLLBACK_TO_{to.upper()}", "status": "COMPLETE", "hash": uuid.uuid4().hex,
+                "created_at": _now(), "completed_at": _now(),
+            }  # fmt: skip
+            order["transactions"].append(transaction)
+            slug = held["slug"]
+        self._send(slug, {"transaction": transaction, "event_type": f"rollback::to_{to}"})
+        return json_response({"transaction": transaction})
 
     def _send(self, slug: str, event: dict[str, Any]) -> None:
         secret = self.secret_for(slug)

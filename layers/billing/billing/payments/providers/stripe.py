@@ -262,10 +262,12 @@ def fetch(credentials: Credentials, reference: str) -> ProviderEvent | None:
 
 
 def _intent(client: stripe_library.StripeClient, intent_id: str) -> dict[str, Any]:
-    """A PaymentIntent with its latest charge (what was refunded and disputed) expanded."""
+    """A PaymentIntent with its latest charge (what was refunded and disputed) expanded. The
+    charge is read even when the intent came with it inline (localstripe does that), since only
+    ``_charge`` adds its disputes."""
     intent: dict[str, Any] = client.v1.payment_intents.retrieve(intent_id).to_dict()
-    charge = intent.get("latest_charge")
-    if isinstance(charge, str):
+    charge = _id(intent.get("latest_charge"))
+    if charge:
         intent["latest_charge"] = _charge(client, charge)
     return intent
 
