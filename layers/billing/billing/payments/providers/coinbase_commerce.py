@@ -22,6 +22,15 @@ What arrived is the sum of the charge's payments in its local currency (not fail
 against ``pricing.local.amount`` it makes an underpayment ``partially_paid`` and a payment
 after expiry ``succeeded`` (``base.settled``); an overpayment is ``succeeded`` with the excess
 in ``amount_received`` (Coinbase does not refund it).
+
+Reversals: none is mapped. Coinbase Commerce has no refund or chargeback of a charge (a
+confirmed on-chain payment is final; returning crypto is the merchant's own transfer, recorded
+as an offline refund). The one way money counted here can vanish is a payment counted before
+it was confirmed (a charge ``UNRESOLVED`` with a payment still ``PENDING``) that then fails
+(dropped or double-spent): ``fetch`` then reports less arrived, but ``settlement.advance``
+never lowers what arrived, so it stays recorded. Known gap, left open: counting only
+``CONFIRMED`` payments, or turning the drop into ``amount_reversed``, needs Coinbase's payment
+statuses confirmed first.
 """
 
 from __future__ import annotations
