@@ -61,7 +61,8 @@ def up(config: StackConfig) -> int:
     if stack.standins is not None:
         providers = demo.connect_providers(seeded.tenant_id, stack.standins)
         print(_standins(stack.standins.environment(), providers), flush=True)
-    print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created), flush=True)
+    link = demo.checkout_link(seeded.tenant_id)
+    print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created, link), flush=True)
     while not stopped.wait(timeout=1):
         pass
     print("\nStopping ...", flush=True)
@@ -69,13 +70,14 @@ def up(config: StackConfig) -> int:
     return 0
 
 
-def _welcome(api: str, tenant_id: str, key: str, created: bool) -> str:
+def _welcome(api: str, tenant_id: str, key: str, created: bool, checkout_link: str | None = None) -> str:
     origin = "created" if created else "found (a new key was issued)"
+    pay = f"\n  Pay an invoice: {checkout_link}   (in a browser: README, Get paid)" if checkout_link else ""
     return f"""
 Billing platform running.
   API:            {api}
   Demo tenant:    {tenant_id} ({origin})
-  Demo API key:   {key}
+  Demo API key:   {key}{pay}
 
 Try it:
   export KEY={key}

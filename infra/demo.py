@@ -1,7 +1,9 @@
 """Demo data for ``make run``: a tenant with a tariff, customers, subscriptions, usage, and
 two months of invoices on a test clock (a credit note, a downgrade paid by customer credit, a
-bank transfer that paid the open invoices and left customer credit), created on first start;
-and its accounts with every payment provider, each pointed at its local stand-in.
+bank transfer that paid the open invoices and left customer credit, and a customer whose
+invoices are left open, to be paid online), created on first start; its accounts with every
+payment provider, each pointed at its local stand-in; and, at every start, a checkout link for
+the oldest of those open invoices (README "Get paid").
 
 The demo tenant's id is kept in an SSM parameter. Secrets are never stored,
 so when the endpoint kept the tenant from an earlier run (LocalStack), a
@@ -22,10 +24,11 @@ from botocore.exceptions import ClientError
 from billing.adapters import services
 from billing.catalog.service import create_request
 from billing.clock import to_wire
-from billing.customers import CustomerCreate
+from billing.customers import CustomerCreate, CustomerQuery
 from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.model import InvoiceQuery
 from billing.payments.accounts import reveal
+from billing.payments.checkout import CheckoutSessionCreate
 from billing.payments.model import PaymentCreate
 from billing.scope import Scope
 from billing.settings import get_settings
@@ -133,6 +136,18 @@ DOWNGRADE_CUSTOMER = {
 }
 
 
+PAYER_CUSTOMER: dict[str, Any] = {
+    "external_id": "northwind-7",
+    "name": "Northwind Café",
+    "email": "accounts@northwind.example",
+    "currency": "USD",
+    "address": {"country": "US", "region": "NY", "city": "New York"},
+}
+"""On ``starter`` (USD 19.00 a month, no tax in NY) from the history's 20th day, so that it has
+exactly two invoices whatever the months' lengths; both are left open for the newcomer to pay
+on the hosted checkout, one by card, the other in crypto."""
+
+
 @dataclass(frozen=True)
 class Demo:
     tenant_id: str
@@ -186,9 +201,10 @@ def _usage(scope: Scope) -> None:
 
 def _history(scope: Scope, settle: Callable[[], None]) -> None:
     """Two months of history on a test clock: a customer on ``pro`` (no trial) with API usage,
-    its monthly invoices finalized and numbered (a PDF each), and a credit note; and a customer
+    its monthly invoices finalized and numbered (a PDF each), and a credit note; a customer
     who moved from ``pro-annual`` to ``pro`` after 20 days: the unused part of the year came
-    back as customer credit, which pays its monthly invoices since."""
+    back as customer credit, which pays its monthly invoices since; and a customer on
+    ``starter`` from that day, whose two invoices nobody paid yet."""
     start = (datetime.now(UTC) - timedelta(days=62)).replace(hour=0, minute=0, second=0, microsecond=0)
     clock = services.test_clocks().create(
         scope, TestClockCreate.model_validate({"frozen_time": to_wire(start), "name": "Demo history"})
@@ -205,12 +221,18 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
     annual = services.subscriptions().create(
         scope, SubscriptionCreate.model_validate({"customer": vertex.id, "plan": "pro-annual", "trial_days": 0})
     )
+    payer = services.customers().create(
+        scope, CustomerCreate.model_validate({**PAYER_CUSTOMER, "test_clock": clock.id})
+    )
     for month, calls in enumerate((1500, 2600)):
         moment = start + timedelta(days=30 * month + 20)
         services.advance_test_clock(scope, clock.id, Advance.model_validate({"to": to_wire(moment)}))
         if month == 0:
             services.subscriptions().change_plan(
                 scope, annual.id, ChangePlan.model_validate({"plan": "pro", "when": "now"})
+            )
+            services.subscriptions().create(
+                scope, SubscriptionCreate.model_validate({"customer": payer.id, "plan": "starter"})
             )
         events = [{"transaction_id": f"demo-hist-{month}-{n}", "customer": customer.id, "code": "api_calls",
                    "timestamp": to_wire(moment - timedelta(minutes=n % 600))} for n in range(calls)]  # fmt: skip
@@ -247,6 +269,23 @@ STANDIN_ACCOUNTS: dict[str, tuple[Callable[[], dict[str, str]], str, str]] = {
 }  # fmt: skip
 """Per provider: made-up credentials for its stand-in (which takes any), the credential its
 stand-in files webhooks under, and the secret it signs them with (infra/local/standins)."""
+
+
+def checkout_link(tenant_id: str) -> str | None:
+    """A checkout link (``POST /v1/checkout_sessions``) for the oldest open invoice of the
+    demo's payer, made at every start (a link lives 24 hours at most); None once they are all
+    paid, or where the platform has no public URL to build links on."""
+    scope = Scope(tenant_id, livemode=False)
+    payers = services.customers().list(scope, CustomerQuery(external_id=PAYER_CUSTOMER["external_id"])).data
+    if not payers:
+        return None
+    invoices = services.invoices().list(scope, InvoiceQuery(customer=payers[0].id, status="open")).data
+    payable = [invoice for invoice in invoices if invoice.amount_due > 0]
+    if not payable:
+        return None
+    sessions = services.checkout_sessions()
+    session, _ = sessions.create(scope, CheckoutSessionCreate(invoice=payable[-1].id))  # lists are newest first
+    return sessions.url(session)
 
 
 def connect_providers(tenant_id: str, standins: StandIns) -> list[str]:

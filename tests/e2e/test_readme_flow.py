@@ -205,3 +205,66 @@ def test_the_demo_customer_paid_by_bank_transfer(running: Running) -> None:
     assert {i["status"] for i in invoices.json()["data"]} == {"paid"}
     balance = requests.get(f"{running.url}/v1/customers/clockwork-01/balance", headers=headers, timeout=10).json()
     assert (balance["customer"], balance["receivable"], balance["customer_credit"]) == (payment["customer"], 0, 2500)
+
+
+def test_get_paid_walkthrough(running: Running) -> None:
+    """README "Get paid" on the demo data: Northwind Café's two open invoices, one paid by card on
+    the Stripe stand-in, the other in crypto on Whitepay's, first too little, then the rest. The
+    pages' forms are posted as a browser without scripts would (the Chromium test is
+    tests/e2e/test_checkout_browser.py); the running platform's queue workers process the
+    stand-ins' webhooks in the background, so each step waits for the invoice to move."""
+    from tests.integration.standin_client import open_page, submit
+    from tests.integration.test_checkout_pages import forms_of
+
+    headers = bearer(running.demo_key)
+
+    def call(method: str, path: str, body: dict | None = None) -> requests.Response:
+        return requests.request(method, f"{running.url}{path}", headers=headers, json=body, timeout=30)
+
+    def pay(link: str, method: str, **values: str) -> str:
+        """Choose ``method`` on the link's page, send the stand-in's pay form: where it lands."""
+        chosen = forms_of(requests.get(link, timeout=30).text)[method]
+        standin_page = submit(link, chosen)[1]
+        status, landed = submit(standin_page, open_page(standin_page)[1]["pay"], **values)
+        assert status == 303, standin_page
+        return landed
+
+    def once(invoice_id: str, amount_due: int) -> dict:
+        deadline = time.monotonic() + 60
+        while (found := call("GET", f"/v1/invoices/{invoice_id}").json())["amount_due"] != amount_due:
+            assert time.monotonic() < deadline, found
+            time.sleep(0.3)
+        return found
+
+    providers = call("GET", "/v1/payment_providers").json()["data"]
+    assert sorted(p["provider"] for p in providers if p["enabled"]) == ["coinbase_commerce", "stripe", "whitepay"]
+    northwind = call("GET", "/v1/customers?external_id=northwind-7").json()["data"][0]["id"]
+    newer, older = call("GET", f"/v1/invoices?customer={northwind}&status=open").json()["data"]
+    assert [(i["total"], i["amount_due"], i["currency"]) for i in (newer, older)] == [(1900, 1900, "USD")] * 2
+
+    card = call("POST", "/v1/checkout_sessions", {"invoice": older["id"]}).json()
+    assert pay(card["url"], "card") == card["url"] + "/return"
+    assert once(older["id"], 0)["status"] == "paid"
+    assert 'data-state="paid"' in requests.get(card["url"] + "/return", timeout=30).text
+    assert call("GET", f"/v1/checkout_sessions/{card['id']}").json()["status"] == "complete"
+    assert call("POST", "/v1/checkout_sessions", {"invoice": older["id"]}).json()["error"]["code"] == "invoice_paid"
+
+    crypto = call("POST", "/v1/checkout_sessions", {"invoice": newer["id"]}).json()
+    assert pay(crypto["url"], "whitepay", amount="10") == crypto["url"] + "/return"
+    assert once(newer["id"], 900)["status"] == "open"
+    assert 'data-state="partially_paid"' in requests.get(crypto["url"] + "/return", timeout=30).text
+    pay(crypto["url"], "whitepay")  # a new order, for the rest
+    assert once(newer["id"], 0)["status"] == "paid"
+
+    payments = call("GET", f"/v1/payments?invoice={newer['id']}").json()["data"]
+    assert sorted((p["provider"], p["status"], p["amount_received"]) for p in payments) == [
+        ("whitepay", "partially_paid", 1000), ("whitepay", "succeeded", 900)]  # fmt: skip
+    [by_card] = call("GET", f"/v1/payments?invoice={older['id']}").json()["data"]
+    assert (by_card["provider"], by_card["channel"], by_card["status"]) == ("stripe", "card", "succeeded")
+    balance = call("GET", f"/v1/customers/{northwind}/balance").json()
+    assert (balance["receivable"], balance["customer_credit"]) == (0, 0)
+    ledger = call("GET", f"/v1/customers/{northwind}/ledger").json()
+    assert {k: v for k, v in ledger["balances"].items() if k.startswith("cash:")} == {
+        "cash:stripe": 1900, "cash:whitepay": 1900}  # fmt: skip
+    for entry in ledger["entries"]:
+        assert sum(p["debit"] for p in entry["postings"]) == sum(p["credit"] for p in entry["postings"]), entry
