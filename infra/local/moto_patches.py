@@ -33,19 +33,28 @@ The patches:
   through its generic response serializer (about a millisecond per record), so reading a
   busy stream cost more than writing the table; ``GetRecords`` answers with moto's own JSON
   dump of the records instead.
+- **SQS queue attributes, cheaply**: moto builds a queue's whole attribute dict four times per
+  ``SendMessage`` (to read ``ContentBasedDeduplication``), converting every attribute's name
+  from CamelCase again and counting the messages in it by reading the clock twice per message:
+  4 ms on an empty queue, 60 ms with 2,000 messages waiting (a queue nobody drained, as in the
+  webhook benchmark). The same dict is built with the names converted once and the messages
+  counted at one clock reading, by moto's own rules (``Message.visible``, ``Message.delayed``).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import inspect
+import json
 import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from moto.core.utils import camelcase_to_underscores, unix_time_millis
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -55,6 +64,7 @@ from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.sqs.models import Message, Queue
 from werkzeug.serving import make_server
 
 
@@ -75,7 +85,7 @@ class Patch:
     owner: type
     attribute: str
     original: Callable[..., Any]
-    replacement: Callable[..., Any]
+    replacement: Callable[..., Any] | property
     written_for: str
     reads: tuple[Callable[..., Any], ...] = ()
 
@@ -246,6 +256,30 @@ def _get_records(self: DynamoDBStreamsHandler) -> str:
     return records
 
 
+# ---------------------------------------------------------------- SQS queue attributes, cheaply
+_moto_queue_attributes: property = Queue.__dict__["attributes"]
+_snake = functools.cache(camelcase_to_underscores)
+
+
+def _queue_attributes(self: Queue) -> dict[str, Any]:
+    now = unix_time_millis()
+    visible = [now > message.visible_at for message in self._messages]  # Message.visible
+    delayed = [now < message.delayed_until for message in self._messages]  # Message.delayed
+    counts = {
+        "ApproximateNumberOfMessages": sum(v and not d for v, d in zip(visible, delayed, strict=True)),  # .messages
+        "ApproximateNumberOfMessagesDelayed": sum(delayed),
+        "ApproximateNumberOfMessagesNotVisible": len(visible) - sum(visible),
+    }
+    names = [*self.BASE_ATTRIBUTES, *(self.FIFO_ATTRIBUTES if self.fifo_queue else ()),
+             *(self.KMS_ATTRIBUTES if getattr(self, "kms_master_key_id", None) else ())]  # fmt: skip
+    result: dict[str, Any] = {name: counts[name] if name in counts else getattr(self, _snake(name)) for name in names}
+    if self.policy:
+        result["Policy"] = self.policy
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+    return {key: str(value).lower() if isinstance(value, bool) else value for key, value in result.items()}
+
+
 PATCHES = (
     Patch("one request at a time", ThreadedMotoServer, "_server_entry", _moto_server_entry, _server_entry,
           written_for="ef744bd45e1e465a"),
@@ -257,6 +291,12 @@ PATCHES = (
           _batch_execute_statement, written_for="43cc68f4ef1bc81b", reads=(DynamoDBBackend.put_item,)),
     Patch("stream records as stored", DynamoDBStreamsHandler, "get_records", _moto_get_records, _get_records,
           written_for="c86c392b5c255926", reads=(DynamoDBStreamsBackend.get_records,)),
+    Patch("SQS queue attributes, cheaply", Queue, "attributes", _moto_queue_attributes.fget,  # type: ignore[arg-type]
+          property(_queue_attributes), written_for="fa933e48f5051e1e", reads=(
+              Message.__dict__["visible"].fget, Message.__dict__["delayed"].fget, Queue.__dict__["messages"].fget,
+              Queue.__dict__["approximate_number_of_messages"].fget,
+              Queue.__dict__["approximate_number_of_messages_delayed"].fget,
+              Queue.__dict__["approximate_number_of_messages_not_visible"].fget)),
 )  # fmt: skip
 
 

@@ -31,3 +31,39 @@ def test_apply_installs_every_patch() -> None:
     finally:
         for patch, original in originals.items():
             setattr(patch.owner, patch.attribute, original)
+
+
+def test_queue_attributes_are_moto_own() -> None:
+    """The SQS patch builds the very dict moto builds: visible, delayed and in-flight messages
+    counted, FIFO, KMS and redrive attributes included."""
+    import boto3
+    from moto import mock_aws
+    from moto.sqs.models import sqs_backends
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        dead = sqs.create_queue(QueueName="dead")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        plain = sqs.create_queue(
+            QueueName="plain",
+            Attributes={
+                "KmsMasterKeyId": "alias/aws/sqs",
+                "RedrivePolicy": f'{{"deadLetterTargetArn": "{arn}", "maxReceiveCount": 5}}',
+            },
+        )
+        high_throughput = {"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
+        fifo = sqs.create_queue(QueueName="events.fifo", Attributes={"FifoQueue": "true", **high_throughput})
+        for n in range(3):
+            sqs.send_message(QueueUrl=plain["QueueUrl"], MessageBody=f"now {n}")
+            sqs.send_message(QueueUrl=fifo["QueueUrl"], MessageBody=f"{n}", MessageGroupId=f"g{n}",
+                             MessageDeduplicationId=f"d{n}")  # fmt: skip
+        sqs.send_message(QueueUrl=plain["QueueUrl"], MessageBody="later", DelaySeconds=600)
+        sqs.receive_message(QueueUrl=plain["QueueUrl"], MaxNumberOfMessages=1, VisibilityTimeout=600)
+        sqs.receive_message(QueueUrl=fifo["QueueUrl"], MaxNumberOfMessages=1, VisibilityTimeout=600)
+        queues = sqs_backends["123456789012"]["us-east-1"].queues
+        for name, counts in (("plain", (2, 1, 1)), ("events.fifo", (2, 0, 1)), ("dead", (0, 0, 0))):
+            ours, theirs = moto_patches._queue_attributes(queues[name]), moto_patches._moto_queue_attributes.fget(
+                queues[name])  # fmt: skip
+            assert ours == theirs and list(ours) == list(theirs), name
+            assert (ours["ApproximateNumberOfMessages"], ours["ApproximateNumberOfMessagesDelayed"],
+                    ours["ApproximateNumberOfMessagesNotVisible"]) == counts, name  # fmt: skip
