@@ -356,13 +356,20 @@ class StripeStandIn(StandIn):
         secret = self.secret_for(key)
         if secret is None:
             return
-        signed_at = int(time.time())
-        event = {"id": "evt_" + secrets.token_hex(12), "object": "event", "api_version": API_VERSION,
-                 "created": signed_at, "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
-                 "request": {"id": None, "idempotency_key": None}, "type": kind}  # fmt: skip
-        body = json.dumps(event, indent=2).encode()
-        signature = hmac_hex(secret, f"{signed_at}.".encode() + body)
-        self.deliver(key, kind, body, {"Stripe-Signature": f"t={signed_at},v1={signature}"})
+        body, headers = signed(kind, obj, secret)
+        self.deliver(key, kind, body, headers)
+
+
+def signed(kind: str, obj: dict[str, Any], secret: str) -> tuple[bytes, dict[str, str]]:
+    """A new event of type ``kind`` about ``obj``, as Stripe sends it: the body (pretty-printed
+    JSON) and its ``Stripe-Signature`` header, signed with ``secret`` now."""
+    signed_at = int(time.time())
+    event = {"id": "evt_" + secrets.token_hex(12), "object": "event", "api_version": API_VERSION,
+             "created": signed_at, "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
+             "request": {"id": None, "idempotency_key": None}, "type": kind}  # fmt: skip
+    body = json.dumps(event, indent=2).encode()
+    signature = hmac_hex(secret, f"{signed_at}.".encode() + body)
+    return body, {"Stripe-Signature": f"t={signed_at},v1={signature}"}
 
 
 def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:

@@ -140,7 +140,7 @@ class WhitepayStandIn(StandIn):
             order["status"] = "COMPLETE" if complete else "PARTIALLY_FULFILLED"
             order["completed_at"] = _now() if complete else None
             events = [{"transaction": transaction, "event_type": "transaction::completed"}]
-            events.append(_order_event(order, "order::completed" if complete else "order::partially_fulfilled"))
+            events.append(order_event(order, "order::completed" if complete else "order::partially_fulfilled"))
             slug, target = held["slug"], order["successful_link"]
         for event in events:
             self._send(slug, event)
@@ -153,7 +153,7 @@ class WhitepayStandIn(StandIn):
                 return _error(409, "This order cannot expire now.")
             order = held["order"]
             order["status"] = "DECLINED"
-            event, slug, target = _order_event(order, "order::declined"), held["slug"], order["failure_link"]
+            event, slug, target = order_event(order, "order::declined"), held["slug"], order["failure_link"]
         self._send(slug, event)
         return redirect(target) if target else json_response({"order": order})
 
@@ -189,13 +189,21 @@ class WhitepayStandIn(StandIn):
         secret = self.secret_for(slug)
         if secret is None:
             return
-        wire = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
-        signed = json.dumps(event, separators=(",", ":"), ensure_ascii=True).replace("/", "\\/").encode()
-        self.deliver(slug, event["event_type"], wire, {"Signature": hmac_hex(secret, signed)})
+        wire, headers = signed(event, secret)
+        self.deliver(slug, event["event_type"], wire, headers)
 
 
-def _order_event(order: dict[str, Any], event_type: str) -> dict[str, Any]:
+def order_event(order: dict[str, Any], event_type: str) -> dict[str, Any]:
+    """A webhook about ``order`` (as the order API shows it, without its transactions)."""
     return {"order": {k: v for k, v in order.items() if k != "transactions"}, "event_type": event_type}
+
+
+def signed(event: dict[str, Any], secret: str) -> tuple[bytes, dict[str, str]]:
+    """The body on the wire and the headers of a webhook of ``event`` signed with ``secret``
+    (see the module: signed as PHP serializes it, sent as compact JSON)."""
+    wire = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+    php = json.dumps(event, separators=(",", ":"), ensure_ascii=True).replace("/", "\\/").encode()
+    return wire, {"Signature": hmac_hex(secret, php)}
 
 
 def _now() -> str:
