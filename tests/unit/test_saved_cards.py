@@ -31,10 +31,13 @@ class CardProvider(FakeProvider):
         super().__init__("stripe", "card")
         self.charges: list[SavedCardCharge] = []
         self.outcome: Status = "pending"
+        self.refusal: ProviderError | None = None  # raised instead of charging
 
     def charge_saved(self, credentials: Any, charge: SavedCardCharge) -> ProviderCharge:
         """As Stripe: the same idempotency key gets the first intent back, with other
         parameters it is a 400 (and nothing charged)."""
+        if self.refusal is not None:
+            raise self.refusal
         first = next((c for c in self.charges if c.idempotency_key == charge.idempotency_key), None)
         if first is not None and first != charge:
             raise ProviderError("stripe", 400, "Keys for idempotent requests can only be used with the same parameters")
@@ -232,6 +235,20 @@ def test_a_decline_is_recorded_failed_with_its_reason_and_event(cards: Cards) ->
     assert cards.shop.w.invoices_repo.journal(SCOPE, cards.shop.customer)[-1].kind != "payment_received"
     assert cards.charges.charge(SCOPE, cards.shop.invoice.id) == payment  # not again: collections retry
     assert len(cards.card.charges) == 1
+
+
+def test_a_charge_refused_outright_is_failed_not_left_pending_and_an_outage_is_retried(cards: Cards) -> None:
+    cards.with_card()
+    cards.card.refusal = ProviderError("stripe", 503, "Stripe is unavailable")
+    with pytest.raises(ProviderError):  # the message is delivered again
+        cards.charges.charge(SCOPE, cards.shop.invoice.id)
+    cards.card.refusal = ProviderError("stripe", 400, "No such PaymentMethod: 'pm_1'")
+    payment = cards.charges.charge(SCOPE, cards.shop.invoice.id)
+    assert payment is not None and (payment.status, payment.failure_code) == ("failed", "provider_refused")
+    assert payment.provider_reference is None and "No such PaymentMethod" in (payment.failure_message or "")
+    assert cards.payment_events() == ["PaymentFailed"]
+    assert (cards.shop.current().status, cards.shop.current().amount_due) == ("open", 1000)
+    assert cards.charges.charge(SCOPE, cards.shop.invoice.id) == payment  # settled: not charged again
 
 
 def test_the_finalized_event_routed_to_the_queue_names_the_invoice() -> None:

@@ -56,8 +56,13 @@ from billing.invoicing.model import Invoice
 from billing.payments.accounts import EnabledProviders
 from billing.payments.model import Payment, payment_event
 from billing.payments.providers import CARDS_ON_FILE, ProviderEvent, SavedCardCharge
-from billing.payments.providers.base import Credentials
+from billing.payments.providers.base import Credentials, ProviderCharge, ProviderError
 from billing.scope import Scope
+
+REFUSED_OUTRIGHT = frozenset({400, 401, 403, 404})
+"""Provider answers that say the charge was refused before any money moved (a detached card, a
+deleted customer, a revoked key): the payment is ``failed``, not left pending for a retry that
+would be refused again. A decline is not among them: it is a ``failed`` charge already."""
 
 if TYPE_CHECKING:
     from billing.payments.service import CustomerInvoices, PaymentRepository
@@ -137,15 +142,20 @@ class OffSessionCharges:
     ]:  # fmt: skip
         """Charge the stored ``payment``'s amount to ``card`` under its key, and attach the charge
         (failed: with the provider's reason and ``PaymentFailed``): the payment and the charge."""
-        charged = CARDS_ON_FILE[card.provider].charge_saved(credentials, SavedCardCharge(
-            amount=payment.amount, currency=payment.currency, customer_reference=card.customer_reference,
-            payment_method=card.payment_method, description=payment.description or "",
-            metadata={"invoice": payment.invoice or "", "payment": payment.id},
-            idempotency_key=f"off_session-{payment.id}",
-        ))  # fmt: skip
+        try:
+            charged = CARDS_ON_FILE[card.provider].charge_saved(credentials, SavedCardCharge(
+                amount=payment.amount, currency=payment.currency, customer_reference=card.customer_reference,
+                payment_method=card.payment_method, description=payment.description or "",
+                metadata={"invoice": payment.invoice or "", "payment": payment.id},
+                idempotency_key=f"off_session-{payment.id}",
+            ))  # fmt: skip
+        except ProviderError as refused:
+            if refused.status not in REFUSED_OUTRIGHT:
+                raise  # unreachable, throttled, or busy: the message is delivered again
+            charged = ProviderCharge("", "failed", "provider_refused", str(refused))
         failed = charged.status == "failed"
         attached = payment.model_copy(update={
-            "status": "failed" if failed else "pending", "provider_reference": charged.reference,
+            "status": "failed" if failed else "pending", "provider_reference": charged.reference or None,
             "failure_code": charged.failure_code, "failure_message": charged.failure_message,
             "revision": payment.revision + 1,
         })  # fmt: skip
