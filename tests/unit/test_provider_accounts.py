@@ -3,8 +3,10 @@ the endpoint id stays when the credentials are replaced."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -94,6 +96,14 @@ def test_a_stripe_key_of_the_other_mode_is_refused_naming_it_and_nothing_is_writ
         world.accounts.configure(scope, "stripe", {**STRIPE, "api_key": key})
     assert (refused.value.code, refused.value.param) == ("credentials_mode_mismatch", "api_key")
     assert world.accounts.list(scope) == []
+
+
+def test_a_live_account_stored_with_a_test_key_before_the_check_takes_no_payments(world: World) -> None:
+    test = world.accounts.configure(TEST, "stripe", STRIPE)
+    sealed = world.cipher.encrypt(json.dumps(STRIPE).encode(), context(LIVE, "stripe"))
+    world.repo.create(LIVE, replace(test, livemode=True, endpoint_id="we_" + "1" * 26, sealed=sealed))
+    assert [a.provider for a in world.accounts.list(LIVE)] == ["stripe"]
+    assert world.accounts.credentials(LIVE, "stripe") is None and world.accounts.enabled(LIVE) == []
 
 
 def test_only_secrets_show_their_last_four_characters_and_short_ones_none(world: World) -> None:

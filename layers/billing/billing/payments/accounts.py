@@ -246,7 +246,9 @@ class ProviderAccounts:
             if account is None or not account.enabled or provider not in self._providers:
                 return None
             opened = json.loads(self._cipher.decrypt(account.sealed, context(scope, provider)))
-            return self._providers[provider].Credentials.model_validate(opened)
+            credentials = self._providers[provider].Credentials.model_validate(opened)
+            # Stored before the mode was checked: a test key never takes a live account's payments.
+            return None if credentials.of_other_mode(scope.livemode) else credentials
 
         return self._credentials.get((scope.key, provider), load)
 
@@ -254,7 +256,8 @@ class ProviderAccounts:
         """The providers the scope takes payments through now, by name."""
 
         def load() -> builtins.list[str]:
-            return [a.provider for a in self._repo.list(scope) if a.enabled and a.provider in self._providers]
+            listed = [a.provider for a in self._repo.list(scope) if a.enabled and a.provider in self._providers]
+            return [provider for provider in listed if self.credentials(scope, provider) is not None]
 
         return self._enabled.get(scope.key, load) or []
 
