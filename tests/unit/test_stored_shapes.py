@@ -94,3 +94,22 @@ def test_items_of_the_older_shapes_are_still_read() -> None:
     assert outbox.envelopes_of({"entity": "event", "body": json.dumps(EVENT.envelope())}) == [EVENT.envelope()]
     claim = idempotency.from_item({"fingerprint": "print", "status": Decimal(201), "body": '{"id":"cus_1"}'})
     assert claim.response == StoredResponse(status=201, body={"id": "cus_1"})
+
+
+def test_a_field_at_its_default_is_not_stored_and_reads_back_as_it() -> None:
+    """A field added to a model (``amount_written_off``) costs nothing in the items that leave
+    it at its default: an invoice near 1 KB would otherwise cross into a second write unit."""
+    from billing.adapters.dynamodb.invoices import INVOICE
+    from billing.invoicing.model import Invoice
+
+    invoice = Invoice.model_validate({
+        "id": "inv_1", "livemode": False, "customer": "cus_1", "currency": "USD", "status": "open",
+        "billing_reason": "subscription_cycle", "period_start": "2026-01-01T00:00:00Z",
+        "period_end": "2026-02-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z", "total": 500,
+    })  # fmt: skip
+    top = {"customer": "cus_1", "period_start": "2026-01-01T00:00:00Z", "status": "open"}  # beside the body
+    stored = INVOICE.dump(invoice)
+    assert "awo" not in stored and "ap" not in stored and stored["t"] == 500
+    assert INVOICE.load(stored, **top) == invoice
+    written_off = invoice.model_copy(update={"amount_written_off": 3})
+    assert INVOICE.dump(written_off)["awo"] == 3 and INVOICE.load(INVOICE.dump(written_off), **top) == written_off

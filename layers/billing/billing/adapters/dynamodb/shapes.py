@@ -31,11 +31,15 @@ class Shape[M: BaseModel]:
     nested: Mapping[str, Shape[Any]] = field(default_factory=dict)
 
     def dump(self, obj: M) -> dict[str, Any]:
+        """The stored names and values; a field at its default (None, 0, an empty list ...) is
+        left out and read back as that default, so a field added to a model costs nothing in
+        the items that do not use it."""
         stored: dict[str, Any] = {}
+        fields = type(obj).model_fields
         for name, attribute in self.names.items():
             value = getattr(obj, attribute)
-            if value is None:
-                continue  # read back as the field's default
+            if value is None or value == fields[attribute].get_default(call_default_factory=True):
+                continue
             inner = self.nested.get(attribute)
             if inner is not None:
                 value = [inner.dump(v) for v in value] if isinstance(value, list) else inner.dump(value)
