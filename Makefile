@@ -26,7 +26,7 @@ define venv
 	@$(1)/bin/python $(IS_VERSION) 2>/dev/null || { \
 		test -n "$(PYTHON)" || { echo "error: no Python $(PYTHON_VERSION) found (python$(PYTHON_VERSION) on PATH or pyenv); install it, e.g. 'pyenv install $(PYTHON_VERSION)', or run make PYTHON=/path/to/python$(PYTHON_VERSION)" >&2; exit 1; }; \
 		rm -rf $(1) && echo "$(PYTHON) -m venv $(1)" >&2 && $(PYTHON) -m venv $(1); }
-	@$(1)/bin/pip install --quiet --upgrade pip >&2
+	@$(1)/bin/pip install --quiet --upgrade "pip<26.3" >&2  # chalice, which packages with pip, asks for < 26.3
 endef
 
 $(STAMP): requirements-dev.txt layers/billing/requirements.txt functions/api/requirements.txt pyproject.toml layers/billing/pyproject.toml Makefile
