@@ -183,9 +183,11 @@ def test_a_crypto_underpayment_then_the_rest(api: Api, key: str, stack: Embedded
     balanced_ledger(api, key, customer)
 
 
-def test_each_event_five_times_at_once_and_shuffled_leaves_the_ledger_of_the_first(
+def paid_by_card(
     api: Api, key: str, stack: EmbeddedStack, endpoint: Receiver
-) -> None:
+) -> tuple[Credentials, str, dict[str, Any], ProviderEvent]:
+    """A customer's January invoice paid by card on the Stripe stand-in, its signed event caught
+    at ``endpoint`` and verified, not applied: (credentials, customer, invoice, event)."""
     credentials = with_stripe(api, key, stack, endpoint)
     _, customer, jan, _ = customer_with_two_invoices(api, key)
     link = api.post("/v1/checkout_sessions", key, {"invoice": jan["id"]}).body
@@ -194,6 +196,13 @@ def test_each_event_five_times_at_once_and_shuffled_leaves_the_ledger_of_the_fir
     _, forms = open_page(stand_in_page)
     submit(stand_in_page, forms["pay"])
     (paid,) = verified("stripe", credentials, endpoint, 1)
+    return credentials, customer, jan, paid
+
+
+def test_each_event_five_times_at_once_and_shuffled_leaves_the_ledger_of_the_first(
+    api: Api, key: str, stack: EmbeddedStack, endpoint: Receiver
+) -> None:
+    _, customer, _, paid = paid_by_card(api, key, stack, endpoint)
     scope = scope_of(key)
     first = services.payments().apply(scope, "stripe", paid)
     assert first is not None and first.status == "succeeded"
@@ -227,14 +236,7 @@ def test_a_refund_reopens_the_invoice_when_applied_five_times_at_once(
 ) -> None:
     import stripe as stripe_library
 
-    credentials = with_stripe(api, key, stack, endpoint)
-    _, customer, jan, _ = customer_with_two_invoices(api, key)
-    link = api.post("/v1/checkout_sessions", key, {"invoice": jan["id"]}).body
-    card = forms_of(page(api, link["url"]).raw.decode())["card"]
-    stand_in_page = post_form(api, card.action, card.fields).headers["Location"]
-    _, forms = open_page(stand_in_page)
-    submit(stand_in_page, forms["pay"])
-    (paid,) = verified("stripe", credentials, endpoint, 1)
+    credentials, customer, jan, paid = paid_by_card(api, key, stack, endpoint)
     scope = scope_of(key)
     payment = services.payments().apply(scope, "stripe", paid)
     assert payment is not None and payment.payment_reference
