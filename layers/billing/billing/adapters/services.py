@@ -27,6 +27,7 @@ from billing.tenants import TenantService
 if TYPE_CHECKING:
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
+    from billing.collections.items import InvoiceItems
     from billing.customers import CustomerService
     from billing.events import EventBus
     from billing.invoicing.biller import SubscriptionBiller
@@ -216,6 +217,7 @@ def biller() -> SubscriptionBiller:
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
     from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
     from billing.invoicing.biller import SubscriptionBiller
     from billing.invoicing.finalization import FinalizingStepWriter
 
@@ -227,7 +229,23 @@ def biller() -> SubscriptionBiller:
         usage(),
         settings_of,
         times=test_clocks(),
+        items=DynamoInvoiceItemStore(DynamoInvoiceRepository()),
     )
+
+
+@lru_cache(maxsize=1)
+def invoice_items() -> InvoiceItems:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.catalog import suppliers
+    from billing.collections.items import InvoiceItems
+
+    def supplier_exists(scope: Scope, code: str) -> bool:
+        return catalog().find(scope, suppliers.KIND.name, code) is not None
+
+    store = DynamoInvoiceItemStore(DynamoInvoiceRepository())
+    return InvoiceItems(store, DynamoCustomerRepository().get, catalog_lookups(), supplier_exists, settings_of, biller().now)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,9 @@
+"""Collections: chasing what customers owe (dunning), and the one-off invoice items that late
+fees and penalty interest are billed through.
+
+- ``invoice_items``: one-off items billed on the customer's next invoice, or on their own.
+- ``items``: their use cases (create, list, bill now).
+- ``policy``: a tenant's dunning policy per mode (steps by days after due, penalty interest).
+- ``interest``: penalty interest accrued day by day, pure.
+- ``debt``: what a customer owes as of a date, pure; ``debts`` reads it from the stores.
+"""
