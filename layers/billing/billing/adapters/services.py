@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
     from billing.collections.items import InvoiceItems
+    from billing.collections.service import DunningPolicies
     from billing.customers import CustomerService
     from billing.events import EventBus
     from billing.invoicing.biller import SubscriptionBiller
@@ -246,6 +247,14 @@ def invoice_items() -> InvoiceItems:
 
     store = DynamoInvoiceItemStore(DynamoInvoiceRepository())
     return InvoiceItems(store, DynamoCustomerRepository().get, catalog_lookups(), supplier_exists, settings_of, biller().now)
+
+
+@lru_cache(maxsize=1)
+def dunning_policies() -> DunningPolicies:
+    from billing.adapters.dynamodb.dunning_policies import DynamoDunningPolicyStore
+    from billing.collections.service import DunningPolicies
+
+    return DunningPolicies(DynamoDunningPolicyStore())
 
 
 @lru_cache(maxsize=1)

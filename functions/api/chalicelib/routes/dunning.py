@@ -1,0 +1,23 @@
+"""``/v1/dunning_policy``: the calling tenant's, of the key's mode; thin views over
+``billing.collections.service``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing.adapters.services import dunning_policies
+from chalicelib.http import Call, route
+
+
+@route("/v1/dunning_policy")
+def get_dunning_policy(call: Call) -> dict[str, Any]:
+    return dunning_policies().get(call.scope).to_public(call.scope.livemode)
+
+
+@route("/v1/dunning_policy", methods=("PUT",))
+def replace_dunning_policy(call: Call) -> dict[str, Any]:
+    from billing.collections.policy import DunningPolicyUpdate
+
+    policy = dunning_policies().replace(call.scope, call.body(DunningPolicyUpdate))
+    return policy.to_public(call.scope.livemode)
+
