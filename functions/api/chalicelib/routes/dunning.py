@@ -1,11 +1,11 @@
-"""``/v1/dunning_policy``: the calling tenant's, of the key's mode; thin views over
-``billing.collections.service``."""
+"""``/v1/dunning_policy`` (the calling tenant's, of the key's mode) and a customer's debt:
+thin views over ``billing.collections.service``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from billing.adapters.services import dunning_policies
+from billing.adapters.services import debts, dunning_policies
 from chalicelib.http import Call, route
 
 
@@ -21,3 +21,7 @@ def replace_dunning_policy(call: Call) -> dict[str, Any]:
     policy = dunning_policies().replace(call.scope, call.body(DunningPolicyUpdate))
     return policy.to_public(call.scope.livemode)
 
+
+@route("/v1/customers/{customer_id}/debt")
+def customer_debt(call: Call) -> dict[str, Any]:
+    return debts().of(call.scope, call.params["customer_id"]).to_public()

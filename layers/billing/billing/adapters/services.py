@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
     from billing.collections.items import InvoiceItems
-    from billing.collections.service import DunningPolicies
+    from billing.collections.service import Debts, DunningPolicies
     from billing.customers import CustomerService
     from billing.events import EventBus
     from billing.invoicing.biller import SubscriptionBiller
@@ -255,6 +255,20 @@ def dunning_policies() -> DunningPolicies:
     from billing.collections.service import DunningPolicies
 
     return DunningPolicies(DynamoDunningPolicyStore())
+
+
+@lru_cache(maxsize=1)
+def debts() -> Debts:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.collections.service import Debts
+
+    invoices_repo = DynamoInvoiceRepository()
+    items = DynamoInvoiceItemStore(invoices_repo)
+    return Debts(
+        DynamoCustomerRepository().get, invoices_repo.open_of, items.of_customer, dunning_policies().get, biller().now
+    )
 
 
 @lru_cache(maxsize=1)
