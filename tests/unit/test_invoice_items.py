@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from billing.collections.invoice_items import InvoiceItemCreate
+from billing.adapters.dynamodb import invoice_items, table
+from billing.collections.invoice_items import InvoiceItem, InvoiceItemCreate
 from billing.errors import BillingError, Conflict
 from billing.subscriptions import cycle
 from billing.validation import parse
@@ -23,7 +24,7 @@ def world() -> Billing:
     return w
 
 
-def item(w: Billing, customer: str, amount: int = 1500, **body: object):  # type: ignore[no-untyped-def]
+def item(w: Billing, customer: str, amount: int = 1500, **body: object) -> InvoiceItem:
     request = parse(InvoiceItemCreate, {"customer": customer, "amount": amount, "currency": "USD",
                                         "description": "Setup work", **body})  # fmt: skip
     return w.invoice_items.create(SCOPE, request)
@@ -109,3 +110,15 @@ def test_bad_items_are_refused_naming_the_field() -> None:
         item(w, "cus_01jqz8v6x5k3m2n1p0r9s8t7w6")
     assert raised.value.param == "customer"
     assert w.items_repo.rows == {}
+
+
+def test_an_item_is_stored_in_its_own_shape_and_leaves_the_pending_index_when_billed() -> None:
+    w = world()
+    created = item(w, w.customer(), supplier=None)
+    stored = table.decode(table.encode(invoice_items.to_item(SCOPE, created)))
+    assert stored["GSI3PK"] == f"{SCOPE.key}#II#PENDING#{created.customer}" and stored["status"] == "pending"
+    assert invoice_items.from_item(stored) == created
+    billed = created.model_copy(update={"invoice": "inv_01kn00000000000000000000aa"})
+    stored = table.decode(table.encode(invoice_items.to_item(SCOPE, billed)))
+    assert "GSI3PK" not in stored and stored["status"] == "invoiced"
+    assert invoice_items.from_item(stored) == billed
