@@ -10,6 +10,7 @@ import pytest
 from billing.adapters.dynamodb import invoice_items, table
 from billing.collections.invoice_items import InvoiceItem, InvoiceItemCreate
 from billing.errors import BillingError, Conflict
+from billing.invoicing import previews
 from billing.subscriptions import cycle
 from billing.validation import parse
 from tests.unit.invoicing_world import SCOPE, Billing
@@ -122,3 +123,16 @@ def test_an_item_is_stored_in_its_own_shape_and_leaves_the_pending_index_when_bi
     stored = table.decode(table.encode(invoice_items.to_item(SCOPE, billed)))
     assert "GSI3PK" not in stored and stored["status"] == "invoiced"
     assert invoice_items.from_item(stored) == billed
+
+
+def test_previews_show_a_pending_item_once_and_leave_it_pending() -> None:
+    w = world()
+    cus = w.customer()
+    sub = w.subscribe(cus, "starter")
+    w.bill(sub)
+    created = item(w, cus)
+    upcoming = previews.upcoming(w.biller, SCOPE, w.subscription_repo.get(SCOPE, sub))
+    assert ("adjustment", 1500) in w.amounts(upcoming)
+    ahead = w.biller.dry_run().bill(SCOPE, sub, datetime(2026, 6, 1, tzinfo=UTC))  # April, May, June
+    assert [("adjustment", 1500) in w.amounts(invoice) for invoice in ahead] == [True, False, False]
+    assert w.invoice_items.get(SCOPE, created.id).pending

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from itertools import pairwise
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def accrued(terms: PenaltyInterest | None, days: int, principal: int | Sequence[
     cuts = {1, days + 1, *(t.from_day for t in terms.schedule), *(s.from_day for s in segments)}
     bounds = sorted(day for day in cuts if 1 <= day <= days + 1)
     total = Fraction(0)
-    for start, end in zip(bounds, bounds[1:], strict=False):  # days [start, end): one principal, one fraction
+    for start, end in pairwise(bounds):  # days [start, end): one principal, one fraction
         owed = principal_on(segments, start)
         total += terms.daily(owed, start) * (end - start)
     if terms.cap_percent is not None:

@@ -32,7 +32,7 @@ from billing.validation import FieldError, Input
 
 Action = Literal["reminder", "retry_payment", "late_fee", "suspend", "final_notice", "mark_uncollectible"]
 _RATE = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,6})?$")
-_FRACTION = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,9})?(/[1-9][0-9]{0,5})?$")
+_FRACTION = re.compile(r"^([0-9]{1,6}/[1-9][0-9]{0,5}|[0-9]{1,6}(\.[0-9]{1,9})?)$")
 
 
 def _rate(value: str) -> str:

@@ -154,7 +154,9 @@ class SubscriptionBiller:
         from billing.invoicing.dry_run import DryRun
 
         other = copy.copy(self)
-        other._subscriptions = other._writer = DryRun(self._subscriptions, self._writer)
+        dry = DryRun(self._subscriptions, self._writer, self._items)
+        other._subscriptions = other._writer = dry
+        other._items = dry if self._items else None
         return other
 
     def now(self, scope: Scope, clock_id: str | None) -> datetime:
