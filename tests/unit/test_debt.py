@@ -79,10 +79,10 @@ def _open(principal: int, fee: int, interest: int, paid: int) -> Invoice:
     )  # fmt: skip
 
 
-@given(
-    st.integers(1, 10**8), st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**8), st.integers(0, 500)
-)
-def test_interest_never_accrues_on_fees_or_interest(principal: int, fee: int, interest: int, paid: int, days: int) -> None:
+@given(st.integers(1, 10**8), st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**8), st.integers(0, 500))
+def test_interest_never_accrues_on_fees_or_interest(
+    principal: int, fee: int, interest: int, paid: int, days: int
+) -> None:
     """Whatever fees and interest an invoice carries, it accrues on its principal alone (what is
     left of it once payments settled it first)."""
     paid = min(paid, principal)

@@ -216,9 +216,9 @@ def settings_of(scope: Scope) -> TenantSettings:
 @lru_cache(maxsize=1)
 def biller() -> SubscriptionBiller:
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
     from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
-    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
     from billing.invoicing.biller import SubscriptionBiller
     from billing.invoicing.finalization import FinalizingStepWriter
 
@@ -246,7 +246,9 @@ def invoice_items() -> InvoiceItems:
         return catalog().find(scope, suppliers.KIND.name, code) is not None
 
     store = DynamoInvoiceItemStore(DynamoInvoiceRepository())
-    return InvoiceItems(store, DynamoCustomerRepository().get, catalog_lookups(), supplier_exists, settings_of, biller().now)
+    return InvoiceItems(
+        store, DynamoCustomerRepository().get, catalog_lookups(), supplier_exists, settings_of, biller().now
+    )
 
 
 @lru_cache(maxsize=1)

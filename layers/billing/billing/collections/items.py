@@ -86,11 +86,11 @@ class InvoiceItems:
 
     def invoice_of(self, scope: Scope, customer: Customer, item: InvoiceItem, at: str) -> Invoice:
         """The draft of an invoice of ``item``'s own, issued ``at`` (finalized in its write)."""
+        rates = adjustments.tax_rates(self._catalog, scope, customer)
         invoice = Invoice(
             id=new_id("inv"), livemode=scope.livemode, customer=customer.id, billing_reason="manual",
             currency=item.currency, period_start=at, period_end=at, created_at=at, finalize_at=at,
-            customer_details=customer_details(customer), tax_rates=adjustments.tax_rates(self._catalog, scope, customer),
-            test_clock=customer.test_clock,
+            customer_details=customer_details(customer), tax_rates=rates, test_clock=customer.test_clock,
         )  # fmt: skip
         return apply_lines(invoice, [item.line((at, at))])
 
@@ -99,7 +99,9 @@ class InvoiceItems:
         if customer is None:
             raise NotFound(f"No such customer: '{request.customer}'", param="customer")
         if customer.status == "archived":
-            raise DomainRuleViolation(f"Customer {customer.id} is archived.", code="customer_archived", param="customer")
+            raise DomainRuleViolation(
+                f"Customer {customer.id} is archived.", code="customer_archived", param="customer"
+            )
         if customer.currency and customer.currency != request.currency:
             raise DomainRuleViolation(
                 f"Customer {customer.id} is billed in {customer.currency}, not {request.currency}.",

@@ -31,8 +31,8 @@ from typing import Any, Literal, Protocol
 from billing.catalog.add_ons import AddOn
 from billing.catalog.lookups import CatalogLookups
 from billing.catalog.plans import Plan
-from billing.collections.invoice_items import InvoiceItem, billable
 from billing.clock import Clock, SystemClock, to_wire
+from billing.collections.invoice_items import InvoiceItem, billable
 from billing.customers import Customer
 from billing.customers.service import CustomerRepository
 from billing.errors import NotFound

@@ -73,7 +73,8 @@ class Line(BaseModel):
 
 
 ORDER = {
-    "subscription_fee": 0, "add_on": 1, "usage": 2, "proration": 3, "adjustment": 4, "late_fee": 5, "penalty_interest": 6
+    "subscription_fee": 0, "add_on": 1, "usage": 2, "proration": 3,
+    "adjustment": 4, "late_fee": 5, "penalty_interest": 6,
 }  # fmt: skip
 
 

@@ -25,7 +25,12 @@ def _key(scope: Scope) -> dict[str, str]:
 
 def to_item(scope: Scope, policy: DunningPolicy) -> dict[str, Any]:
     steps = [
-        {"d": s.days_after_due, "a": s.action, "amt": s.amount, "pct": plain(s.percent) if s.percent is not None else None}
+        {
+            "d": s.days_after_due,
+            "a": s.action,
+            "amt": s.amount,
+            "pct": plain(s.percent) if s.percent is not None else None,
+        }
         for s in policy.steps
     ]
     item: dict[str, Any] = {**_key(scope), "entity": "dunning_policy", "steps": [_compact(s) for s in steps]}
@@ -42,7 +47,9 @@ def to_item(scope: Scope, policy: DunningPolicy) -> dict[str, Any]:
 
 def from_item(item: dict[str, Any]) -> DunningPolicy:
     steps = tuple(
-        DunningStep(int(s["d"]), s["a"], int(s["amt"]) if "amt" in s else None, Decimal(s["pct"]) if "pct" in s else None)
+        DunningStep(
+            int(s["d"]), s["a"], int(s["amt"]) if "amt" in s else None, Decimal(s["pct"]) if "pct" in s else None
+        )
         for s in item.get("steps", [])
     )
     interest = None

@@ -96,9 +96,7 @@ class DynamoInvoiceItemStore:
         operations = [table.put(to_item(scope, item), _NEW), *outbox.put_events(events)]
         table.transact(operations, {0: Conflict(f"Invoice item {item.id} exists.")})
 
-    def create_billed(
-        self, scope: Scope, item: InvoiceItem, build: Build, events: Sequence[DomainEvent]
-    ) -> Invoice:
+    def create_billed(self, scope: Scope, item: InvoiceItem, build: Build, events: Sequence[DomainEvent]) -> Invoice:
         """The item, already naming its invoice, with that invoice finalized as ``build``
         makes it (numbered, posted), in one transaction."""
         put = table.put(to_item(scope, item), _NEW)
@@ -110,16 +108,18 @@ class DynamoInvoiceItemStore:
         return from_item(found) if found else None
 
     def list(self, scope: Scope, query: ItemQuery) -> Page[InvoiceItem]:
-        index, key_value = table.list_index([("GSI2", query.customer, f"{scope.key}#II#CUS#")], ("GSI1", f"{scope.key}#II"))
+        index, key_value = table.list_index(
+            [("GSI2", query.customer, f"{scope.key}#II#CUS#")], ("GSI1", f"{scope.key}#II")
+        )
         start = table.after(_key(scope, query.page.starting_after or ""), index, key_value, query.page.starting_after)
         items, cursor = table.query_pages(index, f"{index}PK", key_value, start, query.page.limit)
         return Page.of((from_item(item) for item in items), cursor)
 
-    def pending(self, scope: Scope, customer_id: str) -> list[InvoiceItem]:
+    def pending(self, scope: Scope, customer_id: str) -> Sequence[InvoiceItem]:
         """One ``Query`` of the sparse pending index (its items read consistently after)."""
         items = [from_item(item) for item in table.query_all(_pending_key(scope, customer_id), "GSI3")]
         return [item for item in items if item.pending]
 
-    def of_customer(self, scope: Scope, customer_id: str) -> list[InvoiceItem]:
+    def of_customer(self, scope: Scope, customer_id: str) -> Sequence[InvoiceItem]:
         """Every item of the customer's, billed or not (what debts read)."""
         return [from_item(item) for item in table.query_all(f"{scope.key}#II#CUS#{customer_id}", "GSI2")]
