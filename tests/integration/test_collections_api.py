@@ -74,3 +74,17 @@ def test_items_are_billed_once_and_debt_accrues_interest_on_the_principal(api: A
     ]  # fmt: skip
     assert api.get(f"/v1/invoice_items/{pending['id']}", key).body["invoice"] == renewal["id"]
     assert api.get(f"/v1/customers/{customer}/debt", key).status == 200
+
+
+def test_a_customer_without_a_currency_takes_its_first_items_and_archived_ones_take_none(api: Api, key: str) -> None:
+    customer = api.post("/v1/customers", key, {"name": "New"}).body["id"]
+    item(api, key, customer, 100)
+    assert api.get(f"/v1/customers/{customer}", key).body["currency"] == "RUB"
+    other = api.post("/v1/invoice_items", key, {"customer": customer, "amount": 1, "currency": "USD",
+                                               "description": "x"})  # fmt: skip
+    assert (other.status, other.body["error"]["code"]) == (422, "currency_mismatch")
+    assert api.delete(f"/v1/customers/{customer}", key).status == 200
+    archived = api.post("/v1/invoice_items", key, {"customer": customer, "amount": 1, "currency": "RUB",
+                                                  "description": "x"})  # fmt: skip
+    assert (archived.status, archived.body["error"]["code"]) == (422, "customer_archived")
+    assert api.get(f"/v1/customers/{customer}/debt", key).body["total"] == 0

@@ -451,12 +451,12 @@ class MemoryInvoiceItems:
         self.invoices = invoices
         invoices.items = self
 
-    def create(self, scope: Scope, item, events) -> None:
+    def create(self, scope: Scope, item, events, set_currency: bool) -> None:
         with self.invoices._lock:
             self.rows[(scope, item.id)] = item
             self.invoices.events += events
 
-    def create_billed(self, scope: Scope, item, build, events):
+    def create_billed(self, scope: Scope, item, build, events, set_currency: bool):
         with self.invoices._lock:
             done = self.invoices._finalized(scope, item, build)
             self.rows[(scope, item.id)] = item

@@ -6,6 +6,9 @@ very write that creates the item (numbered, posted to the ledger, ``InvoiceCreat
 ``InvoiceFinalized``), on the customer's clock: its period is that moment, its due date the
 tenant's payment terms, its taxes the customer's (``billing.invoicing.adjustments``), no
 discounts (they belong to subscriptions). Nothing can bill it again: it is written billed.
+
+A customer without a currency takes the item's (as with its first subscription or payment), so
+an item never waits for an invoice in a currency the customer will not be billed in.
 """
 
 from __future__ import annotations
@@ -31,10 +34,14 @@ from billing.tenant_settings import TenantSettings
 
 
 class ItemStore(Protocol):
-    def create(self, scope: Scope, item: InvoiceItem, events: Sequence[DomainEvent]) -> None: ...
+    def create(self, scope: Scope, item: InvoiceItem, events: Sequence[DomainEvent], set_currency: bool) -> None:
+        """The item, with a check that its customer is not archived and bills in the item's
+        currency (given it when ``set_currency``: it had none), in one write."""
 
-    def create_billed(self, scope: Scope, item: InvoiceItem, build: Build, events: Sequence[DomainEvent]) -> Invoice:
-        """The item with its own invoice finalized as ``build`` makes it, in one write."""
+    def create_billed(
+        self, scope: Scope, item: InvoiceItem, build: Build, events: Sequence[DomainEvent], set_currency: bool
+    ) -> Invoice:
+        """The same, with its own invoice finalized as ``build`` makes it."""
 
     def get(self, scope: Scope, item_id: str) -> InvoiceItem | None: ...
 
@@ -74,14 +81,15 @@ class InvoiceItems:
             currency=request.currency, description=request.description, supplier=request.supplier, kind=kind,
             source_invoice=source_invoice, created_at=at,
         )  # fmt: skip
+        set_currency = customer.currency is None
         if not request.invoice_now:
-            self._store.create(scope, item, [_event(scope, item)])
+            self._store.create(scope, item, [_event(scope, item)], set_currency)
             return item
         draft = self.invoice_of(scope, customer, item, at)
         billed = item.model_copy(update={"invoice": draft.id})
         build = Finalization(scope, draft, self._settings(scope), at).build
         events = [_event(scope, billed), invoice_event("InvoiceCreated", scope, draft, at)]
-        self._store.create_billed(scope, billed, build, events)
+        self._store.create_billed(scope, billed, build, events, set_currency)
         return billed
 
     def invoice_of(self, scope: Scope, customer: Customer, item: InvoiceItem, at: str) -> Invoice:

@@ -7,6 +7,8 @@
   query however many were billed before.
 - attributes: each field by its own short name (``to_item``); ``status`` (``pending`` /
   ``invoiced``) and ``customer`` are the ones the list indexes project.
+- creating one checks the customer in the same transaction (not archived meanwhile, in the
+  item's currency or none, a customer without one taking the item's: ``customers.subscribable``).
 - billing an item is an ``Update`` in the transaction that writes its invoice, on the
   condition that no invoice billed it yet (``attribute_not_exists(inv)``): exactly once.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from billing.adapters.dynamodb import outbox, table
+from billing.adapters.dynamodb import customers, outbox, table
 from billing.collections.invoice_items import InvoiceItem, ItemQuery, billed_by
 from billing.errors import Conflict
 from billing.events import DomainEvent
@@ -82,26 +84,35 @@ def billed_updates(scope: Scope, invoice: Invoice) -> list[dict[str, Any]]:
     ]
 
 
-def _billed_elsewhere() -> Conflict:
-    return Conflict("An invoice item was billed by another invoice meanwhile; retry.", code="concurrent_update",
-                    retryable=True)  # fmt: skip
+_CONFLICTS = {
+    0: Conflict("The invoice item exists.", code="concurrent_update", retryable=True),
+    1: Conflict("The customer changed meanwhile (archived, or given another currency); retry.",
+                code="concurrent_update", retryable=True),
+}  # fmt: skip
 
 
 class DynamoInvoiceItemStore:
     def __init__(self, invoices: DynamoInvoiceRepository):
         self._invoices = invoices
 
-    def create(self, scope: Scope, item: InvoiceItem, events: Sequence[DomainEvent]) -> None:
-        """The item and its events in one transaction."""
-        operations = [table.put(to_item(scope, item), _NEW), *outbox.put_events(events)]
-        table.transact(operations, {0: Conflict(f"Invoice item {item.id} exists.")})
+    def create(self, scope: Scope, item: InvoiceItem, events: Sequence[DomainEvent], set_currency: bool) -> None:
+        """The item and its events in one transaction, with the customer's check (still not
+        archived, in the item's currency or none: given it when ``set_currency``)."""
+        operations = [*self._new(scope, item, set_currency), *outbox.put_events(events)]
+        table.transact(operations, _CONFLICTS)
 
-    def create_billed(self, scope: Scope, item: InvoiceItem, build: Build, events: Sequence[DomainEvent]) -> Invoice:
+    def create_billed(
+        self, scope: Scope, item: InvoiceItem, build: Build, events: Sequence[DomainEvent], set_currency: bool
+    ) -> Invoice:
         """The item, already naming its invoice, with that invoice finalized as ``build``
         makes it (numbered, posted), in one transaction."""
-        put = table.put(to_item(scope, item), _NEW)
-        conflicts = {0: Conflict(f"Invoice item {item.id} exists.")}
-        return self._invoices.create_finalized(scope, item.customer, build, [put], events, conflicts)
+        written = self._new(scope, item, set_currency)
+        return self._invoices.create_finalized(scope, item.customer, build, written, events, _CONFLICTS)
+
+    @staticmethod
+    def _new(scope: Scope, item: InvoiceItem, set_currency: bool) -> list[dict[str, Any]]:
+        check = customers.subscribable(scope, item.customer, item.currency, set_currency)
+        return [table.put(to_item(scope, item), _NEW), check]
 
     def get(self, scope: Scope, item_id: str) -> InvoiceItem | None:
         found = table.get(_key(scope, item_id))
