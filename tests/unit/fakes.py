@@ -364,12 +364,15 @@ class MemoryInvoices:
         self.events: list[DomainEvent] = []
         self._subscriptions = subscriptions
         self._lock = threading.RLock()
+        self.items: MemoryInvoiceItems | None = None  # the invoice items a step bills, when wired
 
     def apply_step(self, scope: Scope, outcome, revision: int, finalize=None):
         subscription, invoice, history, events = outcome.subscription, outcome.invoice, outcome.history, outcome.events
         with self._lock:
             if self._subscriptions.rows[(scope, subscription.id)].revision != revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)
+            if invoice and self.items:
+                self.items.bill(scope, invoice)  # the conflict, if any, before anything is written
             done = self._finalized(scope, invoice, finalize) if invoice and finalize else None
             self._subscriptions.rows[(scope, subscription.id)] = subscription
             if history:
@@ -437,6 +440,53 @@ class MemoryInvoices:
         return [
             i for (sc, _), i in self.rows.items() if sc == scope and i.customer == customer_id and i.status == "open"
         ]
+
+
+class MemoryInvoiceItems:
+    """Invoice items with the adapter's exactly-once billing; ``create_billed`` writes through
+    ``invoices`` (numbered, posted) as the adapter's one transaction does."""
+
+    def __init__(self, invoices: MemoryInvoices) -> None:
+        self.rows: dict[tuple[Scope, str], Any] = {}
+        self.invoices = invoices
+        invoices.items = self
+
+    def create(self, scope: Scope, item, events, set_currency: bool) -> None:
+        with self.invoices._lock:
+            self.rows[(scope, item.id)] = item
+            self.invoices.events += events
+
+    def create_billed(self, scope: Scope, item, build, events, set_currency: bool):
+        with self.invoices._lock:
+            done = self.invoices._finalized(scope, item, build)
+            self.rows[(scope, item.id)] = item
+            self.invoices.rows[(scope, done.invoice.id)] = done.invoice
+            self.invoices.events += [*events, *done.events]
+            return done.invoice
+
+    def bill(self, scope: Scope, invoice) -> None:
+        """Mark the items ``invoice`` bills, all or none: an item billed already is a conflict."""
+        from billing.collections.invoice_items import billed_by
+
+        ids = billed_by(invoice.lines)
+        if any(not self.rows[(scope, i)].pending for i in ids):
+            raise Conflict("billed meanwhile", code="concurrent_update", retryable=True)
+        for i in ids:
+            self.rows[(scope, i)] = self.rows[(scope, i)].model_copy(update={"invoice": invoice.id})
+
+    def get(self, scope: Scope, item_id: str):
+        return self.rows.get((scope, item_id))
+
+    def list(self, scope: Scope, query) -> Page:
+        rows = sorted((i for (sc, _), i in self.rows.items() if sc == scope), key=lambda i: i.id, reverse=True)
+        rows = [i for i in rows if query.customer in (None, i.customer)]
+        return Page(data=rows[: query.page.limit], has_more=len(rows) > query.page.limit)
+
+    def pending(self, scope: Scope, customer_id: str) -> list:
+        return [i for i in self.of_customer(scope, customer_id) if i.pending]
+
+    def of_customer(self, scope: Scope, customer_id: str) -> list:
+        return [i for (sc, _), i in self.rows.items() if sc == scope and i.customer == customer_id]
 
 
 class MemoryCreditNotes:

@@ -27,6 +27,8 @@ from billing.tenants import TenantService
 if TYPE_CHECKING:
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
+    from billing.collections.items import InvoiceItems
+    from billing.collections.service import Debts, DunningPolicies
     from billing.customers import CustomerService
     from billing.events import EventBus
     from billing.invoicing.biller import SubscriptionBiller
@@ -214,6 +216,7 @@ def settings_of(scope: Scope) -> TenantSettings:
 @lru_cache(maxsize=1)
 def biller() -> SubscriptionBiller:
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
     from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
     from billing.invoicing.biller import SubscriptionBiller
@@ -227,6 +230,46 @@ def biller() -> SubscriptionBiller:
         usage(),
         settings_of,
         times=test_clocks(),
+        items=DynamoInvoiceItemStore(DynamoInvoiceRepository()),
+    )
+
+
+@lru_cache(maxsize=1)
+def invoice_items() -> InvoiceItems:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.catalog import suppliers
+    from billing.collections.items import InvoiceItems
+
+    def supplier_exists(scope: Scope, code: str) -> bool:
+        return catalog().find(scope, suppliers.KIND.name, code) is not None
+
+    store = DynamoInvoiceItemStore(DynamoInvoiceRepository())
+    return InvoiceItems(
+        store, DynamoCustomerRepository().get, catalog_lookups(), supplier_exists, settings_of, biller().now
+    )
+
+
+@lru_cache(maxsize=1)
+def dunning_policies() -> DunningPolicies:
+    from billing.adapters.dynamodb.dunning_policies import DynamoDunningPolicyStore
+    from billing.collections.service import DunningPolicies
+
+    return DunningPolicies(DynamoDunningPolicyStore())
+
+
+@lru_cache(maxsize=1)
+def debts() -> Debts:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.collections.service import Debts
+
+    invoices_repo = DynamoInvoiceRepository()
+    items = DynamoInvoiceItemStore(invoices_repo)
+    return Debts(
+        DynamoCustomerRepository().get, invoices_repo.open_of, items.of_customer, dunning_policies().get, biller().now
     )
 
 
