@@ -29,6 +29,7 @@ from chalicelib.routes import (
     subscriptions,
     testclocks,
     usage,
+    webhook_endpoints,
     webhooks,
 )
 
@@ -51,5 +52,6 @@ __all__ = [
     "subscriptions",
     "testclocks",
     "usage",
+    "webhook_endpoints",
     "webhooks",
 ]
