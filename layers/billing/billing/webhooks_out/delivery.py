@@ -12,21 +12,28 @@ often its message comes back.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Protocol
 
 from billing.clock import Clock, SystemClock
 from billing.scope import Scope
 from billing.webhooks_out import retries, signing
 from billing.webhooks_out.model import Attempt, Delivery, DeliveryRef, DeliveryStatus, WebhookEndpoint
 from billing.webhooks_out.ports import DeliveryStore, EndpointRepository
-from billing.webhooks_out.transport import SafeTransport, TransportError
+from billing.webhooks_out.transport import Response, TransportError
 
 USER_AGENT = "Billing-Webhooks/1.0"
 
 SecretOf = Callable[[Scope, WebhookEndpoint], str]
 """The endpoint's signing secret, opened."""
+
+
+class Transport(Protocol):
+    """``SafeTransport``: one POST, a ``TransportError`` when no status came back."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Response: ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class Deliverer:
         deliveries: DeliveryStore,
         endpoints: EndpointRepository,
         secret_of: SecretOf,
-        transport: SafeTransport,
+        transport: Transport,
         clock: Clock | None = None,
     ):
         self._deliveries, self._endpoints, self._secret_of = deliveries, endpoints, secret_of

@@ -55,7 +55,7 @@ class EndpointCreate(Input):
     enabled_events: list[str] = Field(max_length=100)
     description: str | None = Field(default=None, max_length=500)
 
-    _events = field_validator("enabled_events")(_event_types)
+    check_events = field_validator("enabled_events")(_event_types)
 
 
 class EndpointUpdate(Input):
@@ -68,7 +68,7 @@ class EndpointUpdate(Input):
 
     @field_validator("enabled_events")
     @classmethod
-    def _events(cls, value: list[str] | None) -> list[str] | None:
+    def check_events(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else _event_types(value)
 
 

@@ -87,14 +87,16 @@ class SafeTransport:
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = self._checked_address(host, port)
-        connection = self._connection(parts.scheme, host, port, address)
+        live: list[socket.socket] = []  # the connection's socket as it is now (plain, then TLS)
+        connection = self._connection(parts.scheme, host, port, address, live)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        timer = threading.Timer(self._limits.total_s, _cut, args=(connection,))
+        timer = threading.Timer(self._limits.total_s, _cut, args=(live,))
         timer.daemon = True
         started = time.monotonic()
         try:
             timer.start()
             connection.request("POST", path, body=body, headers={**headers, "Connection": "close"})
+            live.append(connection.sock)  # http.client lets go of it once the answer says "close"
             connection.sock.settimeout(max(0.001, self._limits.total_s - (time.monotonic() - started)))
             answer = connection.getresponse()
             read, truncated = _drain(answer, self._limits.max_response_bytes)
@@ -103,7 +105,7 @@ class SafeTransport:
             raise
         except (TimeoutError, socket.timeout):
             raise TransportError(f"no answer within {self._limits.total_s:g} s", "timeout") from None
-        except (OSError, http.client.HTTPException) as failed:
+        except (OSError, ValueError, http.client.HTTPException) as failed:  # ValueError: a TLS socket cut
             if time.monotonic() - started >= self._limits.total_s:
                 raise TransportError(f"no answer within {self._limits.total_s:g} s", "timeout") from None
             raise TransportError(f"{type(failed).__name__}: {failed}"[:300], "connection_failed") from None
@@ -125,7 +127,9 @@ class SafeTransport:
             raise TransportError(f"{host} resolves to {refused}", "address_refused") from None
         return addresses[0]
 
-    def _connection(self, scheme: str, host: str, port: int, address: str) -> http.client.HTTPConnection:
+    def _connection(
+        self, scheme: str, host: str, port: int, address: str, live: list[socket.socket]
+    ) -> http.client.HTTPConnection:
         connect_s = self._limits.connect_s
 
         def pinned(_: tuple[str, int], timeout: float = connect_s, source: object = None) -> socket.socket:
@@ -136,10 +140,12 @@ class SafeTransport:
                 raise TransportError(f"could not connect within {connect_s:g} s", "timeout") from None
             except OSError as failed:
                 raise TransportError(f"could not connect: {failed}"[:300], "connection_failed") from None
-            peer = sock.getpeername()[0]
-            if ipaddress.ip_address(peer.split("%", 1)[0]) != ipaddress.ip_address(address.split("%", 1)[0]):
-                sock.close()
-                raise TransportError(f"connected to {peer}, not the checked {address}", "address_refused")
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                peer = str(sock.getpeername()[0])
+                if ipaddress.ip_address(peer.split("%", 1)[0]) != ipaddress.ip_address(address.split("%", 1)[0]):
+                    sock.close()
+                    raise TransportError(f"connected to {peer}, not the checked {address}", "address_refused")
+            live.append(sock)
             return sock
 
         connection: http.client.HTTPConnection
@@ -151,13 +157,12 @@ class SafeTransport:
         return connection
 
 
-def _cut(connection: http.client.HTTPConnection) -> None:
-    """The total time is up: end the exchange wherever it is (reads fail at once)."""
-    sock = connection.sock
-    if sock is not None:
+def _cut(live: list[socket.socket]) -> None:
+    """The total time is up: end the exchange wherever it is (blocked reads return at once)."""
+    if live:
         try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
+            live[-1].shutdown(socket.SHUT_RDWR)
+        except (OSError, ValueError):
             pass
 
 

@@ -1,0 +1,145 @@
+"""The outbound POST: the address checked is the one connected to, nothing is followed, and
+time and size are bounded. The peer is an in-process socket pair scripted per test (no
+network): the connector records where it was asked to connect."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from billing.webhooks_out.addresses import AddressPolicy
+from billing.webhooks_out.transport import Limits, SafeTransport, TransportError
+
+PUBLIC_IP, OTHER_IP = "93.184.216.34", "198.51.100.7"
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+class Peer:
+    """A receiver behind a socket pair: reads one request, then sends ``chunks`` (each after
+    ``pause_s``)."""
+
+    def __init__(self, *chunks: bytes, pause_s: float = 0.0):
+        self.chunks, self.pause_s = chunks or (OK,), pause_s
+        self.connected_to: list[tuple[str, int]] = []
+        self.requests: list[bytes] = []
+
+    def __call__(self, address: tuple[str, int], timeout: float) -> socket.socket:
+        self.connected_to.append(address)
+        ours, theirs = socket.socketpair()
+        threading.Thread(target=self._serve, args=(theirs,), daemon=True).start()
+        return ours
+
+    def _serve(self, sock: socket.socket) -> None:
+        data = b""
+        with sock:
+            while b"\r\n\r\n" not in data:
+                data += sock.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length: *(\d+)", head)
+            while length and len(body) < int(length.group(1)):
+                body += sock.recv(65536)
+            self.requests.append(head + b"\r\n\r\n" + body)
+            try:
+                for chunk in self.chunks:
+                    time.sleep(self.pause_s)
+                    sock.sendall(chunk)
+            except OSError:
+                pass  # the client gave up
+
+
+class Resolver:
+    """A DNS that answers ``answers`` in turn (a rebinding attacker's: public, then private)."""
+
+    def __init__(self, *answers: list[str]):
+        self.answers: Iterator[list[str]] = iter(answers)
+        self.asked = 0
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked += 1
+        return next(self.answers)
+
+
+def transport(peer: Peer, resolver: Resolver, limits: Limits | None = None) -> SafeTransport:
+    policy = AddressPolicy.from_config("127.0.0.1/32")  # http allowed: the socket pair speaks plain HTTP
+    return SafeTransport(policy, limits, resolver=resolver, connector=peer)
+
+
+def test_the_request_goes_to_the_checked_address_with_the_host_name_and_body() -> None:
+    peer, dns = Peer(), Resolver([PUBLIC_IP, OTHER_IP])
+    answer = transport(peer, dns).post("http://hooks.example.com:8080/in?x=1", b'{"a":1}', {"X-Test": "1"})
+    assert (answer.status, answer.address, answer.truncated) == (200, PUBLIC_IP, False)
+    assert peer.connected_to == [(PUBLIC_IP, 8080)] and dns.asked == 1
+    (request,) = peer.requests
+    assert request.startswith(b"POST /in?x=1 HTTP/1.1\r\n")
+    assert b"Host: hooks.example.com:8080\r\n" in request and b"X-Test: 1\r\n" in request
+    assert request.endswith(b'\r\n\r\n{"a":1}')
+
+
+def test_a_name_resolving_to_a_private_address_is_refused_before_connecting() -> None:
+    for answer in (["10.0.0.8"], ["169.254.169.254"], [PUBLIC_IP, "127.0.0.2"], ["::ffff:10.0.0.8"], []):
+        peer = Peer()
+        with pytest.raises(TransportError) as refused:
+            transport(peer, Resolver(answer)).post("http://hooks.example.com/", b"{}", {})
+        assert refused.value.code in ("address_refused", "dns_failed"), answer
+        assert peer.connected_to == []
+
+
+def test_dns_rebinding_changes_nothing_the_name_is_resolved_once_and_the_checked_address_used() -> None:
+    """The attacker's DNS answers a public address to the check and loopback to any later
+    lookup: there is no later lookup, the connection goes to the address that was checked."""
+    peer, dns = Peer(), Resolver([PUBLIC_IP], ["127.0.0.1"], ["127.0.0.1"])
+    transport(peer, dns).post("http://rebind.example.com/", b"{}", {})
+    assert dns.asked == 1 and peer.connected_to == [(PUBLIC_IP, 80)]
+
+
+def test_a_socket_connected_elsewhere_than_the_checked_address_is_refused() -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def elsewhere(address: tuple[str, int], timeout: float) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", port), timeout)  # not where it was asked to go
+
+    policy = AddressPolicy.from_config("127.0.0.1/32")
+    with server, pytest.raises(TransportError) as refused:
+        SafeTransport(policy, resolver=Resolver([PUBLIC_IP]), connector=elsewhere).post("http://x.example/", b"", {})
+    assert refused.value.code == "address_refused"
+
+
+def test_redirects_are_not_followed() -> None:
+    peer = Peer(b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/latest\r\nContent-Length: 0\r\n\r\n")
+    dns = Resolver([PUBLIC_IP], ["169.254.169.254"])
+    answer = transport(peer, dns).post("http://hooks.example.com/", b"{}", {})
+    assert answer.status == 302 and len(peer.requests) == 1 and dns.asked == 1
+
+
+def test_at_most_the_size_limit_of_an_answer_is_read() -> None:
+    huge = b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n" + b"x" * 200_000
+    answer = transport(Peer(huge), Resolver([PUBLIC_IP]), Limits(max_response_bytes=1024)).post("http://h.example/", b"", {})
+    assert (answer.status, answer.body_bytes, answer.truncated) == (200, 1024, True)
+
+
+def test_a_receiver_that_never_answers_or_trickles_is_cut_off_at_the_total_time() -> None:
+    limits = Limits(connect_s=1, total_s=0.5)
+    silent = Peer(b"", pause_s=5)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as slow:
+        transport(silent, Resolver([PUBLIC_IP]), limits).post("http://h.example/", b"{}", {})
+    assert slow.value.code == "timeout" and time.monotonic() - started < 2
+    trickle = Peer(*[b"H", b"T", b"T", b"P", b"/", b"1"] * 20, pause_s=0.1)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as trickled:
+        transport(trickle, Resolver([PUBLIC_IP]), limits).post("http://h.example/", b"{}", {})
+    assert trickled.value.code == "timeout" and time.monotonic() - started < 2
+
+
+def test_http_is_refused_where_only_https_is_allowed() -> None:
+    peer = Peer()
+    strict = SafeTransport(AddressPolicy(), resolver=Resolver([PUBLIC_IP]), connector=peer)
+    with pytest.raises(TransportError) as refused:
+        strict.post("http://hooks.example.com/", b"{}", {})
+    assert refused.value.code == "url_refused" and peer.connected_to == []
