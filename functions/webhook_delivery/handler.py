@@ -35,7 +35,6 @@ environment = WebhookDeliverySettings.load()
 logger = Logger(service="billing-webhook-delivery")
 metrics = Metrics(namespace="Billing", service="billing-webhook-delivery")
 processor = BatchProcessor(event_type=EventType.SQS)
-queue = webhook_queue.SqsDeliveryQueue()
 
 
 def deliver(record: SQSRecord) -> None:
@@ -46,7 +45,8 @@ def deliver(record: SQSRecord) -> None:
     logger.info("webhook delivery", delivery=ref.delivery_id, endpoint=ref.endpoint_id, tenant_id=ref.tenant_id,
                 attempt=attempt, status=outcome.status)  # fmt: skip
     if outcome.status in ("retrying", "failed"):
-        queue.postpone(record.receipt_handle, outcome.retry_after or timedelta(0))  # failed: to the DLQ at once
+        delay = outcome.retry_after or timedelta(0)  # failed: received again at once, so moved to the DLQ
+        services.webhook_delivery_queue().postpone(record.receipt_handle, delay)
         raise DeliveryFailed(f"{ref.delivery_id}: attempt {attempt} {outcome.status}")
 
 

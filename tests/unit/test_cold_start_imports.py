@@ -40,6 +40,7 @@ ON_FIRST_USE = (
     "billing.subscriptions",
     "billing.testclocks",
     "billing.usage",
+    "billing.webhooks_out",
 )
 
 

@@ -26,6 +26,7 @@ from billing.tenants import TenantService
 
 if TYPE_CHECKING:
     from billing.adapters.kms import KmsCipher
+    from billing.adapters.webhook_queue import SqsDeliveryQueue
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
     from billing.customers import CustomerService
@@ -423,12 +424,20 @@ def _webhook_cipher() -> KmsCipher:
 
 
 @lru_cache(maxsize=1)
+def webhook_delivery_queue() -> SqsDeliveryQueue:
+    """The outbound webhook deliveries' queue: the API (tests) and the fan-out send to it, the
+    delivery function postpones a failed attempt's message on it."""
+    from billing.adapters.webhook_queue import SqsDeliveryQueue
+
+    return SqsDeliveryQueue()
+
+
+@lru_cache(maxsize=1)
 def webhook_endpoints() -> WebhookEndpoints:
     from billing.adapters.dynamodb.webhook_endpoints import DynamoDeliveryStore, DynamoWebhookEndpointRepository
-    from billing.adapters.webhook_queue import SqsDeliveryQueue
     from billing.webhooks_out.service import WebhookEndpoints
 
-    return WebhookEndpoints(DynamoWebhookEndpointRepository(), DynamoDeliveryStore(), SqsDeliveryQueue(),
+    return WebhookEndpoints(DynamoWebhookEndpointRepository(), DynamoDeliveryStore(), webhook_delivery_queue(),
                             _webhook_cipher(), outbound_address_policy())  # fmt: skip
 
 
@@ -436,10 +445,9 @@ def webhook_endpoints() -> WebhookEndpoints:
 def webhook_fanout() -> Fanout:
     """One per container: it caches each scope's endpoints for ``LOOKUP_TTL_S``."""
     from billing.adapters.dynamodb.webhook_endpoints import DynamoDeliveryStore, DynamoWebhookEndpointRepository
-    from billing.adapters.webhook_queue import SqsDeliveryQueue
     from billing.webhooks_out.fanout import Fanout
 
-    return Fanout(DynamoWebhookEndpointRepository(), DynamoDeliveryStore(), SqsDeliveryQueue())
+    return Fanout(DynamoWebhookEndpointRepository(), DynamoDeliveryStore(), webhook_delivery_queue())
 
 
 @lru_cache(maxsize=1)

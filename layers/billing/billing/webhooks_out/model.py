@@ -13,6 +13,7 @@ made: every attempt sends the same bytes (with a fresh signature timestamp).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -150,8 +151,6 @@ class Delivery:
     @classmethod
     def test(cls, endpoint: WebhookEndpoint, tenant_id: str, at: datetime) -> Delivery:
         """A ``WebhookEndpointTested`` event for this endpoint alone, shaped as every event."""
-        import json
-
         envelope = {"id": new_id("evt"), "type": TEST_EVENT, "tenant_id": tenant_id, "livemode": endpoint.livemode,
                     "occurred_at": to_wire(at), "data": {"object": endpoint.to_public()}}  # fmt: skip
         body = json.dumps(envelope, separators=(",", ":")).encode()

@@ -16,6 +16,7 @@ followed: ``http.client`` does not, and a 3xx is a failed attempt.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
@@ -103,7 +104,7 @@ class SafeTransport:
             return Response(answer.status, address, read, truncated)
         except TransportError:
             raise
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise TransportError(f"no answer within {self._limits.total_s:g} s", "timeout") from None
         except (OSError, ValueError, http.client.HTTPException) as failed:  # ValueError: a TLS socket cut
             if time.monotonic() - started >= self._limits.total_s:
@@ -136,7 +137,7 @@ class SafeTransport:
             """``http.client``'s socket factory: the checked address, never the name again."""
             try:
                 sock = self._connect((address, port), connect_s)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 raise TransportError(f"could not connect within {connect_s:g} s", "timeout") from None
             except OSError as failed:
                 raise TransportError(f"could not connect: {failed}"[:300], "connection_failed") from None
@@ -160,10 +161,8 @@ class SafeTransport:
 def _cut(live: list[socket.socket]) -> None:
     """The total time is up: end the exchange wherever it is (blocked reads return at once)."""
     if live:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             live[-1].shutdown(socket.SHUT_RDWR)
-        except (OSError, ValueError):
-            pass
 
 
 def _drain(answer: http.client.HTTPResponse, limit: int) -> tuple[int, bool]:
