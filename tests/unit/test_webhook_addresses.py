@@ -53,6 +53,9 @@ def test_the_platforms_allow_list_opens_only_what_it_names() -> None:
         "https://localhost/hook",
         "https://api.localhost./hook",
         "https://example.com:99999/hook",
+        "https://exa mple.com/hook",
+        "https://example.com/a\r\nX-Injected: 1",
+        "https://[::1/hook",
     ],
 )
 def test_urls_that_can_be_refused_before_resolving_are_refused_naming_url(url: str) -> None:

@@ -145,3 +145,17 @@ def test_http_is_refused_where_only_https_is_allowed() -> None:
     with pytest.raises(TransportError) as refused:
         strict.post("http://hooks.example.com/", b"{}", {})
     assert refused.value.code == "url_refused" and peer.connected_to == []
+
+
+def test_a_resolver_that_hangs_is_given_up_within_the_connect_time() -> None:
+    def hanging(host: str, port: int) -> list[str]:
+        time.sleep(5)
+        return [CHECKED]
+
+    peer = Peer()
+    slow_dns = SafeTransport(AddressPolicy.from_config(f"{CHECKED}/32"), Limits(connect_s=0.3), resolver=hanging,
+                             connector=peer)  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(TransportError) as refused:
+        slow_dns.post("http://slow.example/", b"{}", {})
+    assert refused.value.code == "dns_failed" and time.monotonic() - started < 2 and peer.connected_to == []

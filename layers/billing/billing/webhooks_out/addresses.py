@@ -84,6 +84,8 @@ class AddressPolicy:
 
     def check_url(self, url: str) -> str:
         """The URL as stored, or a 400 naming ``url``: what can be told before resolving it."""
+        if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+            raise InvalidRequest("Invalid url: spaces and control characters are not taken.", param="url")
         try:
             parts = urlsplit(url)
             port = parts.port

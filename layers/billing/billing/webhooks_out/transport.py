@@ -7,8 +7,9 @@ is given a socket factory pinned to that address, so nothing resolves the name a
 TLS handshake still sends the host name, and the certificate is checked against it). The peer
 of the connected socket is compared with the checked address once more.
 
-Bounded: ``Limits.connect_s`` to connect, ``Limits.total_s`` for the whole exchange (a timer
-shuts the socket down, so a receiver trickling bytes cannot hold a delivery), at most
+Bounded: ``Limits.connect_s`` to resolve the name and again to connect, ``Limits.total_s`` for
+the whole exchange, connecting included (a timer shuts the socket down, so a receiver trickling
+bytes cannot hold a delivery): at most 15 seconds an attempt by default; at most
 ``Limits.max_response_bytes`` of the answer read (what a receiver says is kept only as a
 status; the body is read so the connection ends cleanly, then dropped). Redirects are never
 followed: ``http.client`` does not, and a 3xx is a failed attempt.
@@ -115,10 +116,7 @@ class SafeTransport:
             connection.close()
 
     def _checked_address(self, host: str, port: int) -> str:
-        try:
-            addresses = self._resolve(host, port)
-        except OSError as failed:
-            raise TransportError(f"cannot resolve {host}: {failed}"[:300], "dns_failed") from None
+        addresses = self._resolved(host, port)
         if not addresses:
             raise TransportError(f"{host} resolves to no address", "dns_failed")
         try:
@@ -127,6 +125,27 @@ class SafeTransport:
         except RefusedAddress as refused:
             raise TransportError(f"{host} resolves to {refused}", "address_refused") from None
         return addresses[0]
+
+    def _resolved(self, host: str, port: int) -> list[str]:
+        """The host's addresses, asked for once, within ``connect_s`` (``getaddrinfo`` has no
+        timeout of its own: a resolver left waiting is abandoned on its daemon thread)."""
+        answer: list[list[str]] = []
+        failure: list[OSError] = []
+
+        def ask() -> None:
+            try:
+                answer.append(self._resolve(host, port))
+            except OSError as failed:
+                failure.append(failed)
+
+        asking = threading.Thread(target=ask, name="webhook-dns", daemon=True)
+        asking.start()
+        asking.join(self._limits.connect_s)
+        if failure:
+            raise TransportError(f"cannot resolve {host}: {failure[0]}"[:300], "dns_failed")
+        if not answer:
+            raise TransportError(f"cannot resolve {host} within {self._limits.connect_s:g} s", "dns_failed")
+        return answer[0]
 
     def _connection(
         self, scheme: str, host: str, port: int, address: str, live: list[socket.socket]
