@@ -154,8 +154,12 @@ KEYS: dict[str, dict[str, Any]] = {
     "ProviderCredentialsKey": {
         "use": {
             "kms:Encrypt": {"ApiFunctionRole"},
-            "kms:Decrypt": {"ApiFunctionRole", "WebhookFunctionRole", "ProviderEventFunctionRole",
-                            "InvoiceChargeFunctionRole"},  # fmt: skip
+            "kms:Decrypt": {
+                "ApiFunctionRole",
+                "WebhookFunctionRole",
+                "ProviderEventFunctionRole",
+                "InvoiceChargeFunctionRole",
+            },
         },
         "context": ["mode", "provider", "tenant_id"],  # billing.payments.accounts.context
         "variable": "PROVIDER_CREDENTIALS_KEY",

@@ -52,8 +52,11 @@ class Receiver:
 class World:
     def __init__(self) -> None:
         self.clock, self.cipher = FrozenClock(), FakeCipher()
-        self.repo, self.deliveries, self.queue = MemoryWebhookEndpoints(), MemoryWebhookDeliveries(), MemoryDeliveryQueue()
-        self.endpoints = WebhookEndpoints(self.repo, self.deliveries, self.queue, self.cipher, AddressPolicy(), self.clock)
+        self.repo, self.deliveries = MemoryWebhookEndpoints(), MemoryWebhookDeliveries()
+        self.queue = MemoryDeliveryQueue()
+        self.endpoints = WebhookEndpoints(
+            self.repo, self.deliveries, self.queue, self.cipher, AddressPolicy(), self.clock
+        )
         self.fanout = Fanout(self.repo, self.deliveries, self.queue, self.clock, ttl_s=0)
         self.receiver = Receiver()
 
@@ -109,7 +112,7 @@ def test_a_url_the_platform_must_not_call_is_refused_and_nothing_is_written(worl
 
 def test_event_types_are_names_or_a_star() -> None:
     for bad in ([], ["invoice.finalized"], ["*", "x y"]):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="event type"):
             EndpointCreate(url=URL, enabled_events=bad)
 
 
@@ -180,8 +183,13 @@ def test_failures_are_retried_on_the_schedule_then_given_up(world: World) -> Non
 
 @pytest.mark.parametrize(
     ("answer", "error"),
-    [(302, "redirects are not followed"), (TransportError("10.0.0.1 is not a public address", "address_refused"),
-                                           "address_refused: 10.0.0.1 is not a public address")],
+    [
+        (302, "redirects are not followed"),
+        (
+            TransportError("10.0.0.1 is not a public address", "address_refused"),
+            "address_refused: 10.0.0.1 is not a public address",
+        ),
+    ],
 )
 def test_a_redirect_or_a_refused_address_fails_the_attempt_and_says_why(
     world: World, answer: int | TransportError, error: str
@@ -202,7 +210,7 @@ def test_a_test_event_goes_to_that_endpoint_alone_through_the_same_path(world: W
     assert delivery.to_public()["status"] == "pending" and delivery.event_type == "WebhookEndpointTested"
     (outcome,) = world.deliver_all()
     assert outcome.status == "succeeded"
-    ((url, body, headers),) = world.receiver.posts
+    ((_, body, headers),) = world.receiver.posts
     assert signing.verify(headers["Billing-Signature"], body, secret, now=int(world.clock.now().timestamp()))
     assert b'"type":"WebhookEndpointTested"' in body and endpoint.id.encode() in body
 

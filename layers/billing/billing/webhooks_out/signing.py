@@ -14,7 +14,7 @@ import hmac
 import secrets
 
 HEADER = "Billing-Signature"
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 TOLERANCE_S = 300
 
 
