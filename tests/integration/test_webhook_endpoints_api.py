@@ -78,7 +78,7 @@ def made_tenant(api: Api, key: str) -> str:
     """The tenant of a key, as events name it (a customer's event says it too)."""
     from billing.adapters import services
 
-    return services.tenants().authenticate(key).tenant_id
+    return services.tenants().authenticate(f"Bearer {key}").tenant_id
 
 
 def test_a_test_event_is_delivered_and_a_failing_receiver_is_retried_later(
