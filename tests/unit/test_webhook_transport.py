@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +162,59 @@ def test_a_resolver_that_hangs_is_given_up_within_the_connect_time() -> None:
     with pytest.raises(TransportError) as refused:
         slow_dns.post("http://slow.example/", b"{}", {})
     assert refused.value.code == "dns_failed" and time.monotonic() - started < 2 and peer.connected_to == []
+
+
+def _self_signed(tmp: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for ``name`` and its key, as PEM files (``cryptography`` comes with moto)."""
+    crypto = pytest.importorskip("cryptography")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    assert crypto
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp / "cert.pem", tmp / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return cert_file, key_file
+
+
+def test_https_is_pinned_to_the_checked_address_yet_verified_against_the_host_name(tmp_path: Path) -> None:
+    """The connection goes to the checked address, the TLS handshake names the URL's host (SNI)
+    and the certificate must be that host's: pinning the address loses no TLS check."""
+    cert_file, key_file = _self_signed(tmp_path, "hooks.example.test")
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert_file, key_file)
+    server = socket.create_server((CHECKED, 0))
+    names: list[str | None] = []
+    server_tls.sni_callback = lambda sock, name, context: names.append(name)
+
+    def serve() -> None:
+        for _ in range(2):
+            raw, _ = server.accept()
+            with contextlib.suppress(OSError), server_tls.wrap_socket(raw, server_side=True) as tls:
+                tls.recv(65536)
+                tls.sendall(OK)
+
+    threading.Thread(target=serve, daemon=True).start()
+    port = server.getsockname()[1]
+    client = SafeTransport(AddressPolicy.from_config(f"{CHECKED}/32"), resolver=Resolver([CHECKED], [CHECKED]),
+                           tls=lambda: ssl.create_default_context(cafile=str(cert_file)))  # fmt: skip
+    with server:
+        assert client.post(f"https://hooks.example.test:{port}/in", b"{}", {}).status == 200
+        with pytest.raises(TransportError) as mismatch:  # same address, another name: not its certificate
+            client.post(f"https://other.example.test:{port}/in", b"{}", {})
+    assert mismatch.value.code == "connection_failed" and "certificate" in str(mismatch.value).lower()
+    assert names[:2] == ["hooks.example.test", "other.example.test"]
