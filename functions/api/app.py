@@ -31,6 +31,7 @@ from chalicelib.routes import (
     subscriptions,
     testclocks,
     usage,
+    webhook_endpoints,
     webhooks,
 )
 
@@ -55,5 +56,6 @@ __all__ = [
     "subscriptions",
     "testclocks",
     "usage",
+    "webhook_endpoints",
     "webhooks",
 ]

@@ -765,3 +765,65 @@ class MemoryEventQueue:
     def send(self, ref: Any, subject: str) -> None:
         if all(queued != ref for queued, _ in self.messages):
             self.messages.append((ref, subject))
+
+
+class MemoryWebhookEndpoints:
+    """``billing.webhooks_out.ports.EndpointRepository`` in memory."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Any] = {}
+
+    def list(self, scope: Scope) -> list[Any]:
+        return sorted((e for (key, _), e in self.items.items() if key == scope.key), key=lambda e: e.id)
+
+    def get(self, scope: Scope, endpoint_id: str) -> Any:
+        return self.items.get((scope.key, endpoint_id))
+
+    def create(self, scope: Scope, endpoint: Any) -> None:
+        assert (scope.key, endpoint.id) not in self.items
+        self.items[(scope.key, endpoint.id)] = endpoint
+
+    def replace(self, scope: Scope, endpoint: Any) -> None:
+        stored = self.items.get((scope.key, endpoint.id))
+        if stored is None or stored.revision != endpoint.revision - 1:
+            raise Conflict("changed meanwhile", code="concurrent_update", retryable=True)
+        self.items[(scope.key, endpoint.id)] = endpoint
+
+    def delete(self, scope: Scope, endpoint_id: str) -> None:
+        self.items.pop((scope.key, endpoint_id), None)
+
+
+class MemoryWebhookDeliveries:
+    """``billing.webhooks_out.ports.DeliveryStore`` in memory."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str, str], Any] = {}
+
+    def add(self, scope: Scope, delivery: Any) -> Any:
+        key = (scope.key, delivery.endpoint_id, delivery.id)
+        if key in self.items:
+            return self.items[key]
+        self.items[key] = delivery
+        return None
+
+    def get(self, scope: Scope, endpoint_id: str, delivery_id: str) -> Any:
+        return self.items.get((scope.key, endpoint_id, delivery_id))
+
+    def attempted(self, scope: Scope, delivery: Any) -> None:
+        self.items[(scope.key, delivery.endpoint_id, delivery.id)] = delivery
+
+    def page(self, scope: Scope, endpoint_id: str, request: Any) -> Page[Any]:
+        mine = sorted((d for (s, e, _), d in self.items.items() if (s, e) == (scope.key, endpoint_id)),
+                      key=lambda d: d.id, reverse=True)  # fmt: skip
+        if request.starting_after:
+            mine = [d for d in mine if d.id < request.starting_after]
+        shown = mine[: request.limit]
+        return Page.of(shown, shown[-1].id if len(mine) > request.limit else None)
+
+
+class MemoryDeliveryQueue:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, refs: Any) -> None:
+        self.sent.extend(refs)

@@ -41,6 +41,7 @@ ON_FIRST_USE = (
     "billing.subscriptions",
     "billing.testclocks",
     "billing.usage",
+    "billing.webhooks_out",
 )
 
 
