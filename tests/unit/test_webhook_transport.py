@@ -191,6 +191,25 @@ def _self_signed(tmp: Path, name: str) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+def _read_request(conn: ssl.SSLSocket) -> bytes:
+    """One HTTP request, headers and ``Content-Length`` body (the client may send them apart)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def test_https_is_pinned_to_the_checked_address_yet_verified_against_the_host_name(tmp_path: Path) -> None:
     """The connection goes to the checked address, the TLS handshake names the URL's host (SNI)
     and the certificate must be that host's: pinning the address loses no TLS check."""
@@ -205,7 +224,7 @@ def test_https_is_pinned_to_the_checked_address_yet_verified_against_the_host_na
         for _ in range(2):
             raw, _ = server.accept()
             with contextlib.suppress(OSError), server_tls.wrap_socket(raw, server_side=True) as tls:
-                tls.recv(65536)
+                _read_request(tls)  # whole: closing with the body unread would reset the connection
                 tls.sendall(OK)
 
     threading.Thread(target=serve, daemon=True).start()
