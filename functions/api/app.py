@@ -20,7 +20,9 @@ from chalicelib.routes import (
     checkout_sessions,
     credit_notes,
     customers,
+    dunning,
     health,
+    invoice_items,
     invoices,
     pages,
     payment_providers,
@@ -29,6 +31,7 @@ from chalicelib.routes import (
     subscriptions,
     testclocks,
     usage,
+    webhook_endpoints,
     webhooks,
 )
 
@@ -41,8 +44,10 @@ __all__ = [
     "checkout_sessions",
     "credit_notes",
     "customers",
+    "dunning",
     "environment",
     "health",
+    "invoice_items",
     "invoices",
     "pages",
     "payment_providers",
@@ -51,5 +56,6 @@ __all__ = [
     "subscriptions",
     "testclocks",
     "usage",
+    "webhook_endpoints",
     "webhooks",
 ]

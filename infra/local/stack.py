@@ -23,6 +23,11 @@ from infra.provision import Provisioner, Stack
 # Keys that differ per function; in-process, functions share one environment.
 _PER_FUNCTION = {"POWERTOOLS_SERVICE_NAME"}
 
+LOCAL_WEBHOOK_NETWORKS = "127.0.0.1/32,::1/128"
+"""Outbound webhooks may reach this machine (a receiver of one's own under ``make run``, the
+tests'), over http too: platform configuration for local development only, which a deployment
+never sets (``billing.webhooks_out.addresses``). Set the variable to override it."""
+
 
 def _shared_environment(stack: Stack) -> dict[str, str]:
     """Every function's environment variables, merged: in-process, functions share one
@@ -118,6 +123,7 @@ class EmbeddedStack:
             template.transformed(region=self.config.region), parameters={"PublicBaseUrl": self.api_url}
         )
         os.environ.update(_shared_environment(self.stack))
+        os.environ.setdefault("OUTBOUND_WEBHOOK_ALLOWED_NETWORKS", LOCAL_WEBHOOK_NETWORKS)
         from billing.settings import get_settings
 
         get_settings.cache_clear()  # the functions' environment changed; clients follow the settings

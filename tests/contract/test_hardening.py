@@ -150,41 +150,66 @@ def test_the_authorizer_only_reads_api_key_items() -> None:
     assert pattern == "APIKEY#*"  # what it reads, tests/integration/test_authorizer_access.py
 
 
-KEY_USE = {
-    "kms:Encrypt": {"ApiFunctionRole"},
-    "kms:Decrypt": {"ApiFunctionRole", "WebhookFunctionRole", "ProviderEventFunctionRole", "InvoiceChargeFunctionRole"},
+KEYS: dict[str, dict[str, Any]] = {
+    "ProviderCredentialsKey": {
+        "use": {
+            "kms:Encrypt": {"ApiFunctionRole"},
+            "kms:Decrypt": {
+                "ApiFunctionRole",
+                "WebhookFunctionRole",
+                "ProviderEventFunctionRole",
+                "InvoiceChargeFunctionRole",
+            },
+        },
+        "context": ["mode", "provider", "tenant_id"],  # billing.payments.accounts.context
+        "variable": "PROVIDER_CREDENTIALS_KEY",
+    },
+    "WebhookSecretsKey": {
+        "use": {"kms:Encrypt": {"ApiFunctionRole"}, "kms:Decrypt": {"WebhookDeliveryFunctionRole"}},
+        "context": ["mode", "tenant_id", "webhook_endpoint"],  # billing.webhooks_out.ports.context
+        "variable": "WEBHOOK_SECRETS_KEY",
+    },
 }
-"""Who seals provider credentials (``PUT /v1/payment_providers``) and who opens them: the API
-(a checkout page starts a checkout at the provider), webhooks (verified with the secret), their
-processor (``Payments.apply`` asks the provider) and the saved-card charger
-(``billing.payments.off_session``)."""
+"""Who seals and who opens what. Provider credentials: sealed by the API (``PUT
+/v1/payment_providers``), opened by the API (a checkout page starts a checkout at the provider),
+webhooks (verified with the secret), their processor (``Payments.apply`` asks the provider) and
+the saved-card charger (``billing.payments.off_session``). Outbound webhook secrets: sealed by
+the API (``POST /v1/webhook_endpoints``), opened by the delivery function alone, to sign."""
+
+
+def granted_on(role_id: str, action: str, key: str) -> bool:
+    return any(fnmatch(action, pattern) for s in statements(role_id) for pattern in actions(s)
+               if s["Resource"] == {"Fn::GetAtt": [key, "Arn"]})  # fmt: skip
 
 
 @pytest.mark.parametrize("role_id", FUNCTION_ROLES)
-def test_only_the_functions_that_seal_or_open_provider_credentials_use_the_key(role_id: str) -> None:
-    for action, roles in KEY_USE.items():
-        assert granted(role_id, action) == (role_id in roles), (role_id, action)
+def test_only_the_functions_that_seal_or_open_secrets_use_the_keys(role_id: str) -> None:
+    for key, rules in KEYS.items():
+        for action, roles in rules["use"].items():
+            assert granted_on(role_id, action, key) == (role_id in roles), (role_id, action, key)
     for action in ("kms:CreateGrant", "kms:ReEncryptFrom", "kms:GenerateDataKey", "kms:ScheduleKeyDeletion"):
         assert not granted(role_id, action), (role_id, action)
     for statement in statements(role_id):
         if any(action.startswith("kms:") for action in actions(statement)):
-            assert statement["Resource"] == {"Fn::GetAtt": ["ProviderCredentialsKey", "Arn"]}
-            keys = statement["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]
-            assert sorted(keys) == ["mode", "provider", "tenant_id"]  # billing.payments.accounts.context
+            (key,) = [key for key in KEYS if statement["Resource"] == {"Fn::GetAtt": [key, "Arn"]}]
+            context = statement["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]
+            assert sorted(context) == KEYS[key]["context"]
             assert statement["Condition"]["Null"] == {"kms:EncryptionContext:tenant_id": "false"}  # not none at all
 
 
-@pytest.mark.parametrize("role_id", sorted(set().union(*KEY_USE.values())))
-def test_a_function_that_uses_the_key_is_told_which_it_is(role_id: str) -> None:
+@pytest.mark.parametrize(
+    ("role_id", "key"),
+    sorted({(role, key) for key, rules in KEYS.items() for roles in rules["use"].values() for role in roles}),
+)
+def test_a_function_that_uses_a_key_is_told_which_it_is(role_id: str, key: str) -> None:
     """A grant alone is not enough: ``KmsCipher`` reads the key id from the environment."""
     function = RESOURCES[role_id.removesuffix("Role")]
-    assert function["Properties"]["Environment"]["Variables"]["PROVIDER_CREDENTIALS_KEY"] == {
-        "Ref": "ProviderCredentialsKey"
-    }
+    assert function["Properties"]["Environment"]["Variables"][KEYS[key]["variable"]] == {"Ref": key}
 
 
-def test_the_credentials_key_rotates_and_outlives_the_stack() -> None:
-    key = RESOURCES["ProviderCredentialsKey"]
+@pytest.mark.parametrize("key_id", sorted(KEYS))
+def test_the_keys_rotate_and_outlive_the_stack(key_id: str) -> None:
+    key = RESOURCES[key_id]
     assert key["Properties"]["EnableKeyRotation"] is True
     assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
 
@@ -274,3 +299,43 @@ def test_the_authorizer_is_only_called_for_tokens_shaped_like_a_key() -> None:
         expected = secret is not None and api_keys.is_well_formed(secret)
         assert bool(_identity().search(header)) == expected, header
     assert sum(bool(_identity().search(h)) for h in headers) == 4
+
+
+def _leading_keys(role_id: str) -> dict[str, list[str]]:
+    """Each DynamoDB action of a role and the leading keys it is limited to (all on the table)."""
+    found: dict[str, list[str]] = {}
+    for statement in statements(role_id):
+        for action in actions(statement):
+            if action.startswith("dynamodb:"):
+                assert statement["Resource"] == {"Fn::GetAtt": ["BillingTable", "Arn"]}, (role_id, action)
+                keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                found[action] = sorted(found.get(action, []) + keys)
+    return found
+
+
+def test_the_outbound_webhook_functions_reach_only_endpoints_and_deliveries() -> None:
+    """billing/adapters/dynamodb/webhook_endpoints.py: endpoints ``{scope}#WHO``, deliveries
+    ``{scope}#WHD#...``; only the delivery function opens secrets and talks to endpoints."""
+    assert _leading_keys("WebhookFanoutFunctionRole") == {
+        "dynamodb:Query": ["*#WHO"], "dynamodb:GetItem": ["*#WHD#*"], "dynamodb:PutItem": ["*#WHD#*"]}  # fmt: skip
+    assert _leading_keys("WebhookDeliveryFunctionRole") == {
+        "dynamodb:GetItem": ["*#WHD#*", "*#WHO"], "dynamodb:UpdateItem": ["*#WHD#*"]}  # fmt: skip
+    postpone = [s["Resource"] for s in statements("WebhookDeliveryFunctionRole")
+                if "sqs:ChangeMessageVisibility" in actions(s)]  # fmt: skip
+    assert postpone == [{"Fn::GetAtt": ["WebhookDeliveryQueue", "Arn"]}]
+
+
+def test_deliveries_are_retried_as_often_as_the_schedule_says_then_dead_lettered() -> None:
+    from billing.webhooks_out.retries import MAX_ATTEMPTS, SCHEDULE
+
+    queue = RESOURCES["WebhookDeliveryQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_ATTEMPTS
+    dead = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert RESOURCES[dead]["Properties"]["MessageRetentionPeriod"] == 1209600
+    assert max(delay.total_seconds() for delay in SCHEDULE) <= 43_200  # SQS's longest visibility timeout
+    function = RESOURCES["WebhookDeliveryFunction"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+    (mapping,) = [m for m in of_type("AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["WebhookDeliveryQueue", "Arn"]}]  # fmt: skip
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["BatchSize"] * 15 < function["Timeout"]  # 15 s: one attempt's bound

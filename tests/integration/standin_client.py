@@ -21,17 +21,19 @@ class Delivery:
 
 
 class Receiver:
-    """A merchant's webhook endpoint on 127.0.0.1: keeps each delivery, answers 200."""
+    """A merchant's webhook endpoint on 127.0.0.1: keeps each delivery, answers ``status``
+    (200 unless told otherwise: a receiver that is down answers 500)."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: int = 200) -> None:
         self.deliveries: queue.Queue[Delivery] = queue.Queue()
-        received = self.deliveries
+        self.status = status
+        received, owner = self.deliveries, self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 received.put(Delivery(dict(self.headers.items()), body))
-                self.send_response(200)
+                self.send_response(owner.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

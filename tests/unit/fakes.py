@@ -364,12 +364,15 @@ class MemoryInvoices:
         self.events: list[DomainEvent] = []
         self._subscriptions = subscriptions
         self._lock = threading.RLock()
+        self.items: MemoryInvoiceItems | None = None  # the invoice items a step bills, when wired
 
     def apply_step(self, scope: Scope, outcome, revision: int, finalize=None):
         subscription, invoice, history, events = outcome.subscription, outcome.invoice, outcome.history, outcome.events
         with self._lock:
             if self._subscriptions.rows[(scope, subscription.id)].revision != revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)
+            if invoice and self.items:
+                self.items.bill(scope, invoice)  # the conflict, if any, before anything is written
             done = self._finalized(scope, invoice, finalize) if invoice and finalize else None
             self._subscriptions.rows[(scope, subscription.id)] = subscription
             if history:
@@ -437,6 +440,53 @@ class MemoryInvoices:
         return [
             i for (sc, _), i in self.rows.items() if sc == scope and i.customer == customer_id and i.status == "open"
         ]
+
+
+class MemoryInvoiceItems:
+    """Invoice items with the adapter's exactly-once billing; ``create_billed`` writes through
+    ``invoices`` (numbered, posted) as the adapter's one transaction does."""
+
+    def __init__(self, invoices: MemoryInvoices) -> None:
+        self.rows: dict[tuple[Scope, str], Any] = {}
+        self.invoices = invoices
+        invoices.items = self
+
+    def create(self, scope: Scope, item, events, set_currency: bool) -> None:
+        with self.invoices._lock:
+            self.rows[(scope, item.id)] = item
+            self.invoices.events += events
+
+    def create_billed(self, scope: Scope, item, build, events, set_currency: bool):
+        with self.invoices._lock:
+            done = self.invoices._finalized(scope, item, build)
+            self.rows[(scope, item.id)] = item
+            self.invoices.rows[(scope, done.invoice.id)] = done.invoice
+            self.invoices.events += [*events, *done.events]
+            return done.invoice
+
+    def bill(self, scope: Scope, invoice) -> None:
+        """Mark the items ``invoice`` bills, all or none: an item billed already is a conflict."""
+        from billing.collections.invoice_items import billed_by
+
+        ids = billed_by(invoice.lines)
+        if any(not self.rows[(scope, i)].pending for i in ids):
+            raise Conflict("billed meanwhile", code="concurrent_update", retryable=True)
+        for i in ids:
+            self.rows[(scope, i)] = self.rows[(scope, i)].model_copy(update={"invoice": invoice.id})
+
+    def get(self, scope: Scope, item_id: str):
+        return self.rows.get((scope, item_id))
+
+    def list(self, scope: Scope, query) -> Page:
+        rows = sorted((i for (sc, _), i in self.rows.items() if sc == scope), key=lambda i: i.id, reverse=True)
+        rows = [i for i in rows if query.customer in (None, i.customer)]
+        return Page(data=rows[: query.page.limit], has_more=len(rows) > query.page.limit)
+
+    def pending(self, scope: Scope, customer_id: str) -> list:
+        return [i for i in self.of_customer(scope, customer_id) if i.pending]
+
+    def of_customer(self, scope: Scope, customer_id: str) -> list:
+        return [i for (sc, _), i in self.rows.items() if sc == scope and i.customer == customer_id]
 
 
 class MemoryCreditNotes:
@@ -715,3 +765,65 @@ class MemoryEventQueue:
     def send(self, ref: Any, subject: str) -> None:
         if all(queued != ref for queued, _ in self.messages):
             self.messages.append((ref, subject))
+
+
+class MemoryWebhookEndpoints:
+    """``billing.webhooks_out.ports.EndpointRepository`` in memory."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Any] = {}
+
+    def list(self, scope: Scope) -> list[Any]:
+        return sorted((e for (key, _), e in self.items.items() if key == scope.key), key=lambda e: e.id)
+
+    def get(self, scope: Scope, endpoint_id: str) -> Any:
+        return self.items.get((scope.key, endpoint_id))
+
+    def create(self, scope: Scope, endpoint: Any) -> None:
+        assert (scope.key, endpoint.id) not in self.items
+        self.items[(scope.key, endpoint.id)] = endpoint
+
+    def replace(self, scope: Scope, endpoint: Any) -> None:
+        stored = self.items.get((scope.key, endpoint.id))
+        if stored is None or stored.revision != endpoint.revision - 1:
+            raise Conflict("changed meanwhile", code="concurrent_update", retryable=True)
+        self.items[(scope.key, endpoint.id)] = endpoint
+
+    def delete(self, scope: Scope, endpoint_id: str) -> None:
+        self.items.pop((scope.key, endpoint_id), None)
+
+
+class MemoryWebhookDeliveries:
+    """``billing.webhooks_out.ports.DeliveryStore`` in memory."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str, str], Any] = {}
+
+    def add(self, scope: Scope, delivery: Any) -> Any:
+        key = (scope.key, delivery.endpoint_id, delivery.id)
+        if key in self.items:
+            return self.items[key]
+        self.items[key] = delivery
+        return None
+
+    def get(self, scope: Scope, endpoint_id: str, delivery_id: str) -> Any:
+        return self.items.get((scope.key, endpoint_id, delivery_id))
+
+    def attempted(self, scope: Scope, delivery: Any) -> None:
+        self.items[(scope.key, delivery.endpoint_id, delivery.id)] = delivery
+
+    def page(self, scope: Scope, endpoint_id: str, request: Any) -> Page[Any]:
+        mine = sorted((d for (s, e, _), d in self.items.items() if (s, e) == (scope.key, endpoint_id)),
+                      key=lambda d: d.id, reverse=True)  # fmt: skip
+        if request.starting_after:
+            mine = [d for d in mine if d.id < request.starting_after]
+        shown = mine[: request.limit]
+        return Page.of(shown, shown[-1].id if len(mine) > request.limit else None)
+
+
+class MemoryDeliveryQueue:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, refs: Any) -> None:
+        self.sent.extend(refs)

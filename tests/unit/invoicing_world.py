@@ -10,6 +10,7 @@ from typing import Any
 
 from billing.catalog.lookups import CatalogLookups
 from billing.catalog.service import CatalogService, create_request
+from billing.collections.items import InvoiceItems
 from billing.customers import CustomerCreate, CustomerService
 from billing.customers.service import find_customer
 from billing.invoicing.biller import SubscriptionBiller
@@ -33,6 +34,7 @@ from tests.unit.fakes import (
     MemoryCatalog,
     MemoryCreditNotes,
     MemoryCustomers,
+    MemoryInvoiceItems,
     MemoryInvoices,
     MemoryPayments,
     MemorySubscriptions,
@@ -54,6 +56,7 @@ class Billing:
         self.subscriptions = SubscriptionService(self.subscription_repo, self.customer_repo, self.lookups, self.clock)
         self.events, self.aggregates = MemoryUsageEvents(), MemoryAggregates()
         self.invoices_repo = MemoryInvoices(self.subscription_repo)
+        self.items_repo = MemoryInvoiceItems(self.invoices_repo)
 
         def billed(scope: Scope, subscription_id: str) -> list:
             return billed_periods(self.invoices_repo.of_subscription(scope, subscription_id))
@@ -66,7 +69,12 @@ class Billing:
         )
         self.biller = SubscriptionBiller(
             self.subscription_repo, self.invoices_repo, self.customer_repo, self.lookups, self.usage,
-            lambda scope: self.settings, self.clock,
+            lambda scope: self.settings, self.clock, items=self.items_repo,
+        )  # fmt: skip
+        self.invoice_items = InvoiceItems(
+            self.items_repo, self.customer_repo.get, self.lookups,
+            lambda scope, code: self.catalog.find(scope, "supplier", code) is not None,
+            lambda scope: self.settings, self.biller.now,
         )  # fmt: skip
         self.invoices = InvoiceService(
             self.invoices_repo, self.biller, self.subscription_repo.get, lambda scope: self.settings

@@ -33,6 +33,7 @@ NOT_AT_COLD_START = HEAVY  # boto3, test, template and provider libraries (bench
 
 ON_FIRST_USE = (
     "billing.catalog",
+    "billing.collections",
     "billing.customers",
     "billing.invoicing",
     "billing.ledger",
@@ -40,6 +41,7 @@ ON_FIRST_USE = (
     "billing.subscriptions",
     "billing.testclocks",
     "billing.usage",
+    "billing.webhooks_out",
 )
 
 

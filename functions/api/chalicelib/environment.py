@@ -15,4 +15,6 @@ class ApiFunctionSettings(FunctionSettings):
     documents_bucket: ResourceName  # invoice PDFs
     provider_credentials_key: ResourceName  # the KMS key of payment provider credentials
     provider_event_queue_url: QueueUrl  # verified provider webhooks, for the processor
+    webhook_secrets_key: ResourceName  # the KMS key that seals outbound webhooks' signing secrets
+    webhook_delivery_queue_url: QueueUrl  # POST /v1/webhook_endpoints/{id}/test queues a delivery
     public_base_url: PublicBaseUrl | None = None  # links in documents; unset, none is printed

@@ -66,6 +66,12 @@ class Settings(BaseModel):
     documents_bucket: str | None = None
     provider_credentials_key: str | None = None  # the KMS key that seals payment provider credentials
     provider_event_queue_url: str | None = None  # verified provider webhooks, to be processed
+    webhook_secrets_key: str | None = None  # the KMS key that seals outbound webhooks' signing secrets
+    webhook_delivery_queue_url: str | None = None  # one message per outbound webhook delivery
+    # Platform configuration for local development only (never a tenant's, never set by the
+    # template): networks outbound webhooks may reach beside public addresses, e.g.
+    # "127.0.0.1/32"; when set, http:// endpoints are taken too (billing.webhooks_out.addresses).
+    outbound_webhook_allowed_networks: str | None = None
     region: str = "us-east-1"
     endpoint_url: str | None = None
     public_base_url: PublicBaseUrl | None = None
@@ -86,6 +92,9 @@ class Settings(BaseModel):
             documents_bucket=env.get("DOCUMENTS_BUCKET") or None,
             provider_credentials_key=env.get("PROVIDER_CREDENTIALS_KEY") or None,
             provider_event_queue_url=env.get("PROVIDER_EVENT_QUEUE_URL") or None,
+            webhook_secrets_key=env.get("WEBHOOK_SECRETS_KEY") or None,
+            webhook_delivery_queue_url=env.get("WEBHOOK_DELIVERY_QUEUE_URL") or None,
+            outbound_webhook_allowed_networks=env.get("OUTBOUND_WEBHOOK_ALLOWED_NETWORKS") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             public_base_url=env.get("PUBLIC_BASE_URL") or None,

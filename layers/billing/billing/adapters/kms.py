@@ -1,4 +1,5 @@
-"""KMS: the ``Cipher`` that seals payment provider credentials (``billing.payments.accounts``).
+"""KMS: the ``Cipher`` that seals payment provider credentials (``billing.payments.accounts``) and
+outbound webhooks' signing secrets (``billing.webhooks_out``), each with its own key.
 
 Each secret is encrypted directly with the template's ``ProviderCredentialsKey`` (credentials
 are far below KMS's 4 KB limit, so no data key is needed) under the encryption context the
@@ -21,8 +22,11 @@ def _key_id() -> str | None:
 
 
 class KmsCipher:
-    def __init__(self, key_id: Callable[[], str | None] = _key_id):
-        self._key_id = key_id
+    """``key_id`` reads the key's id, from ``variable``: the provider credentials' key by default;
+    outbound webhooks' signing secrets have a key of their own (``WEBHOOK_SECRETS_KEY``)."""
+
+    def __init__(self, key_id: Callable[[], str | None] = _key_id, variable: str = "PROVIDER_CREDENTIALS_KEY"):
+        self._key_id, self._variable = key_id, variable
 
     def encrypt(self, plaintext: bytes, context: Mapping[str, str]) -> bytes:
         answer = aws.client("kms").encrypt(KeyId=self._key(), Plaintext=plaintext, EncryptionContext=dict(context))
@@ -35,4 +39,4 @@ class KmsCipher:
         return bytes(answer["Plaintext"])
 
     def _key(self) -> str:
-        return required(self._key_id(), "PROVIDER_CREDENTIALS_KEY")
+        return required(self._key_id(), self._variable)

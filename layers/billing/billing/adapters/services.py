@@ -25,8 +25,12 @@ from billing.tenant_settings import SettingsUpdate, TenantSettings
 from billing.tenants import TenantService
 
 if TYPE_CHECKING:
+    from billing.adapters.kms import KmsCipher
+    from billing.adapters.webhook_queue import SqsDeliveryQueue
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
+    from billing.collections.items import InvoiceItems
+    from billing.collections.service import Debts, DunningPolicies
     from billing.customers import CustomerService
     from billing.events import EventBus
     from billing.invoicing.biller import SubscriptionBiller
@@ -53,6 +57,11 @@ if TYPE_CHECKING:
     from billing.usage.model import BilledPeriod
     from billing.usage.readings import MeterReadings
     from billing.usage.service import UsageService
+    from billing.webhooks_out.addresses import AddressPolicy
+    from billing.webhooks_out.delivery import Deliverer
+    from billing.webhooks_out.fanout import Fanout
+    from billing.webhooks_out.model import WebhookEndpoint
+    from billing.webhooks_out.service import WebhookEndpoints
 
 
 @lru_cache(maxsize=1)
@@ -214,6 +223,7 @@ def settings_of(scope: Scope) -> TenantSettings:
 @lru_cache(maxsize=1)
 def biller() -> SubscriptionBiller:
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
     from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
     from billing.invoicing.biller import SubscriptionBiller
@@ -227,6 +237,46 @@ def biller() -> SubscriptionBiller:
         usage(),
         settings_of,
         times=test_clocks(),
+        items=DynamoInvoiceItemStore(DynamoInvoiceRepository()),
+    )
+
+
+@lru_cache(maxsize=1)
+def invoice_items() -> InvoiceItems:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.catalog import suppliers
+    from billing.collections.items import InvoiceItems
+
+    def supplier_exists(scope: Scope, code: str) -> bool:
+        return catalog().find(scope, suppliers.KIND.name, code) is not None
+
+    store = DynamoInvoiceItemStore(DynamoInvoiceRepository())
+    return InvoiceItems(
+        store, DynamoCustomerRepository().get, catalog_lookups(), supplier_exists, settings_of, biller().now
+    )
+
+
+@lru_cache(maxsize=1)
+def dunning_policies() -> DunningPolicies:
+    from billing.adapters.dynamodb.dunning_policies import DynamoDunningPolicyStore
+    from billing.collections.service import DunningPolicies
+
+    return DunningPolicies(DynamoDunningPolicyStore())
+
+
+@lru_cache(maxsize=1)
+def debts() -> Debts:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.collections.service import Debts
+
+    invoices_repo = DynamoInvoiceRepository()
+    items = DynamoInvoiceItemStore(invoices_repo)
+    return Debts(
+        DynamoCustomerRepository().get, invoices_repo.open_of, items.of_customer, dunning_policies().get, biller().now
     )
 
 
@@ -400,3 +450,64 @@ def advance_test_clock(scope: Scope, clock_id: str, request: Advance) -> TestClo
 
     workers = Workers(bill=biller().bill, finalize=invoices().finalize_if_due)
     return test_clocks().advance(scope, clock_id, request, DynamoTestClockStore(), workers)
+
+
+def outbound_address_policy() -> AddressPolicy:
+    """Where outbound webhooks may go: public addresses, and what the platform's configuration
+    allows beside them for local development (``OUTBOUND_WEBHOOK_ALLOWED_NETWORKS``)."""
+    from billing.webhooks_out.addresses import AddressPolicy
+
+    return AddressPolicy.from_config(get_settings().outbound_webhook_allowed_networks)
+
+
+def _webhook_cipher() -> KmsCipher:
+    from billing.adapters.kms import KmsCipher
+
+    return KmsCipher(lambda: get_settings().webhook_secrets_key, "WEBHOOK_SECRETS_KEY")
+
+
+@lru_cache(maxsize=1)
+def webhook_delivery_queue() -> SqsDeliveryQueue:
+    """The outbound webhook deliveries' queue: the API (tests) and the fan-out send to it, the
+    delivery function postpones a failed attempt's message on it."""
+    from billing.adapters.webhook_queue import SqsDeliveryQueue
+
+    return SqsDeliveryQueue()
+
+
+@lru_cache(maxsize=1)
+def webhook_endpoints() -> WebhookEndpoints:
+    from billing.adapters.dynamodb.webhook_endpoints import DynamoDeliveryStore, DynamoWebhookEndpointRepository
+    from billing.webhooks_out.service import WebhookEndpoints
+
+    return WebhookEndpoints(DynamoWebhookEndpointRepository(), DynamoDeliveryStore(), webhook_delivery_queue(),
+                            _webhook_cipher(), outbound_address_policy())  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def webhook_fanout() -> Fanout:
+    """One per container: it caches each scope's endpoints for ``LOOKUP_TTL_S``."""
+    from billing.adapters.dynamodb.webhook_endpoints import DynamoDeliveryStore, DynamoWebhookEndpointRepository
+    from billing.webhooks_out.fanout import Fanout
+
+    return Fanout(DynamoWebhookEndpointRepository(), DynamoDeliveryStore(), webhook_delivery_queue())
+
+
+@lru_cache(maxsize=1)
+def webhook_deliveries() -> Deliverer:
+    """One per container: opened signing secrets are cached for ``LOOKUP_TTL_S``."""
+    from billing.adapters.dynamodb.webhook_endpoints import DynamoDeliveryStore, DynamoWebhookEndpointRepository
+    from billing.webhooks_out.delivery import Deliverer
+    from billing.webhooks_out.ports import context
+    from billing.webhooks_out.transport import SafeTransport
+
+    cipher, secrets = _webhook_cipher(), TtlCache[str](LOOKUP_TTL_S)
+
+    def secret_of(scope: Scope, endpoint: WebhookEndpoint) -> str:
+        def load() -> str:
+            return cipher.decrypt(endpoint.sealed, context(scope, endpoint.id)).decode()
+
+        return secrets.get((scope.key, endpoint.id), load) or load()
+
+    transport = SafeTransport(outbound_address_policy())
+    return Deliverer(DynamoDeliveryStore(), DynamoWebhookEndpointRepository(), secret_of, transport)

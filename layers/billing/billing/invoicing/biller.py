@@ -13,6 +13,9 @@ Decisions:
 - A trial is free: no fees, and no usage charges for the trial period.
 - No fees are charged for a period that starts while the subscription is paused.
 - Discounts and taxes: ``billing.invoicing.adjustments``.
+- One-off charges go on the next invoice of a step that is not a trial's: one-off add-ons of
+  the subscription, and the customer's pending invoice items in the subscription's currency
+  (``billing.collections.invoice_items``), which the step's write marks as billed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from billing.catalog.add_ons import AddOn
 from billing.catalog.lookups import CatalogLookups
 from billing.catalog.plans import Plan
 from billing.clock import Clock, SystemClock, to_wire
+from billing.collections.invoice_items import InvoiceItem, billable
 from billing.customers import Customer
 from billing.customers.service import CustomerRepository
 from billing.errors import NotFound
@@ -68,6 +72,11 @@ class StepWriter(Protocol):
 
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
         """Every invoice of the subscription (what prorations credit is read from them)."""
+
+
+class PendingItems(Protocol):
+    def pending(self, scope: Scope, customer_id: str) -> Sequence[InvoiceItem]:
+        """The customer's invoice items no invoice billed yet."""
 
 
 class UsageTotals(Protocol):
@@ -130,8 +139,10 @@ class SubscriptionBiller:
         settings: Callable[[Scope], TenantSettings],
         clock: Clock | None = None,
         times: ClockTimes | None = None,
+        items: PendingItems | None = None,
     ):
         self._subscriptions, self._writer, self._customers = subscriptions, writer, customers
+        self._items = items
         self._usage, self._settings = usage, settings
         self._clock = clock or SystemClock()
         self._times = times
@@ -143,7 +154,9 @@ class SubscriptionBiller:
         from billing.invoicing.dry_run import DryRun
 
         other = copy.copy(self)
-        other._subscriptions = other._writer = DryRun(self._subscriptions, self._writer)
+        dry = DryRun(self._subscriptions, self._writer, self._items)
+        other._subscriptions = other._writer = dry
+        other._items = dry if self._items else None
         return other
 
     def now(self, scope: Scope, clock_id: str | None) -> datetime:
@@ -296,14 +309,16 @@ class SubscriptionBiller:
         return fees.fee_lines(plan, recurring, start, end, [])
 
     def one_offs(self, scope: Scope, subscription: Subscription) -> list[Line]:
-        """One-off add-ons not billed yet: on the next invoice after they were added (after the
-        trial, if they were added during it)."""
+        """One-off add-ons and the customer's invoice items not billed yet: on the next invoice
+        after they were added (after the trial, if they were added during it)."""
         if subscription.status == "trialing":
             return []
         items = [item for item in subscription.add_ons if not item.invoiced]
         once = [(self.add_on(scope, item.add_on), item.quantity) for item in items]
         start, end = subscription.current_period_start, subscription.current_period_end
-        return fees.fee_lines(None, [], start, end, [(a, q) for a, q in once if a.interval is None])
+        lines = fees.fee_lines(None, [], start, end, [(a, q) for a, q in once if a.interval is None])
+        pending = list(self._items.pending(scope, subscription.customer)) if self._items else []
+        return lines + [item.line((start, end)) for item in billable(pending, subscription.currency)]
 
     def _recurring(self, scope: Scope, items: list[SubscriptionAddOn]) -> list[tuple[AddOn, int]]:
         found = [(self.add_on(scope, item.add_on), item.quantity) for item in items]
@@ -346,7 +361,7 @@ class SubscriptionBiller:
             period_end=period[1],
             created_at=to_wire(now),
             finalize_at=to_wire(instant(step.at) + settings.grace),
-            customer_details=_customer_details(customer),
+            customer_details=customer_details(customer),
             discounts=[vars(d) for d in found],
             tax_rates=rates,
             usage=usage,
@@ -408,7 +423,7 @@ def apply_lines(invoice: Invoice, charge_lines: Sequence[Line]) -> Invoice:
     )
 
 
-def _customer_details(customer: Customer) -> dict[str, Any]:
+def customer_details(customer: Customer) -> dict[str, Any]:
     details = {
         "name": customer.name,
         "email": customer.email,

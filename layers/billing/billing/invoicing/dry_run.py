@@ -2,24 +2,27 @@
 
 A preview runs the real billing code on it (Lago's preview context): the steps already due
 are applied to an in-memory copy of the subscription (a period boundary the hourly run has not
-reached yet), their invoices and history are seen by what follows, and nothing is written.
+reached yet), their invoices and history are seen by what follows (an invoice item one of them
+bills is no longer pending for the next), and nothing is written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from billing.invoicing.biller import Outcome, StepWriter, SubscriptionReader
+from billing.collections.invoice_items import InvoiceItem, billed_by
+from billing.invoicing.biller import Outcome, PendingItems, StepWriter, SubscriptionReader
 from billing.invoicing.model import Invoice
 from billing.scope import Scope
 from billing.subscriptions.model import HistoryEntry, Subscription
 
 
 class DryRun:
-    """Implements ``SubscriptionReader`` and ``StepWriter`` over the real ones, in memory."""
+    """Implements ``SubscriptionReader``, ``StepWriter`` and ``PendingItems`` over the real
+    ones, in memory."""
 
-    def __init__(self, subscriptions: SubscriptionReader, writer: StepWriter):
-        self._subscriptions, self._writer = subscriptions, writer
+    def __init__(self, subscriptions: SubscriptionReader, writer: StepWriter, items: PendingItems | None = None):
+        self._subscriptions, self._writer, self._items = subscriptions, writer, items
         self._rows: dict[tuple[Scope, str], Subscription] = {}
         self._history: dict[tuple[Scope, str], list[HistoryEntry]] = {}
         self._invoices: dict[tuple[Scope, str], list[Invoice]] = {}
@@ -43,3 +46,10 @@ class DryRun:
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
         written = self._invoices.get((scope, subscription_id), [])
         return [*self._writer.of_subscription(scope, subscription_id), *written]
+
+    def pending(self, scope: Scope, customer_id: str) -> Sequence[InvoiceItem]:
+        if self._items is None:
+            return []
+        billed = {i for (sc, _), invoices in self._invoices.items() if sc == scope for v in invoices
+                  for i in billed_by(v.lines)}  # fmt: skip
+        return [item for item in self._items.pending(scope, customer_id) if item.id not in billed]

@@ -1,9 +1,11 @@
 """Invoice lines.
 
 Charge lines (``subscription_fee``, ``usage``, ``add_on``, ``proration``, ``late_fee``,
-``adjustment``) carry their amount in the currency's minor unit, rounded once; credits are
+``penalty_interest``, ``adjustment``) carry their amount in the currency's minor unit, rounded once; credits are
 negative. A credit of what an earlier invoice charged keeps the discounts it was charged
-with and is not discounted again (``discountable`` false). Discounts and taxes are allocated
+with and is not discounted again (``discountable`` false); nor are late fees and penalty
+interest (``billing.collections.invoice_items``: a coupon never takes anything off a penalty).
+A line billing a one-off invoice item names it (``invoice_item``). Discounts and taxes are allocated
 to each charge line (``discount_amount``, ``tax_amounts``) and summed into one ``discount``
 line per discount and one ``tax`` line per tax rate, so a line's revenue and tax can be
 posted per supplier and per rate.
@@ -15,8 +17,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-LineType = Literal["subscription_fee", "usage", "add_on", "discount", "tax", "proration", "late_fee", "adjustment"]
-CHARGE_TYPES = frozenset({"subscription_fee", "usage", "add_on", "proration", "late_fee", "adjustment"})
+LineType = Literal[
+    "subscription_fee", "usage", "add_on", "discount", "tax", "proration", "late_fee", "penalty_interest", "adjustment"
+]
+CHARGE_TYPES = frozenset(
+    {"subscription_fee", "usage", "add_on", "proration", "late_fee", "penalty_interest", "adjustment"}
+)
+PENALTY_TYPES = frozenset({"late_fee", "penalty_interest"})
+"""What dunning charges: never discounted, never a base for penalty interest."""
 
 
 class TaxAmount(BaseModel):
@@ -52,6 +60,7 @@ class Line(BaseModel):
     discount: str | None = None  # discount lines: which discount
     discountable: bool = True  # False: a credit of what was paid, already net of its discounts
     prorates: dict[str, int] = Field(default_factory=dict)  # such a credit: what it takes of each line it credits
+    invoice_item: str | None = None  # the one-off invoice item (``ii_...``) this line bills
 
     @property
     def is_charge(self) -> bool:
@@ -63,7 +72,10 @@ class Line(BaseModel):
         return self.amount - self.discount_amount
 
 
-ORDER = {"subscription_fee": 0, "add_on": 1, "usage": 2, "proration": 3, "late_fee": 4, "adjustment": 5}
+ORDER = {
+    "subscription_fee": 0, "add_on": 1, "usage": 2, "proration": 3,
+    "adjustment": 4, "late_fee": 5, "penalty_interest": 6,
+}  # fmt: skip
 
 
 def in_order(lines: list[Line]) -> list[Line]:

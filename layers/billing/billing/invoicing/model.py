@@ -25,7 +25,10 @@ from billing.usage.model import BilledPeriod
 from billing.validation import choice_param, id_param, timestamp_param
 
 Status = Literal["draft", "open", "paid", "void", "uncollectible"]
-BillingReason = Literal["subscription_create", "subscription_cycle", "subscription_update", "subscription_cancel"]
+BillingReason = Literal[
+    "subscription_create", "subscription_cycle", "subscription_update", "subscription_cancel", "manual"
+]
+"""``manual``: an invoice of its own for one-off invoice items (``invoice_now``)."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from billing.adapters.dynamodb import due, ledger, numbering, outbox, subscriptions, table
+from billing.adapters.dynamodb import due, invoice_items, ledger, numbering, outbox, subscriptions, table
 from billing.adapters.dynamodb.shapes import Shape, known, pack, unpack
 from billing.catalog.tax_rates import AppliedTaxRate
 from billing.errors import Conflict
@@ -42,7 +42,7 @@ LINE = Shape(
         "id": "id", "t": "type", "d": "description", "a": "amount", "q": "quantity", "u": "unit_amount",
         "m": "meter", "pl": "plan", "ao": "add_on", "sp": "supplier", "ps": "period_start", "pe": "period_end",
         "da": "discount_amount", "tx": "tax_amounts", "b": "breakdown", "tr": "tax_rate", "in": "inclusive",
-        "dc": "discount", "dn": "discountable", "pr": "prorates",
+        "dc": "discount", "dn": "discountable", "pr": "prorates", "ii": "invoice_item",
     },
     {"tax_amounts": TAX_AMOUNT},
 )  # fmt: skip
@@ -124,24 +124,42 @@ class DynamoInvoiceRepository:
     ) -> Invoice | None:
         """The step in one transaction: the subscription (if still at ``revision``), its history
         entry, its invoice (finalized as ``finalize`` builds it: numbered, with the journal entry
-        it posts) and one outbox record of every event."""
+        it posts), the invoice items it bills (if still pending) and one outbox record of every
+        event."""
         sub, invoice = outcome.subscription, outcome.invoice
         step = [table.put(subscriptions.to_item(scope, sub), "revision = :r", {":r": revision})]
         if outcome.history:
             step.append(subscriptions.history_put(scope, sub, outcome.history))
+        if invoice:
+            step += invoice_items.billed_updates(scope, invoice)
         if invoice is None or finalize is None:
             drafted = [table.put(to_item(scope, invoice), _NEW)] if invoice else []
             table.transact([*step, *drafted, *outbox.put_events(outcome.events)], {0: _moved()})
             return invoice
+        return self.create_finalized(scope, invoice.customer, finalize, step, outcome.events, {0: _moved()})
+
+    def create_finalized(
+        self,
+        scope: Scope,
+        customer: str,
+        build: Build,
+        with_: Sequence[dict[str, Any]] = (),
+        events: Sequence[DomainEvent] = (),
+        conflicts: Mapping[int, Exception] | None = None,
+    ) -> Invoice:
+        """Write a new invoice finalized as ``build`` makes it from the customer's balances and
+        the next number, with its journal entry, in one transaction with the operations
+        ``with_`` (``conflicts`` maps their indexes to errors) and one outbox record of
+        ``events`` and the finalization's."""
         written: list[Invoice] = []
 
         def write(sequence: int, found: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
-            done = finalize(ledger.balances_of(found[0]), sequence)
+            done = build(ledger.balances_of(found[0]), sequence)
             written[:] = [done.invoice]
-            events = outbox.put_events([*outcome.events, *done.events])
-            return [*step, table.put(to_item(scope, done.invoice), _NEW), *ledger.post(scope, done.journal), *events]
+            recorded = outbox.put_events([*events, *done.events])
+            return [*with_, table.put(to_item(scope, done.invoice), _NEW), *ledger.post(scope, done.journal), *recorded]
 
-        numbering.take(_counter_key(scope), write, {0: _moved()}, [ledger.balances_key(scope, invoice.customer)])
+        numbering.take(_counter_key(scope), write, conflicts or {}, [ledger.balances_key(scope, customer)])
         return written[0]
 
     def get(self, scope: Scope, invoice_id: str) -> Invoice | None:
