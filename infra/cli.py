@@ -1,5 +1,6 @@
-"""The ``billing`` command: run the local platform, manage tenants and API keys, run invoices,
-check the ledger, and look after usage the aggregator could not count (list it, replay it).
+"""The ``billing`` command: run the local platform, manage tenants and API keys, run invoices
+and dunning, check the ledger, and look after usage the aggregator could not count (list it,
+replay it).
 
 Every command talks to the AWS endpoint in ``AWS_ENDPOINT_URL``, or to the
 embedded one on ``127.0.0.1:$EMULATOR_PORT`` (default 4566).
@@ -200,6 +201,37 @@ def invoices_run(tenant_id: str | None, as_of: str | None, live: bool, timeout_s
         time.sleep(0.5)
 
 
+def dunning_run(tenant_id: str | None, as_of: str | None, live: bool) -> int:
+    """Run dunning (one tenant, or every tenant in both modes, as the daily schedule does) as
+    of a date, with a running count of the invoices looked at, then what each run did."""
+    from billing.adapters.services import dunning, tenants
+    from billing.collections.dunning import DunningRunRequest
+    from billing.scope import Scope
+    from billing.validation import parse
+
+    scopes = (
+        [Scope(tenant_id, live)] if tenant_id else [Scope(t, m) for t in tenants().tenant_ids() for m in (False, True)]
+    )
+    request = parse(DunningRunRequest, {"as_of": as_of} if as_of else {})
+    seen = 0
+
+    def tick(n: int) -> None:
+        nonlocal seen
+        seen += n
+        print(f"\r[{'#' * min(seen, 30):<30}] {seen} invoice(s) looked at", end="", flush=True)
+
+    summaries = [(scope, dunning().start(scope, request, progress=tick)) for scope in scopes]
+    print()
+    for scope, summary in summaries:
+        if summary.invoices:
+            mode = "live" if scope.livemode else "test"
+            steps = ", ".join(f"{n} {action}" for action, n in sorted(summary.steps.items())) or "no step"
+            print(f"{scope.tenant_id} ({mode}) as of {summary.as_of}: {summary.invoices} invoice(s), {steps}, "
+                  f"{summary.interest_charged} of interest charged (minor units)")  # fmt: skip
+    print(f"Dunning done for {len(scopes)} scope(s) as of {summaries[0][1].as_of if summaries else '-'}.")
+    return 0
+
+
 def ledger_check(tenant_id: str | None) -> int:
     """Check every customer's ledger of one tenant, or of every tenant, in both modes: a line
     per problem (``billing.ledger_check``), exit status 1 when there is any."""
@@ -248,6 +280,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", help="bill what was due at this moment (ISO 8601, not in the future)")
     run.add_argument("--timeout", type=float, default=600, help="seconds to wait for the runs to complete")
 
+    dunning = commands.add_parser("dunning", help="collections").add_subparsers(dest="action", required=True)
+    dun = dunning.add_parser("run", help="apply the dunning steps due and accrue interest (what the daily job does)")
+    dun.add_argument("--tenant", help="one tenant (default: every tenant, test and live mode)")
+    dun.add_argument("--live", action="store_true", help="with --tenant: its live-mode data (default: test mode)")
+    dun.add_argument("--as-of", help="the date to run as of (YYYY-MM-DD; default: today, UTC)")
+
     ledger = commands.add_parser("ledger", help="the double-entry ledger").add_subparsers(dest="action", required=True)
     check = ledger.add_parser("check", help="check that every entry balances and every balance equals its postings")
     check.add_argument("--tenant", help="one tenant (default: every tenant), test and live mode")
@@ -278,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return tenant_create(args.name, args.live, args.json, config.stack_name)
         if args.command == "invoices":
             return invoices_run(args.tenant, args.as_of, args.live, args.timeout)
+        if args.command == "dunning":
+            return dunning_run(args.tenant, args.as_of, args.live)
         if args.command == "ledger":
             return ledger_check(args.tenant)
         if args.command == "usage":

@@ -1,4 +1,5 @@
-"""Invoice charge worker: one SQS message = one ``InvoiceFinalized`` event routed from the bus;
+"""Invoice charge worker: one SQS message = one ``InvoiceFinalized`` event routed from the bus, or
+an ``InvoicePaymentRetried`` (a dunning step: the card is tried again, once per step);
 the customer's saved card is charged off-session for what the invoice asks
 (``billing.payments.off_session``: once per invoice however often the event comes, nothing
 when there is no card or nothing due). A message that fails (the provider unreachable) is
@@ -33,7 +34,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def charge(record: SQSRecord) -> None:
     finalized = finalized_invoices.parse(record.body)
-    payment = services.off_session_charges().charge(finalized.scope, finalized.invoice_id)
+    payment = services.off_session_charges().charge(finalized.scope, finalized.invoice_id, finalized.attempt)
     status = payment.status if payment else "none"
     metrics.add_metric(name=f"OffSessionCharges_{status}", unit=MetricUnit.Count, value=1)
     logger.info("invoice charged" if payment else "nothing to charge", invoice=finalized.invoice_id,

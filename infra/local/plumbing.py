@@ -289,23 +289,39 @@ RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
 
 
+DAILY = re.compile(r"^cron\((\d+) (\d+) \* \* \? \*\)$")
+
+
 class Schedule:
-    """An ``AWS::Scheduler::Schedule`` with a ``rate(...)`` expression: the target function is
-    called when the stack starts (a catch-up run) and then at that rate."""
+    """An ``AWS::Scheduler::Schedule`` with a ``rate(...)`` or a daily ``cron(m h * * ? *)``
+    expression: the target function is called when the stack starts (a catch-up run) and then
+    at that rate, or each day at that UTC time."""
 
     def __init__(self, name: str, resource: dict[str, Any], functions: dict[str, Any]):
         props = resource["Properties"]
-        match = RATE.match(props["ScheduleExpression"])
-        if not match:
-            raise NotImplementedError(f"{name}: only rate() schedules run locally")
+        expression = props["ScheduleExpression"]
         self.name = name
-        self.every_s = int(match.group(1)) * UNIT_S[match.group(2).rstrip("s")]
+        self.every_s, self._daily_at = 0, (0, 0)
+        if match := RATE.match(expression):
+            self.every_s = int(match.group(1)) * UNIT_S[match.group(2).rstrip("s")]
+        elif match := DAILY.match(expression):
+            self._daily_at = (int(match.group(2)), int(match.group(1)))
+        else:
+            raise NotImplementedError(f"{name}: only rate() and daily cron() schedules run locally")
         function_id = props["Target"]["Arn"]["Fn::GetAtt"][0]
         self._handler = load_handler(function_id, functions[function_id])
         self._input = json.loads(props["Target"].get("Input", "{}"))
 
     def fire(self) -> Any:
         return self._handler(self._input, LambdaContext(self.name))
+
+    def wait_s(self, now: datetime) -> float:
+        """How long until the next firing after one at ``now``."""
+        if self.every_s:
+            return self.every_s
+        hour, minute = self._daily_at
+        at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return ((at - now).total_seconds() - 1) % 86400 + 1
 
 
 class Plumbing:
@@ -355,7 +371,7 @@ class Plumbing:
                 schedule.fire()
             except Exception:
                 logger.exception("schedule failed", schedule=schedule.name)
-            self._stop.wait(schedule.every_s)
+            self._stop.wait(schedule.wait_s(datetime.now(UTC)))
 
     def _loop(self, poller: Poller) -> None:
         while not self._stop.is_set():

@@ -5,7 +5,9 @@ A test clock exists in test mode only and holds a ``frozen_time``. Customers cre
 usage at the clock's time, and nothing time-driven happens to them until the clock is
 advanced. ``advance(to)`` then runs, in time order, everything that became due in between
 for the clock's customers (billing steps: period ends, trial ends, renewals; drafts
-finalized after the grace period), moving the clock to each moment as it goes. Live-mode
+finalized after the grace period), moving the clock to each moment as it goes. With a dunning
+policy, each midnight crossed runs dunning for the clock's open invoices as of that day
+(``billing.collections.dunning``), after the work due before it. Live-mode
 data never sees a clock; the hourly runs never see clock customers (their due work is
 indexed under the clock).
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -75,6 +77,7 @@ class Workers:
 
     bill: Callable[[Scope, str, datetime], object]
     finalize: Callable[[Scope, str, datetime], object]
+    dun: Callable[[Scope, str, date], object] | None = None  # a clock's dunning run as of a day
 
 
 class TestClocks:
@@ -109,10 +112,30 @@ class TestClocks:
         if datetime.fromisoformat(target) - datetime.fromisoformat(clock.frozen_time) > MAX_ADVANCE:
             raise DomainRuleViolation("A clock moves at most two years at a time.", code="advance_too_far", param="to")
         done: set[tuple[str, str, str]] = set()  # an index read may lag a write: never redo an entry
-        for _ in range(MAX_STEPS):
-            pending = next((entry for entry in due.due(scope, clock_id, target) if entry not in done), None)
+        steps, dun = 0, workers.dun
+        for midnight in _midnights(clock.frozen_time, target) if dun is not None else []:
+            clock, steps = self._work(scope, clock, midnight, due, workers, done, steps)
+            clock = self._move(scope, clock, midnight)
+            if dun is not None:
+                dun(scope, clock_id, datetime.fromisoformat(midnight).date())
+        clock, _ = self._work(scope, clock, target, due, workers, done, steps)
+        return self._move(scope, clock, target)
+
+    def _work(
+        self,
+        scope: Scope,
+        clock: TestClock,
+        until: str,
+        due: DueWork,
+        workers: Workers,
+        done: set[tuple[str, str, str]],
+        taken: int,
+    ) -> tuple[TestClock, int]:
+        """Run the clock's work due by ``until``, in time order; the clock and the steps taken."""
+        for steps in range(taken, MAX_STEPS):
+            pending = next((entry for entry in due.due(scope, clock.id, until) if entry not in done), None)
             if pending is None:
-                return self._move(scope, clock, target)
+                return clock, steps
             done.add(pending)
             due_at, kind, object_id = pending
             clock = self._move(scope, clock, max(due_at, clock.frozen_time))
@@ -134,6 +157,18 @@ class TestClocks:
     def _test_mode(scope: Scope) -> None:
         if scope.livemode:
             raise DomainRuleViolation("Test clocks exist in test mode only.", code="test_mode_only")
+
+
+def _midnights(after: str, until: str) -> list[str]:
+    """The midnights (UTC) in ``(after, until]``, as wire timestamps."""
+    start = datetime.fromisoformat(after).astimezone(UTC)
+    day = datetime.combine(start.date() + timedelta(days=1), time(), UTC)
+    end = datetime.fromisoformat(until).astimezone(UTC)
+    found = []
+    while day <= end:
+        found.append(to_wire(day))
+        day += timedelta(days=1)
+    return found
 
 
 class ClockTimes(Protocol):

@@ -1,11 +1,11 @@
-"""``/v1/dunning_policy`` (the calling tenant's, of the key's mode) and a customer's debt:
-thin views over ``billing.collections.service``."""
+"""``/v1/dunning_policy`` (the calling tenant's, of the key's mode), dunning runs, a customer's
+debt and access: thin views over ``billing.collections``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from billing.adapters.services import debts, dunning_policies
+from billing.adapters.services import customer_access, debts, dunning, dunning_policies
 from chalicelib.http import Call, route
 
 
@@ -25,3 +25,16 @@ def replace_dunning_policy(call: Call) -> dict[str, Any]:
 @route("/v1/customers/{customer_id}/debt")
 def customer_debt(call: Call) -> dict[str, Any]:
     return debts().of(call.scope, call.params["customer_id"]).to_public()
+
+
+@route("/v1/customers/{customer_id}/access")
+def customer_access_status(call: Call) -> dict[str, Any]:
+    return customer_access().of(call.scope, call.params["customer_id"]).to_public()
+
+
+@route("/v1/dunning_runs", methods=("POST",))
+def run_dunning(call: Call) -> dict[str, Any]:
+    from billing.collections.dunning import DunningRunRequest
+
+    summary = dunning().start(call.scope, call.optional_body(DunningRunRequest))
+    return summary.to_public(call.scope.livemode)

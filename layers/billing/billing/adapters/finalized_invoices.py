@@ -1,6 +1,6 @@
-"""The invoice charge queue's messages: ``InvoiceFinalized`` events the bus routes to it
-(``InvoiceChargeRule`` in template.yaml), as EventBridge puts them on a queue (``detail`` is
-the event's envelope)."""
+"""The invoice charge queue's messages: ``InvoiceFinalized`` and ``InvoicePaymentRetried`` (a
+dunning ``retry_payment`` step) events the bus routes to it (``InvoiceChargeRule`` in
+template.yaml), as EventBridge puts them on a queue (``detail`` is the event's envelope)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class FinalizedInvoice:
     scope: Scope
     invoice_id: str
     event_id: str
+    attempt: str | None = None  # a retry: which dunning step asked for it
 
 
 def parse(body: str) -> FinalizedInvoice:
@@ -22,4 +23,6 @@ def parse(body: str) -> FinalizedInvoice:
     invoice is read again)."""
     detail = json.loads(body)["detail"]
     scope = Scope(detail["tenant_id"], livemode=bool(detail["livemode"]))
-    return FinalizedInvoice(scope, str(detail["data"]["object"]["id"]), str(detail["id"]))
+    data = detail["data"]
+    attempt = f"retry{int(data['days_after_due'])}" if detail["type"] == "InvoicePaymentRetried" else None
+    return FinalizedInvoice(scope, str(data["object"]["id"]), str(detail["id"]), attempt)

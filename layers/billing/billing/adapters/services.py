@@ -25,17 +25,24 @@ from billing.tenant_settings import SettingsUpdate, TenantSettings
 from billing.tenants import TenantService
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from billing.adapters.kms import KmsCipher
     from billing.adapters.webhook_queue import SqsDeliveryQueue
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
+    from billing.collections.access import CustomerAccess
+    from billing.collections.debt import Debt
+    from billing.collections.dunning import Dunning
     from billing.collections.items import InvoiceItems
     from billing.collections.service import Debts, DunningPolicies
     from billing.customers import CustomerService
+    from billing.customers.model import Customer
     from billing.events import EventBus
     from billing.invoicing.biller import SubscriptionBiller
     from billing.invoicing.credit_notes import CreditNotes
     from billing.invoicing.documents import InvoiceDocuments
+    from billing.invoicing.model import Invoice
     from billing.invoicing.runs import InvoiceRuns
     from billing.invoicing.service import InvoiceService
     from billing.ledger_check import LedgerCheck
@@ -281,6 +288,39 @@ def debts() -> Debts:
 
 
 @lru_cache(maxsize=1)
+def dunning() -> Dunning:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.dunning import DynamoDunningStore, DynamoOpenInvoices
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.collections.dunning import Collaborators, Dunning
+    from billing.collections.notice_pdf import Debtor
+
+    def notice(scope: Scope, invoice: Invoice, customer: Customer, debt: Debt, as_of: date) -> tuple[str, str | None]:
+        debtor = Debtor(customer.name or customer.id, customer.email, "en")
+        key = documents().debt_notice(scope, invoice, debtor, debt, as_of)
+        return key, documents().payment_url(invoice)
+
+    invoices_repo = DynamoInvoiceRepository()
+    with_ = Collaborators(
+        policy=dunning_policies().get, customer_of=DynamoCustomerRepository().get, invoice_of=invoices_repo.get,
+        item_of=DynamoInvoiceItemStore(invoices_repo).get, debt_of=debts().of,
+        bill_at_once=invoice_items().billed_at_once, notice=notice,
+    )  # fmt: skip
+    return Dunning(DynamoDunningStore(invoices_repo), DynamoOpenInvoices(), with_)
+
+
+@lru_cache(maxsize=1)
+def customer_access() -> CustomerAccess:
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
+    from billing.collections.access import CustomerAccess
+
+    repo = DynamoCustomerRepository()
+    return CustomerAccess(repo, repo.get, DynamoInvoiceRepository().open_of, biller().now)
+
+
+@lru_cache(maxsize=1)
 def invoices() -> InvoiceService:
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
     from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
@@ -448,7 +488,11 @@ def advance_test_clock(scope: Scope, clock_id: str, request: Advance) -> TestClo
     from billing.adapters.dynamodb.testclocks import DynamoTestClockStore
     from billing.testclocks import Workers
 
-    workers = Workers(bill=biller().bill, finalize=invoices().finalize_if_due)
+    def dun(scope: Scope, clock: str, day: date) -> None:
+        dunning().run(scope, day, clock)
+
+    policy = dunning_policies().get(scope)
+    workers = Workers(bill=biller().bill, finalize=invoices().finalize_if_due, dun=None if policy.empty else dun)
     return test_clocks().advance(scope, clock_id, request, DynamoTestClockStore(), workers)
 
 

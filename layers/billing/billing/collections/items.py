@@ -85,14 +85,21 @@ class InvoiceItems:
         if not request.invoice_now:
             self._store.create(scope, item, [_event(scope, item)], set_currency)
             return item
-        draft = self.invoice_of(scope, customer, item, at)
-        billed = item.model_copy(update={"invoice": draft.id})
-        build = Finalization(scope, draft, self._settings(scope), at).build
-        events = [_event(scope, billed), invoice_event("InvoiceCreated", scope, draft, at)]
-        self._store.create_billed(scope, billed, build, events, set_currency)
+        billed, build, created = self.billed_at_once(scope, customer, item, at)
+        self._store.create_billed(scope, billed, build, [_event(scope, billed), created], set_currency)
         return billed
 
-    def invoice_of(self, scope: Scope, customer: Customer, item: InvoiceItem, at: str) -> Invoice:
+    def billed_at_once(
+        self, scope: Scope, customer: Customer, item: InvoiceItem, at: str
+    ) -> tuple[InvoiceItem, Build, DomainEvent]:
+        """``item`` naming the invoice of its own that bills it, how that invoice is finalized
+        in the item's write, and its ``InvoiceCreated``."""
+        draft = self._invoice_of(scope, customer, item, at)
+        billed = item.model_copy(update={"invoice": draft.id})
+        build = Finalization(scope, draft, self._settings(scope), at).build
+        return billed, build, invoice_event("InvoiceCreated", scope, draft, at)
+
+    def _invoice_of(self, scope: Scope, customer: Customer, item: InvoiceItem, at: str) -> Invoice:
         """The draft of an invoice of ``item``'s own, issued ``at`` (finalized in its write)."""
         rates = adjustments.tax_rates(self._catalog, scope, customer)
         invoice = Invoice(

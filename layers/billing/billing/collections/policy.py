@@ -12,6 +12,10 @@ invoice, day by day relative to its due date, and the penalty interest it accrue
   decimal string, or null). Rates and fractions are strings on the wire and exact values
   (``Decimal``, ``Fraction``) inside: never floats (a JSON number is refused).
   How it accrues: ``billing.collections.interest``.
+- ``late_fees``: where a late fee is billed: ``next_invoice`` (a pending invoice item, on the
+  customer's next invoice; the default) or ``own_invoice`` (an invoice of its own, at once).
+  Penalty interest is always a pending item, billed on the next invoice
+  (``billing.collections.dunning``).
 - Without a stored policy, the policy is empty: no steps and no interest.
 """
 
@@ -30,6 +34,7 @@ from billing.collections.interest import PenaltyInterest, Tier
 from billing.decimals import MAX_AMOUNT, plain
 from billing.validation import FieldError, Input
 
+Billing = Literal["next_invoice", "own_invoice"]
 Action = Literal["reminder", "retry_payment", "late_fee", "suspend", "final_notice", "mark_uncollectible"]
 _RATE = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,6})?$")
 _FRACTION = re.compile(r"^([0-9]{1,6}/[1-9][0-9]{0,5}|[0-9]{1,6}(\.[0-9]{1,9})?)$")
@@ -91,6 +96,7 @@ class DunningPolicyUpdate(Input):
 
     steps: Annotated[list[StepInput], Field(max_length=20)] = []
     penalty_interest: PenaltyInterestInput | None = None
+    late_fees: Billing = "next_invoice"
 
     @model_validator(mode="after")
     def _distinct(self) -> DunningPolicyUpdate:
@@ -122,6 +128,17 @@ class DunningStep:
 class DunningPolicy:
     steps: tuple[DunningStep, ...] = ()
     penalty_interest: PenaltyInterest | None = None
+    late_fees: Billing = "next_invoice"
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to do: no steps, no interest (a dunning run skips the scope)."""
+        return not self.steps and self.penalty_interest is None
+
+    @property
+    def lead_days(self) -> int:
+        """How many days before its due date an invoice has a step (a reminder before due)."""
+        return max([0, *(-step.days_after_due for step in self.steps)])
 
     @classmethod
     def of(cls, update: DunningPolicyUpdate) -> DunningPolicy:
@@ -135,7 +152,7 @@ class DunningPolicy:
             cap = Decimal(terms.cap_percent) if terms.cap_percent is not None else None
             tiers = tuple(Tier(t.from_day, Fraction(t.fraction)) for t in terms.schedule)
             interest = PenaltyInterest(Decimal(terms.annual_rate), tiers, cap)
-        return cls(steps, interest)
+        return cls(steps, interest, update.late_fees)
 
     def to_public(self, livemode: bool) -> dict[str, Any]:
         terms = self.penalty_interest
@@ -147,4 +164,5 @@ class DunningPolicy:
                 "cap_percent": plain(terms.cap_percent) if terms.cap_percent is not None else None,
             }
         steps = [step.to_public() for step in self.steps]
-        return {"object": "dunning_policy", "livemode": livemode, "steps": steps, "penalty_interest": interest}
+        return {"object": "dunning_policy", "livemode": livemode, "steps": steps, "penalty_interest": interest,
+                "late_fees": self.late_fees}  # fmt: skip

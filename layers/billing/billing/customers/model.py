@@ -103,6 +103,28 @@ class SavedCard:
 
 
 @dataclass(frozen=True)
+class Suspension:
+    """Why a customer's access is suspended, and since when: ``suspended_for_debt`` (the
+    dunning policy's ``suspend`` step), ``balance_exhausted`` (a prepaid balance ran out)."""
+
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Access:
+    customer: str
+    allowed: bool
+    reason: str | None
+    since: datetime | None
+
+    def to_public(self) -> dict[str, Any]:
+        since = to_wire(self.since) if self.since else None
+        return {"object": "customer_access", "customer": self.customer, "allowed": self.allowed,
+                "reason": self.reason, "since": since}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Customer:
     id: str
     livemode: bool
@@ -124,6 +146,14 @@ class Customer:
     test_clock: str | None = None
     default_payment_method: SavedCard | None = None  # charged off-session when an invoice is finalized
     provider_customers: dict[str, str] = field(default_factory=dict)  # provider -> its customer id, kept
+    suspension: Suspension | None = None  # status "suspended": why and since when
+
+    @property
+    def access(self) -> Access:
+        """``GET /v1/customers/{id}/access``: whether the tenant should serve the customer."""
+        if self.suspension is None:
+            return Access(self.id, True, None, None)
+        return Access(self.id, False, self.suspension.reason, self.suspension.since)
 
     def to_public(self) -> dict[str, Any]:
         return {

@@ -11,11 +11,17 @@ would otherwise put its link in a document kept for good); without one, no link 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from datetime import date
+from typing import TYPE_CHECKING, Protocol
 
 from billing.invoicing.model import Invoice
 from billing.scope import Scope
 from billing.tenant_settings import TenantSettings
+
+if TYPE_CHECKING:
+    from billing.collections.debt import Debt
+    from billing.collections.notice_pdf import Debtor
+    from billing.invoicing.pdf import Seller
 
 
 class DocumentStore(Protocol):
@@ -40,17 +46,34 @@ class InvoiceDocuments:
         keep = invoice.status in ("open", "paid", "uncollectible")
         if keep and (stored := self._store.get(key)) is not None:
             return stored
-        from billing.invoicing.pdf import Seller, render_invoice  # fpdf2 loads only when a PDF is asked for
+        from billing.invoicing.pdf import render_invoice  # fpdf2 loads only when a PDF is asked for
+
+        content = render_invoice(invoice, self._seller(scope), self.payment_url(invoice))
+        if keep:
+            self._store.put(key, content, "application/pdf")
+        return content
+
+    def payment_url(self, invoice: Invoice) -> str | None:
+        """The hosted checkout page of ``invoice`` (none without a configured base URL)."""
+        return f"{self._base_url}/pay/{invoice.id}" if self._base_url else None
+
+    def debt_notice(self, scope: Scope, invoice: Invoice, debtor: Debtor, debt: Debt, as_of: date) -> str:
+        """Render and keep the final notice's PDF for ``invoice`` (``{scope}/notices/{id}.pdf``);
+        its key in the document store."""
+        from billing.collections.notice_pdf import render_notice
+
+        key = f"{scope.key}/notices/{invoice.id}.pdf"
+        content = render_notice(debt, debtor, self._seller(scope), as_of, self.payment_url(invoice))
+        self._store.put(key, content, "application/pdf")
+        return key
+
+    def _seller(self, scope: Scope) -> Seller:
+        from billing.invoicing.pdf import Seller
 
         settings = self._settings(scope)
-        seller = Seller(
+        return Seller(
             name=settings.business_name or self._tenant_name(scope),
             address=list(settings.business_address),
             tax_id=settings.tax_id,
             email=settings.support_email,
         )
-        link = f"{self._base_url}/pay/{invoice.id}" if self._base_url else None
-        content = render_invoice(invoice, seller, link)
-        if keep:
-            self._store.put(key, content, "application/pdf")
-        return content

@@ -68,12 +68,12 @@ if TYPE_CHECKING:
     from billing.payments.service import CustomerInvoices, PaymentRepository
 
 
-def charge_id(invoice: Invoice) -> str:
-    """The id of the one off-session payment of ``invoice``: timed at its issue, derived from
-    its id."""
+def charge_id(invoice: Invoice, attempt: str | None = None) -> str:
+    """The id of the one off-session payment of ``invoice`` (timed at its issue, derived from its
+    id), or of one of its retries (``attempt``: the dunning step's, once each)."""
     issued = datetime.fromisoformat(invoice.issued_at) if invoice.issued_at else None
     millis = int(issued.timestamp() * 1000) if issued else 0
-    return derived_id("pay", millis, f"off_session:{invoice.id}")
+    return derived_id("pay", millis, f"off_session:{invoice.id}" + (f":{attempt}" if attempt else ""))
 
 
 class OffSessionCharges:
@@ -90,9 +90,10 @@ class OffSessionCharges:
         self._repo, self._invoices, self._customer_of = repo, invoices, customer_of
         self._providers, self._now, self._settle = providers, now, settle
 
-    def charge(self, scope: Scope, invoice_id: str) -> Payment | None:
+    def charge(self, scope: Scope, invoice_id: str, attempt: str | None = None) -> Payment | None:
         """Charge the saved card of the customer of the finalized invoice ``invoice_id``: its
-        payment (the earlier one on a redelivery), or None when nothing is to be charged."""
+        payment (the earlier one on a redelivery), or None when nothing is to be charged.
+        ``attempt`` names a retry (a dunning ``retry_payment`` step): a payment of its own."""
         invoice = self._invoices.get(scope, invoice_id)
         if invoice is None or invoice.status != "open" or invoice.amount_due <= 0:
             return None
@@ -100,13 +101,13 @@ class OffSessionCharges:
         card = customer.default_payment_method if customer else None
         if customer is None or card is None or card.provider not in CARDS_ON_FILE:
             return None
-        earlier = self._repo.get(scope, charge_id(invoice))
+        earlier = self._repo.get(scope, charge_id(invoice, attempt))
         if earlier is not None and earlier.status != "pending":
             return earlier
         credentials = self._providers.credentials(scope, card.provider)
         if credentials is None:
             return earlier
-        payment = earlier or self._pending(scope, invoice, customer, card.provider)
+        payment = earlier or self._pending(scope, invoice, customer, card.provider, attempt)
         if payment.status != "pending":
             return payment
         reference = payment.provider_reference
@@ -119,12 +120,14 @@ class OffSessionCharges:
                                reference=reference, payment=payment.id)  # fmt: skip
         return self._settle(scope, payment.provider, report) or payment
 
-    def _pending(self, scope: Scope, invoice: Invoice, customer: Customer, provider: str) -> Payment:
+    def _pending(
+        self, scope: Scope, invoice: Invoice, customer: Customer, provider: str, attempt: str | None
+    ) -> Payment:
         """The invoice's off-session payment, written ``pending`` for what is due now, before any
         money moves: once (the other delivery's, if it wrote first)."""
         now = to_wire(self._now(scope, customer.test_clock))
         payment = Payment(
-            id=charge_id(invoice), livemode=scope.livemode, customer=customer.id, invoice=invoice.id,
+            id=charge_id(invoice, attempt), livemode=scope.livemode, customer=customer.id, invoice=invoice.id,
             provider=provider, method="card", channel="card", amount=invoice.amount_due, currency=invoice.currency,
             status="pending", off_session=True, description=f"Invoice {invoice.number}", created_at=now,
         )  # fmt: skip

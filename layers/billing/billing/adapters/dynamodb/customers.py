@@ -15,11 +15,12 @@ field of the API never rewrites what is stored.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from billing.adapters.dynamodb import outbox, table
-from billing.customers.model import Customer, CustomerQuery, SavedCard
+from billing.customers.model import Customer, CustomerQuery, SavedCard, Suspension
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.pagination import Page
@@ -72,7 +73,33 @@ def to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
         "test_clock": customer.test_clock,
         "card": _card_item(customer.default_payment_method),
         "provider_customers": customer.provider_customers or None,
+        "suspension": _suspension_item(customer.suspension),
     }
+
+
+def _suspension_item(suspension: Suspension | None) -> dict[str, str] | None:
+    return {"reason": suspension.reason, "since": suspension.since.isoformat()} if suspension else None
+
+
+def suspend(scope: Scope, customer: Customer, suspension: Suspension | None) -> dict[str, Any]:
+    """The write that suspends a customer (``suspension``) or reinstates it (None), if it did
+    not change since it was read: its version moves on, so a change made from an older read
+    cannot undo it."""
+    status = "suspended" if suspension else "active"
+    update = {
+        "TableName": table.table_name(),
+        "Key": table.encode(_key(scope, customer.id)),
+        "UpdateExpression": "SET #status = :status, version = :next"
+        + (", suspension = :s" if suspension else "")
+        + ("" if suspension else " REMOVE suspension"),
+        "ConditionExpression": "version = :v",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": table.encode(
+            {":status": status, ":next": customer.version + 1, ":v": customer.version}
+            | ({":s": _suspension_item(suspension)} if suspension else {})
+        ),
+    }
+    return {"Update": update}
 
 
 def _card_item(card: SavedCard | None) -> dict[str, Any] | None:
@@ -117,7 +144,12 @@ def from_item(item: dict[str, Any]) -> Customer:
         test_clock=item.get("test_clock"),
         default_payment_method=_card(item.get("card")),
         provider_customers=dict(item.get("provider_customers") or {}),
+        suspension=_suspension(item.get("suspension")),
     )
+
+
+def _suspension(item: dict[str, str] | None) -> Suspension | None:
+    return Suspension(item["reason"], datetime.fromisoformat(item["since"])) if item else None
 
 
 def _external_taken(external_id: str) -> Conflict:
@@ -181,6 +213,12 @@ class DynamoCustomerRepository:
     def find_by_external_id(self, scope: Scope, external_id: str) -> Customer | None:
         guard = table.get(_external_key(scope, external_id))
         return self.get(scope, guard["customer_id"]) if guard else None
+
+    def set_suspension(
+        self, scope: Scope, customer: Customer, suspension: Suspension | None, events: Sequence[DomainEvent]
+    ) -> None:
+        """Suspend or reinstate ``customer`` if its version is still the one read, with ``events``."""
+        table.transact([suspend(scope, customer, suspension), *outbox.put_events(events)], {})
 
     def save(self, scope: Scope, customer: Customer, previous: Customer, event: DomainEvent) -> None:
         operations = [

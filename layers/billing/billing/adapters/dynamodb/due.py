@@ -6,6 +6,11 @@ the moment they finalize. ``GSI4PK`` is ``{scope}#DUE#{shard}`` (the id's hash m
 ``{scope}#DUE#CLOCK#{clock}`` for the customers of a test clock, which only advancing that
 clock moves. ``GSI4SK`` is ``{due_at}#{kind}#{id}``: a query for ``<= as_of#~`` reads what
 is due, oldest first.
+
+Open invoices with a due date are indexed the same way under ``{scope}#OPEN#...``
+(``kind`` ``inv``, ``due_at`` their due date) for the daily dunning run
+(``billing.collections.dunning``): a query for ``<= as_of + lead`` reads the invoices a step
+can be due for. Paying, voiding or writing one off rewrites the invoice without the keys.
 """
 
 from __future__ import annotations
@@ -21,18 +26,24 @@ SHARDS = 16
 INDEX = "GSI4"
 
 
-def keys(scope: Scope, kind: str, object_id: str, due_at: str | None, clock: str | None) -> dict[str, str]:
+DUE = "DUE"  # billing steps and drafts
+OPEN = "OPEN"  # open invoices, for dunning
+
+
+def keys(
+    scope: Scope, kind: str, object_id: str, due_at: str | None, clock: str | None, work: str = DUE
+) -> dict[str, str]:
     """The index attributes of an item due at ``due_at`` (none when nothing is due)."""
     if due_at is None:
         return {}
     partition = f"CLOCK#{clock}" if clock else f"{zlib.crc32(object_id.encode()) % SHARDS:02d}"
-    return {"GSI4PK": f"{scope.key}#DUE#{partition}", "GSI4SK": f"{due_at}#{kind}#{object_id}"}
+    return {"GSI4PK": f"{scope.key}#{work}#{partition}", "GSI4SK": f"{due_at}#{kind}#{object_id}"}
 
 
-def partitions(scope: Scope, clock: str | None = None) -> list[str]:
+def partitions(scope: Scope, clock: str | None = None, work: str = DUE) -> list[str]:
     if clock:
-        return [f"{scope.key}#DUE#CLOCK#{clock}"]
-    return [f"{scope.key}#DUE#{shard:02d}" for shard in range(SHARDS)]
+        return [f"{scope.key}#{work}#CLOCK#{clock}"]
+    return [f"{scope.key}#{work}#{shard:02d}" for shard in range(SHARDS)]
 
 
 def due(

@@ -3,8 +3,8 @@ tenant and mode (beside its settings).
 
 The item has its own shape: ``steps`` a list of ``{d, a, amt?, pct?}`` (days after due, action,
 the late fee's amount or percent), ``pi`` the penalty interest ``{rate, tiers: [[from_day,
-"p/q"]], cap?}``. Rates and fractions are stored as strings, exact, never as numbers that a
-reader could take for floats."""
+"p/q"]], cap?}``, ``lf`` where late fees are billed (absent: ``next_invoice``). Rates and
+fractions are stored as strings, exact, never as numbers that a reader could take for floats."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ def to_item(scope: Scope, policy: DunningPolicy) -> dict[str, Any]:
             "cap": plain(terms.cap_percent) if terms.cap_percent is not None else None,
         }
         item["pi"] = _compact(interest)
+    if policy.late_fees != "next_invoice":
+        item["lf"] = policy.late_fees
     return item
 
 
@@ -56,7 +58,7 @@ def from_item(item: dict[str, Any]) -> DunningPolicy:
     if pi := item.get("pi"):
         tiers = tuple(Tier(int(day), Fraction(fraction)) for day, fraction in pi["tiers"])
         interest = PenaltyInterest(Decimal(pi["rate"]), tiers, Decimal(pi["cap"]) if "cap" in pi else None)
-    return DunningPolicy(steps, interest)
+    return DunningPolicy(steps, interest, item.get("lf", "next_invoice"))
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from billing.adapters.dynamodb import customers, outbox, table
-from billing.collections.invoice_items import InvoiceItem, ItemQuery, billed_by
+from billing.collections.invoice_items import InvoiceItem, ItemQuery
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.invoicing.finalization import Build
@@ -68,20 +68,38 @@ def from_item(item: Mapping[str, Any]) -> InvoiceItem:
 
 def billed_updates(scope: Scope, invoice: Invoice) -> list[dict[str, Any]]:
     """The operations that mark the items ``invoice`` bills as billed by it, each failing the
-    transaction if another invoice billed it first."""
+    transaction if another invoice billed it first, or its amount changed since it was read
+    (dunning raised the interest it holds): the step is retried with the item as it is."""
     return [
         {
             "Update": {
                 "TableName": table.table_name(),
-                "Key": table.encode(_key(scope, item_id)),
+                "Key": table.encode(_key(scope, line.invoice_item)),
                 "UpdateExpression": "SET inv = :inv, #status = :invoiced REMOVE GSI3PK, GSI3SK",
-                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(inv)",
+                "ConditionExpression": "attribute_not_exists(inv) AND amt = :amt",
                 "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": table.encode({":inv": invoice.id, ":invoiced": "invoiced"}),
+                "ExpressionAttributeValues": table.encode(
+                    {":inv": invoice.id, ":invoiced": "invoiced", ":amt": line.amount}
+                ),
             }
         }
-        for item_id in billed_by(invoice.lines)
+        for line in invoice.lines
+        if line.invoice_item
     ]
+
+
+def raise_amount(scope: Scope, item: InvoiceItem, before: int) -> dict[str, Any]:
+    """Raise a pending item's amount from ``before`` (dunning's interest, day by day); fails if
+    an invoice billed it meanwhile (or it changed)."""
+    return {
+        "Update": {
+            "TableName": table.table_name(),
+            "Key": table.encode(_key(scope, item.id)),
+            "UpdateExpression": "SET amt = :amt",
+            "ConditionExpression": "attribute_not_exists(inv) AND amt = :before",
+            "ExpressionAttributeValues": table.encode({":amt": item.amount, ":before": before}),
+        }
+    }
 
 
 _CONFLICTS = {

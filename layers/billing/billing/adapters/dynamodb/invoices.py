@@ -2,10 +2,11 @@
 
 - invoice: ``PK={scope}#INV#{id}``, ``SK=INV``; GSI1 ``{scope}#INV`` lists them, GSI2
   ``{scope}#INV#CUS#{customer}`` by customer, GSI3 ``{scope}#INV#SUB#{subscription}`` by
-  subscription, newest first by id; GSI4 (``due.py``) holds drafts until they finalize. The
-  item holds what list queries filter on (``status``, ``customer``, ``period_start``, the
-  only attributes the list indexes project besides the keys) and ``revision``; the rest, lines
-  included, is one compressed ``body`` in the adapter's own shape (``INVOICE``).
+  subscription, newest first by id; GSI4 (``due.py``) holds drafts until they finalize, then
+  open invoices with a due date (for dunning). The item holds what list queries filter on
+  (``status``, ``customer``, ``period_start``, the only attributes the list indexes project
+  besides the keys) and ``revision``; the rest, lines included, is one compressed ``body`` in
+  the adapter's own shape (``INVOICE``).
 - number counter: ``PK={scope}#INVSEQ``, ``SK=INVSEQ``, ``n`` = the last number issued. A
   finalization writes the counter (``n = :previous``) and the invoice in one transaction, so
   a number is used exactly when an invoice takes it: no gaps, no duplicates, even when
@@ -82,11 +83,13 @@ def to_item(scope: Scope, invoice: Invoice) -> dict[str, Any]:
     }
     if invoice.subscription:
         indexes |= {"GSI3PK": f"{scope.key}#INV#SUB#{invoice.subscription}", "GSI3SK": invoice.id}
-    finalize_at = invoice.finalize_at if invoice.status == "draft" else None
+    if invoice.status == "draft":
+        indexes |= due.keys(scope, "inv", invoice.id, invoice.finalize_at, invoice.test_clock)
+    elif invoice.status == "open":
+        indexes |= due.keys(scope, "inv", invoice.id, invoice.due_date, invoice.test_clock, due.OPEN)
     return {
         **_key(scope, invoice.id),
         **indexes,
-        **due.keys(scope, "inv", invoice.id, finalize_at, invoice.test_clock),
         "entity": "invoice",
         "status": invoice.status,
         "customer": invoice.customer,

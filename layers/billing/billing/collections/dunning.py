@@ -1,0 +1,344 @@
+"""The dunning run: what the daily job, ``POST /v1/dunning_runs``, ``billing dunning run`` and
+advancing a test clock do to the open invoices of a scope as of a date.
+
+For each open invoice with a due date (as of the customer's clock's date, ``as_of``), in one
+write each, with the invoice's ``DunningRecord`` (the steps done, the interest charged) at its
+revision, so a retried or concurrent run does nothing twice:
+
+- every step of the policy fallen due and not done (``billing.collections.steps``), in day
+  order: ``reminder`` (``InvoiceReminder``), ``retry_payment`` (``InvoicePaymentRetried``:
+  the off-session charger tries the saved card again), ``late_fee`` (a ``late_fee`` item for
+  the invoice, pending or on an invoice of its own as the policy says; ``LateFeeCharged``),
+  ``suspend`` (the customer's access is suspended for debt: ``CustomerSuspended``),
+  ``final_notice`` (``InvoiceFinalNotice`` with the debt and a debtor notice PDF),
+  ``mark_uncollectible`` (the invoice leaves receivables through a ``write_off`` entry:
+  ``InvoiceMarkedUncollectible``; dunning ends there);
+- then penalty interest: the interest the invoice accrued to ``as_of`` (rounded once, half to
+  even), less what was charged for it before, goes on one pending ``penalty_interest`` item
+  the run keeps up to date day by day; once an invoice bills that item, the next day's
+  interest starts another. The amounts charged for an invoice therefore add up to its
+  accrued interest rounded once. An item is only ever raised: a payment that lowers the
+  principal lowers what accrues from then on, never what was charged.
+
+A day the run missed is caught up by the next one (the steps fallen due meanwhile, the
+interest to date); a second run on the same day finds nothing to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
+
+from billing.clock import Clock, SystemClock, to_wire
+from billing.collections.debt import Debt, due_date_of, unpaid
+from billing.collections.interest import accrued, days_overdue
+from billing.collections.invoice_items import ITEM_PREFIX, InvoiceItem, Kind
+from billing.collections.policy import DunningPolicy
+from billing.collections.steps import DueStep, due_steps
+from billing.customers.model import Customer, Suspension
+from billing.decimals import to_minor
+from billing.errors import Conflict, InvalidRequest
+from billing.events import DomainEvent
+from billing.ids import new_id
+from billing.invoicing.finalization import Build
+from billing.invoicing.model import Invoice
+from billing.ledger import RECEIVABLE, JournalEntry, Posting, entry
+from billing.payments.settlement import WRITE_OFF
+from billing.scope import Scope
+from billing.validation import Input
+
+SUSPENDED_FOR_DEBT = "suspended_for_debt"
+RETRIES = 3
+
+
+@dataclass(frozen=True)
+class DunningRecord:
+    """What dunning did for one invoice: the keys of the steps done, the interest charged for
+    it in all, and the pending item that holds the interest not billed yet."""
+
+    invoice: str
+    done: frozenset[str] = frozenset()
+    interest_charged: int = 0
+    interest_item: str | None = None
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """A pending interest item raised from ``before`` to ``item.amount``."""
+
+    item: InvoiceItem
+    before: int
+
+
+@dataclass(frozen=True)
+class DunningWrite:
+    """One step's (or the interest's) effects, written with ``record`` (at ``revision``) in
+    one transaction."""
+
+    record: DunningRecord
+    revision: int
+    events: tuple[DomainEvent, ...] = ()
+    new_item: InvoiceItem | None = None
+    own_invoice: Build | None = None  # how the invoice billing ``new_item`` at once is finalized
+    raised_item: ItemChange | None = None
+    customer: Customer | None = None  # suspended as ``suspension`` says
+    suspension: Suspension | None = None
+    invoice: Invoice | None = None  # the invoice as it becomes (written off)
+    journal: JournalEntry | None = None
+
+
+class DunningStore(Protocol):
+    def records(self, scope: Scope, invoice_ids: Sequence[str]) -> dict[str, DunningRecord]:
+        """The records of these invoices (absent: nothing done yet)."""
+
+    def write(self, scope: Scope, write: DunningWrite) -> None:
+        """Write it all or nothing; ``Conflict`` when the record, the item, the customer or the
+        invoice changed since read."""
+
+
+class OpenInvoices(Protocol):
+    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterable[Invoice]:
+        """The open invoices due by ``until`` (the real-time ones, or those of a test clock)."""
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    """What a run reads and builds besides its own store."""
+
+    policy: Callable[[Scope], DunningPolicy]
+    customer_of: Callable[[Scope, str], Customer | None]
+    invoice_of: Callable[[Scope, str], Invoice | None]
+    item_of: Callable[[Scope, str], InvoiceItem | None]
+    debt_of: Callable[[Scope, str], Debt]
+    bill_at_once: Callable[[Scope, Customer, InvoiceItem, str], tuple[InvoiceItem, Build, DomainEvent]]
+    notice: Callable[[Scope, Invoice, Customer, Debt, date], tuple[str | None, str | None]]  # PDF key, pay url
+
+
+class DunningRunRequest(Input):
+    """``POST /v1/dunning_runs``: the date the run is as of (a UTC date; today by default).
+    Live mode never runs ahead of today; test mode may, to rehearse a policy."""
+
+    as_of: date | None = None
+
+
+@dataclass
+class RunSummary:
+    as_of: date
+    invoices: int = 0
+    steps: dict[str, int] = field(default_factory=dict)
+    interest_charged: int = 0
+
+    def to_public(self, livemode: bool) -> dict[str, Any]:
+        return {
+            "object": "dunning_run", "livemode": livemode, "as_of": self.as_of.isoformat(), "invoices": self.invoices,
+            "steps": dict(self.steps), "interest_charged": self.interest_charged,
+        }  # fmt: skip
+
+
+class Dunning:
+    def __init__(self, store: DunningStore, invoices: OpenInvoices, with_: Collaborators, clock: Clock | None = None):
+        self._store, self._invoices, self._with = store, invoices, with_
+        self._clock = clock or SystemClock()
+
+    def start(
+        self, scope: Scope, request: DunningRunRequest, progress: Callable[[int], object] | None = None
+    ) -> RunSummary:
+        """``POST /v1/dunning_runs``: the scope's invoices (not those of test clocks, which
+        advancing a clock runs), as of ``request.as_of``."""
+        today = self._clock.now().date()
+        as_of = request.as_of or today
+        if scope.livemode and as_of > today:
+            raise InvalidRequest("as_of cannot be after today in live mode.", param="as_of")
+        return self.run(scope, as_of, progress=progress)
+
+    def run(
+        self, scope: Scope, as_of: date, clock: str | None = None, progress: Callable[[int], object] | None = None
+    ) -> RunSummary:
+        """Apply what is due by ``as_of`` to the scope's open invoices (or a test clock's)."""
+        summary = RunSummary(as_of)
+        policy = self._with.policy(scope)
+        if policy.empty:
+            return summary
+        due = list(self._invoices.due_by(scope, as_of + timedelta(days=policy.lead_days), clock))
+        records = self._store.records(scope, [invoice.id for invoice in due])
+        for invoice in due:
+            record = records.get(invoice.id) or DunningRecord(invoice.id)
+            self._invoice(scope, policy, invoice, record, as_of, summary)
+            summary.invoices += 1
+            if progress:
+                progress(1)
+        return summary
+
+    def _invoice(
+        self,
+        scope: Scope,
+        policy: DunningPolicy,
+        invoice: Invoice,
+        record: DunningRecord,
+        as_of: date,
+        summary: RunSummary,
+    ) -> None:
+        for _ in range(RETRIES):
+            try:
+                self._apply(scope, policy, invoice, record, as_of, summary)
+                return
+            except Conflict:  # a payment, a bill or another run meanwhile: read again, go on
+                fresh = self._with.invoice_of(scope, invoice.id)
+                if fresh is None:
+                    return
+                invoice = fresh
+                record = self._store.records(scope, [invoice.id]).get(invoice.id) or DunningRecord(invoice.id)
+        raise Conflict(f"Invoice {invoice.id} kept changing during the dunning run; run it again.",
+                       code="concurrent_update", retryable=True)  # fmt: skip
+
+    def _apply(
+        self,
+        scope: Scope,
+        policy: DunningPolicy,
+        invoice: Invoice,
+        record: DunningRecord,
+        as_of: date,
+        summary: RunSummary,
+    ) -> None:
+        for step in due_steps(policy, invoice, as_of, record.done):
+            if invoice.status != "open":
+                return
+            write = self._step(scope, policy, invoice, record, step)
+            self._store.write(scope, write)
+            summary.steps[step.action] = summary.steps.get(step.action, 0) + 1
+            record, invoice = write.record, write.invoice or invoice
+        if invoice.status == "open" and policy.penalty_interest is not None:
+            interest = self._interest(scope, policy, invoice, record, as_of)
+            if interest is not None:
+                self._store.write(scope, interest)
+                summary.interest_charged += interest.record.interest_charged - record.interest_charged
+
+    def _step(
+        self, scope: Scope, policy: DunningPolicy, invoice: Invoice, record: DunningRecord, step: DueStep
+    ) -> DunningWrite:
+        at = _moment(step.on)
+        done = replace(record, done=record.done | {step.key}, revision=record.revision + 1)
+        base = DunningWrite(done, record.revision)
+        subject = {"object": invoice.to_public(), "customer": invoice.customer, "days_after_due": step.days_after_due}
+        match step.action:
+            case "reminder":
+                return replace(base, events=(_event("InvoiceReminder", scope, at, subject),))
+            case "retry_payment":
+                return replace(base, events=(_event("InvoicePaymentRetried", scope, at, subject),))
+            case "late_fee":
+                return self._late_fee(scope, policy, invoice, step, base, at)
+            case "suspend":
+                customer = self._customer(scope, invoice.customer)
+                if customer.suspension is not None:
+                    return base
+                suspension = Suspension(SUSPENDED_FOR_DEBT, at)
+                access = replace(customer, suspension=suspension).access.to_public()
+                event = _event("CustomerSuspended", scope, at, {"object": access, "invoice": invoice.id})
+                return replace(base, customer=customer, suspension=suspension, events=(event,))
+            case "final_notice":
+                customer = self._customer(scope, invoice.customer)
+                debt = self._with.debt_of(scope, customer.id)
+                document, url = self._with.notice(scope, invoice, customer, debt, step.on)
+                data = {**subject, "debt": debt.to_public(), "document": document, "checkout_url": url}
+                return replace(base, events=(_event("InvoiceFinalNotice", scope, at, data),))
+            case "mark_uncollectible":
+                return self._write_off(scope, invoice, base, at)
+        raise AssertionError(step.action)
+
+    def _late_fee(
+        self,
+        scope: Scope,
+        policy: DunningPolicy,
+        invoice: Invoice,
+        step: DueStep,
+        base: DunningWrite,
+        at: datetime,
+    ) -> DunningWrite:
+        if not step.amount:
+            return base
+        number = invoice.number or invoice.id
+        item = _item(scope, invoice, "late_fee", step.amount, f"Late fee for invoice {number}", at)
+        data = {"object": item.to_public(), "customer": invoice.customer, "invoice": invoice.id}
+        events = (_item_event(scope, item), _event("LateFeeCharged", scope, at, data))
+        if policy.late_fees == "next_invoice":
+            return replace(base, new_item=item, events=events)
+        customer = self._customer(scope, invoice.customer)
+        billed, build, created = self._with.bill_at_once(scope, customer, item, to_wire(at))
+        return replace(base, new_item=billed, own_invoice=build, events=(*events, created))
+
+    def _write_off(self, scope: Scope, invoice: Invoice, base: DunningWrite, at: datetime) -> DunningWrite:
+        due = invoice.amount_due
+        written_off = invoice.model_copy(
+            update={"status": "uncollectible", "amount_due": 0, "amount_written_off": invoice.amount_written_off + due,
+                    "revision": invoice.revision + 1}
+        )  # fmt: skip
+        journal = None
+        if due:
+            postings = [Posting(WRITE_OFF, debit=due), Posting(RECEIVABLE, credit=due)]
+            journal = entry(written_off, "write_off", to_wire(at), postings)
+        event = _event("InvoiceMarkedUncollectible", scope, at, {"object": written_off.to_public()})
+        return replace(base, invoice=written_off, journal=journal, events=(event,))
+
+    def _interest(
+        self, scope: Scope, policy: DunningPolicy, invoice: Invoice, record: DunningRecord, as_of: date
+    ) -> DunningWrite | None:
+        due = due_date_of(invoice)
+        days = days_overdue(due, as_of) if due else 0
+        owed = to_minor(accrued(policy.penalty_interest, days, unpaid(invoice).principal))
+        more = owed - record.interest_charged
+        if more <= 0:
+            return None
+        at = _moment(as_of)
+        charged = replace(record, interest_charged=owed, revision=record.revision + 1)
+        base = DunningWrite(charged, record.revision)
+        pending = self._pending_interest(scope, record)
+        if pending is not None:
+            raised = pending.model_copy(update={"amount": pending.amount + more})
+            return replace(base, raised_item=ItemChange(raised, pending.amount), events=(_accrued(scope, raised, at),))
+        number = invoice.number or invoice.id
+        item = _item(scope, invoice, "penalty_interest", more, f"Penalty interest on invoice {number}", at)
+        return replace(
+            base, record=replace(charged, interest_item=item.id), new_item=item,
+            events=(_item_event(scope, item), _accrued(scope, item, at)),
+        )  # fmt: skip
+
+    def _pending_interest(self, scope: Scope, record: DunningRecord) -> InvoiceItem | None:
+        if record.interest_item is None:
+            return None
+        item = self._with.item_of(scope, record.interest_item)
+        return item if item is not None and item.pending else None
+
+    def _customer(self, scope: Scope, customer_id: str) -> Customer:
+        customer = self._with.customer_of(scope, customer_id)
+        if customer is None:
+            raise Conflict(f"No such customer: '{customer_id}'", code="concurrent_update")
+        return customer
+
+
+def _moment(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def _item(scope: Scope, invoice: Invoice, kind: Kind, amount: int, description: str, at: datetime) -> InvoiceItem:
+    """A fee or interest item for ``invoice``: the tenant's own charge (no supplier)."""
+    return InvoiceItem(
+        id=new_id(ITEM_PREFIX), livemode=scope.livemode, customer=invoice.customer, amount=amount,
+        currency=invoice.currency, description=description, kind=kind, source_invoice=invoice.id,
+        created_at=to_wire(at),
+    )  # fmt: skip
+
+
+def _event(kind: str, scope: Scope, at: datetime, data: dict[str, Any]) -> DomainEvent:
+    return DomainEvent(type=kind, scope=scope, occurred_at=at, data=data)
+
+
+def _item_event(scope: Scope, item: InvoiceItem) -> DomainEvent:
+    return _event("InvoiceItemCreated", scope, datetime.fromisoformat(item.created_at), {"object": item.to_public()})
+
+
+def _accrued(scope: Scope, item: InvoiceItem, at: datetime) -> DomainEvent:
+    data = {"object": item.to_public(), "customer": item.customer, "invoice": item.source_invoice}
+    return _event("PenaltyInterestCharged", scope, at, data)
