@@ -9,8 +9,13 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from infra.local.stack import EmbeddedStack
 
 
 def free_port() -> int:
@@ -32,3 +37,20 @@ def emulator() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def provisioned(name: str) -> Iterator[EmbeddedStack]:
+    """An embedded stack on an emulator of its own, every resource of template.yaml provisioned
+    (its consumers are driven by ``stack.plumbing.drain()``); stopped afterwards."""
+    from infra.local.stack import EmbeddedStack, StackConfig
+
+    with emulator() as endpoint:
+        config = StackConfig(endpoint_url=endpoint, api_port=free_port(), stack_name=f"{name}-{uuid.uuid4().hex[:6]}")
+        stack = EmbeddedStack(config)
+        stack.start_emulator()
+        stack.provision()
+        try:
+            yield stack
+        finally:
+            stack.stop()

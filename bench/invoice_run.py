@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bench._capacity import WriteUnits
-from bench._emulator import emulator, free_port
+from bench._emulator import provisioned
 
 if TYPE_CHECKING:
     from billing.scope import Scope
+    from infra.local.stack import EmbeddedStack
 
 SUBSCRIPTIONS = int(os.environ.get("BENCH_RUN_SUBSCRIPTIONS", 10_000))
 
@@ -57,55 +57,47 @@ def _populate(scope: Scope, count: int) -> None:
 
 
 def run() -> dict[str, float | int | str]:
-    with emulator() as endpoint:
-        return _run(endpoint)
-
-
-def _run(endpoint: str) -> dict[str, float | int | str]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    with provisioned("runbench") as stack:
+        return _run(stack)
+
+
+def _run(stack: EmbeddedStack) -> dict[str, float | int | str]:
     from billing.adapters import services
     from billing.adapters.dynamodb import table
     from billing.catalog.service import create_request
     from billing.invoicing.runs import RunRequest
     from billing.scope import Scope
     from billing.tenant_settings import SettingsUpdate
-    from infra.local.stack import EmbeddedStack, StackConfig
 
-    config = StackConfig(endpoint_url=endpoint, api_port=free_port(), stack_name=f"runbench-{uuid.uuid4().hex[:6]}")
-    stack = EmbeddedStack(config)
-    stack.start_emulator()
-    stack.provision()
-    try:
-        tenant, _ = services.tenants().create_tenant("Run Bench")
-        scope = Scope(tenant.id, livemode=False)
-        services.update_settings(scope, SettingsUpdate(grace_period=0))
-        services.catalog().create(
-            scope, "meter", create_request("meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
-        )
-        tiers = [{"up_to": 1000, "unit_amount": "0"}, {"up_to": None, "unit_amount": "0.2"}]
-        plan = {"code": "metered", "name": "Metered", "currency": "USD", "interval": "month", "base_fee": 2900,
-                "charges": [{"meter": "calls", "model": "graduated", "tiers": tiers}]}  # fmt: skip
-        services.catalog().create(scope, "plan", create_request("plan", plan))
-        tax_rate = {"name": "CA", "percent": "7.25", "country": "US", "region": "CA"}
-        services.catalog().create(scope, "tax_rate", create_request("tax_rate", tax_rate))
-        units = WriteUnits()
-        units.attach(table.client())  # before the setup, so that it knows what the run overwrites
-        _populate(scope, SUBSCRIPTIONS)
-        units.reset()
-        assert stack.plumbing is not None
-        started = time.perf_counter()
-        invoice_run = services.invoice_runs().start(scope, RunRequest(), trigger="api")
-        while services.invoice_runs().get(scope, invoice_run.id).status != "completed":
-            stack.plumbing.drain()
-        elapsed = time.perf_counter() - started
-        done = services.invoice_runs().get(scope, invoice_run.id)
-        created = done.counts["invoices_created"]
-        return {
-            "invoices_per_s": round(created / elapsed, 1),
-            "requests_per_invoice": round(units.requests / max(created, 1), 1),
-            "write_units_per_invoice": round(units.units / max(created, 1), 1),
-            "invoices": created,
-            "finalized": done.counts["invoices_finalized"],
-        }
-    finally:
-        stack.stop()
+    tenant, _ = services.tenants().create_tenant("Run Bench")
+    scope = Scope(tenant.id, livemode=False)
+    services.update_settings(scope, SettingsUpdate(grace_period=0))
+    services.catalog().create(
+        scope, "meter", create_request("meter", {"code": "calls", "name": "Calls", "aggregation": "count"})
+    )
+    tiers = [{"up_to": 1000, "unit_amount": "0"}, {"up_to": None, "unit_amount": "0.2"}]
+    plan = {"code": "metered", "name": "Metered", "currency": "USD", "interval": "month", "base_fee": 2900,
+            "charges": [{"meter": "calls", "model": "graduated", "tiers": tiers}]}  # fmt: skip
+    services.catalog().create(scope, "plan", create_request("plan", plan))
+    tax_rate = {"name": "CA", "percent": "7.25", "country": "US", "region": "CA"}
+    services.catalog().create(scope, "tax_rate", create_request("tax_rate", tax_rate))
+    units = WriteUnits()
+    units.attach(table.client())  # before the setup, so that it knows what the run overwrites
+    _populate(scope, SUBSCRIPTIONS)
+    units.reset()
+    assert stack.plumbing is not None
+    started = time.perf_counter()
+    invoice_run = services.invoice_runs().start(scope, RunRequest(), trigger="api")
+    while services.invoice_runs().get(scope, invoice_run.id).status != "completed":
+        stack.plumbing.drain()
+    elapsed = time.perf_counter() - started
+    done = services.invoice_runs().get(scope, invoice_run.id)
+    created = done.counts["invoices_created"]
+    return {
+        "invoices_per_s": round(created / elapsed, 1),
+        "requests_per_invoice": round(units.requests / max(created, 1), 1),
+        "write_units_per_invoice": round(units.units / max(created, 1), 1),
+        "invoices": created,
+        "finalized": done.counts["invoices_finalized"],
+    }

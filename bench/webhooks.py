@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from bench._capacity import WriteUnits
-from bench._emulator import emulator, free_port
+from bench._emulator import provisioned
 
 if TYPE_CHECKING:
     from billing.scope import Scope
@@ -114,49 +114,41 @@ class Operations:
 
 
 def run() -> dict[str, float | int | str]:
-    with emulator() as endpoint:
-        return _run(endpoint)
-
-
-def _run(endpoint: str) -> dict[str, float | int | str]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    with provisioned("hookbench") as stack:
+        return _run(stack)
+
+
+def _run(stack: EmbeddedStack) -> dict[str, float | int | str]:
     from billing.adapters import services
     from billing.adapters.dynamodb import table
     from billing.scope import Scope
     from billing.tenant_settings import SettingsUpdate
-    from infra.local.stack import EmbeddedStack, StackConfig
 
-    config = StackConfig(endpoint_url=endpoint, api_port=free_port(), stack_name=f"hookbench-{uuid.uuid4().hex[:6]}")
-    stack = EmbeddedStack(config)
-    stack.start_emulator()
-    stack.provision()
     stack.serve_api()
-    try:
-        tenant, _ = services.tenants().create_tenant("Webhook Bench")
-        scope = Scope(tenant.id, livemode=False)
-        services.update_settings(scope, SettingsUpdate(grace_period=0))
-        accounts = _connect(stack, scope)
-        units, operations = WriteUnits(), Operations()
-        units.attach(table.client(), deferred=True)  # counted after each phase, never in a timed one
-        operations.attach(table.client())
-        card = _payments(stack, scope, accounts["stripe"], units, operations)
-        crypto = _payments(stack, scope, accounts["whitepay"], units, operations)
-        signed_at = datetime.now(UTC)
-        events = [event for pair in zip(_copies(card, EVENTS // 2), _copies(crypto, EVENTS // 2), strict=True)
-                  for event in pair]  # fmt: skip
-        acks = _acks(stack, events)
-        raw = _baseline(scope, accounts, events, signed_at)
-        webhooks = PAYMENTS * (WEBHOOKS["stripe"] + WEBHOOKS["whitepay"])
-        return {
-            "acks_per_s": round(acks, 1),
-            "raw_put_and_send_per_s": round(raw, 1),
-            "ratio_to_raw": round(acks / raw, 2),
-            "intake_requests_per_event": round((card.intake + crypto.intake) / webhooks, 2),
-            "requests_per_payment": round(card.requests / PAYMENTS, 1),
-            "requests_per_crypto_payment": round(crypto.requests / PAYMENTS, 1),
-        }
-    finally:
-        stack.stop()
+    tenant, _ = services.tenants().create_tenant("Webhook Bench")
+    scope = Scope(tenant.id, livemode=False)
+    services.update_settings(scope, SettingsUpdate(grace_period=0))
+    accounts = _connect(stack, scope)
+    units, operations = WriteUnits(), Operations()
+    units.attach(table.client(), deferred=True)  # counted after each phase, never in a timed one
+    operations.attach(table.client())
+    card = _payments(stack, scope, accounts["stripe"], units, operations)
+    crypto = _payments(stack, scope, accounts["whitepay"], units, operations)
+    signed_at = datetime.now(UTC)
+    events = [event for pair in zip(_copies(card, EVENTS // 2), _copies(crypto, EVENTS // 2), strict=True)
+              for event in pair]  # fmt: skip
+    acks = _acks(stack, events)
+    raw = _baseline(scope, accounts, events, signed_at)
+    webhooks = PAYMENTS * (WEBHOOKS["stripe"] + WEBHOOKS["whitepay"])
+    return {
+        "acks_per_s": round(acks, 1),
+        "raw_put_and_send_per_s": round(raw, 1),
+        "ratio_to_raw": round(acks / raw, 2),
+        "intake_requests_per_event": round((card.intake + crypto.intake) / webhooks, 2),
+        "requests_per_payment": round(card.requests / PAYMENTS, 1),
+        "requests_per_crypto_payment": round(crypto.requests / PAYMENTS, 1),
+    }
 
 
 WEBHOOKS = {"stripe": 1, "whitepay": 2}  # what each stand-in sends for a payment in full

@@ -226,8 +226,9 @@ def dunning_run(tenant_id: str | None, as_of: str | None, live: bool) -> int:
         if summary.invoices:
             mode = "live" if scope.livemode else "test"
             steps = ", ".join(f"{n} {action}" for action, n in sorted(summary.steps.items())) or "no step"
+            interest = ", ".join(f"{amount} {currency}" for currency, amount in summary.interest_charged.items())
             print(f"{scope.tenant_id} ({mode}) as of {summary.as_of}: {summary.invoices} invoice(s), {steps}, "
-                  f"{summary.interest_charged} of interest charged (minor units)")  # fmt: skip
+                  f"interest charged: {interest or 'none'} (minor units)")  # fmt: skip
     print(f"Dunning done for {len(scopes)} scope(s) as of {summaries[0][1].as_of if summaries else '-'}.")
     return 0
 

@@ -1,7 +1,9 @@
 """Demo data for ``make run``: a tenant with a tariff, customers, subscriptions, usage, and
 two months of invoices on a test clock (a credit note, a downgrade paid by customer credit, a
 bank transfer that paid the open invoices and left customer credit, and a customer whose
-invoices are left open, to be paid online), created on first start; its accounts with every
+invoices are left open, to be paid online), a dunning policy and two months of a customer who
+never pays on a clock of its own (reminded, fined, charged interest, suspended, sent a final
+notice), created on first start; its accounts with every
 payment provider, each pointed at its local stand-in; and, at every start, a checkout link for
 the oldest of those open invoices (README "Get paid").
 
@@ -148,6 +150,33 @@ exactly two invoices whatever the months' lengths; both are left open for the ne
 on the hosted checkout, one by card, the other in crypto."""
 
 
+DUNNING_POLICY: dict[str, Any] = {
+    "steps": [
+        {"days_after_due": -3, "action": "reminder"},
+        {"days_after_due": 1, "action": "reminder"},
+        {"days_after_due": 3, "action": "retry_payment"},
+        {"days_after_due": 7, "action": "late_fee", "amount": 500},
+        {"days_after_due": 14, "action": "suspend"},
+        {"days_after_due": 21, "action": "final_notice"},
+        {"days_after_due": 90, "action": "mark_uncollectible"},
+    ],
+    "penalty_interest": {"annual_rate": "12", "schedule": [{"from_day": 1, "fraction": "1/365"}]},
+}
+"""The demo tenant's dunning policy (test mode), set once the history is written."""
+
+DEBTOR_CUSTOMER: dict[str, Any] = {
+    "external_id": "greenfield-3",
+    "name": "Greenfield Dairy",
+    "email": "office@greenfield.example",
+    "phone": "+15550100",
+    "currency": "USD",
+    "address": {"country": "US", "region": "NY", "city": "Albany"},
+}
+"""On ``starter`` for two months on a clock of its own, under the dunning policy, and never
+paying: reminded, charged a late fee and interest, suspended, sent a final notice (README
+"Collections")."""
+
+
 @dataclass(frozen=True)
 class Demo:
     tenant_id: str
@@ -178,6 +207,7 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
         )
     _usage(scope)
     _history(scope, settle)
+    _collections(scope)
     ssm.put_parameter(Name=parameter, Value=tenant.id, Type="String", Overwrite=True)
     return Demo(tenant_id=tenant.id, api_key=issued.secret, created=True)
 
@@ -248,6 +278,27 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
         note = {"invoice": invoices[-1].id, "reason": "order_change", "lines": [{"line": fee.id, "amount": 500}]}
         services.credit_notes().create(scope, CreditNoteCreate.model_validate(note))
     _bank_transfer(scope, customer.id)
+
+
+def _collections(scope: Scope) -> None:
+    """The dunning policy, then two months of a customer that never pays, on a clock of its
+    own: advancing it runs dunning at each midnight."""
+    from billing.collections.policy import DunningPolicyUpdate
+
+    services.dunning_policies().replace(scope, DunningPolicyUpdate.model_validate(DUNNING_POLICY))
+    start = (datetime.now(UTC) - timedelta(days=62)).replace(hour=0, minute=0, second=0, microsecond=0)
+    clock = services.test_clocks().create(
+        scope, TestClockCreate.model_validate({"frozen_time": to_wire(start), "name": "Demo collections"})
+    )
+    debtor = services.customers().create(
+        scope, CustomerCreate.model_validate({**DEBTOR_CUSTOMER, "test_clock": clock.id})
+    )
+    services.subscriptions().create(
+        scope, SubscriptionCreate.model_validate({"customer": debtor.id, "plan": "starter", "trial_days": 0})
+    )
+    services.advance_test_clock(
+        scope, clock.id, Advance.model_validate({"to": to_wire(start + timedelta(days=61, hours=2))})
+    )
 
 
 def _bank_transfer(scope: Scope, customer_id: str) -> None:

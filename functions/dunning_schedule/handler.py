@@ -14,12 +14,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.adapters.services import dunning, tenants
 from billing.scope import Scope
-from billing.settings import FunctionSettings, ResourceName
+from billing.settings import FunctionSettings, PublicBaseUrl, ResourceName
 
 
 class DunningScheduleSettings(FunctionSettings):
     billing_table: ResourceName  # policies, invoices, their dunning records, items, customers
     documents_bucket: ResourceName  # the final notices' PDFs
+    public_base_url: PublicBaseUrl | None = None  # the checkout link of a final notice
 
 
 environment = DunningScheduleSettings.load()

@@ -63,14 +63,22 @@ def test_items_are_billed_once_and_debt_accrues_interest_on_the_principal(api: A
     assert [(r["days_overdue"], r["principal"], r["penalty_interest"]) for r in rows.values()] == [
         (100, 1_000_000, 44_308), (100, 2_500, 111)
     ]  # fmt: skip
-    assert (debt.body["principal"], debt.body["late_fees"], debt.body["penalty_interest"]) == (1_002_500, 0, 44_419)
-    assert debt.body["total"] == 1_046_919 and debt.body["currency"] == "RUB"
+    # advancing the clock ran dunning day by day: a late fee per invoice on day 30, and the
+    # interest to date on one pending item per invoice
+    assert (debt.body["principal"], debt.body["late_fees"], debt.body["penalty_interest"]) == (1_002_500, 1000, 44_419)
+    assert debt.body["total"] == 1_047_919 and debt.body["currency"] == "RUB"
+    charged = api.get(f"/v1/invoice_items?customer={customer}", key).body["data"]
+    assert sorted((i["kind"], i["amount"]) for i in charged if i["kind"] != "adjustment") == [
+        ("late_fee", 500), ("late_fee", 500), ("penalty_interest", 111), ("penalty_interest", 44_308)
+    ]  # fmt: skip
 
-    # the pending item goes on the renewal, and only there
+    # the pending items go on the renewal, and only there; interest as of the day before it
+    # (day 350: 16% x (60/300 + 260/130) of each principal)
     assert api.post(f"/v1/test_clocks/{clock}/advance", key, {"to": "2027-03-01T02:00:00Z"}).status == 200
     renewal = api.get(f"/v1/invoices?customer={customer}", key).body["data"][0]
-    assert [(line["type"], line["amount"]) for line in renewal["lines"]] == [
-        ("subscription_fee", 1_000_000), ("adjustment", 1500)
+    assert sorted((line["type"], line["amount"]) for line in renewal["lines"]) == [
+        ("adjustment", 1500), ("late_fee", 500), ("late_fee", 500), ("penalty_interest", 880),
+        ("penalty_interest", 352_000), ("subscription_fee", 1_000_000),
     ]  # fmt: skip
     assert api.get(f"/v1/invoice_items/{pending['id']}", key).body["invoice"] == renewal["id"]
     assert api.get(f"/v1/customers/{customer}/debt", key).status == 200

@@ -45,7 +45,8 @@ class MemoryPolicies:
 def test_a_policy_is_kept_per_mode_in_day_order_with_exact_terms() -> None:
     service = DunningPolicies(MemoryPolicies())
     assert service.get(SCOPE).to_public(False) == {
-        "object": "dunning_policy", "livemode": False, "steps": [], "penalty_interest": None
+        "object": "dunning_policy", "livemode": False, "steps": [], "penalty_interest": None,
+        "late_fees": "next_invoice",
     }  # fmt: skip
     policy = service.replace(SCOPE, parse(DunningPolicyUpdate, HOUSING))
     assert [s.days_after_due for s in policy.steps] == [-3, 30, 60]
@@ -63,6 +64,8 @@ def test_the_stored_shape_round_trips_without_numbers_for_rates() -> None:
     item = dunning_policies.to_item(SCOPE, policy)
     assert item["pi"] == {"rate": "16", "tiers": [[31, "1/300"], [91, "1/130"]]}
     assert dunning_policies.from_item(item) == policy
+    own = DunningPolicy.of(parse(DunningPolicyUpdate, {**HOUSING, "late_fees": "own_invoice"}))
+    assert dunning_policies.from_item(dunning_policies.to_item(SCOPE, own)).late_fees == "own_invoice"
 
 
 def _tiers(*pairs: tuple[int, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -111,40 +112,13 @@ class TestClocks:
             )
         if datetime.fromisoformat(target) - datetime.fromisoformat(clock.frozen_time) > MAX_ADVANCE:
             raise DomainRuleViolation("A clock moves at most two years at a time.", code="advance_too_far", param="to")
-        done: set[tuple[str, str, str]] = set()  # an index read may lag a write: never redo an entry
-        steps, dun = 0, workers.dun
-        for midnight in _midnights(clock.frozen_time, target) if dun is not None else []:
-            clock, steps = self._work(scope, clock, midnight, due, workers, done, steps)
-            clock = self._move(scope, clock, midnight)
-            if dun is not None:
-                dun(scope, clock_id, datetime.fromisoformat(midnight).date())
-        clock, _ = self._work(scope, clock, target, due, workers, done, steps)
+        work = _Work(due, workers, target, partial(self._move, scope))
+        if workers.dun is not None:
+            for midnight in _midnights(clock.frozen_time, target):
+                clock = work.run(scope, clock, midnight)
+                workers.dun(scope, clock_id, datetime.fromisoformat(midnight).date())
+        clock = work.run(scope, clock, target)
         return self._move(scope, clock, target)
-
-    def _work(
-        self,
-        scope: Scope,
-        clock: TestClock,
-        until: str,
-        due: DueWork,
-        workers: Workers,
-        done: set[tuple[str, str, str]],
-        taken: int,
-    ) -> tuple[TestClock, int]:
-        """Run the clock's work due by ``until``, in time order; the clock and the steps taken."""
-        for steps in range(taken, MAX_STEPS):
-            pending = next((entry for entry in due.due(scope, clock.id, until) if entry not in done), None)
-            if pending is None:
-                return clock, steps
-            done.add(pending)
-            due_at, kind, object_id = pending
-            clock = self._move(scope, clock, max(due_at, clock.frozen_time))
-            moment = datetime.fromisoformat(clock.frozen_time)
-            (workers.bill if kind == "sub" else workers.finalize)(scope, object_id, moment)
-        raise Conflict(
-            f"Too much fell due at once; the clock stopped at {clock.frozen_time}: advance it again.",
-            code="advance_incomplete",
-        )
 
     def _move(self, scope: Scope, clock: TestClock, to: str) -> TestClock:
         if to == clock.frozen_time:
@@ -157,6 +131,38 @@ class TestClocks:
     def _test_mode(scope: Scope) -> None:
         if scope.livemode:
             raise DomainRuleViolation("Test clocks exist in test mode only.", code="test_mode_only")
+
+
+class _Work:
+    """The clock's due work of one advance, run in time order up to a moment at a time. It
+    remembers the next entry due after that moment, so the days before it are not asked for
+    again (only the work it runs makes new entries)."""
+
+    def __init__(self, due: DueWork, workers: Workers, target: str, move: Callable[[TestClock, str], TestClock]):
+        self._due, self._workers, self._target, self._move = due, workers, target, move
+        self._done: set[tuple[str, str, str]] = set()  # an index read may lag a write: never redo an entry
+        self._next: str | None = ""  # the next entry's time once known ("" unknown, None nothing by target)
+        self._steps = 0
+
+    def run(self, scope: Scope, clock: TestClock, until: str) -> TestClock:
+        while self._next is not None and (self._next == "" or self._next <= until):
+            if self._steps >= MAX_STEPS:
+                raise Conflict(
+                    f"Too much fell due at once; the clock stopped at {clock.frozen_time}: advance it again.",
+                    code="advance_incomplete",
+                )
+            pending = next((e for e in self._due.due(scope, clock.id, self._target) if e not in self._done), None)
+            self._next = pending[0] if pending else None
+            if pending is None or pending[0] > until:
+                break
+            self._done.add(pending)
+            self._steps += 1
+            self._next = ""  # the work may make new entries
+            due_at, kind, object_id = pending
+            clock = self._move(clock, max(due_at, clock.frozen_time))
+            moment = datetime.fromisoformat(clock.frozen_time)
+            (self._workers.bill if kind == "sub" else self._workers.finalize)(scope, object_id, moment)
+        return clock
 
 
 def _midnights(after: str, until: str) -> list[str]:

@@ -488,10 +488,11 @@ def advance_test_clock(scope: Scope, clock_id: str, request: Advance) -> TestClo
     from billing.adapters.dynamodb.testclocks import DynamoTestClockStore
     from billing.testclocks import Workers
 
-    def dun(scope: Scope, clock: str, day: date) -> None:
-        dunning().run(scope, day, clock)
-
     policy = dunning_policies().get(scope)
+
+    def dun(scope: Scope, clock: str, day: date) -> None:
+        dunning().run(scope, day, clock, policy=policy)
+
     workers = Workers(bill=biller().bill, finalize=invoices().finalize_if_due, dun=None if policy.empty else dun)
     return test_clocks().advance(scope, clock_id, request, DynamoTestClockStore(), workers)
 

@@ -29,7 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
+
+from pydantic import AfterValidator, Field
 
 from billing.clock import Clock, SystemClock, to_wire
 from billing.collections.debt import Debt, due_date_of, unpaid
@@ -112,16 +114,27 @@ class Collaborators:
     customer_of: Callable[[Scope, str], Customer | None]
     invoice_of: Callable[[Scope, str], Invoice | None]
     item_of: Callable[[Scope, str], InvoiceItem | None]
-    debt_of: Callable[[Scope, str], Debt]
+    debt_of: Callable[[Scope, str, date], Debt]  # as of a day
     bill_at_once: Callable[[Scope, Customer, InvoiceItem, str], tuple[InvoiceItem, Build, DomainEvent]]
     notice: Callable[[Scope, Invoice, Customer, Debt, date], tuple[str | None, str | None]]  # PDF key, pay url
 
 
-class DunningRunRequest(Input):
-    """``POST /v1/dunning_runs``: the date the run is as of (a UTC date; today by default).
-    Live mode never runs ahead of today; test mode may, to rehearse a policy."""
+def _day(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date, YYYY-MM-DD") from None
+    return value
 
-    as_of: date | None = None
+
+Day = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_day)]
+
+
+class DunningRunRequest(Input):
+    """``POST /v1/dunning_runs``: the date the run is as of (a UTC date, ``YYYY-MM-DD``; today by
+    default). Live mode never runs ahead of today; test mode may, to rehearse a policy."""
+
+    as_of: Day | None = None
 
 
 @dataclass
@@ -129,12 +142,12 @@ class RunSummary:
     as_of: date
     invoices: int = 0
     steps: dict[str, int] = field(default_factory=dict)
-    interest_charged: int = 0
+    interest_charged: dict[str, int] = field(default_factory=dict)  # per currency
 
     def to_public(self, livemode: bool) -> dict[str, Any]:
         return {
             "object": "dunning_run", "livemode": livemode, "as_of": self.as_of.isoformat(), "invoices": self.invoices,
-            "steps": dict(self.steps), "interest_charged": self.interest_charged,
+            "steps": dict(self.steps), "interest_charged": dict(self.interest_charged),
         }  # fmt: skip
 
 
@@ -149,17 +162,23 @@ class Dunning:
         """``POST /v1/dunning_runs``: the scope's invoices (not those of test clocks, which
         advancing a clock runs), as of ``request.as_of``."""
         today = self._clock.now().date()
-        as_of = request.as_of or today
+        as_of = date.fromisoformat(request.as_of) if request.as_of else today
         if scope.livemode and as_of > today:
             raise InvalidRequest("as_of cannot be after today in live mode.", param="as_of")
         return self.run(scope, as_of, progress=progress)
 
     def run(
-        self, scope: Scope, as_of: date, clock: str | None = None, progress: Callable[[int], object] | None = None
+        self,
+        scope: Scope,
+        as_of: date,
+        clock: str | None = None,
+        progress: Callable[[int], object] | None = None,
+        policy: DunningPolicy | None = None,
     ) -> RunSummary:
-        """Apply what is due by ``as_of`` to the scope's open invoices (or a test clock's)."""
+        """Apply what is due by ``as_of`` to the scope's open invoices (or a test clock's), under
+        the scope's policy (``policy``: as read already, by a clock advancing day by day)."""
         summary = RunSummary(as_of)
-        policy = self._with.policy(scope)
+        policy = policy or self._with.policy(scope)
         if policy.empty:
             return summary
         due = list(self._invoices.due_by(scope, as_of + timedelta(days=policy.lead_days), clock))
@@ -214,7 +233,8 @@ class Dunning:
             interest = self._interest(scope, policy, invoice, record, as_of)
             if interest is not None:
                 self._store.write(scope, interest)
-                summary.interest_charged += interest.record.interest_charged - record.interest_charged
+                more = interest.record.interest_charged - record.interest_charged
+                summary.interest_charged[invoice.currency] = summary.interest_charged.get(invoice.currency, 0) + more
 
     def _step(
         self, scope: Scope, policy: DunningPolicy, invoice: Invoice, record: DunningRecord, step: DueStep
@@ -240,7 +260,7 @@ class Dunning:
                 return replace(base, customer=customer, suspension=suspension, events=(event,))
             case "final_notice":
                 customer = self._customer(scope, invoice.customer)
-                debt = self._with.debt_of(scope, customer.id)
+                debt = self._with.debt_of(scope, customer.id, step.on)
                 document, url = self._with.notice(scope, invoice, customer, debt, step.on)
                 data = {**subject, "debt": debt.to_public(), "document": document, "checkout_url": url}
                 return replace(base, events=(_event("InvoiceFinalNotice", scope, at, data),))
@@ -257,8 +277,8 @@ class Dunning:
         base: DunningWrite,
         at: datetime,
     ) -> DunningWrite:
-        if not step.amount:
-            return base
+        if not step.amount or not unpaid(invoice).principal:
+            return base  # nothing to charge, or an invoice of fees and interest: no penalty on penalties
         number = invoice.number or invoice.id
         item = _item(scope, invoice, "late_fee", step.amount, f"Late fee for invoice {number}", at)
         data = {"object": item.to_public(), "customer": invoice.customer, "invoice": invoice.id}

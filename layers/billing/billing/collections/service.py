@@ -4,7 +4,7 @@ clock (its test clock's time, or now)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from billing.collections.debt import Debt, debt_of
@@ -48,13 +48,14 @@ class Debts:
         self._customer_of, self._open, self._items = customer_of, open_invoices, items_of
         self._policy, self._now = policy, now
 
-    def of(self, scope: Scope, customer_id: str) -> Debt:
-        """``GET /v1/customers/{id}/debt``: the customer's debt on its clock's UTC date."""
+    def of(self, scope: Scope, customer_id: str, as_of: date | None = None) -> Debt:
+        """``GET /v1/customers/{id}/debt``: the customer's debt on its clock's UTC date (or on
+        ``as_of``: a final notice's day)."""
         customer = self._customer_of(scope, customer_id)
         if customer is None:
             raise NotFound(f"No such customer: '{customer_id}'", param="id")
         invoices = self._open(scope, customer.id)
         currency = customer.currency or next((i.currency for i in invoices), None)
-        as_of = self._now(scope, customer.test_clock).date()
+        as_of = as_of or self._now(scope, customer.test_clock).date()
         terms = self._policy(scope).penalty_interest
         return debt_of(invoices, self._items(scope, customer.id), terms, as_of, currency)

@@ -1,0 +1,160 @@
+"""Dunning runs over the API on the embedded endpoint: an unpaid invoice walked day by day
+through a policy (reminders, a late fee, interest under a changing fraction, suspension, the
+final notice, payment and reinstatement), a missed month caught up at once down to the
+write-off, and runs that change nothing when repeated."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Any
+
+from billing.adapters import aws
+from infra.local.stack import EmbeddedStack
+from tests.integration.conftest import Api
+
+POLICY = {
+    "steps": [
+        {"days_after_due": -3, "action": "reminder"},
+        {"days_after_due": 1, "action": "reminder"},
+        {"days_after_due": 10, "action": "late_fee", "percent": "5"},
+        {"days_after_due": 20, "action": "suspend"},
+        {"days_after_due": 25, "action": "final_notice"},
+        {"days_after_due": 90, "action": "mark_uncollectible"},
+    ],
+    "penalty_interest": {
+        "annual_rate": "16",
+        "schedule": [{"from_day": 5, "fraction": "1/300"}, {"from_day": 15, "fraction": "1/130"}],
+    },
+}
+PRINCIPAL = 300_000  # 3,000.00 RUB
+
+
+def interest_to(day: int) -> int:
+    """Worked independently: 16% x 1/300 a day on days 5-14, x 1/130 from day 15, rounded once."""
+    low = max(min(day, 14) - 4, 0)
+    high = max(day - 14, 0)
+    exact = PRINCIPAL * Fraction(16, 100) * (Fraction(low, 300) + Fraction(high, 130))
+    return int((Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+
+def overdue_invoice(api: Api, key: str, name: str) -> tuple[str, str, date]:
+    customer = api.post("/v1/customers", key, {"name": name, "currency": "RUB", "email": "debtor@example.com"})
+    sent = {"customer": customer.body["id"], "amount": PRINCIPAL, "currency": "RUB", "description": "Heating, March",
+            "invoice_now": True}  # fmt: skip
+    item = api.post("/v1/invoice_items", key, sent)
+    assert item.status == 201, item.body
+    invoice = api.get(f"/v1/invoices/{item.body['invoice']}", key).body
+    return customer.body["id"], invoice["id"], date.fromisoformat(invoice["due_date"][:10])
+
+
+def run(api: Api, key: str, day: date) -> dict[str, Any]:
+    reply = api.post("/v1/dunning_runs", key, {"as_of": day.isoformat()})
+    assert reply.status == 200, reply.body
+    summary: dict[str, Any] = reply.body
+    return summary
+
+
+def items(api: Api, key: str, customer: str) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for item in api.get(f"/v1/invoice_items?customer={customer}", key).body["data"]:
+        found.setdefault(item["kind"], []).append(item)
+    return found
+
+
+def test_an_unpaid_invoice_walks_through_the_policy_day_by_day(api: Api, key: str, stack: EmbeddedStack) -> None:
+    assert api.request("PUT", "/v1/dunning_policy", key, POLICY).status == 200
+    customer, invoice, due = overdue_invoice(api, key, "Debtor")
+    on = {n: due + timedelta(days=n) for n in range(-5, 40)}
+
+    assert run(api, key, on[-4])["invoices"] == 0  # no step yet: not even read
+    assert run(api, key, on[-3])["steps"] == {"reminder": 1}
+    assert run(api, key, on[-3])["steps"] == {}  # the same day again: nothing
+    assert run(api, key, on[1])["steps"] == {"reminder": 1}
+    assert items(api, key, customer).keys() == {"adjustment"}  # no interest before day 5
+
+    taken: dict[str, int] = {}
+    for n in range(2, 26):
+        summary = run(api, key, on[n])
+        for action, count in summary["steps"].items():
+            taken[action] = taken.get(action, 0) + count
+        kept = items(api, key, customer)
+        if n >= 5:
+            (interest,) = kept["penalty_interest"]  # one pending item, raised day by day
+            assert (interest["amount"], interest["source_invoice"], interest["invoice"]) == (
+                interest_to(n), invoice, None
+            ), n  # fmt: skip
+        if n == 10:
+            (fee,) = kept["late_fee"]
+            assert (fee["amount"], fee["invoice"]) == (PRINCIPAL * 5 // 100, None)  # 5% of the principal
+        access = api.get(f"/v1/customers/{customer}/access", key).body
+        assert access["allowed"] is (n < 20), n
+    assert taken == {"late_fee": 1, "suspend": 1, "final_notice": 1}
+    assert access == {"object": "customer_access", "customer": customer, "allowed": False,
+                      "reason": "suspended_for_debt", "since": f"{on[20].isoformat()}T00:00:00Z"}  # fmt: skip
+    assert api.get(f"/v1/customers/{customer}", key).body["status"] == "suspended"
+
+    notice = _document(f"notices/{invoice}.pdf")  # the final notice's PDF, with the debt broken down
+    assert notice.startswith(b"%PDF-")
+
+    paid = api.post("/v1/payments", key, {"customer": customer, "amount": PRINCIPAL, "currency": "RUB",
+                                          "channel": "bank_transfer"})  # fmt: skip
+    assert paid.status == 201, paid.body
+    assert api.get(f"/v1/invoices/{invoice}", key).body["status"] == "paid"
+    stack.plumbing.drain()  # InvoicePaid reaches the reinstatement worker
+    access = api.get(f"/v1/customers/{customer}/access", key).body
+    assert (access["allowed"], access["reason"]) == (True, None)
+    assert api.get(f"/v1/customers/{customer}", key).body["status"] == "active"
+
+    charged = items(api, key, customer)["penalty_interest"][0]["amount"]
+    assert charged == interest_to(25)
+    assert run(api, key, on[30]) == {**run(api, key, on[30]), "steps": {}, "interest_charged": {}}  # paid: dunning ends
+    assert items(api, key, customer)["penalty_interest"][0]["amount"] == charged
+
+
+def test_a_missed_quarter_is_caught_up_in_order_down_to_the_write_off(api: Api, key: str) -> None:
+    assert api.request("PUT", "/v1/dunning_policy", key, {**POLICY, "late_fees": "own_invoice"}).status == 200
+    customer, invoice, due = overdue_invoice(api, key, "Gone")
+
+    summary = run(api, key, due + timedelta(days=95))
+    assert summary["steps"] == {
+        "reminder": 1,
+        "late_fee": 1,
+        "suspend": 1,
+        "final_notice": 1,
+        "mark_uncollectible": 1,
+    }  # fmt: skip (the reminder before due is dropped)
+    written_off = api.get(f"/v1/invoices/{invoice}", key).body
+    assert (written_off["status"], written_off["amount_due"]) == ("uncollectible", 0)
+    fee = items(api, key, customer)["late_fee"][0]
+    own = api.get(f"/v1/invoices/{fee['invoice']}", key).body  # the late fee on an invoice of its own
+    assert (own["status"], own["total"], [line["type"] for line in own["lines"]]) == ("open", 15_000, ["late_fee"])
+    assert "penalty_interest" not in items(api, key, customer)  # written off first: no interest after
+
+    accounts = api.get(f"/v1/customers/{customer}/ledger", key).body["balances"]
+    assert accounts["receivable"] == 15_000  # only the late fee's invoice is still receivable
+    assert accounts["write_off"] == PRINCIPAL
+    # the fee's own invoice is dunned from the next run on, but takes no fee of its own
+    assert run(api, key, due + timedelta(days=95))["steps"] == {"reminder": 1, "late_fee": 1, "suspend": 1,
+                                                                 "final_notice": 1}  # fmt: skip
+    assert len(items(api, key, customer)["late_fee"]) == 1
+    assert run(api, key, due + timedelta(days=95))["steps"] == {}
+
+
+def test_a_live_run_never_runs_ahead_and_bad_dates_name_the_field(api: Api, key: str) -> None:
+    assert run(api, key, date(2026, 1, 1))["invoices"] == 0  # no policy: nothing to do
+    bad = api.post("/v1/dunning_runs", key, {"as_of": "someday"})
+    assert (bad.status, bad.body["error"]["param"]) == (400, "as_of")
+    assert api.get("/v1/customers/cus_nope/access", key).status == 404
+
+
+def _document(suffix: str) -> bytes:
+    from billing.settings import get_settings
+
+    bucket = get_settings().documents_bucket
+    s3 = aws.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if o["Key"].endswith(suffix)]
+    assert len(keys) == 1, keys
+    body: bytes = s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()
+    return body
