@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from billing.validation import Input
 
@@ -20,7 +20,15 @@ Prefix = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Lines = Annotated[list[Text], Field(max_length=6)]
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
-SenderId = Annotated[str, Field(pattern=r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$")]
+
+
+def _has_letter(value: str) -> str:
+    if not any(c.isalpha() for c in value):
+        raise ValueError("a sender id needs at least one letter")
+    return value
+
+
+SenderId = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,11}$"), AfterValidator(_has_letter)]
 """An SMS sender id as carriers take it: 1 to 11 letters and digits, at least one letter."""
 
 

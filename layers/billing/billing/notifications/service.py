@@ -29,6 +29,7 @@ from billing.errors import NotFound
 from billing.notifications import templates
 from billing.notifications.kinds import KINDS, Kind, Links
 from billing.notifications.model import (
+    CHANNELS,
     LEASE,
     Attachment,
     Channel,
@@ -104,7 +105,7 @@ class Notifier:
             done.append(ended)
         if error is not None:
             raise error
-        return done
+        return sorted(done, key=lambda n: CHANNELS.index(n.channel))
 
     def _planned(
         self, envelope: Mapping[str, Any], kind: Kind, customer: Customer, now: datetime
