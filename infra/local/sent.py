@@ -55,9 +55,7 @@ def _data(endpoint_url: str) -> dict[str, Any]:
 def emails(endpoint_url: str, to: str | None = None) -> list[SentEmail]:
     """Every mail sent with ``SendRawEmail`` (to ``to`` only, if given), oldest first."""
     found = [
-        SentEmail(
-            raw["id"], raw["source"], cast(EmailMessage, email.message_from_string(raw["raw_data"], policy=default))
-        )
+        SentEmail(raw["id"], raw["source"], email.message_from_string(raw["raw_data"], policy=default))
         for raw in _data(endpoint_url).get("ses", {}).get("RawMessage", [])
     ]
     return [mail for mail in found if to is None or to in mail.to]
