@@ -28,7 +28,8 @@ REFUSED_SMS = {"InvalidParameter", "InvalidParameterValue", "OptedOut", "Authori
 
 
 def mime(email: Email) -> bytes:
-    """The message as SES sends it (UTF-8 headers encoded as RFC 2047 words where needed)."""
+    """The message as SES sends it: 7-bit ASCII (UTF-8 headers as RFC 2047 words, bodies
+    quoted-printable, attachments base64)."""
     message = EmailMessage()
     message["Subject"] = email.subject
     message["From"] = formataddr((email.sender_name, email.sender))
@@ -36,8 +37,8 @@ def mime(email: Email) -> bytes:
     if email.reply_to:
         message["Reply-To"] = email.reply_to
     message["Message-ID"] = make_msgid(domain=email.sender.rpartition("@")[2])
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
+    message.set_content(email.text, cte="quoted-printable")  # 7-bit on the wire, as SES advises
+    message.add_alternative(email.html, subtype="html", cte="quoted-printable")
     for attachment in email.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
