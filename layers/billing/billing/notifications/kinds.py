@@ -48,14 +48,12 @@ def _invoice_finalized(data: Data, locale: Locale, links: Links) -> Values:
 
 def _payment(data: Data, locale: Locale, links: Links) -> Values:
     payment = data["object"]
-    amount = int(payment.get("amount_received") or payment.get("amount") or 0)
-    failed = payment.get("failure_message") or payment.get("failure_code") or ""
+    amount = int(payment.get("amount_received") or payment["amount"])  # what arrived, else what was asked
     return {
-        "amount": money(amount if payment.get("status") != "failed" else int(payment["amount"]),
-                        str(payment["currency"]), locale),
+        "amount": money(amount, str(payment["currency"]), locale),
         "paid_at": day(payment.get("paid_at") or payment["created_at"], locale),
-        "failure": str(failed),
-    }  # fmt: skip
+        "failure": str(payment.get("failure_message") or payment.get("failure_code") or ""),
+    }
 
 
 def _tariff_change(data: Data, locale: Locale, links: Links) -> Values:

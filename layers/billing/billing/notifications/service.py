@@ -38,6 +38,7 @@ from billing.notifications.model import (
     RateLimited,
     SendRefused,
     Sms,
+    Status,
     notification_id,
 )
 from billing.notifications.ports import Branding, Documents, Mailer, NotificationLog, RateLimiter, Texter
@@ -88,24 +89,29 @@ class Notifier:
         claimed = [n for n in self._planned(envelope, kind, customer, now) if self._log.claim(scope, n, now) is None]
         pending = [n for n in claimed if n.status == "pending"]
         if pending and (wait := self._limiter.take(scope.tenant_id, len(pending), now)) is not None:
-            for notification in pending:
-                self._log.finish(scope, replace(notification, status="failed", reason="rate_limited", retry=True))
+            for notification in pending:  # given back: the event's next delivery claims them again
+                self._log.finish(scope, _ended(notification, "failed", reason="rate_limited", retry=True))
             raise RateLimited(wait)
         done, error = [n for n in claimed if n.status != "pending"], None
         for notification in pending:
-            try:
-                ended = replace(notification, status="sent", message_id=self._send(scope, kind, data, customer,
-                                                                                   notification))  # fmt: skip
-            except SendRefused as refused:
-                ended = replace(notification, status="failed", reason=refused.reason)
-            except Exception as exc:  # throttled, unreachable: the event comes back for this one
-                ended = replace(notification, status="failed", reason=f"error: {type(exc).__name__}", retry=True)
-                error = error or exc
-            self._log.finish(scope, replace(ended, lease_until=None))
+            ended, failure = self._deliver(scope, kind, data, customer, notification)
+            self._log.finish(scope, ended)
             done.append(ended)
+            error = error or failure
         if error is not None:
             raise error
         return sorted(done, key=lambda n: CHANNELS.index(n.channel))
+
+    def _deliver(
+        self, scope: Scope, kind: Kind, data: Mapping[str, Any], customer: Customer, notification: Notification
+    ) -> tuple[Notification, Exception | None]:
+        """Send one claimed notification: how it ended, and the error to raise for a retry."""
+        try:
+            return _ended(notification, "sent", message_id=self._send(scope, kind, data, customer, notification)), None
+        except SendRefused as refused:
+            return _ended(notification, "failed", reason=refused.reason), None
+        except Exception as exc:  # throttled, unreachable: the event comes back for this one
+            return _ended(notification, "failed", reason=f"error: {type(exc).__name__}", retry=True), exc
 
     def _planned(
         self, envelope: Mapping[str, Any], kind: Kind, customer: Customer, now: datetime
@@ -157,6 +163,10 @@ class Notifier:
         if content is None:
             raise LookupError(f"document {key} is not stored (yet)")
         return (Attachment(key.rsplit("/", 1)[-1], content),)
+
+
+def _ended(notification: Notification, status: Status, **fields: Any) -> Notification:
+    return replace(notification, status=status, lease_until=None, **fields)
 
 
 class Notifications:
