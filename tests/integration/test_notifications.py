@@ -6,10 +6,14 @@ delivery log shows them. A redelivered event sends nothing more."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from billing.adapters import aws, services
+from billing.adapters.dynamodb import notifications
 from billing.clock import to_wire
 from billing.ids import new_id
 from billing.invoicing.model import Invoice
@@ -119,3 +123,37 @@ def test_preferences_are_validated_naming_the_field(api: Api, key: str) -> None:
     assert api.get(f"/v1/customers/{made['id']}/notifications?starting_after=x", key).status == 400
     refused_sender = api.patch("/v1/settings", key, {"sms_sender_id": "12345"})
     assert refused_sender.status == 400 and refused_sender.body["error"]["param"] == "sms_sender_id"
+
+
+@pytest.fixture
+def one_send_a_minute(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The notifier built again with an allowance of one send a minute (and as before after)."""
+    monkeypatch.setattr(notifications, "PER_MINUTE", 1)
+    services.notifier.cache_clear()
+    yield
+    services.notifier.cache_clear()
+
+
+@pytest.mark.usefixtures("one_send_a_minute")
+def test_a_tenant_over_its_allowance_has_its_event_postponed_not_lost(api: Api, key: str, stack: EmbeddedStack) -> None:
+    address = f"{uuid.uuid4().hex[:10]}@example.com"
+    made = api.post("/v1/customers", key, {"email": address}).body
+    scope = scope_of(api, key)
+    for _ in range(2):
+        publish(
+            scope, "CustomerBalanceLow", {"customer": made["id"], "currency": "RUB", "balance": 100, "threshold": 500}
+        )
+    drain(stack)
+    assert len(sent.emails(stack.endpoint_url, to=address)) == 1
+    logged = api.get(f"/v1/customers/{made['id']}/notifications", key).body["data"]
+    assert sorted((n["status"], n["reason"]) for n in logged) == [("failed", "rate_limited"), ("sent", None)]
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=stack_queue(stack, "NotificationQueue"))["QueueUrl"]
+    waiting = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert int(waiting["Attributes"]["ApproximateNumberOfMessagesNotVisible"]) >= 1  # back within the minute
+
+
+def stack_queue(stack: EmbeddedStack, logical_id: str) -> str:
+    assert stack.stack is not None
+    url: str = stack.stack.refs[logical_id]
+    return url.rsplit("/", 1)[1]

@@ -97,8 +97,8 @@ class DynamoNotificationLog:
 class DynamoRateLimiter:
     """A fixed window per tenant and minute: one conditional ``UpdateItem`` per event."""
 
-    def __init__(self, per_minute: int = PER_MINUTE):
-        self._per_minute = per_minute
+    def __init__(self, per_minute: int | None = None):
+        self._per_minute = per_minute or PER_MINUTE
 
     def take(self, tenant_id: str, count: int, now: datetime) -> timedelta | None:
         minute = now.replace(second=0, microsecond=0)
