@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from billing.currency import exponent
 from billing.customers.model import Customer, CustomerCreate, CustomerUpdate
 from billing.errors import NotFound
 from billing.notifications import formatting, templates
@@ -294,3 +298,14 @@ def test_stored_customers_keep_defaults_out_of_the_item() -> None:
     assert (item["locale"], item["channels"]) == ("ru", [])
     assert from_item(item) == chosen
     assert from_item({k: v for k, v in default.items() if v is not None}) == customer()
+
+
+@given(
+    amount=st.integers(min_value=-(10**20), max_value=10**20), currency=st.sampled_from(["USD", "JPY", "BHD", "RUB"])
+)
+def test_money_shown_in_either_locale_reads_back_as_the_same_minor_units(amount: int, currency: str) -> None:
+    places = exponent(currency)
+    en = formatting.money(amount, currency, "en").replace(currency, "").replace(",", "").replace(" ", "")
+    ru = formatting.money(amount, currency, "ru").replace(currency, "").replace("\u00a0", "").replace(",", ".")
+    for shown in (en, ru):
+        assert int(Decimal(shown).scaleb(places)) == amount and len(shown.partition(".")[2]) == places
