@@ -63,7 +63,8 @@ def up(config: StackConfig) -> int:
         providers = demo.connect_providers(seeded.tenant_id, stack.standins)
         print(_standins(stack.standins.environment(), providers), flush=True)
     link = demo.checkout_link(seeded.tenant_id)
-    print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created, link), flush=True)
+    sent_at = f"{stack.endpoint_url}/moto-api/data.json" if config.endpoint_url is None else None  # moto's
+    print(_welcome(stack.api_url, seeded.tenant_id, seeded.api_key, seeded.created, link, sent_at), flush=True)
     while not stopped.wait(timeout=1):
         pass
     print("\nStopping ...", flush=True)
@@ -71,9 +72,12 @@ def up(config: StackConfig) -> int:
     return 0
 
 
-def _welcome(api: str, tenant_id: str, key: str, created: bool, checkout_link: str | None = None) -> str:
+def _welcome(
+    api: str, tenant_id: str, key: str, created: bool, checkout_link: str | None = None, sent_at: str | None = None
+) -> str:
     origin = "created" if created else "found (a new key was issued)"
     pay = f"\n  Pay an invoice: {checkout_link}   (in a browser: README, Get paid)" if checkout_link else ""
+    pay += f"\n  Mail and SMS:   curl -s {sent_at}   (README, Notifications)" if sent_at else ""
     return f"""
 Billing platform running.
   API:            {api}

@@ -43,6 +43,14 @@ def _shared_environment(stack: Stack) -> dict[str, str]:
     return merged
 
 
+def verify_sender(provisioner: Provisioner) -> None:
+    """SES sends only from verified identities: locally the platform's notification sender is
+    verified at once (on AWS its owner verifies it, once, by DNS or a link mailed to it)."""
+    sender = os.environ.get("NOTIFICATION_SENDER")
+    if sender:
+        provisioner.client("ses").verify_email_identity(EmailAddress=sender)
+
+
 @dataclass
 class StackConfig:
     endpoint_url: str | None = None
@@ -127,6 +135,7 @@ class EmbeddedStack:
         from billing.settings import get_settings
 
         get_settings.cache_clear()  # the functions' environment changed; clients follow the settings
+        verify_sender(provisioner)
         self.plumbing = Plumbing(self.stack, provisioner)
         return self.stack
 

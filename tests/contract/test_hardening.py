@@ -135,8 +135,9 @@ def test_the_api_reads_and_writes_documents() -> None:
 
 @pytest.mark.parametrize("role_id", FUNCTION_ROLES)
 def test_only_functions_that_render_documents_reach_them(role_id: str) -> None:
-    """PDFs are rendered by the API alone (on request); the invoice run finalizes without them."""
-    renders = {"ApiFunctionRole"}
+    """PDFs are rendered by the API (on request) and the notifier (an invoice's mail attaches
+    the same kept PDF); the invoice run finalizes without them."""
+    renders = {"ApiFunctionRole", "NotificationFunctionRole"}
     for action in ("s3:GetObject", "s3:PutObject"):
         assert granted(role_id, action) == (role_id in renders), (role_id, action)
 
@@ -339,3 +340,27 @@ def test_deliveries_are_retried_as_often_as_the_schedule_says_then_dead_lettered
                   if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["WebhookDeliveryQueue", "Arn"]}]  # fmt: skip
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["Properties"]["BatchSize"] * 15 < function["Timeout"]  # 15 s: one attempt's bound
+
+
+def test_the_notifier_reads_customers_and_branding_and_writes_only_its_log_and_counter() -> None:
+    """billing/adapters/dynamodb/notifications.py: the log ``{scope}#NTF#...``, the per-tenant
+    allowance ``{tenant}#NTFRATE#...``; mail from SES identities only, SMS without topics."""
+    assert _leading_keys("NotificationFunctionRole") == {
+        "dynamodb:GetItem": sorted(["*#CUS#*", "*#SETTINGS", "TENANT#*", "*#NTF#*"]),
+        "dynamodb:PutItem": ["*#NTF#*"], "dynamodb:UpdateItem": ["*#NTFRATE#*"]}  # fmt: skip
+    assert granted("NotificationFunctionRole", "ses:SendRawEmail") and granted(
+        "NotificationFunctionRole", "sns:Publish"
+    )
+    policies = RESOURCES["NotificationFunctionRole"]["Properties"]["Policies"]
+    denied = [s for p in policies for s in p["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert [(s["Action"], s["Resource"]) for s in denied] == [
+        ("sns:Publish", {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"})
+    ]
+    for role_id in FUNCTION_ROLES:
+        if role_id != "NotificationFunctionRole":
+            assert not granted(role_id, "ses:SendRawEmail") and not granted(role_id, "sns:Publish"), role_id
+    (mapping,) = [m for m in of_type("AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["NotificationQueue", "Arn"]}]  # fmt: skip
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = RESOURCES["NotificationQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}

@@ -32,6 +32,9 @@ ResourceName = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-
 QueueUrl = Annotated[str, Field(pattern=r"^https?://[^/?#\s]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")]
 """An SQS queue URL, as ``!Ref`` gives it (``https://sqs.<region>.amazonaws.com/<account>/<name>``)."""
 
+EmailAddress = Annotated[str, Field(max_length=254, pattern=r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+"""A plain email address (``notifications@billing.example.com``), no display name."""
+
 
 def _api_base_url(value: str) -> str:
     url = urlsplit(value)
@@ -68,6 +71,8 @@ class Settings(BaseModel):
     provider_event_queue_url: str | None = None  # verified provider webhooks, to be processed
     webhook_secrets_key: str | None = None  # the KMS key that seals outbound webhooks' signing secrets
     webhook_delivery_queue_url: str | None = None  # one message per outbound webhook delivery
+    notification_queue_url: str | None = None  # the events customers are notified of
+    notification_sender: str | None = None  # the platform's verified SES sender address
     # Platform configuration for local development only (never a tenant's, never set by the
     # template): networks outbound webhooks may reach beside public addresses, e.g.
     # "127.0.0.1/32"; when set, http:// endpoints are taken too (billing.webhooks_out.addresses).
@@ -94,6 +99,8 @@ class Settings(BaseModel):
             provider_event_queue_url=env.get("PROVIDER_EVENT_QUEUE_URL") or None,
             webhook_secrets_key=env.get("WEBHOOK_SECRETS_KEY") or None,
             webhook_delivery_queue_url=env.get("WEBHOOK_DELIVERY_QUEUE_URL") or None,
+            notification_queue_url=env.get("NOTIFICATION_QUEUE_URL") or None,
+            notification_sender=env.get("NOTIFICATION_SENDER") or None,
             outbound_webhook_allowed_networks=env.get("OUTBOUND_WEBHOOK_ALLOWED_NETWORKS") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,

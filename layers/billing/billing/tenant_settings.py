@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from billing.validation import Input
 
@@ -19,6 +19,17 @@ MAX_TOLERANCE = 100_000  # minor units: a tolerance writes off tiny shortfalls, 
 Prefix = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Lines = Annotated[list[Text], Field(max_length=6)]
+Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+
+
+def _has_letter(value: str) -> str:
+    if not any(c.isalpha() for c in value):
+        raise ValueError("a sender id needs at least one letter")
+    return value
+
+
+SenderId = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,11}$"), AfterValidator(_has_letter)]
+"""An SMS sender id as carriers take it: 1 to 11 letters and digits, at least one letter."""
 
 
 class TenantSettings(BaseModel):
@@ -30,7 +41,12 @@ class TenantSettings(BaseModel):
       invoices (the tenant's name when no business name is set), and on the hosted checkout.
     - ``underpayment_tolerance``: the shortfall (minor units of the invoice's currency) a
       payment made through an invoice's checkout may leave and still pay the invoice: the rest
-      is written off. 0: every shortfall stays due."""
+      is written off. 0: every shortfall stays due.
+    - ``email_sender``: the address customers' notification mail comes from, an identity
+      verified with SES in the platform's account (null: the platform's ``NOTIFICATION_SENDER``,
+      shown with the business name). ``support_email`` is its Reply-To.
+    - ``sms_sender_id``: the alphanumeric sender id SMS show where carriers allow one (null:
+      the carrier's number)."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -42,6 +58,8 @@ class TenantSettings(BaseModel):
     tax_id: str | None = None
     support_email: str | None = None
     underpayment_tolerance: int = 0
+    email_sender: str | None = None
+    sms_sender_id: str | None = None
 
     @property
     def grace(self) -> timedelta:
@@ -60,3 +78,5 @@ class SettingsUpdate(Input):
     tax_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     support_email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     underpayment_tolerance: Annotated[int, Field(ge=0, le=MAX_TOLERANCE)] = 0
+    email_sender: Email | None = None
+    sms_sender_id: SenderId | None = None

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.adapters.services import customers, saved_cards
+from billing.adapters.services import customers, notifications, saved_cards
 from chalicelib.http import Call, route
 
 LIST_QUERY = frozenset({"limit", "starting_after", "external_id", "email", "status"})
+PAGE_QUERY = frozenset({"limit", "starting_after"})
 
 
 @route("/v1/customers", methods=("POST",))
@@ -46,3 +47,13 @@ def archive_customer(call: Call) -> dict[str, Any]:
 def forget_payment_method(call: Call) -> dict[str, Any]:
     """Forget the customer's saved card: later invoices are no longer charged to it."""
     return saved_cards().forget(call.scope, call.params["customer_id"]).to_public()
+
+
+@route("/v1/customers/{customer_id}/notifications", query=PAGE_QUERY)
+def list_customer_notifications(call: Call) -> dict[str, Any]:
+    """The customer's delivery log: what it was told, by which channel, newest event first."""
+    from billing.notifications.model import PREFIX
+    from billing.pagination import page_request
+
+    page = notifications().of_customer(call.scope, call.params["customer_id"], page_request(call.query, PREFIX))
+    return page.to_public(lambda notification: notification.to_public())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from billing.adapters import aws
@@ -29,3 +30,11 @@ class SqsQueue:
             failed = aws.client("sqs").send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
             if failed:
                 raise RuntimeError(f"SQS refused {len(failed)} messages: {failed[0].get('Message')}")
+
+    def postpone(self, receipt_handle: str, delay: timedelta) -> None:
+        """A received message comes back after ``delay`` (at most SQS's 12 hours) rather than
+        after the queue's visibility timeout: its consumer then reports it failed."""
+        seconds = max(0, min(int(delay.total_seconds()), 43_200))
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=required(self._url(), self._variable), ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )

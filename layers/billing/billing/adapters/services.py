@@ -20,7 +20,7 @@ from billing.adapters.dynamodb.tenants import DynamoTenantRepository
 from billing.cache import LOOKUP_TTL_S, TtlCache
 from billing.idempotency import Idempotency
 from billing.scope import Scope
-from billing.settings import get_settings
+from billing.settings import get_settings, required
 from billing.tenant_settings import SettingsUpdate, TenantSettings
 from billing.tenants import TenantService
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from billing.adapters.kms import KmsCipher
+    from billing.adapters.queues import SqsQueue
     from billing.adapters.webhook_queue import SqsDeliveryQueue
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from billing.invoicing.runs import InvoiceRuns
     from billing.invoicing.service import InvoiceService
     from billing.ledger_check import LedgerCheck
+    from billing.notifications.ports import Branding
+    from billing.notifications.service import Notifications, Notifier
     from billing.payments.accounts import ProviderAccounts
     from billing.payments.checkout import CheckoutSessions, Lookups
     from billing.payments.hosted import HostedCheckout
@@ -297,7 +300,7 @@ def dunning() -> Dunning:
     from billing.collections.notice_pdf import Debtor
 
     def notice(scope: Scope, invoice: Invoice, customer: Customer, debt: Debt, as_of: date) -> tuple[str, str | None]:
-        debtor = Debtor(customer.name or customer.id, customer.email, "en")
+        debtor = Debtor(customer.name or customer.id, customer.email, customer.locale)
         key = documents().debt_notice(scope, invoice, debtor, debt, as_of)
         return key, documents().payment_url(invoice)
 
@@ -556,3 +559,49 @@ def webhook_deliveries() -> Deliverer:
 
     transport = SafeTransport(outbound_address_policy())
     return Deliverer(DynamoDeliveryStore(), DynamoWebhookEndpointRepository(), secret_of, transport)
+
+
+def notification_branding(scope: Scope) -> Branding:
+    """How a tenant's notifications present it: its business name, its sender (else the
+    platform's ``NOTIFICATION_SENDER``), address, support email and SMS sender id."""
+    from billing.notifications.ports import Branding
+
+    settings = settings_of(scope)
+    sender = settings.email_sender or required(get_settings().notification_sender, "NOTIFICATION_SENDER")
+    return Branding(business_name(scope), sender, tuple(settings.business_address), settings.support_email,
+                    settings.sms_sender_id)  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def notifier() -> Notifier:
+    """Customers' notifications (``functions/notifications``): email through SES, SMS through SNS."""
+    from billing.adapters.documents import S3DocumentStore
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.notifications import DynamoNotificationLog, DynamoRateLimiter
+    from billing.adapters.messaging import SesMailer, SnsTexter
+    from billing.notifications.documents import Attachments
+    from billing.notifications.kinds import Links
+    from billing.notifications.service import Notifier
+
+    attachments = Attachments(documents(), S3DocumentStore())
+    return Notifier(DynamoNotificationLog(), DynamoRateLimiter(), SesMailer(), SnsTexter(),
+                    DynamoCustomerRepository().get, notification_branding, attachments,
+                    Links(get_settings().public_base_url))  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def notifications() -> Notifications:
+    """A customer's delivery log (``GET /v1/customers/{id}/notifications``)."""
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.adapters.dynamodb.notifications import DynamoNotificationLog
+    from billing.notifications.service import Notifications
+
+    return Notifications(DynamoNotificationLog(), DynamoCustomerRepository().get)
+
+
+@lru_cache(maxsize=1)
+def notification_queue() -> SqsQueue:
+    """The notifier's queue: an event the tenant's allowance holds back is postponed on it."""
+    from billing.adapters.queues import SqsQueue
+
+    return SqsQueue("NOTIFICATION_QUEUE_URL", lambda: get_settings().notification_queue_url)

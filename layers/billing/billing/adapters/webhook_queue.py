@@ -15,9 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import timedelta
 
-from billing.adapters import aws
 from billing.adapters.queues import SqsQueue
-from billing.settings import get_settings, required
+from billing.settings import get_settings
 from billing.webhooks_out.model import DeliveryRef
 
 VARIABLE = "WEBHOOK_DELIVERY_QUEUE_URL"
@@ -45,7 +44,4 @@ class SqsDeliveryQueue:
 
     def postpone(self, receipt_handle: str, delay: timedelta) -> None:
         """The message comes back after ``delay`` (at most SQS's 12 hours)."""
-        seconds = max(0, min(int(delay.total_seconds()), 43_200))
-        aws.client("sqs").change_message_visibility(
-            QueueUrl=required(self._url(), VARIABLE), ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
-        )
+        self._queue.postpone(receipt_handle, delay)

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from billing.currency import is_currency
+from billing.notifications.model import Channel
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+[1-9][0-9]{1,14}$")
@@ -59,3 +60,13 @@ Tag = Annotated[str, Field(min_length=1, max_length=64)]
 Tags = Annotated[list[Tag], Field(max_length=50)]
 Metadata = Annotated[dict[str, str], AfterValidator(_metadata)]
 TaxRateIds = Annotated[list[Annotated[str, Field(pattern=r"^txr_[0-9a-z]{26}$")]], Field(max_length=10)]
+
+
+def _channels(value: list[Channel]) -> list[Channel]:
+    if len(set(value)) != len(value):
+        raise ValueError("list each channel once")
+    return value
+
+
+Channels = Annotated[list[Channel], Field(max_length=2), AfterValidator(_channels)]
+"""How a customer gets notifications: ``email``, ``sms``, both, or none (opted out)."""

@@ -11,7 +11,19 @@ from pydantic import Field
 
 from billing.catalog.fields import Code, Percent
 from billing.clock import to_wire
-from billing.customers.fields import Country, Currency, Email, ExternalId, Metadata, Phone, Tags, TaxRateIds, Text
+from billing.customers.fields import (
+    Channels,
+    Country,
+    Currency,
+    Email,
+    ExternalId,
+    Metadata,
+    Phone,
+    Tags,
+    TaxRateIds,
+    Text,
+)
+from billing.notifications.model import DEFAULT_CHANNELS, DEFAULT_LOCALE, Channel, Locale
 from billing.pagination import PageRequest, page_request
 from billing.validation import Input, choice_param
 
@@ -51,13 +63,16 @@ class CustomerUpdate(Input):
     tax_exempt: bool | None = None
     tax_rates: TaxRateIds | None = None
     discounts: Annotated[list[CustomerDiscount], Field(max_length=10)] | None = None
+    locale: Locale | None = None
+    notification_channels: Channels | None = None
 
 
 class CustomerCreate(CustomerUpdate):
     """``POST /v1/customers``: the same fields, with defaults. ``external_id`` is the tenant's
     own id for the customer, unique per tenant. Taxes: rates whose country/region match the
     address apply automatically; ``tax_rates`` names rates explicitly instead, and
-    ``tax_exempt`` customers pay none."""
+    ``tax_exempt`` customers pay none. ``locale`` is the language of its notifications;
+    ``notification_channels`` how it gets them (``[]``: none but those the law requires)."""
 
     billing_mode: BillingMode = "postpaid"
     tags: Tags = []
@@ -66,6 +81,8 @@ class CustomerCreate(CustomerUpdate):
     tax_rates: TaxRateIds = []
     discounts: Annotated[list[CustomerDiscount], Field(max_length=10)] = []
     test_clock: Annotated[str, Field(pattern=r"^clock_[0-9a-z]{26}$")] | None = None
+    locale: Locale = DEFAULT_LOCALE
+    notification_channels: Channels = list(DEFAULT_CHANNELS)
 
 
 @dataclass(frozen=True)
@@ -147,6 +164,8 @@ class Customer:
     default_payment_method: SavedCard | None = None  # charged off-session when an invoice is finalized
     provider_customers: dict[str, str] = field(default_factory=dict)  # provider -> its customer id, kept
     suspension: Suspension | None = None  # status "suspended": why and since when
+    locale: Locale = DEFAULT_LOCALE  # the language of its notifications
+    notification_channels: tuple[Channel, ...] = DEFAULT_CHANNELS  # (): opted out (billing.notifications)
 
     @property
     def access(self) -> Access:
@@ -173,6 +192,8 @@ class Customer:
             "discounts": list(self.discounts),
             "test_clock": self.test_clock,
             "default_payment_method": self.default_payment_method.to_public() if self.default_payment_method else None,
+            "locale": self.locale,
+            "notification_channels": list(self.notification_channels),
             "status": self.status,
             "livemode": self.livemode,
             "created_at": to_wire(self.created_at),

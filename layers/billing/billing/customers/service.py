@@ -21,7 +21,9 @@ from billing.ids import is_id, new_id
 from billing.pagination import Page
 from billing.scope import Scope
 
-_REQUIRED_WHEN_SENT = {"billing_mode", "tags", "metadata", "tax_exempt", "tax_rates", "discounts"}
+_REQUIRED_WHEN_SENT = {
+    "billing_mode", "tags", "metadata", "tax_exempt", "tax_rates", "discounts", "locale", "notification_channels",
+}  # fmt: skip
 
 
 class Lookup(Protocol):
@@ -87,6 +89,8 @@ class CustomerService:
             tax_rates=tuple(data.tax_rates),
             discounts=tuple(d.model_dump(exclude_none=True) for d in data.discounts),
             test_clock=data.test_clock,
+            locale=data.locale,
+            notification_channels=tuple(data.notification_channels),
         )
         self._repo.create(scope, customer, self._event("CustomerCreated", scope, customer))
         return customer
@@ -108,7 +112,7 @@ class CustomerService:
                 raise InvalidRequest(f"{name} cannot be null.", param=name)
             if name == "address" and value is not None:
                 value = value.model_dump(exclude_none=True)
-            if name in ("tags", "tax_rates"):
+            if name in ("tags", "tax_rates", "notification_channels"):
                 value = tuple(value)
             if name == "discounts":
                 value = tuple(d.model_dump(exclude_none=True) for d in value or ())

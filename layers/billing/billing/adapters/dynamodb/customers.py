@@ -6,6 +6,8 @@
 - a saved card: ``card`` (provider, its customer and payment method ids, brand, last four
   digits, when saved) and ``provider_customers`` (provider -> its customer id, kept when the
   card is forgotten, so a card saved again goes on the same provider customer).
+- notification preferences: ``locale`` and ``channels``, each only when not the default
+  (``en``; ``["email"]``): ``channels = []`` is a customer who opted out.
 - external id:   ``PK={scope}#CUSEXT#{external_id}``, ``SK=CUSEXT`` -> customer id; written in
   the same transaction as the customer, its condition keeps external ids unique.
 
@@ -23,6 +25,7 @@ from billing.adapters.dynamodb import outbox, table
 from billing.customers.model import Customer, CustomerQuery, SavedCard, Suspension
 from billing.errors import Conflict
 from billing.events import DomainEvent
+from billing.notifications.model import DEFAULT_CHANNELS, DEFAULT_LOCALE
 from billing.pagination import Page
 from billing.scope import Scope
 
@@ -74,6 +77,10 @@ def to_item(scope: Scope, customer: Customer) -> dict[str, Any]:
         "card": _card_item(customer.default_payment_method),
         "provider_customers": customer.provider_customers or None,
         "suspension": _suspension_item(customer.suspension),
+        "locale": customer.locale if customer.locale != DEFAULT_LOCALE else None,
+        "channels": list(customer.notification_channels)
+        if customer.notification_channels != DEFAULT_CHANNELS
+        else None,
     }
 
 
@@ -145,6 +152,8 @@ def from_item(item: dict[str, Any]) -> Customer:
         default_payment_method=_card(item.get("card")),
         provider_customers=dict(item.get("provider_customers") or {}),
         suspension=_suspension(item.get("suspension")),
+        locale=item.get("locale", DEFAULT_LOCALE),
+        notification_channels=tuple(item["channels"]) if "channels" in item else DEFAULT_CHANNELS,
     )
 
 

@@ -275,6 +275,23 @@ def items_of(entries: Sequence[Item]) -> list[Item]:
     return [found[key] for key in keys if key in found]
 
 
+def partition_page(pk: str, start: Mapping[str, str] | None, limit: int) -> tuple[list[Item], bool]:
+    """A page of one partition, newest first (sort key descending), consistent: up to ``limit``
+    items after the key ``start``, and whether more follow (one request: ``Limit`` is one more)."""
+    query: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": encode({":pk": pk}),
+        "ScanIndexForward": False,
+        "Limit": limit + 1,
+        "ConsistentRead": True,
+    }
+    if start:
+        query["ExclusiveStartKey"] = encode(start)
+    items = [decode(item) for item in client().query(**query).get("Items", [])]
+    return items[:limit], len(items) > limit
+
+
 def query_pages(
     index: str,
     key_name: str,

@@ -179,16 +179,7 @@ class DynamoDeliveryStore:
                 raise  # expired meanwhile: a half record (no body) is not made again
 
     def page(self, scope: Scope, endpoint_id: str, request: PageRequest) -> Page[Delivery]:
-        query: dict[str, Any] = {
-            "TableName": table.table_name(),
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": table.encode({":pk": _log(scope, endpoint_id)}),
-            "ScanIndexForward": False,
-            "Limit": request.limit + 1,
-            "ConsistentRead": True,
-        }
-        if request.starting_after:
-            query["ExclusiveStartKey"] = table.encode(_delivery_key(scope, endpoint_id, request.starting_after))
-        items = [table.decode(item) for item in table.client().query(**query).get("Items", [])]
-        shown = [delivery_from_item(item) for item in items[: request.limit]]
-        return Page.of(shown, shown[-1].id if len(items) > request.limit else None)
+        start = _delivery_key(scope, endpoint_id, request.starting_after) if request.starting_after else None
+        items, more = table.partition_page(_log(scope, endpoint_id), start, request.limit)
+        shown = [delivery_from_item(item) for item in items]
+        return Page.of(shown, shown[-1].id if more else None)
