@@ -1,16 +1,19 @@
 """Dunning runs over the API on the embedded endpoint: an unpaid invoice walked day by day
 through a policy (reminders, a late fee, interest under a changing fraction, suspension, the
-final notice, payment and reinstatement), a missed month caught up at once down to the
+final notice, payment and reinstatement, each told to the customer by email and SMS, read back
+from the endpoint), a missed month caught up at once down to the
 write-off, and runs that change nothing when repeated."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
 from billing.adapters import aws
+from infra.local import sent
 from infra.local.stack import EmbeddedStack
 from tests.integration.conftest import Api
 
@@ -39,8 +42,9 @@ def interest_to(day: int) -> int:
     return int((Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal(1), ROUND_HALF_EVEN))
 
 
-def overdue_invoice(api: Api, key: str, name: str) -> tuple[str, str, date]:
-    customer = api.post("/v1/customers", key, {"name": name, "currency": "RUB", "email": "debtor@example.com"})
+def overdue_invoice(api: Api, key: str, name: str, **contact: Any) -> tuple[str, str, date]:
+    customer = api.post("/v1/customers", key, {"name": name, "currency": "RUB", **contact})
+    assert customer.status == 201, customer.body
     sent = {"customer": customer.body["id"], "amount": PRINCIPAL, "currency": "RUB", "description": "Heating, March",
             "invoice_now": True}  # fmt: skip
     item = api.post("/v1/invoice_items", key, sent)
@@ -65,7 +69,9 @@ def items(api: Api, key: str, customer: str) -> dict[str, list[dict[str, Any]]]:
 
 def test_an_unpaid_invoice_walks_through_the_policy_day_by_day(api: Api, key: str, stack: EmbeddedStack) -> None:
     assert api.request("PUT", "/v1/dunning_policy", key, POLICY).status == 200
-    customer, invoice, due = overdue_invoice(api, key, "Debtor")
+    address, phone = f"{uuid.uuid4().hex[:10]}@example.com", f"+7999{uuid.uuid4().int % 10**7:07d}"
+    contact = {"email": address, "phone": phone, "locale": "ru", "notification_channels": ["email", "sms"]}
+    customer, invoice, due = overdue_invoice(api, key, "Должник", **contact)
     on = {n: due + timedelta(days=n) for n in range(-5, 40)}
 
     assert run(api, key, on[-4])["invoices"] == 0  # no step yet: not even read
@@ -95,7 +101,7 @@ def test_an_unpaid_invoice_walks_through_the_policy_day_by_day(api: Api, key: st
                       "reason": "suspended_for_debt", "since": f"{on[20].isoformat()}T00:00:00Z"}  # fmt: skip
     assert api.get(f"/v1/customers/{customer}", key).body["status"] == "suspended"
 
-    notice = _document(f"notices/{invoice}.pdf")  # the final notice's PDF, with the debt broken down
+    notice = _document(f"notices/{invoice}/debt-notice.pdf")  # the final notice's PDF, with the debt broken down
     assert notice.startswith(b"%PDF-")
 
     paid = api.post("/v1/payments", key, {"customer": customer, "amount": PRINCIPAL, "currency": "RUB",
@@ -106,6 +112,18 @@ def test_an_unpaid_invoice_walks_through_the_policy_day_by_day(api: Api, key: st
     access = api.get(f"/v1/customers/{customer}/access", key).body
     assert (access["allowed"], access["reason"]) == (True, None)
     assert api.get(f"/v1/customers/{customer}", key).body["status"] == "active"
+
+    # every notice went out once, by email and SMS, in Russian; the final notice carries its PDF
+    stack.plumbing.drain()
+    logged = api.get(f"/v1/customers/{customer}/notifications?limit=100", key).body["data"]
+    by_type = sorted((n["type"], n["channel"]) for n in logged if n["status"] == "sent")
+    assert by_type == sorted((kind, channel) for channel in ("email", "sms") for kind in (
+        "InvoiceFinalized", "InvoiceReminder", "InvoiceReminder", "LateFeeCharged", "CustomerSuspended",
+        "InvoiceFinalNotice", "PaymentSucceeded", "CustomerReinstated"))  # fmt: skip
+    mails = sent.emails(stack.endpoint_url, to=address)
+    (final,) = [mail for mail in mails if any(name.startswith("debt") for name in mail.attachments())]
+    assert list(final.attachments().values()) == [notice]
+    assert len(sent.sms(stack.endpoint_url, to=phone)) == 8
 
     charged = items(api, key, customer)["penalty_interest"][0]["amount"]
     assert charged == interest_to(25)

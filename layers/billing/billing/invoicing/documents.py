@@ -58,11 +58,12 @@ class InvoiceDocuments:
         return f"{self._base_url}/pay/{invoice.id}" if self._base_url else None
 
     def debt_notice(self, scope: Scope, invoice: Invoice, debtor: Debtor, debt: Debt, as_of: date) -> str:
-        """Render and keep the final notice's PDF for ``invoice`` (``{scope}/notices/{id}.pdf``);
-        its key in the document store."""
+        """Render and keep the final notice's PDF for ``invoice``
+        (``{scope}/notices/{id}/debt-notice.pdf``: mailed under that name); its key in the
+        document store."""
         from billing.collections.notice_pdf import render_notice
 
-        key = f"{scope.key}/notices/{invoice.id}.pdf"
+        key = f"{scope.key}/notices/{invoice.id}/debt-notice.pdf"
         content = render_notice(debt, debtor, self._seller(scope), as_of, self.payment_url(invoice))
         self._store.put(key, content, "application/pdf")
         return key
