@@ -1,8 +1,8 @@
-"""Dunning runs over the API on the embedded endpoint: an unpaid invoice walked day by day
+"""Dunning on the embedded endpoint: an unpaid invoice walked day by day on a test clock
 through a policy (reminders, a late fee, interest under a changing fraction, suspension, the
 final notice, payment and reinstatement, each told to the customer by email and SMS, read back
-from the endpoint), a missed month caught up at once down to the
-write-off, and runs that change nothing when repeated."""
+from the endpoint); runs that change nothing when repeated, and a missed quarter caught up at
+once, down to the write-off and its undoing by a void."""
 
 from __future__ import annotations
 
@@ -69,43 +69,50 @@ def items(api: Api, key: str, customer: str) -> dict[str, list[dict[str, Any]]]:
 
 def test_an_unpaid_invoice_walks_through_the_policy_day_by_day(api: Api, key: str, stack: EmbeddedStack) -> None:
     assert api.request("PUT", "/v1/dunning_policy", key, POLICY).status == 200
+    clock = api.post("/v1/test_clocks", key, {"frozen_time": "2026-03-01T09:00:00Z"}).body["id"]
     address, phone = f"{uuid.uuid4().hex[:10]}@example.com", f"+7999{uuid.uuid4().int % 10**7:07d}"
-    contact = {"email": address, "phone": phone, "locale": "ru", "notification_channels": ["email", "sms"]}
+    contact = {"email": address, "phone": phone, "locale": "ru", "notification_channels": ["email", "sms"],
+               "test_clock": clock}  # fmt: skip
     customer, invoice, due = overdue_invoice(api, key, "Должник", **contact)
-    on = {n: due + timedelta(days=n) for n in range(-5, 40)}
+    assert due == date(2026, 3, 15)  # issued on the clock's day, 14 days to pay
 
-    assert run(api, key, on[-4])["invoices"] == 0  # no step yet: not even read
-    assert run(api, key, on[-3])["steps"] == {"reminder": 1}
-    assert run(api, key, on[-3])["steps"] == {}  # the same day again: nothing
-    assert run(api, key, on[1])["steps"] == {"reminder": 1}
-    assert items(api, key, customer).keys() == {"adjustment"}  # no interest before day 5
+    def advance_to(n: int) -> None:  # an hour past the midnight that starts day n
+        moment = f"{due + timedelta(days=n)}T01:00:00Z"
+        assert api.post(f"/v1/test_clocks/{clock}/advance", key, {"to": moment}).status == 200
 
-    taken: dict[str, int] = {}
-    for n in range(2, 26):
-        summary = run(api, key, on[n])
-        for action, count in summary["steps"].items():
-            taken[action] = taken.get(action, 0) + count
+    advance_to(-4)
+    assert items(api, key, customer).keys() == {"adjustment"}
+    taken: list[tuple[int, str]] = []
+    for n in range(-3, 26):
+        before = {i["id"]: i for kind in items(api, key, customer).values() for i in kind}
+        advance_to(n)
         kept = items(api, key, customer)
+        taken += [(n, i["kind"]) for kind in kept.values() for i in kind if i["id"] not in before]
         if n >= 5:
             (interest,) = kept["penalty_interest"]  # one pending item, raised day by day
             assert (interest["amount"], interest["source_invoice"], interest["invoice"]) == (
                 interest_to(n), invoice, None
             ), n  # fmt: skip
+        else:
+            assert "penalty_interest" not in kept, n  # nothing accrues before day 5
         if n == 10:
             (fee,) = kept["late_fee"]
             assert (fee["amount"], fee["invoice"]) == (PRINCIPAL * 5 // 100, None)  # 5% of the principal
         access = api.get(f"/v1/customers/{customer}/access", key).body
         assert access["allowed"] is (n < 20), n
-    assert taken == {"late_fee": 1, "suspend": 1, "final_notice": 1}
+    assert taken == [(5, "penalty_interest"), (10, "late_fee")]
     assert access == {"object": "customer_access", "customer": customer, "allowed": False,
-                      "reason": "suspended_for_debt", "since": f"{on[20].isoformat()}T00:00:00Z"}  # fmt: skip
+                      "reason": "suspended_for_debt", "since": "2026-04-04T00:00:00Z"}  # fmt: skip
     assert api.get(f"/v1/customers/{customer}", key).body["status"] == "suspended"
+    debt = api.get(f"/v1/customers/{customer}/debt", key).body
+    assert (debt["principal"], debt["late_fees"], debt["penalty_interest"]) == (PRINCIPAL, 15_000, interest_to(25))
 
     notice = _document(f"notices/{invoice}/debt-notice.pdf")  # the final notice's PDF, with the debt broken down
     assert notice.startswith(b"%PDF-")
 
-    paid = api.post("/v1/payments", key, {"customer": customer, "amount": PRINCIPAL, "currency": "RUB",
-                                          "channel": "bank_transfer"})  # fmt: skip
+    paid = api.post(
+        "/v1/payments", key, {"customer": customer, "amount": PRINCIPAL, "currency": "RUB", "channel": "bank_transfer"}
+    )  # fmt: skip (on the clock's day 25)
     assert paid.status == 201, paid.body
     assert api.get(f"/v1/invoices/{invoice}", key).body["status"] == "paid"
     stack.plumbing.drain()  # InvoicePaid reaches the reinstatement worker
@@ -125,16 +132,18 @@ def test_an_unpaid_invoice_walks_through_the_policy_day_by_day(api: Api, key: st
     assert list(final.attachments().values()) == [notice]
     assert len(sent.sms(stack.endpoint_url, to=phone)) == 8
 
-    charged = items(api, key, customer)["penalty_interest"][0]["amount"]
-    assert charged == interest_to(25)
-    assert run(api, key, on[30]) == {**run(api, key, on[30]), "steps": {}, "interest_charged": {}}  # paid: dunning ends
-    assert items(api, key, customer)["penalty_interest"][0]["amount"] == charged
+    advance_to(40)  # paid: dunning ends, the interest stays what it was on the day of payment
+    assert items(api, key, customer)["penalty_interest"][0]["amount"] == interest_to(25)
+    assert api.get(f"/v1/customers/{customer}/access", key).body["allowed"] is True
 
 
-def test_a_missed_quarter_is_caught_up_in_order_down_to_the_write_off(api: Api, key: str) -> None:
+def test_runs_change_nothing_twice_and_a_missed_quarter_is_caught_up_down_to_the_write_off(api: Api, key: str) -> None:
     assert api.request("PUT", "/v1/dunning_policy", key, {**POLICY, "late_fees": "own_invoice"}).status == 200
     customer, invoice, due = overdue_invoice(api, key, "Gone")
 
+    assert run(api, key, due - timedelta(days=4))["invoices"] == 0  # no step yet: not even read
+    assert run(api, key, due - timedelta(days=3))["steps"] == {"reminder": 1}
+    assert run(api, key, due - timedelta(days=3))["steps"] == {}  # the same day again: nothing
     summary = run(api, key, due + timedelta(days=95))
     assert summary["steps"] == {
         "reminder": 1,
@@ -158,6 +167,11 @@ def test_a_missed_quarter_is_caught_up_in_order_down_to_the_write_off(api: Api, 
                                                                  "final_notice": 1}  # fmt: skip
     assert len(items(api, key, customer)["late_fee"]) == 1
     assert run(api, key, due + timedelta(days=95))["steps"] == {}
+
+    # voiding the written-off invoice takes its write-off back with it
+    assert api.post(f"/v1/invoices/{invoice}/void", key).body["status"] == "void"
+    accounts = api.get(f"/v1/customers/{customer}/ledger", key).body["balances"]
+    assert (accounts["receivable"], accounts.get("write_off", 0)) == (15_000, 0)
 
 
 def test_a_live_run_never_runs_ahead_and_bad_dates_name_the_field(api: Api, key: str) -> None:

@@ -93,10 +93,9 @@ class Memory:
         self.events += [event.type for event in write.events]
 
     # OpenInvoices
-    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterable[Invoice]:
-        return [
-            i for i in self.invoices.values() if i.status == "open" and i.due_date and i.due_date[:10] <= str(until)
-        ]
+    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterable[list[Invoice]]:
+        due = [i for i in self.invoices.values() if i.status == "open" and i.due_date and i.due_date[:10] <= str(until)]
+        return [due] if due else []
 
     def bill(self, item_id: str) -> None:
         """An invoice bills the pending item (what a billing step does)."""

@@ -76,6 +76,12 @@ class StoredEntry:
 
 RECEIVABLE = "receivable"
 CUSTOMER_CREDIT = "customer_credit"
+WRITE_OFF = "write_off"  # receivables let go (an expense): shortfalls, uncollectible invoices
+
+
+def written_off(amount: int) -> list[Posting]:
+    """Let ``amount`` of receivables go: ``write_off`` debited, ``receivable`` credited."""
+    return [Posting(WRITE_OFF, debit=amount), Posting(RECEIVABLE, credit=amount)]
 
 
 def side(account: str, amount: int, debit: bool) -> Posting:

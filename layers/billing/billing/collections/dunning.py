@@ -33,6 +33,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, Field
 
+from billing import ledger
 from billing.clock import Clock, SystemClock, to_wire
 from billing.collections.debt import Debt, due_date_of, unpaid
 from billing.collections.interest import accrued, days_overdue
@@ -46,8 +47,7 @@ from billing.events import DomainEvent
 from billing.ids import new_id
 from billing.invoicing.finalization import Build
 from billing.invoicing.model import Invoice
-from billing.ledger import RECEIVABLE, JournalEntry, Posting, entry
-from billing.payments.settlement import WRITE_OFF
+from billing.ledger import JournalEntry, entry
 from billing.scope import Scope
 from billing.validation import Input
 
@@ -102,8 +102,9 @@ class DunningStore(Protocol):
 
 
 class OpenInvoices(Protocol):
-    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterable[Invoice]:
-        """The open invoices due by ``until`` (the real-time ones, or those of a test clock)."""
+    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterable[Sequence[Invoice]]:
+        """The open invoices due by ``until`` (the real-time ones, or those of a test clock),
+        page by page: a run holds one page at a time, however many there are."""
 
 
 @dataclass(frozen=True)
@@ -181,14 +182,14 @@ class Dunning:
         policy = policy or self._with.policy(scope)
         if policy.empty:
             return summary
-        due = list(self._invoices.due_by(scope, as_of + timedelta(days=policy.lead_days), clock))
-        records = self._store.records(scope, [invoice.id for invoice in due])
-        for invoice in due:
-            record = records.get(invoice.id) or DunningRecord(invoice.id)
-            self._invoice(scope, policy, invoice, record, as_of, summary)
-            summary.invoices += 1
-            if progress:
-                progress(1)
+        for page in self._invoices.due_by(scope, as_of + timedelta(days=policy.lead_days), clock):
+            records = self._store.records(scope, [invoice.id for invoice in page])
+            for invoice in page:
+                record = records.get(invoice.id) or DunningRecord(invoice.id)
+                self._invoice(scope, policy, invoice, record, as_of, summary)
+                summary.invoices += 1
+                if progress:
+                    progress(1)
         return summary
 
     def _invoice(
@@ -297,8 +298,7 @@ class Dunning:
         )  # fmt: skip
         journal = None
         if due:
-            postings = [Posting(WRITE_OFF, debit=due), Posting(RECEIVABLE, credit=due)]
-            journal = entry(written_off, "write_off", to_wire(at), postings)
+            journal = entry(written_off, "write_off", to_wire(at), ledger.written_off(due))
         event = _event("InvoiceMarkedUncollectible", scope, at, {"object": written_off.to_public()})
         return replace(base, invoice=written_off, journal=journal, events=(event,))
 

@@ -107,7 +107,10 @@ class InvoiceService:
         voided = invoice.model_copy(
             update={"status": "void", "voided_at": now, "amount_due": 0, "revision": invoice.revision + 1}
         )
-        journal = ledger.entry(voided, "invoice_voided", now, ledger.reverse(ledger.invoice_postings(invoice)))
+        undone = ledger.reverse(ledger.invoice_postings(invoice))
+        if invoice.status == "uncollectible":  # its write-off goes back too: nothing stays receivable
+            undone += ledger.reverse(ledger.written_off(invoice.amount_written_off))
+        journal = ledger.entry(voided, "invoice_voided", now, undone)
         event = invoice_event("InvoiceVoided", scope, voided, now)
         self._repo.post(scope, voided, invoice.revision, journal, [event])
         return voided

@@ -33,7 +33,6 @@ from billing.scope import Scope
 
 MONEY_IN: tuple[Status, ...] = ("succeeded", "partially_paid", "refunded", "disputed")
 REVERSALS: tuple[Status, ...] = ("refunded", "disputed")
-WRITE_OFF = "write_off"  # the ledger account of shortfalls let go (an expense)
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def write_off(invoice: Invoice, tolerance: int) -> tuple[Invoice, list[ledger.Po
     settled = invoice.model_copy(
         update={"amount_written_off": invoice.amount_written_off + due, "amount_due": 0, "status": "paid"}
     )
-    return settled, [ledger.Posting(WRITE_OFF, debit=due), ledger.Posting(ledger.RECEIVABLE, credit=due)]
+    return settled, ledger.written_off(due)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ class DynamoDunningStore:
 
 
 class DynamoOpenInvoices:
-    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterator[Invoice]:
+    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterator[list[Invoice]]:
         """Page by page (100 index entries), the invoices with a due date by ``until``."""
         for partition in due.partitions(scope, clock, due.OPEN):
             start: dict[str, Any] | None = None
@@ -82,8 +82,8 @@ class DynamoOpenInvoices:
                 entries, start = due.due(partition, f"{until.isoformat()}T23:59:59~", start)
                 ids = [object_id for _, _, object_id in entries]
                 found = table.get_many([{"PK": f"{scope.key}#INV#{i}", "SK": "INV"} for i in ids]) if ids else []
-                for stored in found:
-                    if stored is not None and stored.get("status") == "open":
-                        yield invoices.from_item(stored)
+                page = [invoices.from_item(item) for item in found if item is not None and item["status"] == "open"]
+                if page:
+                    yield page
                 if start is None:
                     break
