@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from billing.adapters import services
 from billing.catalog.service import create_request
 from billing.clock import to_wire
-from billing.customers import CustomerCreate, CustomerQuery
+from billing.customers import Customer, CustomerCreate, CustomerQuery
 from billing.invoicing.credit_notes import CreditNoteCreate
 from billing.invoicing.model import InvoiceQuery
 from billing.payments.accounts import reveal
@@ -34,9 +34,9 @@ from billing.payments.checkout import CheckoutSessionCreate
 from billing.payments.model import PaymentCreate
 from billing.scope import Scope
 from billing.settings import get_settings
-from billing.subscriptions.model import ChangePlan, SubscriptionCreate
+from billing.subscriptions.model import ChangePlan, Subscription, SubscriptionCreate
 from billing.tenant_settings import SettingsUpdate
-from billing.testclocks import Advance, TestClockCreate
+from billing.testclocks import Advance, TestClock, TestClockCreate
 from billing.usage import schema
 from billing.usage.readings import ReadingInput
 
@@ -235,22 +235,9 @@ def _history(scope: Scope, settle: Callable[[], None]) -> None:
     who moved from ``pro-annual`` to ``pro`` after 20 days: the unused part of the year came
     back as customer credit, which pays its monthly invoices since; and a customer on
     ``starter`` from that day, whose two invoices nobody paid yet."""
-    start = (datetime.now(UTC) - timedelta(days=62)).replace(hour=0, minute=0, second=0, microsecond=0)
-    clock = services.test_clocks().create(
-        scope, TestClockCreate.model_validate({"frozen_time": to_wire(start), "name": "Demo history"})
-    )
-    customer = services.customers().create(
-        scope, CustomerCreate.model_validate({**HISTORY_CUSTOMER, "test_clock": clock.id})
-    )
-    services.subscriptions().create(
-        scope, SubscriptionCreate.model_validate({"customer": customer.id, "plan": "pro", "trial_days": 0})
-    )
-    vertex = services.customers().create(
-        scope, CustomerCreate.model_validate({**DOWNGRADE_CUSTOMER, "test_clock": clock.id})
-    )
-    annual = services.subscriptions().create(
-        scope, SubscriptionCreate.model_validate({"customer": vertex.id, "plan": "pro-annual", "trial_days": 0})
-    )
+    start, clock = _clock(scope, "Demo history")
+    customer, _ = _subscribed(scope, clock.id, HISTORY_CUSTOMER, "pro")
+    _, annual = _subscribed(scope, clock.id, DOWNGRADE_CUSTOMER, "pro-annual")
     payer = services.customers().create(
         scope, CustomerCreate.model_validate({**PAYER_CUSTOMER, "test_clock": clock.id})
     )
@@ -286,19 +273,28 @@ def _collections(scope: Scope) -> None:
     from billing.collections.policy import DunningPolicyUpdate
 
     services.dunning_policies().replace(scope, DunningPolicyUpdate.model_validate(DUNNING_POLICY))
-    start = (datetime.now(UTC) - timedelta(days=62)).replace(hour=0, minute=0, second=0, microsecond=0)
-    clock = services.test_clocks().create(
-        scope, TestClockCreate.model_validate({"frozen_time": to_wire(start), "name": "Demo collections"})
-    )
-    debtor = services.customers().create(
-        scope, CustomerCreate.model_validate({**DEBTOR_CUSTOMER, "test_clock": clock.id})
-    )
-    services.subscriptions().create(
-        scope, SubscriptionCreate.model_validate({"customer": debtor.id, "plan": "starter", "trial_days": 0})
-    )
+    start, clock = _clock(scope, "Demo collections")
+    _subscribed(scope, clock.id, DEBTOR_CUSTOMER, "starter")
     services.advance_test_clock(
         scope, clock.id, Advance.model_validate({"to": to_wire(start + timedelta(days=61, hours=2))})
     )
+
+
+def _clock(scope: Scope, name: str) -> tuple[datetime, TestClock]:
+    """A test clock at midnight (UTC) 62 days ago, and that moment."""
+    start = (datetime.now(UTC) - timedelta(days=62)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, services.test_clocks().create(
+        scope, TestClockCreate.model_validate({"frozen_time": to_wire(start), "name": name})
+    )
+
+
+def _subscribed(scope: Scope, clock_id: str, body: dict[str, Any], plan: str) -> tuple[Customer, Subscription]:
+    """A customer of ``body`` on the clock, subscribed to ``plan`` without a trial."""
+    customer = services.customers().create(scope, CustomerCreate.model_validate({**body, "test_clock": clock_id}))
+    subscription = services.subscriptions().create(
+        scope, SubscriptionCreate.model_validate({"customer": customer.id, "plan": plan, "trial_days": 0})
+    )
+    return customer, subscription
 
 
 def _bank_transfer(scope: Scope, customer_id: str) -> None:

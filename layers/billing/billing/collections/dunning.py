@@ -152,6 +152,16 @@ class RunSummary:
         }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Pass:
+    """One run: where, under which policy, as of which day, and its summary so far."""
+
+    scope: Scope
+    policy: DunningPolicy
+    as_of: date
+    summary: RunSummary
+
+
 class Dunning:
     def __init__(self, store: DunningStore, invoices: OpenInvoices, with_: Collaborators, clock: Clock | None = None):
         self._store, self._invoices, self._with = store, invoices, with_
@@ -182,28 +192,21 @@ class Dunning:
         policy = policy or self._with.policy(scope)
         if policy.empty:
             return summary
+        this = _Pass(scope, policy, as_of, summary)
         for page in self._invoices.due_by(scope, as_of + timedelta(days=policy.lead_days), clock):
             records = self._store.records(scope, [invoice.id for invoice in page])
             for invoice in page:
-                record = records.get(invoice.id) or DunningRecord(invoice.id)
-                self._invoice(scope, policy, invoice, record, as_of, summary)
+                self._invoice(this, invoice, records.get(invoice.id) or DunningRecord(invoice.id))
                 summary.invoices += 1
                 if progress:
                     progress(1)
         return summary
 
-    def _invoice(
-        self,
-        scope: Scope,
-        policy: DunningPolicy,
-        invoice: Invoice,
-        record: DunningRecord,
-        as_of: date,
-        summary: RunSummary,
-    ) -> None:
+    def _invoice(self, this: _Pass, invoice: Invoice, record: DunningRecord) -> None:
+        scope = this.scope
         for _ in range(RETRIES):
             try:
-                self._apply(scope, policy, invoice, record, as_of, summary)
+                self._apply(this, invoice, record)
                 return
             except Conflict:  # a payment, a bill or another run meanwhile: read again, go on
                 fresh = self._with.invoice_of(scope, invoice.id)
@@ -214,16 +217,9 @@ class Dunning:
         raise Conflict(f"Invoice {invoice.id} kept changing during the dunning run; run it again.",
                        code="concurrent_update", retryable=True)  # fmt: skip
 
-    def _apply(
-        self,
-        scope: Scope,
-        policy: DunningPolicy,
-        invoice: Invoice,
-        record: DunningRecord,
-        as_of: date,
-        summary: RunSummary,
-    ) -> None:
-        for step in due_steps(policy, invoice, as_of, record.done):
+    def _apply(self, this: _Pass, invoice: Invoice, record: DunningRecord) -> None:
+        scope, policy, summary = this.scope, this.policy, this.summary
+        for step in due_steps(policy, invoice, this.as_of, record.done):
             if invoice.status != "open":
                 return
             write = self._step(scope, policy, invoice, record, step)
@@ -231,7 +227,7 @@ class Dunning:
             summary.steps[step.action] = summary.steps.get(step.action, 0) + 1
             record, invoice = write.record, write.invoice or invoice
         if invoice.status == "open" and policy.penalty_interest is not None:
-            interest = self._interest(scope, policy, invoice, record, as_of)
+            interest = self._interest(scope, policy, invoice, record, this.as_of)
             if interest is not None:
                 self._store.write(scope, interest)
                 more = interest.record.interest_charged - record.interest_charged
