@@ -76,6 +76,8 @@ def _tiers(*pairs: tuple[int, Any]) -> dict[str, Any]:
     ("body", "param"),
     [
         ({"steps": [{"days_after_due": 5, "action": "late_fee"}]}, "steps[0].amount"),
+        ({"steps": [{"days_after_due": 0, "action": "suspend"}]}, "steps[0].days_after_due"),
+        ({"steps": [{"days_after_due": -1, "action": "retry_payment"}]}, "steps[0].days_after_due"),
         ({"steps": [{"days_after_due": 5, "action": "late_fee", "amount": 100, "percent": "1"}]}, "steps[0].amount"),
         ({"steps": [{"days_after_due": 5, "action": "reminder", "percent": "1"}]}, "steps[0].percent"),
         ({"steps": [{"days_after_due": 5, "action": "shout"}]}, "steps[0].action"),

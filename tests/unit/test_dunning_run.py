@@ -73,14 +73,17 @@ class Memory:
         if self.fail_next:
             self.fail_next -= 1
             raise Conflict("raced", code="concurrent_update", retryable=True)
+        held = self.invoices[write.source.id]
+        if (held.revision, held.status) != (write.source.revision, "open"):
+            raise Conflict("invoice moved", code="concurrent_update")
         current = self.records.get(write.record.invoice)
         if (current.revision if current else 0) != write.revision:
             raise Conflict("record moved", code="concurrent_update")
         if write.raised_item:
-            held = self.items[write.raised_item.item.id]
-            if held.invoice is not None or held.amount != write.raised_item.before:
+            item = self.items[write.raised_item.item.id]
+            if item.invoice is not None or item.amount != write.raised_item.before:
                 raise Conflict("item billed", code="concurrent_update")
-            self.items[held.id] = write.raised_item.item
+            self.items[item.id] = write.raised_item.item
         if write.new_item:
             self.items[write.new_item.id] = write.new_item
         if write.customer:
@@ -232,3 +235,46 @@ def test_a_customer_is_reinstated_only_when_nothing_is_overdue_and_only_once() -
     other = replace(suspended, suspension=Suspension("balance_exhausted", AT))
     state["customer"] = other
     assert access.review(SCOPE, "cus_1") is None  # not dunning's suspension to lift
+
+
+def test_an_invoice_paid_after_it_was_read_is_neither_fined_nor_its_customer_suspended() -> None:
+    memory = Memory(open_invoice())
+    run = dunning(memory, policy(penalty_interest=None))
+    original = memory.write
+
+    def paid_meanwhile(scope: Scope, write: DunningWrite) -> None:
+        if "LateFeeCharged" in [event.type for event in write.events]:  # a payment lands first
+            memory.invoices[write.source.id] = write.source.model_copy(
+                update={"status": "paid", "amount_due": 0, "revision": write.source.revision + 1}
+            )
+        original(scope, write)
+
+    memory.write = paid_meanwhile  # type: ignore[method-assign]
+    summary = run.run(SCOPE, DUE + timedelta(days=45))
+    assert summary.steps == {"reminder": 1}  # the fee's write failed, the invoice was read again: paid
+    assert "late_fee" not in {i.kind for i in memory.items.values()}
+    assert memory.customer.suspension is None
+
+
+def test_a_partial_payment_lowers_the_interest_from_then_on_and_never_stops_it() -> None:
+    memory = Memory(open_invoice())
+    run = dunning(memory, policy(steps=[]))
+    for n in range(30, 51):
+        run.run(SCOPE, DUE + timedelta(days=n))
+        if n == 40:  # 900,000 of 1,000,000 paid after day 40's run
+            paid = memory.invoices[open_invoice().id]
+            memory.invoices[paid.id] = paid.model_copy(update={"amount_due": 100_000, "revision": paid.revision + 1})
+    exact = Fraction(16, 100) * Fraction(1, 300) * (10 * 1_000_000 + 10 * 100_000)
+    assert pending_interest(memory) == [round(exact)]  # 5,866.67: days 41-50 on what is left
+    record = memory.records[open_invoice().id]
+    assert (record.accrued, record.accrued_days, record.top_principal) == (exact, 50, 1_000_000)
+
+
+def test_the_cap_holds_the_sum_and_the_accrual_still_moves_on() -> None:
+    memory = Memory(open_invoice())
+    capped_policy = policy(steps=[], penalty_interest={"annual_rate": "16", "cap_percent": "1",
+                                                       "schedule": [{"from_day": 1, "fraction": "1/300"}]})  # fmt: skip
+    for n in range(1, 41):
+        dunning(memory, capped_policy).run(SCOPE, DUE + timedelta(days=n))
+    assert pending_interest(memory) == [10_000]  # 1% of 1,000,000; uncapped it would be 21,333
+    assert memory.records[open_invoice().id].accrued_days == 40

@@ -237,6 +237,27 @@ def test_a_decline_is_recorded_failed_with_its_reason_and_event(cards: Cards) ->
     assert len(cards.card.charges) == 1
 
 
+def test_dunning_retries_a_declined_card_once_per_step(cards: Cards) -> None:
+    cards.with_card()
+    cards.card.outcome = "failed"
+    declined = cards.charges.charge(SCOPE, cards.shop.invoice.id)
+    assert declined is not None and declined.status == "failed"
+    cards.card.outcome = "succeeded"
+    retried = cards.charges.charge(SCOPE, cards.shop.invoice.id, attempt="retry3")
+    assert retried is not None and retried.id != declined.id and retried.status == "pending"
+    assert retried.id == charge_id(cards.shop.invoice, "retry3")
+    assert cards.charges.charge(SCOPE, cards.shop.invoice.id, attempt="retry3") == retried  # redelivered: once
+    assert len(cards.card.charges) == 2
+
+
+def test_a_retry_waits_while_the_first_charge_is_pending(cards: Cards) -> None:
+    cards.with_card()
+    first = cards.charges.charge(SCOPE, cards.shop.invoice.id)
+    assert first is not None and first.status == "pending"
+    assert cards.charges.charge(SCOPE, cards.shop.invoice.id, attempt="retry3") == first
+    assert len(cards.card.charges) == 1
+
+
 def test_a_charge_refused_outright_is_failed_not_left_pending_and_an_outage_is_retried(cards: Cards) -> None:
     cards.with_card()
     cards.card.refusal = ProviderError("stripe", 503, "Stripe is unavailable")
@@ -268,6 +289,8 @@ def test_the_finalized_event_routed_to_the_queue_names_the_invoice() -> None:
     routed = {"version": "0", "detail-type": "InvoiceFinalized", "source": "billing.platform", "detail": envelope}
     assert finalized_invoices.parse(json.dumps(routed)) == finalized_invoices.FinalizedInvoice(
         Scope("ten_a", livemode=True), "inv_1", "evt_1")  # fmt: skip
+    retry = {**envelope, "type": "InvoicePaymentRetried", "data": {**envelope["data"], "days_after_due": 3}}
+    assert finalized_invoices.parse(json.dumps({**routed, "detail": retry})).attempt == "retry3"
 
 
 def test_a_charge_whose_record_was_lost_is_charged_again_for_the_same_amount(cards: Cards) -> None:

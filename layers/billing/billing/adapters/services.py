@@ -320,7 +320,7 @@ def customer_access() -> CustomerAccess:
     from billing.collections.access import CustomerAccess
 
     repo = DynamoCustomerRepository()
-    return CustomerAccess(repo, repo.get, DynamoInvoiceRepository().open_of, biller().now)
+    return CustomerAccess(repo, repo.get, DynamoInvoiceRepository().unsettled_of, biller().now)
 
 
 @lru_cache(maxsize=1)

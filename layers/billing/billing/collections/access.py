@@ -1,8 +1,9 @@
 """A customer's access: whether the tenant should serve it (``GET /v1/customers/{id}/access``).
 
 Dunning's ``suspend`` step suspends a customer for debt (``CustomerSuspended``); once it owes
-nothing overdue (no open invoice past its due date, as of its clock's date: paid, credited or
-voided) it is reinstated at once (``CustomerReinstated``). The review runs on the events that
+nothing overdue (no open invoice past its due date, as of its clock's date, and none written
+off: paid, credited or voided) it is reinstated at once (``CustomerReinstated``). Archived
+customers are neither suspended nor reinstated. The review runs on the events that
 can settle a debt (``functions/collections_events``: ``InvoicePaid``, ``InvoiceVoided``,
 ``CreditNoteIssued``, through a queue with retries and a dead-letter queue). Reviewing twice
 changes nothing: only a suspended customer is reinstated, in a write conditional on the
@@ -39,10 +40,11 @@ class CustomerAccess:
         self,
         store: AccessStore,
         customer_of: Callable[[Scope, str], Customer | None],
-        open_invoices: Callable[[Scope, str], Sequence[Invoice]],
+        unsettled: Callable[[Scope, str], Sequence[Invoice]],
         now: Callable[[Scope, str | None], datetime],
     ):
-        self._store, self._customer_of, self._open, self._now = store, customer_of, open_invoices, now
+        """``unsettled``: a customer's open and written-off invoices."""
+        self._store, self._customer_of, self._open, self._now = store, customer_of, unsettled, now
 
     def of(self, scope: Scope, customer_id: str) -> Access:
         customer = self._customer_of(scope, customer_id)
@@ -55,7 +57,9 @@ class CustomerAccess:
         access, or None when nothing changed."""
         for _ in range(3):
             customer = self._customer_of(scope, customer_id)
-            if customer is None or customer.suspension is None or customer.suspension.reason != DEBT:
+            if customer is None or customer.status == "archived" or customer.suspension is None:
+                return None
+            if customer.suspension.reason != DEBT:
                 return None
             now = self._now(scope, customer.test_clock)
             if any(overdue(invoice, now) for invoice in self._open(scope, customer.id)):
@@ -71,5 +75,9 @@ class CustomerAccess:
 
 
 def overdue(invoice: Invoice, now: datetime) -> bool:
+    """Past its due date and unpaid; a written-off invoice still counts (the debt is let go
+    in the books, not forgiven: voiding or crediting it forgives it)."""
+    if invoice.status == "uncollectible":
+        return True
     due = due_date_of(invoice)
     return invoice.status == "open" and invoice.amount_due > 0 and due is not None and days_overdue(due, now.date()) > 0

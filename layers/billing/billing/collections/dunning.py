@@ -13,12 +13,14 @@ revision, so a retried or concurrent run does nothing twice:
   ``final_notice`` (``InvoiceFinalNotice`` with the debt and a debtor notice PDF),
   ``mark_uncollectible`` (the invoice leaves receivables through a ``write_off`` entry:
   ``InvoiceMarkedUncollectible``; dunning ends there);
-- then penalty interest: the interest the invoice accrued to ``as_of`` (rounded once, half to
-  even), less what was charged for it before, goes on one pending ``penalty_interest`` item
-  the run keeps up to date day by day; once an invoice bills that item, the next day's
-  interest starts another. The amounts charged for an invoice therefore add up to its
-  accrued interest rounded once. An item is only ever raised: a payment that lowers the
-  principal lowers what accrues from then on, never what was charged.
+- then penalty interest: each day since the last run accrues on the invoice's principal of
+  the day of the run (exact, added to what accrued before, capped as a whole); what that sum,
+  rounded once (half to even), exceeds what was charged for the invoice goes on one pending
+  ``penalty_interest`` item the run keeps up to date day by day; once an invoice bills that
+  item, the next day's interest starts another. The amounts charged for an invoice therefore
+  add up to its accrued interest rounded once. An item is only ever raised: a payment that
+  lowers the principal lowers what accrues from then on, never what was charged. (A day the
+  run missed accrues on the principal of the day it catches up.)
 
 A day the run missed is caught up by the next one (the steps fallen due meanwhile, the
 interest to date); a second run on the same day finds nothing to do.
@@ -29,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, Field
@@ -36,7 +39,7 @@ from pydantic import AfterValidator, Field
 from billing import ledger
 from billing.clock import Clock, SystemClock, to_wire
 from billing.collections.debt import Debt, due_date_of, unpaid
-from billing.collections.interest import accrued, days_overdue
+from billing.collections.interest import accrued_between, capped, days_overdue
 from billing.collections.invoice_items import ITEM_PREFIX, InvoiceItem, Kind
 from billing.collections.policy import DunningPolicy
 from billing.collections.steps import DueStep, due_steps
@@ -58,12 +61,17 @@ RETRIES = 3
 @dataclass(frozen=True)
 class DunningRecord:
     """What dunning did for one invoice: the keys of the steps done, the interest charged for
-    it in all, and the pending item that holds the interest not billed yet."""
+    it in all, the pending item that holds the interest not billed yet, and the interest
+    accrued (exact, before the cap) through day ``accrued_days`` of delay on principals up to
+    ``top_principal``."""
 
     invoice: str
     done: frozenset[str] = frozenset()
     interest_charged: int = 0
     interest_item: str | None = None
+    accrued: Fraction = Fraction(0)
+    accrued_days: int = 0
+    top_principal: int = 0
     revision: int = 0
 
 
@@ -77,9 +85,12 @@ class ItemChange:
 
 @dataclass(frozen=True)
 class DunningWrite:
-    """One step's (or the interest's) effects, written with ``record`` (at ``revision``) in
-    one transaction."""
+    """One step's (or the interest's) effects on ``source`` (the invoice as read), written with
+    ``record`` (at ``revision``) in one transaction that holds only while ``source`` is still
+    open at its revision: a payment or a bill that changed it meanwhile fails the write, and
+    the run reads it again (nothing is charged or suspended for an invoice paid meanwhile)."""
 
+    source: Invoice
     record: DunningRecord
     revision: int
     events: tuple[DomainEvent, ...] = ()
@@ -238,7 +249,7 @@ class Dunning:
     ) -> DunningWrite:
         at = _moment(step.on)
         done = replace(record, done=record.done | {step.key}, revision=record.revision + 1)
-        base = DunningWrite(done, record.revision)
+        base = DunningWrite(invoice, done, record.revision)
         subject = {"object": invoice.to_public(), "customer": invoice.customer, "days_after_due": step.days_after_due}
         match step.action:
             case "reminder":
@@ -249,8 +260,8 @@ class Dunning:
                 return self._late_fee(scope, policy, invoice, step, base, at)
             case "suspend":
                 customer = self._customer(scope, invoice.customer)
-                if customer.suspension is not None:
-                    return base
+                if customer.suspension is not None or customer.status == "archived":
+                    return base  # suspended already (for debt or otherwise), or no longer served
                 suspension = Suspension(SUSPENDED_FOR_DEBT, at)
                 access = replace(customer, suspension=suspension).access.to_public()
                 event = _event("CustomerSuspended", scope, at, {"object": access, "invoice": invoice.id})
@@ -301,15 +312,20 @@ class Dunning:
     def _interest(
         self, scope: Scope, policy: DunningPolicy, invoice: Invoice, record: DunningRecord, as_of: date
     ) -> DunningWrite | None:
-        due = due_date_of(invoice)
-        days = days_overdue(due, as_of) if due else 0
-        owed = to_minor(accrued(policy.penalty_interest, days, unpaid(invoice).principal))
+        terms, due = policy.penalty_interest, due_date_of(invoice)
+        days, principal = (days_overdue(due, as_of) if due else 0), unpaid(invoice).principal
+        total = record.accrued + accrued_between(terms, record.accrued_days, days, principal)
+        if terms is None or total == record.accrued:
+            return None  # nothing accrued since (before the first tier, or nothing owed)
+        top = max(record.top_principal, principal)
+        owed = to_minor(capped(terms, total, top))
         more = owed - record.interest_charged
-        if more <= 0:
-            return None
         at = _moment(as_of)
-        charged = replace(record, interest_charged=owed, revision=record.revision + 1)
-        base = DunningWrite(charged, record.revision)
+        progressed = replace(record, accrued=total, accrued_days=days, top_principal=top, revision=record.revision + 1)
+        if more <= 0:  # capped: only the accrual moves on
+            return DunningWrite(invoice, progressed, record.revision)
+        charged = replace(progressed, interest_charged=owed)
+        base = DunningWrite(invoice, charged, record.revision)
         pending = self._pending_interest(scope, record)
         if pending is not None:
             raised = pending.model_copy(update={"amount": pending.amount + more})

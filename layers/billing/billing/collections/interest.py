@@ -82,7 +82,28 @@ def days_overdue(due: date, as_of: date) -> int:
 def accrued(terms: PenaltyInterest | None, days: int, principal: int | Sequence[Segment]) -> Fraction:
     """The interest accrued over days 1..``days`` of delay, exact (round it once when billing)."""
     segments = [Segment(1, principal)] if isinstance(principal, int) else sorted(principal, key=lambda s: s.from_day)
-    if terms is None or days <= 0 or not segments:
+    if terms is None or not segments:
+        return Fraction(0)
+    return capped(terms, _uncapped(terms, days, segments), max(s.principal for s in segments))
+
+
+def accrued_between(terms: PenaltyInterest | None, after_day: int, to_day: int, principal: int) -> Fraction:
+    """The interest of days ``after_day``+1..``to_day`` of delay on ``principal``, exact and not
+    capped (a run adds each day's to what accrued before, then caps the sum: ``capped``)."""
+    if terms is None or to_day <= after_day:
+        return Fraction(0)
+    return _uncapped(terms, to_day, [Segment(1, 0), Segment(after_day + 1, principal)])
+
+
+def capped(terms: PenaltyInterest, total: Fraction, largest_principal: int) -> Fraction:
+    """``total`` within the cap: ``cap_percent`` of the largest principal (none: no cap)."""
+    if terms.cap_percent is None:
+        return total
+    return min(total, largest_principal * Fraction(terms.cap_percent) / 100)
+
+
+def _uncapped(terms: PenaltyInterest, days: int, segments: Sequence[Segment]) -> Fraction:
+    if days <= 0:
         return Fraction(0)
     cuts = {1, days + 1, *(t.from_day for t in terms.schedule), *(s.from_day for s in segments)}
     bounds = sorted(day for day in cuts if 1 <= day <= days + 1)
@@ -90,8 +111,6 @@ def accrued(terms: PenaltyInterest | None, days: int, principal: int | Sequence[
     for start, end in pairwise(bounds):  # days [start, end): one principal, one fraction
         owed = principal_on(segments, start)
         total += terms.daily(owed, start) * (end - start)
-    if terms.cap_percent is not None:
-        total = min(total, max(s.principal for s in segments) * Fraction(terms.cap_percent) / 100)
     return total
 
 

@@ -2,10 +2,12 @@
 invoice, day by day relative to its due date, and the penalty interest it accrues.
 
 - ``steps``: ``{"days_after_due": n, "action": ...}``, n negative for "before due" (-365 to
-  3650). ``late_fee`` takes exactly one of ``amount`` (minor units of the invoice's currency)
-  or ``percent`` (of the overdue principal, a decimal string from 0 to 100) and is charged
-  once per invoice, so a policy has at most one; no other action takes either. An action
-  appears at most once per day. Steps are kept in day order.
+  3650): only a ``reminder`` comes before the due date, a ``retry_payment`` on it at the
+  earliest, the others (fee, suspension, notice, write-off) only once it has passed.
+  ``late_fee`` takes exactly one of ``amount`` (minor units of the invoice's currency) or
+  ``percent`` (of the overdue principal, a decimal string from 0 to 100) and is charged once per
+  invoice, so a policy has at most one; no other action takes either. An action appears at most
+  once per day. Steps are kept in day order.
 - ``penalty_interest`` (or null): ``annual_rate`` a decimal string in percent, ``schedule``
   1 to 10 tiers ``{"from_day": n, "fraction": "1/300"}`` with increasing ``from_day`` and
   a fraction in (0, 1] written as ``"p/q"`` or a decimal string, and ``cap_percent`` (a
@@ -64,6 +66,10 @@ class StepInput(Input):
 
     @model_validator(mode="after")
     def _charge(self) -> StepInput:
+        earliest = {"reminder": -365, "retry_payment": 0}.get(self.action, 1)
+        if self.days_after_due < earliest:
+            when = "on or after the due date" if earliest == 0 else "after the due date"
+            raise FieldError(("days_after_due",), f"a {self.action} step comes {when}")
         if self.action == "late_fee" and (self.amount is None) == (self.percent is None):
             raise FieldError(("amount",), "a late_fee step takes exactly one of amount or percent")
         if self.action != "late_fee":

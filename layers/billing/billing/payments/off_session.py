@@ -101,6 +101,10 @@ class OffSessionCharges:
         card = customer.default_payment_method if customer else None
         if customer is None or card is None or card.provider not in CARDS_ON_FILE:
             return None
+        if attempt is not None:  # a retry waits while the first charge is still in flight
+            first = self._repo.get(scope, charge_id(invoice))
+            if first is not None and first.status == "pending":
+                return first
         earlier = self._repo.get(scope, charge_id(invoice, attempt))
         if earlier is not None and earlier.status != "pending":
             return earlier

@@ -99,10 +99,10 @@ def suspend(scope: Scope, customer: Customer, suspension: Suspension | None) -> 
         "UpdateExpression": "SET #status = :status, version = :next"
         + (", suspension = :s" if suspension else "")
         + ("" if suspension else " REMOVE suspension"),
-        "ConditionExpression": "version = :v",
+        "ConditionExpression": "version = :v AND #status <> :archived",
         "ExpressionAttributeNames": {"#status": "status"},
         "ExpressionAttributeValues": table.encode(
-            {":status": status, ":next": customer.version + 1, ":v": customer.version}
+            {":status": status, ":next": customer.version + 1, ":v": customer.version, ":archived": "archived"}
             | ({":s": _suspension_item(suspension)} if suspension else {})
         ),
     }

@@ -1,10 +1,12 @@
 """Dunning records and open invoices in the billing table.
 
-- dunning record: ``PK={scope}#INV#{invoice_id}``, ``SK=DUN``, beside its invoice: ``done``
-  (the keys of the steps taken, ``{invoice}#{days_after_due}#{action}``), ``ic`` (the interest
-  charged for the invoice in all), ``pii`` (the pending interest item the run raises),
-  ``revision``. Written with ``revision = :r`` in the transaction of each step's effects, so
-  a step is taken once however often a run is retried.
+- dunning record: ``PK={scope}#INV#{invoice_id}``, ``SK=DUN``, beside its invoice: ``done`` (the
+  keys of the steps taken, ``{invoice}#{days_after_due}#{action}``), ``ic`` (the interest
+  charged for the invoice in all), ``pii`` (the pending interest item the run raises), ``acc``
+  (the interest accrued, exact, a ``"p/q"`` string: never a float), ``accd`` (through which day
+  of delay), ``top`` (the largest principal it accrued on, for the cap), ``revision``. Written
+  with ``revision = :r`` in the transaction of each step's effects, so a step is taken once
+  however often a run is retried.
 - open invoices: the due index (``due.py``, ``{scope}#OPEN#...``), read page by page, then
   the invoices and their records in one ``BatchGetItem`` per page.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from billing.adapters.dynamodb import customers, due, invoice_items, invoices, ledger, outbox, table
@@ -28,20 +31,35 @@ def _key(scope: Scope, invoice_id: str) -> dict[str, str]:
 def to_item(scope: Scope, record: DunningRecord) -> dict[str, Any]:
     return {
         **_key(scope, record.invoice), "entity": "dunning_record", "done": sorted(record.done),
-        "ic": record.interest_charged, "pii": record.interest_item, "revision": record.revision,
+        "ic": record.interest_charged, "pii": record.interest_item, "acc": str(record.accrued),
+        "accd": record.accrued_days, "top": record.top_principal, "revision": record.revision,
     }  # fmt: skip
 
 
 def from_item(item: dict[str, Any]) -> DunningRecord:
     invoice_id = item["PK"].rsplit("#", 1)[1]
-    return DunningRecord(invoice_id, frozenset(item.get("done", [])), int(item.get("ic", 0)), item.get("pii"),
-                         int(item["revision"]))  # fmt: skip
+    return DunningRecord(
+        invoice_id, frozenset(item.get("done", [])), int(item.get("ic", 0)), item.get("pii"),
+        Fraction(item.get("acc", "0")), int(item.get("accd", 0)), int(item.get("top", 0)), int(item["revision"]),
+    )  # fmt: skip
 
 
 def _record_put(scope: Scope, write: DunningWrite) -> dict[str, Any]:
     if write.revision == 0:
         return table.put(to_item(scope, write.record), "attribute_not_exists(PK)")
     return table.put(to_item(scope, write.record), "revision = :r", {":r": write.revision})
+
+
+def _still_open(scope: Scope, invoice: Invoice) -> dict[str, Any]:
+    return {
+        "ConditionCheck": {
+            "TableName": table.table_name(),
+            "Key": table.encode({"PK": f"{scope.key}#INV#{invoice.id}", "SK": "INV"}),
+            "ConditionExpression": "revision = :r AND #status = :open",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": table.encode({":r": invoice.revision, ":open": "open"}),
+        }
+    }
 
 
 class DynamoDunningStore:
@@ -58,11 +76,13 @@ class DynamoDunningStore:
             operations.append(invoice_items.raise_amount(scope, write.raised_item.item, write.raised_item.before))
         if write.customer:
             operations.append(customers.suspend(scope, write.customer, write.suspension))
-        if write.invoice:
-            previous = write.invoice.revision - 1
+        if write.invoice:  # written off: put on the condition that it is still as read
+            previous = write.source.revision
             operations.append(table.put(invoices.to_item(scope, write.invoice), "revision = :r", {":r": previous}))
             if write.journal:
                 operations += ledger.post(scope, write.journal)
+        else:
+            operations.append(_still_open(scope, write.source))
         item = write.new_item
         if item and write.own_invoice:
             written = [*operations, table.put(invoice_items.to_item(scope, item), "attribute_not_exists(PK)")]

@@ -232,6 +232,11 @@ class DynamoInvoiceRepository:
             from_item(item) for item in table.query_all(f"{scope.key}#INV#CUS#{customer_id}", "GSI2", status="open")
         ]
 
+    def unsettled_of(self, scope: Scope, customer_id: str) -> Sequence[Invoice]:
+        """The customer's open and written-off invoices (what it still owes, in the books or not)."""
+        key = f"{scope.key}#INV#CUS#{customer_id}"
+        return [from_item(item) for item in table.query_all(key, "GSI2", status=("open", "uncollectible"))]
+
     def of_subscription(self, scope: Scope, subscription_id: str) -> Sequence[Invoice]:
         return [from_item(item) for item in table.query_all(f"{scope.key}#INV#SUB#{subscription_id}", "GSI3")]
 

@@ -239,18 +239,21 @@ def after(key: Mapping[str, str], index: str, key_value: str, object_id: str | N
 
 
 def query_all(
-    key_value: str, index: str | None = None, consistent: bool = False, status: str | None = None
+    key_value: str, index: str | None = None, consistent: bool = False, status: str | tuple[str, ...] | None = None
 ) -> list[Item]:
     """Every item under one partition key of the table (or of ``index``), in key order; only
-    those in ``status`` when given (a list index projects it)."""
+    those in ``status`` (one, or any of several) when given (a list index projects it)."""
     key_name = f"{index}PK" if index else "PK"
+    statuses = (status,) if isinstance(status, str) else status or ()
+    wanted = {f":s{n}": value for n, value in enumerate(statuses)}
     request: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": f"{key_name} = :pk",
-        "ExpressionAttributeValues": encode({":pk": key_value, **({":status": status} if status else {})}),
+        "ExpressionAttributeValues": encode({":pk": key_value, **wanted}),
     }
-    if status:
-        request |= {"FilterExpression": "#status = :status", "ExpressionAttributeNames": {"#status": "status"}}
+    if wanted:
+        request |= {"FilterExpression": f"#status IN ({', '.join(wanted)})",
+                    "ExpressionAttributeNames": {"#status": "status"}}  # fmt: skip
     if index:
         request["IndexName"] = index
     else:
