@@ -1,26 +1,23 @@
-"""The daily dunning run (EventBridge Scheduler): every tenant and mode, as of today (UTC).
-
-Each run applies the steps fallen due and accrues penalty interest on the open invoices
-(``billing.collections.dunning``); a second run on the same day changes nothing, and a missed
-day is caught up by the next run. Customers of test clocks are left to their clocks."""
+"""The daily dunning job (EventBridge Scheduler): one message per shard of every tenant's and
+mode's open invoices with a dunning policy, as of today (UTC), on ``DunningQueue``; the dunning
+worker (``functions/dunning_runs``) runs each. This function only starts them, so no tenant's
+run waits for another's, and a failed shard is retried alone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.adapters.services import dunning, tenants
+from billing.adapters.services import dunning, dunning_queue, tenants
 from billing.scope import Scope
-from billing.settings import FunctionSettings, PublicBaseUrl, ResourceName
+from billing.settings import FunctionSettings, QueueUrl, ResourceName
 
 
 class DunningScheduleSettings(FunctionSettings):
-    billing_table: ResourceName  # policies, invoices, their dunning records, items, customers
-    documents_bucket: ResourceName  # the final notices' PDFs
-    public_base_url: PublicBaseUrl | None = None  # the checkout link of a final notice
+    billing_table: ResourceName  # the tenants and their dunning policies
+    dunning_queue_url: QueueUrl  # one message per tenant, mode and shard
 
 
 environment = DunningScheduleSettings.load()
@@ -29,12 +26,7 @@ logger = Logger(service="billing-dunning-schedule")
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
-    runs = []
-    for tenant_id in tenants().tenant_ids():
-        for livemode in (False, True):
-            summary = dunning().run(Scope(tenant_id, livemode), today)
-            if summary.invoices:
-                runs.append({"tenant_id": tenant_id, **summary.to_public(livemode)})
-    logger.info("dunning runs done", as_of=today.isoformat(), runs=runs)
-    return {"as_of": today.isoformat(), "runs": runs}
+    scopes = [Scope(tenant_id, livemode) for tenant_id in tenants().tenant_ids() for livemode in (False, True)]
+    queued = dunning().schedule(scopes, dunning_queue())
+    logger.info("dunning runs queued", messages=queued)
+    return {"messages": queued}

@@ -137,7 +137,7 @@ def test_the_api_reads_and_writes_documents() -> None:
 def test_only_functions_that_render_documents_reach_them(role_id: str) -> None:
     """PDFs are rendered by the API (on request), the dunning run (a final notice's) and the
     notifier (a mail attaches the same kept PDF); the invoice run finalizes without them."""
-    renders = {"ApiFunctionRole", "NotificationFunctionRole", "DunningScheduleFunctionRole"}
+    renders = {"ApiFunctionRole", "NotificationFunctionRole", "DunningRunFunctionRole"}
     for action in ("s3:GetObject", "s3:PutObject"):
         assert granted(role_id, action) == (role_id in renders), (role_id, action)
 

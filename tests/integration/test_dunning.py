@@ -162,11 +162,12 @@ def test_runs_change_nothing_twice_and_a_missed_quarter_is_caught_up_down_to_the
     accounts = api.get(f"/v1/customers/{customer}/ledger", key).body["balances"]
     assert accounts["receivable"] == 15_000  # only the late fee's invoice is still receivable
     assert accounts["write_off"] == PRINCIPAL
-    # the fee's own invoice is dunned from the next run on, but takes no fee of its own
-    assert run(api, key, due + timedelta(days=95))["steps"] == {"reminder": 1, "late_fee": 1, "suspend": 1,
-                                                                 "final_notice": 1}  # fmt: skip
-    assert len(items(api, key, customer)["late_fee"]) == 1
+    assert own["issued_at"] == f"{due + timedelta(days=95)}T00:00:00Z"  # issued by the run, not dated back
     assert run(api, key, due + timedelta(days=95))["steps"] == {}
+    # the fee's own invoice is dunned once it is overdue, but takes no fee of its own
+    later = run(api, key, due + timedelta(days=95 + 14 + 10))["steps"]
+    assert later == {"reminder": 1, "late_fee": 1}
+    assert len(items(api, key, customer)["late_fee"]) == 1
 
     # voiding the written-off invoice takes its write-off back with it
     assert api.post(f"/v1/invoices/{invoice}/void", key).body["status"] == "void"
@@ -190,3 +191,18 @@ def _document(suffix: str) -> bytes:
     assert len(keys) == 1, keys
     body: bytes = s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()
     return body
+
+
+def test_the_daily_job_fans_out_per_shard_and_its_worker_takes_the_steps(
+    api: Api, key: str, stack: EmbeddedStack
+) -> None:
+    policy = {"steps": [{"days_after_due": -14, "action": "reminder"}]}  # due today: issued today, 14 days to pay
+    assert api.request("PUT", "/v1/dunning_policy", key, policy).status == 200
+    customer, _, due = overdue_invoice(api, key, "Daily", email=f"{uuid.uuid4().hex[:10]}@example.com")
+    assert stack.plumbing is not None
+    (daily,) = [s for s in stack.plumbing.schedules if "Dunning" in s.name]
+    assert daily.fire()["messages"] >= 16  # this tenant's test mode, one per shard (and other tenants')
+    stack.plumbing.drain()
+    logged = api.get(f"/v1/customers/{customer}/notifications", key).body["data"]
+    assert sorted(n["type"] for n in logged) == ["InvoiceFinalized", "InvoiceReminder"]
+    assert run(api, key, due - timedelta(days=14))["steps"] == {}  # done once, by the worker

@@ -11,8 +11,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
-import pytest
-
 from billing.collections.debt import Debt
 from billing.collections.dunning import Collaborators, Dunning, DunningRecord, DunningWrite
 from billing.collections.invoice_items import InvoiceItem
@@ -96,7 +94,9 @@ class Memory:
         self.events += [event.type for event in write.events]
 
     # OpenInvoices
-    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterable[list[Invoice]]:
+    shards = 1
+
+    def due_by(self, scope: Scope, until: date, clock: str | None, shard: int | None = None) -> Iterable[list[Invoice]]:
         due = [i for i in self.invoices.values() if i.status == "open" and i.due_date and i.due_date[:10] <= str(until)]
         return [due] if due else []
 
@@ -194,15 +194,34 @@ def test_a_customer_suspended_already_is_not_suspended_again() -> None:
     assert memory.customer.suspension is not None and memory.customer.suspension.reason == "balance_exhausted"
 
 
-def test_a_race_is_retried_from_what_is_stored_and_a_lasting_one_is_reported() -> None:
+def test_a_race_is_retried_from_what_is_stored_and_a_lasting_one_is_left_for_the_next_run() -> None:
     memory = Memory(open_invoice())
     memory.fail_next = 1
     dunning(memory, policy()).run(SCOPE, DUE + timedelta(days=1))
     assert memory.events == ["InvoiceReminder"]
-    memory.fail_next = 10
-    with pytest.raises(Conflict) as raised:
-        dunning(memory, policy()).run(SCOPE, DUE + timedelta(days=31))
-    assert raised.value.code == "concurrent_update"
+    memory.fail_next = 3  # every try of this run
+    summary = dunning(memory, policy()).run(SCOPE, DUE + timedelta(days=31))
+    assert summary.failed == [open_invoice().id] and not summary.steps
+    assert dunning(memory, policy()).run(SCOPE, DUE + timedelta(days=31)).steps == {"late_fee": 1}  # caught up
+
+
+def test_the_daily_job_queues_one_message_per_shard_of_each_scope_with_a_policy() -> None:
+    from billing.collections.dunning import ShardRun
+
+    memory = Memory(open_invoice())
+    sent: list[dict[str, Any]] = []
+
+    class Queue:
+        def send(self, bodies: Sequence[dict[str, Any]]) -> None:
+            sent.extend(bodies)
+
+    other = Scope("ten_none", livemode=True)
+    terms = {SCOPE: policy(), other: DunningPolicy()}
+    run = dunning(memory, policy())
+    run._with = replace(run._with, policy=lambda scope: terms[scope])
+    assert run.schedule([SCOPE, other], Queue()) == 1  # one shard here; the scope without a policy: none
+    message = ShardRun.of(sent[0])
+    assert (message.scope, message.shard) == (SCOPE, 0)
 
 
 def test_an_empty_policy_reads_nothing() -> None:

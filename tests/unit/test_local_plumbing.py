@@ -143,3 +143,15 @@ def test_a_gathered_stream_batch_is_filled_to_its_size_and_no_further() -> None:
     poller._deliver = lambda shard_id, batch: batches.append(len(batch))  # type: ignore[method-assign]
     assert poller.poll_once(gather=True) == 10
     assert asked == [1000, 6, 2] and batches == [10]
+
+
+def test_a_daily_cron_schedule_waits_until_its_next_time_of_day() -> None:
+    from datetime import UTC, datetime
+
+    from infra.local.plumbing import Schedule
+
+    daily = Schedule.__new__(Schedule)
+    daily.every_s, daily._daily_at = 0, (0, 15)
+    assert daily.wait_s(datetime(2026, 3, 1, 0, 0, tzinfo=UTC)) == 15 * 60
+    assert daily.wait_s(datetime(2026, 3, 1, 0, 15, tzinfo=UTC)) == 86400  # fired now: tomorrow
+    assert daily.wait_s(datetime(2026, 3, 1, 23, 0, tzinfo=UTC)) == 75 * 60

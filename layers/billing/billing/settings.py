@@ -65,6 +65,7 @@ class Settings(BaseModel):
     event_bus_name: str | None = None
     plan_migration_queue_url: str | None = None
     invoice_run_queue_url: str | None = None
+    dunning_queue_url: str | None = None  # one message per tenant, mode and shard of a daily run
     usage_dead_letter_queue_url: str | None = None  # the usage stream mapping's on-failure queue
     documents_bucket: str | None = None
     provider_credentials_key: str | None = None  # the KMS key that seals payment provider credentials
@@ -93,6 +94,7 @@ class Settings(BaseModel):
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
             plan_migration_queue_url=env.get("PLAN_MIGRATION_QUEUE_URL") or None,
             invoice_run_queue_url=env.get("INVOICE_RUN_QUEUE_URL") or None,
+            dunning_queue_url=env.get("DUNNING_QUEUE_URL") or None,
             usage_dead_letter_queue_url=env.get("USAGE_DEAD_LETTER_QUEUE_URL") or None,
             documents_bucket=env.get("DOCUMENTS_BUCKET") or None,
             provider_credentials_key=env.get("PROVIDER_CREDENTIALS_KEY") or None,

@@ -313,6 +313,12 @@ def dunning() -> Dunning:
     return Dunning(DynamoDunningStore(invoices_repo), DynamoOpenInvoices(), with_)
 
 
+def dunning_queue() -> SqsQueue:
+    from billing.adapters.queues import SqsQueue
+
+    return SqsQueue("DUNNING_QUEUE_URL", lambda: get_settings().dunning_queue_url)
+
+
 @lru_cache(maxsize=1)
 def customer_access() -> CustomerAccess:
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository

@@ -113,9 +113,35 @@ class DunningStore(Protocol):
 
 
 class OpenInvoices(Protocol):
-    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterable[Sequence[Invoice]]:
-        """The open invoices due by ``until`` (the real-time ones, or those of a test clock),
-        page by page: a run holds one page at a time, however many there are."""
+    shards: int  # how many parts the real-time open invoices of a scope are spread over
+
+    def due_by(
+        self, scope: Scope, until: date, clock: str | None, shard: int | None = None
+    ) -> Iterable[Sequence[Invoice]]:
+        """The open invoices due by ``until`` (the real-time ones, only those of ``shard`` if
+        given, or those of a test clock), page by page: a run holds one page at a time."""
+
+
+class RunQueue(Protocol):
+    def send(self, bodies: Sequence[dict[str, Any]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ShardRun:
+    """One message of the daily run: one shard of one scope's open invoices, as of a day."""
+
+    scope: Scope
+    as_of: date
+    shard: int
+
+    def body(self) -> dict[str, Any]:
+        return {"tenant_id": self.scope.tenant_id, "livemode": self.scope.livemode,
+                "as_of": self.as_of.isoformat(), "shard": self.shard}  # fmt: skip
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> ShardRun:
+        scope = Scope(str(body["tenant_id"]), livemode=bool(body["livemode"]))
+        return cls(scope, date.fromisoformat(body["as_of"]), int(body["shard"]))
 
 
 @dataclass(frozen=True)
@@ -155,11 +181,12 @@ class RunSummary:
     invoices: int = 0
     steps: dict[str, int] = field(default_factory=dict)
     interest_charged: dict[str, int] = field(default_factory=dict)  # per currency
+    failed: list[str] = field(default_factory=list)  # invoices that kept changing: left for the next run
 
     def to_public(self, livemode: bool) -> dict[str, Any]:
         return {
             "object": "dunning_run", "livemode": livemode, "as_of": self.as_of.isoformat(), "invoices": self.invoices,
-            "steps": dict(self.steps), "interest_charged": dict(self.interest_charged),
+            "steps": dict(self.steps), "interest_charged": dict(self.interest_charged), "failed": list(self.failed),
         }  # fmt: skip
 
 
@@ -189,6 +216,22 @@ class Dunning:
             raise InvalidRequest("as_of cannot be after today in live mode.", param="as_of")
         return self.run(scope, as_of, progress=progress)
 
+    def schedule(self, scopes: Iterable[Scope], queue: RunQueue) -> int:
+        """The daily job: one message per shard of each scope with a policy, as of today (the
+        dunning worker runs each: ``run_shard``); how many were queued."""
+        today = self._clock.now().date()
+        bodies = [
+            ShardRun(scope, today, shard).body()
+            for scope in scopes
+            if not self._with.policy(scope).empty
+            for shard in range(self._invoices.shards)
+        ]
+        queue.send(bodies)
+        return len(bodies)
+
+    def run_shard(self, message: ShardRun) -> RunSummary:
+        return self.run(message.scope, message.as_of, shard=message.shard)
+
     def run(
         self,
         scope: Scope,
@@ -196,15 +239,18 @@ class Dunning:
         clock: str | None = None,
         progress: Callable[[int], object] | None = None,
         policy: DunningPolicy | None = None,
+        shard: int | None = None,
     ) -> RunSummary:
-        """Apply what is due by ``as_of`` to the scope's open invoices (or a test clock's), under
-        the scope's policy (``policy``: as read already, by a clock advancing day by day)."""
+        """Apply what is due by ``as_of`` to the scope's open invoices (one shard of them, or a
+        test clock's), under the scope's policy (``policy``: as read already, by a clock
+        advancing day by day). An invoice that keeps changing under the run is left for the
+        next one (``failed``); the others go on."""
         summary = RunSummary(as_of)
         policy = policy or self._with.policy(scope)
         if policy.empty:
             return summary
         this = _Pass(scope, policy, as_of, summary)
-        for page in self._invoices.due_by(scope, as_of + timedelta(days=policy.lead_days), clock):
+        for page in self._invoices.due_by(scope, as_of + timedelta(days=policy.lead_days), clock, shard):
             records = self._store.records(scope, [invoice.id for invoice in page])
             for invoice in page:
                 self._invoice(this, invoice, records.get(invoice.id) or DunningRecord(invoice.id))
@@ -225,15 +271,14 @@ class Dunning:
                     return
                 invoice = fresh
                 record = self._store.records(scope, [invoice.id]).get(invoice.id) or DunningRecord(invoice.id)
-        raise Conflict(f"Invoice {invoice.id} kept changing during the dunning run; run it again.",
-                       code="concurrent_update", retryable=True)  # fmt: skip
+        this.summary.failed.append(invoice.id)  # the next run catches it up
 
     def _apply(self, this: _Pass, invoice: Invoice, record: DunningRecord) -> None:
         scope, policy, summary = this.scope, this.policy, this.summary
         for step in due_steps(policy, invoice, this.as_of, record.done):
             if invoice.status != "open":
                 return
-            write = self._step(scope, policy, invoice, record, step)
+            write = self._step(scope, policy, invoice, record, step, this.as_of)
             self._store.write(scope, write)
             summary.steps[step.action] = summary.steps.get(step.action, 0) + 1
             record, invoice = write.record, write.invoice or invoice
@@ -245,7 +290,7 @@ class Dunning:
                 summary.interest_charged[invoice.currency] = summary.interest_charged.get(invoice.currency, 0) + more
 
     def _step(
-        self, scope: Scope, policy: DunningPolicy, invoice: Invoice, record: DunningRecord, step: DueStep
+        self, scope: Scope, policy: DunningPolicy, invoice: Invoice, record: DunningRecord, step: DueStep, today: date
     ) -> DunningWrite:
         at = _moment(step.on)
         done = replace(record, done=record.done | {step.key}, revision=record.revision + 1)
@@ -257,7 +302,7 @@ class Dunning:
             case "retry_payment":
                 return replace(base, events=(_event("InvoicePaymentRetried", scope, at, subject),))
             case "late_fee":
-                return self._late_fee(scope, policy, invoice, step, base, at)
+                return self._late_fee(scope, policy, invoice, step, base, today)
             case "suspend":
                 customer = self._customer(scope, invoice.customer)
                 if customer.suspension is not None or customer.status == "archived":
@@ -283,8 +328,11 @@ class Dunning:
         invoice: Invoice,
         step: DueStep,
         base: DunningWrite,
-        at: datetime,
+        today: date,
     ) -> DunningWrite:
+        """The fee as an item dated when it fell due; on an invoice of its own, one issued on the
+        run's day (an invoice is never dated back: numbers follow issue dates)."""
+        at = _moment(step.on)
         if not step.amount or not unpaid(invoice).principal:
             return base  # nothing to charge, or an invoice of fees and interest: no penalty on penalties
         number = invoice.number or invoice.id
@@ -294,7 +342,7 @@ class Dunning:
         if policy.late_fees == "next_invoice":
             return replace(base, new_item=item, events=events)
         customer = self._customer(scope, invoice.customer)
-        billed, build, created = self._with.bill_at_once(scope, customer, item, to_wire(at))
+        billed, build, created = self._with.bill_at_once(scope, customer, item, to_wire(_moment(today)))
         return replace(base, new_item=billed, own_invoice=build, events=(*events, created))
 
     def _write_off(self, scope: Scope, invoice: Invoice, base: DunningWrite, at: datetime) -> DunningWrite:

@@ -94,9 +94,12 @@ class DynamoDunningStore:
 
 
 class DynamoOpenInvoices:
-    def due_by(self, scope: Scope, until: date, clock: str | None) -> Iterator[list[Invoice]]:
+    shards = due.SHARDS
+
+    def due_by(self, scope: Scope, until: date, clock: str | None, shard: int | None = None) -> Iterator[list[Invoice]]:
         """Page by page (100 index entries), the invoices with a due date by ``until``."""
-        for partition in due.partitions(scope, clock, due.OPEN):
+        partitions = due.partitions(scope, clock, due.OPEN)
+        for partition in partitions if shard is None or clock else [partitions[shard]]:
             start: dict[str, Any] | None = None
             while True:
                 entries, start = due.due(partition, f"{until.isoformat()}T23:59:59~", start)
