@@ -19,7 +19,6 @@ MAX_TOLERANCE = 100_000  # minor units: a tolerance writes off tiny shortfalls, 
 Prefix = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Lines = Annotated[list[Text], Field(max_length=6)]
-Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
 
 
 def _has_letter(value: str) -> str:
@@ -42,9 +41,9 @@ class TenantSettings(BaseModel):
     - ``underpayment_tolerance``: the shortfall (minor units of the invoice's currency) a
       payment made through an invoice's checkout may leave and still pay the invoice: the rest
       is written off. 0: every shortfall stays due.
-    - ``email_sender``: the address customers' notification mail comes from, an identity
-      verified with SES in the platform's account (null: the platform's ``NOTIFICATION_SENDER``,
-      shown with the business name). ``support_email`` is its Reply-To.
+    - Notification mail comes from the platform's ``NOTIFICATION_SENDER``, shown with the
+      business name, with ``support_email`` as its Reply-To: a tenant never picks the sending
+      address (SES would let it send as any identity the platform's account verified).
     - ``sms_sender_id``: the alphanumeric sender id SMS show where carriers allow one (null:
       the carrier's number)."""
 
@@ -58,7 +57,6 @@ class TenantSettings(BaseModel):
     tax_id: str | None = None
     support_email: str | None = None
     underpayment_tolerance: int = 0
-    email_sender: str | None = None
     sms_sender_id: str | None = None
 
     @property
@@ -78,5 +76,4 @@ class SettingsUpdate(Input):
     tax_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     support_email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     underpayment_tolerance: Annotated[int, Field(ge=0, le=MAX_TOLERANCE)] = 0
-    email_sender: Email | None = None
     sms_sender_id: SenderId | None = None

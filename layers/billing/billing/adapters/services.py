@@ -568,12 +568,12 @@ def webhook_deliveries() -> Deliverer:
 
 
 def notification_branding(scope: Scope) -> Branding:
-    """How a tenant's notifications present it: its business name, its sender (else the
+    """How a tenant's notifications present it: its business name (mail comes from the
     platform's ``NOTIFICATION_SENDER``), address, support email and SMS sender id."""
     from billing.notifications.ports import Branding
 
     settings = settings_of(scope)
-    sender = settings.email_sender or required(get_settings().notification_sender, "NOTIFICATION_SENDER")
+    sender = required(get_settings().notification_sender, "NOTIFICATION_SENDER")
     return Branding(business_name(scope), sender, tuple(settings.business_address), settings.support_email,
                     settings.sms_sender_id)  # fmt: skip
 

@@ -53,7 +53,7 @@ class Documents(Protocol):
 @dataclass(frozen=True)
 class Branding:
     """How the tenant presents itself in mail and SMS (``TenantSettings``): ``sender`` is the
-    address mail comes from (the tenant's ``email_sender``, else the platform's)."""
+    address mail comes from (the platform's, shown with the business name)."""
 
     business: str
     sender: str

@@ -65,7 +65,6 @@ def settings_to_item(scope: Scope, settings: TenantSettings) -> dict[str, Any]:
         "business_address": settings.business_address,
         "tax_id": settings.tax_id,
         "support_email": settings.support_email,
-        "email_sender": settings.email_sender,
         "sms_sender_id": settings.sms_sender_id,
     }
 
@@ -84,7 +83,6 @@ def settings_from_item(item: dict[str, Any]) -> TenantSettings:
         business_address=list(item.get("business_address") or []),
         tax_id=item.get("tax_id"),
         support_email=item.get("support_email"),
-        email_sender=item.get("email_sender"),
         sms_sender_id=item.get("sms_sender_id"),
     )
 
