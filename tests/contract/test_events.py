@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "layers" / "billing" / "billing"
 LITERAL = re.compile(
     r'"([A-Z][A-Za-z]+(?:Created|Updated|Archived|Changed|Canceled|Scheduled|Paused|Resumed|Added|Removed|Requested'
-    r'|Finalized|Voided|Issued|Renewed|Succeeded|Failed|Paid|Refunded))"'
+    r'|Finalized|Voided|Issued|Renewed|Succeeded|Failed|Paid|Refunded|Low|Exhausted))"'
 )
 
 

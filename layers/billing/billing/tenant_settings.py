@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.prepaid.policy import AtZero, PrepaidPolicy
 from billing.validation import Input
 
 MAX_GRACE_S = 30 * 24 * 3600
@@ -30,7 +31,12 @@ class TenantSettings(BaseModel):
       invoices (the tenant's name when no business name is set), and on the hosted checkout.
     - ``underpayment_tolerance``: the shortfall (minor units of the invoice's currency) a
       payment made through an invoice's checkout may leave and still pay the invoice: the rest
-      is written off. 0: every shortfall stays due."""
+      is written off. 0: every shortfall stays due.
+    - ``prepaid_low_balance_threshold``: a prepaid customer's balance (minor units) below which
+      ``CustomerBalanceLow`` is emitted, once per crossing; None: no notice.
+    - ``prepaid_at_zero``: a prepaid customer's event its balance does not cover is refused
+      (``refuse``: 402, nothing stored) or accepted, the balance going below zero and
+      ``CustomerBalanceExhausted`` emitted as it reaches zero (``suspend``) (``billing.prepaid``)."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -42,10 +48,16 @@ class TenantSettings(BaseModel):
     tax_id: str | None = None
     support_email: str | None = None
     underpayment_tolerance: int = 0
+    prepaid_low_balance_threshold: int | None = None
+    prepaid_at_zero: AtZero = "refuse"
 
     @property
     def grace(self) -> timedelta:
         return timedelta(seconds=self.grace_period)
+
+    @property
+    def prepaid(self) -> PrepaidPolicy:
+        return PrepaidPolicy(self.prepaid_at_zero, self.prepaid_low_balance_threshold)
 
     def to_public(self, livemode: bool) -> dict[str, Any]:
         return {"object": "settings", "livemode": livemode, **self.model_dump()}
@@ -60,3 +72,5 @@ class SettingsUpdate(Input):
     tax_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     support_email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     underpayment_tolerance: Annotated[int, Field(ge=0, le=MAX_TOLERANCE)] = 0
+    prepaid_low_balance_threshold: Annotated[int, Field(ge=1, le=10**15)] | None = None
+    prepaid_at_zero: AtZero = "refuse"

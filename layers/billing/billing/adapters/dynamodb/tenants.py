@@ -65,6 +65,8 @@ def settings_to_item(scope: Scope, settings: TenantSettings) -> dict[str, Any]:
         "business_address": settings.business_address,
         "tax_id": settings.tax_id,
         "support_email": settings.support_email,
+        "pp_low": settings.prepaid_low_balance_threshold,
+        "pp_zero": settings.prepaid_at_zero,
     }
 
 
@@ -82,6 +84,8 @@ def settings_from_item(item: dict[str, Any]) -> TenantSettings:
         business_address=list(item.get("business_address") or []),
         tax_id=item.get("tax_id"),
         support_email=item.get("support_email"),
+        prepaid_low_balance_threshold=int(item["pp_low"]) if item.get("pp_low") is not None else None,
+        prepaid_at_zero=item.get("pp_zero") or "refuse",
     )
 
 
