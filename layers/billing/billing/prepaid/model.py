@@ -17,14 +17,15 @@ balance is unchanged by the statement's usage and every ledger entry stays balan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, PlainValidator
 
 from billing.decimals import plain
 from billing.errors import DomainRuleViolation
 from billing.prepaid.policy import PrepaidPolicy
+from billing.quantities import MAX_DECIMALS, in_range
 from billing.validation import Input
 
 
@@ -60,6 +61,20 @@ class PrepaidBalance:
         }
 
 
+def _positive_quantity(value: object) -> Decimal:
+    """A JSON number or a decimal string, above 0 and within ``billing.quantities``' bounds;
+    never through binary float arithmetic (a float is read from its shortest repr)."""
+    found = None
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            found = Decimal(str(value).strip())
+        except InvalidOperation:
+            found = None
+    if found is None or not found.is_finite() or found <= 0 or not in_range(found):
+        raise ValueError(f"must be a number above 0, below 10^15, with at most {MAX_DECIMALS} decimal places")
+    return found
+
+
 class AuthorizeRequest(Input):
     """``POST /v1/customers/{id}/authorize``: may the customer use ``quantity`` of ``meter``
     now? A ``count`` meter's quantity is a number of events (a whole number); other meters'
@@ -67,7 +82,7 @@ class AuthorizeRequest(Input):
     properties of that event."""
 
     meter: Annotated[str, Field(min_length=1, max_length=64)]
-    quantity: Annotated[Decimal, Field(gt=0, lt=Decimal(10**15), allow_inf_nan=False, decimal_places=12)]
+    quantity: Annotated[Decimal, PlainValidator(_positive_quantity)]
     properties: Annotated[dict[str, Any], Field(max_length=100)] | None = None
 
 
