@@ -65,7 +65,7 @@ def _positive_quantity(value: object) -> Decimal:
     """A JSON number or a decimal string, above 0 and within ``billing.quantities``' bounds;
     never through binary float arithmetic (a float is read from its shortest repr)."""
     found = None
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
+    if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
         try:
             found = Decimal(str(value).strip())
         except InvalidOperation:
