@@ -12,6 +12,12 @@ nothing to the ledger (nothing is posted per event): the statement invoice of th
 the usage, is paid from the customer credit when it is finalized (``applied_balance``, a
 balanced entry like any invoice's), and releases the period's debits in the same write, so the
 balance is unchanged by the statement's usage and every ledger entry stays balanced.
+
+One balance per customer is one balance per currency: a customer has one currency (taken from
+its first subscription, payment or invoice item, and refused in any other), as its ledger does.
+Base fees, taxes and other lines of the statement are paid from the credit when it is
+finalized, like the usage; they may take the balance below zero (a fee is due whatever the
+balance), after which events are refused (``refuse``) until a top-up.
 """
 
 from __future__ import annotations
