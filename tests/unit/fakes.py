@@ -881,10 +881,10 @@ class MemoryPrepaid:
             if amount:
                 if debit.covered_required and amount > 0 and wallet.balance < amount:
                     raise Stale()
-                for boundary in (*decision.crossed, *decision.kept):
-                    inside = boundary.level <= wallet.balance <= boundary.level + amount - 1
-                    if inside != (boundary in decision.crossed):
-                        raise Stale()
+                if decision.crossed and wallet.balance != decision.before:
+                    raise Stale()
+                if any(b.level <= wallet.balance <= b.level + amount - 1 for b in decision.kept):
+                    raise Stale()
                 self.wallets[(scope, event.customer)] = Wallet(wallet.balance - amount, wallet.unbilled + amount)
             if debit.step:
                 self.running[(scope, debit.meter)] = debit.step.after

@@ -14,8 +14,9 @@ when the balance covers it; when it does not, the tenant's ``at_zero`` rule deci
 tenant's ``low_balance_threshold`` to below it: once per crossing (a top-up lifting the balance
 back over the threshold arms it again). Each notice is decided from the balance the debit
 started from, and the store writes the debit only while the balance is still on the same side
-of each boundary (``Boundary``): a debit that raced another one is read again and decided
-again, so a crossing is announced exactly once.
+of each boundary it does not cross (``Boundary``), and one that crosses a boundary only while
+the balance is still the one read (its notices name the balance after it): a debit that raced
+another one is read again and decided again, so a crossing is announced exactly once.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@
 One event is one ``TransactWriteItems``: the raw event in the usage table
 (``attribute_not_exists``: a duplicate fails here and debits nothing), the running state
 (``v = :v``), the balances item (``ADD`` of the debit, conditional on the balance still
-covering it under a refusing policy, and on its side of each boundary the decision read) and
-the outbox record of its notices.
+covering it under a refusing policy, on its side of each boundary it does not cross, and, when
+it crosses one, on the very balance the decision read, which its notices name) and the outbox
+record of its notices.
 """
 
 from __future__ import annotations
@@ -111,14 +112,14 @@ def _debit_update(scope: Scope, debit: Debit) -> dict[str, Any]:
     conditions = []
     if debit.covered_required and amount > 0:
         conditions.append("#b >= :amt")
-    for index, boundary in enumerate((*decision.crossed, *decision.kept)):
+    if decision.crossed:  # its notices name the balance after it: exactly the one read
+        conditions.append("#b = :before")
+        values[":before"] = decision.before
+    for index, boundary in enumerate(decision.kept):
         low, high = f":lo{index}", f":hi{index}"
         values[low], values[high] = boundary.level, boundary.level + amount - 1
-        inside = f"#b BETWEEN {low} AND {high}"
-        if boundary in decision.crossed:
-            conditions.append(inside)
-        else:  # no balance read as 0: it is not inside a boundary's range (levels are 1 or more)
-            conditions.append(f"(attribute_not_exists(#b) OR NOT ({inside}))")
+        # no balance reads as 0, inside no boundary's range (levels are 1 or more)
+        conditions.append(f"(attribute_not_exists(#b) OR NOT (#b BETWEEN {low} AND {high}))")
     update: dict[str, Any] = {
         "TableName": table.table_name(),
         "Key": table.encode(balances_key(scope, debit.event.customer)),
