@@ -318,3 +318,24 @@ def test_threads_debiting_one_balance_never_overdraw() -> None:
     for thread in threads:
         thread.join()
     assert len(accepted) == 100 and world.balance == 0
+
+
+def test_two_containers_with_stale_states_debit_exactly_and_refuse_only_on_the_store() -> None:
+    world = World()
+    world.store.top_up(SCOPE, world.customer, 100)
+    other = PrepaidCharging(  # a second container: its own cache of what it last saw, the same store
+        world.store, world.prepaid._directory, lambda scope: world.policy, world.ingest.prepare, world.clock
+    )
+    assert world.send("s-1", "secs", s=4)  # 20: this container saw 80, quantity 4
+    assert other.charge(SCOPE, world.ingest.prepare(SCOPE, schema.read_one(
+        {"transaction_id": "s-2", "customer": "ext-1", "code": "secs", "properties": {"s": 4}})))  # fmt: skip
+    world.store.top_up(SCOPE, world.customer, 5)  # 80 - 20 + 5 = 65, which neither container saw
+    assert world.send("s-3", "secs", s=4)  # its state is stale (quantity 4): read again, 2 x 5 + 2 x 2
+    assert world.balance == 65 - 14
+    assert other.charge(SCOPE, world.ingest.prepare(SCOPE, schema.read_one(
+        {"transaction_id": "s-4", "customer": "ext-1", "code": "calls"})))  # fmt: skip
+    # 51 - 10 = 41 in the store; this container saw 51: 30 more seconds cost 60, refused only once read
+    with pytest.raises(InsufficientBalance):
+        world.send("s-5", "secs", s=30)
+    assert world.send("s-6", "secs", s=20)  # 40 of 41
+    assert world.balance == 1 and world.store.wallet(SCOPE, world.customer).unbilled == 20 + 20 + 14 + 10 + 40

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from billing.cache import TtlCache
 from billing.catalog.charges import Charge
 from billing.clock import Clock, SystemClock
 from billing.customers import Customer
@@ -33,6 +34,8 @@ from billing.usage.schema import EventInput
 from billing.usage.stamping import Directory
 
 ATTEMPTS = 50
+STATE_TTL_S = 60.0
+"""How long a container decides a customer's next debit from the state it last saw (``_state``)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class PrepaidCharging:
     ):
         self._store, self._directory, self._policy_of, self._prepare = store, directory, policy_of, prepare
         self._clock = clock or SystemClock()
+        self._wallets: TtlCache[Wallet] = TtlCache(STATE_TTL_S)  # as last seen: see ``_state``
+        self._running: TtlCache[rating.Running] = TtlCache(STATE_TTL_S)
 
     # ------------------------------------------------------------------ ingestion
     def charges(self, scope: Scope, event: UsageEvent) -> bool:
@@ -115,11 +120,15 @@ class PrepaidCharging:
         charges, aggregation = self._charges(scope, event), event.aggregation
         meter = MeterPeriod(event.subscription, event.period_start, event.code)
         rated = bool(charges) and rating.rated_at_once(aggregation)
+        fresh = False
         for attempt in range(ATTEMPTS):
-            wallet, running = self._store.read(scope, customer.id, meter if rated else None)
+            wallet, running = self._state(scope, customer.id, meter if rated else None, fresh)
             step = rating.step(charges, aggregation, running, event.value) if rated else None
             decision = decide(policy, wallet.balance, step.amount if step else 0)
             if not decision.allowed:
+                if not fresh:  # refused only on what the store holds now
+                    fresh = True
+                    continue
                 if self._store.stored(scope, event.transaction_id):
                     return False
                 raise InsufficientBalance(
@@ -131,11 +140,15 @@ class PrepaidCharging:
             debit = Debit(event, meter, step, decision, policy.at_zero == "refuse", notices)
             try:
                 self._store.debit(scope, debit)
-                return True
             except AlreadyStored:
                 return False
             except Stale:
+                fresh = True
                 time.sleep(min(0.002 * attempt, 0.05) * random.random())
+                continue
+            after = Wallet(wallet.balance - debit.amount, wallet.unbilled + debit.amount)
+            self._remember(scope, customer.id, after, meter if step else None, step.after if step else running)
+            return True
         raise Conflict("The balance changed too often meanwhile; retry.", code="concurrent_update", retryable=True)
 
     # ------------------------------------------------------------------ authorize
@@ -182,6 +195,30 @@ class PrepaidCharging:
         return PrepaidBalance(customer.currency, self._store.wallet(scope, customer.id), self._policy_of(scope))
 
     # ------------------------------------------------------------------ helpers
+    def _state(
+        self, scope: Scope, customer: str, meter: MeterPeriod | None, fresh: bool
+    ) -> tuple[Wallet, rating.Running]:
+        """The wallet and running state a debit is decided from: as this container last wrote
+        or read them, else (or ``fresh``) read from the store. A decision on a state that is no
+        longer stored fails the debit's conditions (``Stale``) and is made again on a fresh read,
+        and a refusal is only ever made on one; so the cache saves the read of a customer's
+        next event, never decides alone."""
+        if not fresh:
+            wallet = self._wallets.get((scope, customer), lambda: None)
+            running = self._running.get((scope, meter), lambda: None) if meter else rating.Running()
+            if wallet is not None and running is not None:
+                return wallet, running
+        wallet, running = self._store.read(scope, customer, meter)
+        self._remember(scope, customer, wallet, meter, running)
+        return wallet, running
+
+    def _remember(
+        self, scope: Scope, customer: str, wallet: Wallet, meter: MeterPeriod | None, running: rating.Running
+    ) -> None:
+        self._wallets.get((scope, customer), lambda: wallet, fresh=True)
+        if meter:
+            self._running.get((scope, meter), lambda: running, fresh=True)
+
     def _customer(self, scope: Scope, ref: str, param: str) -> Customer:
         customer = self._directory.customer(scope, ref)
         if customer is None:
