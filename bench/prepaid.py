@@ -11,11 +11,11 @@ clients: first the postpaid customers', then the prepaid customers'.
 Figures:
 - ``postpaid_events_per_s``, ``prepaid_events_per_s``: events per second through the API.
 - ``ratio_to_postpaid``: prepaid / postpaid. A postpaid event is one PartiQL ``INSERT`` among 25
-  per request; a prepaid event is one strongly consistent ``BatchGetItem`` (the balance and the
-  meter's running state) and one ``TransactWriteItems`` of three items (the raw event, the
-  running state, the balance), each its own request to a server that serves one request at a
-  time, and a transaction costs DynamoDB two writes per item: the ratio is what exact,
-  overdraft-free real-time charging costs on this endpoint.
+  per request; a prepaid event is one ``TransactWriteItems`` of three items (the raw event, the
+  meter's running state, the balance) of its own, to a server that serves one request at a
+  time (the balance and running state are read only when the container's last view of them is
+  missing or stale), and a transaction costs DynamoDB two writes per item: the ratio is what
+  exact, overdraft-free real-time charging costs on this endpoint.
 - ``debit_drift``: the prepaid customers' debits as the balances hold them, less the price of
   their events rated as the statement rates them (must be 0).
 """
