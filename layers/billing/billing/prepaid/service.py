@@ -182,7 +182,7 @@ class PrepaidCharging:
         amount = 0
         if charges and rating.rated_at_once(meter.aggregation):
             amount = rating.step(charges, meter.aggregation, running, event.value * events, events).amount
-        allowed = decide(PrepaidPolicy("refuse"), wallet.balance, amount).allowed
+        allowed = decide(self._policy_of(scope), wallet.balance, amount).covered
         return Authorization(
             customer.id, meter.code, request.quantity, customer.currency, amount, wallet.balance, allowed
         )
