@@ -14,6 +14,11 @@ one), where a read of every event's key would cost, at DynamoDB's prices, a fift
 per event sent, and a request more per 100 events; the read pays off only above one resend
 in five. A client retrying a whole batch sends its ``Idempotency-Key``: the stored answer
 costs one write (the key's claim), not one per event.
+
+A prepaid customer's event is stored by the charging that debits it (``billing.prepaid``): one
+transaction per event creates the raw event where its key is free and debits the customer's
+balance with it, so a duplicate debits nothing; an event the balance does not cover under a
+refusing tenant is rejected (``insufficient_balance``) with nothing stored.
 """
 
 from __future__ import annotations
