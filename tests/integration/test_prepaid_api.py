@@ -197,3 +197,42 @@ def test_the_statement_bills_the_debited_usage_once_paid_from_the_balance(
     ledger = api.get(f"/v1/customers/{customer}/ledger", key).body
     for entry in ledger["entries"]:
         assert sum(p["debit"] for p in entry["postings"]) == sum(p["credit"] for p in entry["postings"])
+
+
+def test_a_low_balance_is_topped_up_from_the_saved_card(api: Api, key: str, stack: EmbeddedStack, served: str) -> None:
+    from tests.integration.standin_client import open_page, submit
+    from tests.integration.test_checkout_pages import forms_of, page, post_form, with_stripe
+
+    with_stripe(api, key, stack, None)
+    tariff(api, key, base_fee=1000)
+    clock = api.post("/v1/test_clocks", key, {"frozen_time": JAN, "name": "Top-ups"}).body["id"]
+    customer = prepaid_customer(api, key, 0, test_clock=clock, currency="USD")
+    assert api.post(f"/v1/test_clocks/{clock}/advance", key, {"to": "2026-01-01T02:00:00Z"}).status == 200
+    [january] = api.get(f"/v1/invoices?customer={customer}", key).body["data"]
+    link = api.post("/v1/checkout_sessions", key, {"invoice": january["id"]}).body
+    card = forms_of(page(api, link["url"]).raw.decode())["card"]
+    stand_in_page = post_form(api, card.action, {**card.fields, "save_card": "1"}).headers["Location"]
+    assert submit(stand_in_page, open_page(stand_in_page)[1]["pay"])[0] == 303
+    assert stack.plumbing is not None
+    stack.plumbing.drain()  # the invoice paid by card, the card saved
+    assert api.get(f"/v1/customers/{customer}", key).body["default_payment_method"]["last4"] == "4242"
+
+    settings = {"prepaid_low_balance_threshold": 500, "prepaid_auto_top_up": 2000}
+    assert api.patch("/v1/settings", key, settings).body["prepaid_auto_top_up"] == 2000
+    paid = {"customer": customer, "amount": 600, "currency": "USD", "channel": "cash_desk"}
+    assert api.post("/v1/payments", key, paid).status == 201
+    batch = [call(f"low-{n}", customer) for n in range(11)]  # 600 -> 490: below 500 at the 11th
+    assert api.post("/v1/events/batch", key, {"events": batch}).body["accepted"] == 11
+    assert prepaid(api, key, customer)["balance"] == 490
+    stack.plumbing.drain()  # CustomerBalanceLow -> bus -> charge queue -> the saved card charged
+    payments = api.get(f"/v1/payments?customer={customer}", key).body["data"]
+    [top_up] = [p for p in payments if p["off_session"]]
+    assert (top_up["status"], top_up["amount"], top_up["invoice"], top_up["credited"]) == (
+        "succeeded",
+        2000,
+        None,
+        2000,
+    )
+    assert prepaid(api, key, customer)["balance"] == 2490
+    stack.plumbing.drain()  # redelivered and the provider's webhook: nothing more
+    assert len([p for p in api.get(f"/v1/payments?customer={customer}", key).body["data"] if p["off_session"]]) == 1

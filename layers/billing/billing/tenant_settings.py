@@ -36,7 +36,10 @@ class TenantSettings(BaseModel):
       ``CustomerBalanceLow`` is emitted, once per crossing; None: no notice.
     - ``prepaid_at_zero``: a prepaid customer's event its balance does not cover is refused
       (``refuse``: 402, nothing stored) or accepted, the balance going below zero and
-      ``CustomerBalanceExhausted`` emitted as it reaches zero (``suspend``) (``billing.prepaid``)."""
+      ``CustomerBalanceExhausted`` emitted as it reaches zero (``suspend``) (``billing.prepaid``).
+    - ``prepaid_auto_top_up``: the amount (minor units of the customer's currency) a prepaid
+      customer's saved card is charged when its balance goes below the threshold
+      (``billing.payments.off_session``); None: no automatic top-up."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -50,6 +53,7 @@ class TenantSettings(BaseModel):
     underpayment_tolerance: int = 0
     prepaid_low_balance_threshold: int | None = None
     prepaid_at_zero: AtZero = "refuse"
+    prepaid_auto_top_up: int | None = None
 
     @property
     def grace(self) -> timedelta:
@@ -74,3 +78,4 @@ class SettingsUpdate(Input):
     underpayment_tolerance: Annotated[int, Field(ge=0, le=MAX_TOLERANCE)] = 0
     prepaid_low_balance_threshold: Annotated[int, Field(ge=1, le=10**15)] | None = None
     prepaid_at_zero: AtZero = "refuse"
+    prepaid_auto_top_up: Annotated[int, Field(ge=1, le=10**15)] | None = None

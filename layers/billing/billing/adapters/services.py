@@ -382,7 +382,7 @@ def off_session_charges() -> OffSessionCharges:
     customer_of = partial(find_customer, DynamoCustomerRepository())
     return OffSessionCharges(
         DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, provider_accounts(), biller().now,
-        payments().apply,
+        payments().apply, settings_of,
     )  # fmt: skip
 
 

@@ -67,6 +67,7 @@ def settings_to_item(scope: Scope, settings: TenantSettings) -> dict[str, Any]:
         "support_email": settings.support_email,
         "pp_low": settings.prepaid_low_balance_threshold,
         "pp_zero": settings.prepaid_at_zero,
+        "pp_auto": settings.prepaid_auto_top_up,
     }
 
 
@@ -86,6 +87,7 @@ def settings_from_item(item: dict[str, Any]) -> TenantSettings:
         support_email=item.get("support_email"),
         prepaid_low_balance_threshold=int(item["pp_low"]) if item.get("pp_low") is not None else None,
         prepaid_at_zero=item.get("pp_zero") or "refuse",
+        prepaid_auto_top_up=int(item["pp_auto"]) if item.get("pp_auto") is not None else None,
     )
 
 
