@@ -212,9 +212,15 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
     return Demo(tenant_id=tenant.id, api_key=issued.secret, created=True)
 
 
+PREPAID_TOP_UP = {"customer": "household-17", "amount": 20000, "currency": "EUR", "channel": "bank_transfer",
+                  "reference": "Top-up 0001"}  # fmt: skip
+"""The prepaid household's top-up (EUR 200.00), before its readings: each is debited at once."""
+
+
 def _usage(scope: Scope) -> None:
     """Some usage, so ``/usage`` shows totals at once: API calls and calls for Acme, a water
-    meter baseline (two days ago) and one reading for the household."""
+    meter baseline (two days ago) and one reading for the household (prepaid: topped up first)."""
+    services.payments().record(scope, PaymentCreate.model_validate(PREPAID_TOP_UP))
     events: list[dict[str, Any]] = [
         {"transaction_id": f"demo-req-{n}", "customer": "acme-001", "code": "api_calls"} for n in range(1200)
     ]

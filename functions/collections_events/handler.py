@@ -1,7 +1,9 @@
-"""Reinstatement: one SQS message = one domain event that can settle a debt (``InvoicePaid``,
-``InvoiceVoided``, ``CreditNoteIssued``; ``CollectionsEventsRule``). The customer it concerns is
-reinstated when it was suspended for debt and has nothing overdue left
-(``billing.collections.access``); an event delivered twice changes nothing the second time.
+"""Customer access: one SQS message = one domain event that can settle a debt or a prepaid
+balance (``InvoicePaid``, ``InvoiceVoided``, ``CreditNoteIssued``, ``CustomerCreditChanged``)
+or exhaust one (``CustomerBalanceExhausted``; ``CollectionsEventsRule``). The customer it
+concerns is reinstated when what it was suspended for is over, or suspended when its prepaid
+balance ran out (``billing.collections.access``); an event delivered twice changes nothing the
+second time.
 A message that fails is retried alone (partial batch failure), then kept in
 ``CollectionsEventDeadLetterQueue``."""
 
@@ -33,10 +35,16 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def review(record: SQSRecord) -> None:
     envelope = json.loads(record.body)["detail"]  # as EventBridge puts an event on a queue
     scope = Scope(envelope["tenant_id"], livemode=bool(envelope["livemode"]))
-    customer = envelope["data"]["object"]["customer"]
-    access = services.customer_access().review(scope, customer)
-    if access is not None:
-        logger.info("customer reinstated", tenant_id=scope.tenant_id, customer=customer, event=envelope["id"])
+    data = envelope["data"]
+    customer = data["customer"] if "customer" in data else data["object"]["customer"]
+    access = services.customer_access()
+    if envelope["type"] == "CustomerBalanceExhausted":
+        changed = access.exhausted(scope, customer)
+    else:
+        changed = access.review(scope, customer)
+    if changed is not None:
+        logger.info("customer access changed", tenant_id=scope.tenant_id, customer=customer, event=envelope["id"],
+                    allowed=changed.allowed)  # fmt: skip
 
 
 @logger.inject_lambda_context

@@ -1,5 +1,6 @@
-"""Invoice charge worker: one SQS message = one ``InvoiceFinalized`` event routed from the bus, or
-an ``InvoicePaymentRetried`` (a dunning step: the card is tried again, once per step);
+"""Invoice charge worker: one SQS message = one ``InvoiceFinalized`` event routed from the bus, an
+``InvoicePaymentRetried`` (a dunning step: the card is tried again, once per step), or a
+``CustomerBalanceLow`` (a prepaid customer's automatic top-up, ``OffSessionCharges.top_up``);
 the customer's saved card is charged off-session for what the invoice asks
 (``billing.payments.off_session``: once per invoice however often the event comes, nothing
 when there is no card or nothing due). A message that fails (the provider unreachable) is
@@ -22,7 +23,7 @@ from billing.settings import FunctionSettings, ResourceName
 
 
 class InvoiceChargeSettings(FunctionSettings):
-    billing_table: ResourceName  # invoices, customers, payments, provider accounts
+    billing_table: ResourceName  # invoices, customers, payments, provider accounts, tenant settings
     provider_credentials_key: ResourceName  # the KMS key that opens the tenants' provider credentials
 
 
@@ -33,6 +34,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def charge(record: SQSRecord) -> None:
+    if finalized_invoices.kind(record.body) == finalized_invoices.BALANCE_LOW:
+        top_up(record)
+        return
     finalized = finalized_invoices.parse(record.body)
     payment = services.off_session_charges().charge(finalized.scope, finalized.invoice_id, finalized.attempt)
     status = payment.status if payment else "none"
@@ -40,6 +44,16 @@ def charge(record: SQSRecord) -> None:
     logger.info("invoice charged" if payment else "nothing to charge", invoice=finalized.invoice_id,
                 tenant_id=finalized.scope.tenant_id, event=finalized.event_id,
                 payment=payment.id if payment else None, status=status)  # fmt: skip
+
+
+def top_up(record: SQSRecord) -> None:
+    low = finalized_invoices.parse_balance_low(record.body)
+    payment = services.off_session_charges().top_up(low.scope, low)
+    status = payment.status if payment else "none"
+    metrics.add_metric(name=f"AutoTopUps_{status}", unit=MetricUnit.Count, value=1)
+    logger.info("balance topped up" if payment else "no automatic top-up", customer=low.customer,
+                tenant_id=low.scope.tenant_id, event=low.event_id, payment=payment.id if payment else None,
+                status=status)  # fmt: skip
 
 
 @metrics.log_metrics

@@ -14,7 +14,7 @@ CORE = ROOT / "layers" / "billing" / "billing"
 LITERAL = re.compile(
     r'"([A-Z][A-Za-z]+(?:Created|Updated|Archived|Changed|Canceled|Scheduled|Paused|Resumed|Added|Removed|Requested'
     r"|Finalized|Voided|Issued|Renewed|Succeeded|Failed|Paid|Refunded|Reminder|Retried|Charged|Suspended|Reinstated"
-    r'|Notice|Uncollectible))"'
+    r'|Notice|Uncollectible|Low|Exhausted))"'
 )
 
 

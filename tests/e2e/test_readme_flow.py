@@ -198,7 +198,10 @@ def test_payments_walkthrough(running: Running) -> None:
 
 def test_the_demo_customer_paid_by_bank_transfer(running: Running) -> None:
     headers = bearer(running.demo_key)
-    [payment] = requests.get(f"{running.url}/v1/payments?provider=offline", headers=headers, timeout=10).json()["data"]
+    found = requests.get(f"{running.url}/v1/customers?external_id=clockwork-01", headers=headers, timeout=10).json()
+    olga = found["data"][0]["id"]  # the demo's prepaid household was topped up offline too
+    listed = requests.get(f"{running.url}/v1/payments?provider=offline&customer={olga}", headers=headers, timeout=10)
+    [payment] = listed.json()["data"]
     assert (payment["channel"], payment["credited"], payment["provider_reference"]) == (
         "bank_transfer", 2500, "SEPA-DEMO-1007")  # fmt: skip
     invoices = requests.get(f"{running.url}/v1/invoices?customer={payment['customer']}", headers=headers, timeout=10)

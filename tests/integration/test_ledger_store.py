@@ -52,3 +52,34 @@ def test_credit_that_was_never_there_cannot_be_used(stack: EmbeddedStack) -> Non
     with pytest.raises(Conflict):
         table.transact(store.post(scope, use_of(1, customer, "2026-03-01T00:00:00Z")), {})
     assert store.balances(scope, customer) == {} and store.journal(scope, customer) == []
+
+
+def test_the_prepaid_balance_follows_customer_credit_and_a_statement_releases_its_debits(
+    stack: EmbeddedStack,
+) -> None:
+    from billing.adapters.dynamodb.prepaid import wallet_of
+
+    scope, customer = Scope(new_id("ten"), False), new_id("cus")
+    table.transact(store.post(scope, credit_of(1000, customer, "2026-03-01T00:00:00Z")), {})
+    assert wallet_of(table.get(store.balances_key(scope, customer))).balance == 1000
+    period = store.period_attribute("sub_x", "2026-03-01T00:00:00Z")
+    debit = {  # what a prepaid event's debit adds (adapters/dynamodb/prepaid.py)
+        "Update": {
+            "TableName": table.table_name(),
+            "Key": table.encode(store.balances_key(scope, customer)),
+            "UpdateExpression": "ADD #b :neg, #u :amt, #p :amt",
+            "ExpressionAttributeNames": {"#b": store.PREPAID_BALANCE, "#u": store.PREPAID_UNBILLED, "#p": period},
+            "ExpressionAttributeValues": table.encode({":neg": -300, ":amt": 300}),
+        }
+    }
+    table.transact([debit], {})
+    item = table.get(store.balances_key(scope, customer))
+    assert (wallet_of(item).balance, wallet_of(item).unbilled) == (700, 300)
+    released = store.Release(period, 300)
+    statement = use_of(300, customer, "2026-04-01T00:00:00Z")  # the statement, paid from the credit
+    table.transact(store.post(scope, statement, released), {})
+    item = table.get(store.balances_key(scope, customer))
+    assert (wallet_of(item).balance, wallet_of(item).unbilled, period in (item or {})) == (700, 0, False)
+    assert ledger.credit_available(store.balances(scope, customer)) == 700
+    with pytest.raises(Conflict):  # released once: the period's debits are gone
+        table.transact(store.post(scope, use_of(1, customer, "2026-04-02T00:00:00Z"), released), {})

@@ -827,3 +827,68 @@ class MemoryDeliveryQueue:
 
     def send(self, refs: Any) -> None:
         self.sent.extend(refs)
+
+
+class MemoryPrepaid:
+    """The prepaid store: wallets and running states, the debit written at once with its event
+    (into ``events``, a ``MemoryUsageEvents``) under the adapter's conditions, checked under one
+    lock as DynamoDB checks a transaction. ``top_up`` plays a payment's credit."""
+
+    def __init__(self, events: MemoryUsageEvents) -> None:
+        from billing.prepaid.model import Wallet
+
+        self.events = events
+        self.wallets: dict[tuple[Scope, str], Wallet] = {}
+        self.running: dict[tuple, object] = {}
+        self.notices: list[DomainEvent] = []
+        self.debits = 0
+        self._lock = threading.Lock()
+
+    def top_up(self, scope: Scope, customer: str, amount: int) -> None:
+        from billing.prepaid.model import Wallet
+
+        with self._lock:
+            wallet = self.wallets.get((scope, customer), Wallet())
+            self.wallets[(scope, customer)] = Wallet(wallet.balance + amount, wallet.unbilled)
+
+    def read(self, scope: Scope, customer: str, meter):
+        from billing.prepaid.model import Wallet
+        from billing.prepaid.rating import Running
+
+        with self._lock:
+            running = self.running.get((scope, meter), Running()) if meter else Running()
+            return self.wallets.get((scope, customer), Wallet()), running
+
+    def wallet(self, scope: Scope, customer: str):
+        return self.read(scope, customer, None)[0]
+
+    def stored(self, scope: Scope, transaction_id: str) -> bool:
+        return bool(self.events.existing(scope, [transaction_id]))
+
+    def debit(self, scope: Scope, debit) -> None:
+        from billing.prepaid.model import Wallet
+        from billing.prepaid.rating import Running
+        from billing.prepaid.service import AlreadyStored, Stale
+
+        event = debit.event
+        with self._lock:
+            if (scope, event.transaction_id) in self.events.items:
+                raise AlreadyStored()
+            if debit.step and self.running.get((scope, debit.meter), Running()).version != debit.step.before.version:
+                raise Stale()
+            wallet = self.wallets.get((scope, event.customer), Wallet())
+            amount, decision = debit.amount, debit.decision
+            if amount:
+                if debit.covered_required and amount > 0 and wallet.balance < amount:
+                    raise Stale()
+                if decision.crossed and wallet.balance != decision.before:
+                    raise Stale()
+                if any(b.level <= wallet.balance <= b.level + amount - 1 for b in decision.kept):
+                    raise Stale()
+                self.wallets[(scope, event.customer)] = Wallet(wallet.balance - amount, wallet.unbilled + amount)
+            if debit.step:
+                self.running[(scope, debit.meter)] = debit.step.after
+            self.events.items[(scope, event.transaction_id)] = event
+            self.events.stream.append((str(len(self.events.stream) + 1000), scope, event))
+            self.notices.extend(debit.notices)
+            self.debits += 1

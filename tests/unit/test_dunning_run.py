@@ -245,15 +245,20 @@ def test_a_customer_is_reinstated_only_when_nothing_is_overdue_and_only_once() -
     def now(scope: Scope, clock: str | None) -> datetime:
         return datetime(2026, 4, 1, tzinfo=UTC)
 
-    access = CustomerAccess(Access(), lambda s, i: state["customer"], lambda s, i: state["open"], now)
+    access = CustomerAccess(Access(), lambda s, i: state["customer"], lambda s, i: state["open"], now,
+                            lambda s, c: state.get("balance"))  # fmt: skip
     assert access.review(SCOPE, "cus_1") is None  # still overdue
     state["open"] = [open_invoice().model_copy(update={"due_date": "2026-04-01T00:00:00Z"})]  # due today: not overdue
     reinstated = access.review(SCOPE, "cus_1")
     assert reinstated is not None and reinstated.allowed
     assert access.review(SCOPE, "cus_1") is None and state["writes"] == 1
-    other = replace(suspended, suspension=Suspension("balance_exhausted", AT))
-    state["customer"] = other
-    assert access.review(SCOPE, "cus_1") is None  # not dunning's suspension to lift
+    state["customer"] = replace(suspended, suspension=Suspension("balance_exhausted", AT))
+    state["balance"] = -5
+    assert access.review(SCOPE, "cus_1") is None  # a prepaid balance still at or below zero
+    state["balance"] = 100
+    assert access.review(SCOPE, "cus_1") is not None  # topped up
+    state["customer"] = replace(suspended, suspension=Suspension("by_hand", AT))
+    assert access.review(SCOPE, "cus_1") is None  # another kind of suspension: not ours to lift
 
 
 def test_an_invoice_paid_after_it_was_read_is_neither_fined_nor_its_customer_suspended() -> None:

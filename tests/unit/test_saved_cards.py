@@ -15,7 +15,7 @@ from billing.customers.model import SavedCard
 from billing.customers.service import find_customer
 from billing.errors import NotFound
 from billing.payments.model import Payment, PaymentCreate, Status
-from billing.payments.off_session import OffSessionCharges, charge_id
+from billing.payments.off_session import BalanceLow, OffSessionCharges, charge_id
 from billing.payments.providers import CARDS_ON_FILE, ProviderCharge, ProviderError, ProviderEvent, SavedCardCharge
 from billing.payments.saved_cards import SavedCards
 from billing.payments.service import Payments
@@ -68,7 +68,7 @@ class Cards:
                                  cards=self.saved)  # fmt: skip
         self.shop.payments = self.payments
         self.charges = OffSessionCharges(w.payments_repo, w.invoices_repo, customer_of, accounts, w.biller.now,
-                                         self.payments.apply)  # fmt: skip
+                                         self.payments.apply, lambda scope: w.settings)  # fmt: skip
 
     def customer(self) -> Any:
         return self.shop.w.customer_repo.get(SCOPE, self.shop.customer)
@@ -350,3 +350,61 @@ def test_a_charge_never_attached_is_found_by_its_metadata_when_stripe_reports_it
     assert cards.charges.charge(SCOPE, cards.shop.invoice.id) is None and len(cards.card.charges) == 1
     other = replace(webhook, payment="pay_someone_else", payment_reference="pi_9")
     assert cards.payments.apply(SCOPE, "stripe", other) is None  # no such payment of ours
+
+
+# ------------------------------------------------------------------ automatic top-ups
+
+
+def low_balance(cards: Cards, event_id: str = "evt_low_1") -> BalanceLow:
+    return BalanceLow(SCOPE, cards.shop.customer, event_id, MARCH)
+
+
+def prepaid(cards: Cards, top_up: int | None = 5000) -> None:
+    """The shop's customer made prepaid, with a card, and the tenant's automatic top-up."""
+    cards.with_card()
+    customer = cards.customer()
+    cards.shop.w.customer_repo.rows[(SCOPE, customer.id)] = replace(customer, billing_mode="prepaid")
+    cards.shop.w.settings = cards.shop.w.settings.model_copy(update={"prepaid_auto_top_up": top_up})
+
+
+def test_a_low_balance_tops_up_the_saved_card_once_per_crossing(cards: Cards) -> None:
+    prepaid(cards)
+    payment = cards.charges.top_up(SCOPE, low_balance(cards))
+    assert payment is not None
+    assert (payment.status, payment.off_session, payment.amount, payment.currency, payment.invoice) == (
+        "pending", True, 5000, "USD", None)  # fmt: skip
+    assert cards.charges.top_up(SCOPE, low_balance(cards)) == payment  # the event delivered again
+    (sent,) = cards.card.charges
+    assert (sent.amount, sent.payment_method, sent.idempotency_key) == (5000, "pm_1", f"off_session-{payment.id}")
+    settled = cards.payments.apply(SCOPE, "stripe", cards.card.report("pi_1", "succeeded", 5000))
+    assert settled is not None and (settled.status, settled.credited) == ("succeeded", 5000)  # all of it credit
+    second = cards.charges.top_up(SCOPE, low_balance(cards, "evt_low_2"))  # the next crossing: a new payment
+    assert second is not None and second.id != payment.id and len(cards.card.charges) == 2
+
+
+def test_no_automatic_top_up_without_an_amount_a_card_or_a_prepaid_customer(cards: Cards) -> None:
+    prepaid(cards, top_up=None)
+    assert cards.charges.top_up(SCOPE, low_balance(cards)) is None
+    prepaid(cards)
+    customer = cards.customer()
+    cards.shop.w.customer_repo.rows[(SCOPE, customer.id)] = replace(customer, billing_mode="postpaid")
+    assert cards.charges.top_up(SCOPE, low_balance(cards)) is None
+    cards.shop.w.customer_repo.rows[(SCOPE, customer.id)] = replace(customer, default_payment_method=None)
+    assert cards.charges.top_up(SCOPE, low_balance(cards)) is None
+    assert cards.card.charges == []
+
+
+def test_the_low_balance_event_routed_to_the_queue_names_the_customer() -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from billing.adapters import finalized_invoices
+    from billing.scope import Scope
+
+    envelope = {"id": "evt_9", "type": "CustomerBalanceLow", "tenant_id": "ten_a", "livemode": False,
+                "occurred_at": "2026-03-01T00:00:00Z",
+                "data": {"customer": "cus_1", "currency": "USD", "balance": 40, "threshold": 50}}  # fmt: skip
+    routed = json.dumps({"detail-type": "CustomerBalanceLow", "source": "billing.platform", "detail": envelope})
+    assert finalized_invoices.kind(routed) == finalized_invoices.BALANCE_LOW
+    assert finalized_invoices.parse_balance_low(routed) == BalanceLow(
+        Scope("ten_a", livemode=False), "cus_1", "evt_9", datetime(2026, 3, 1, tzinfo=UTC))  # fmt: skip

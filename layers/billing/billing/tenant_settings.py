@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from billing.prepaid.policy import AtZero, PrepaidPolicy
 from billing.validation import Input
 
 MAX_GRACE_S = 30 * 24 * 3600
@@ -45,7 +46,15 @@ class TenantSettings(BaseModel):
       business name, with ``support_email`` as its Reply-To: a tenant never picks the sending
       address (SES would let it send as any identity the platform's account verified).
     - ``sms_sender_id``: the alphanumeric sender id SMS show where carriers allow one (null:
-      the carrier's number)."""
+      the carrier's number).
+    - ``prepaid_low_balance_threshold``: a prepaid customer's balance (minor units) below which
+      ``CustomerBalanceLow`` is emitted, once per crossing; None: no notice.
+    - ``prepaid_at_zero``: a prepaid customer's event its balance does not cover is refused
+      (``refuse``: 402, nothing stored) or accepted, the balance going below zero and
+      ``CustomerBalanceExhausted`` emitted as it reaches zero (``suspend``) (``billing.prepaid``).
+    - ``prepaid_auto_top_up``: the amount (minor units of the customer's currency) a prepaid
+      customer's saved card is charged when its balance goes below the threshold
+      (``billing.payments.off_session``); None: no automatic top-up."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -58,10 +67,17 @@ class TenantSettings(BaseModel):
     support_email: str | None = None
     underpayment_tolerance: int = 0
     sms_sender_id: str | None = None
+    prepaid_low_balance_threshold: int | None = None
+    prepaid_at_zero: AtZero = "refuse"
+    prepaid_auto_top_up: int | None = None
 
     @property
     def grace(self) -> timedelta:
         return timedelta(seconds=self.grace_period)
+
+    @property
+    def prepaid(self) -> PrepaidPolicy:
+        return PrepaidPolicy(self.prepaid_at_zero, self.prepaid_low_balance_threshold)
 
     def to_public(self, livemode: bool) -> dict[str, Any]:
         return {"object": "settings", "livemode": livemode, **self.model_dump()}
@@ -77,3 +93,6 @@ class SettingsUpdate(Input):
     support_email: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     underpayment_tolerance: Annotated[int, Field(ge=0, le=MAX_TOLERANCE)] = 0
     sms_sender_id: SenderId | None = None
+    prepaid_low_balance_threshold: Annotated[int, Field(ge=1, le=10**15)] | None = None
+    prepaid_at_zero: AtZero = "refuse"
+    prepaid_auto_top_up: Annotated[int, Field(ge=1, le=10**15)] | None = None

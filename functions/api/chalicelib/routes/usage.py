@@ -1,4 +1,5 @@
-"""``/v1/events``, ``/v1/meter_readings``, ``/v1/customers/{id}/usage``: usage in and out. Events
+"""``/v1/events``, ``/v1/meter_readings``, ``/v1/customers/{id}/usage``: usage in and out;
+``/v1/customers/{id}/authorize``: may a prepaid customer use this much now. Events
 are read against the usage event contract (``billing.usage.schema``), each event of a batch on
 its own. The views import the domain when first called, as the services load."""
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.adapters.services import meter_readings, usage, usage_ingest
+from billing.adapters.services import meter_readings, prepaid, usage, usage_ingest
 from chalicelib.http import Call, route
 
 EVENTS_QUERY = frozenset({"customer", "code", "from", "to", "limit", "starting_after"})
@@ -51,3 +52,11 @@ def send_meter_reading(call: Call) -> tuple[int, JSON]:
 
     submitted = meter_readings().submit(call.scope, call.body(ReadingInput, exact=True))
     return (200 if submitted.status == "duplicate" else 201), submitted.to_public()
+
+
+@route("/v1/customers/{customer_id}/authorize", methods=("POST",))
+def authorize_usage(call: Call) -> JSON:
+    from billing.prepaid.model import AuthorizeRequest
+
+    request = call.body(AuthorizeRequest, exact=True)
+    return prepaid().authorize(call.scope, call.params["customer_id"], request).to_public()

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from billing.payments.saved_cards import SavedCards
     from billing.payments.service import Payments
     from billing.payments.webhooks import WebhookIntake
+    from billing.prepaid.service import PrepaidCharging
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
     from billing.testclocks import Advance, TestClock, TestClocks
@@ -64,9 +65,11 @@ if TYPE_CHECKING:
     from billing.usage.dead_letters import DeadLetters
     from billing.usage.failed_batches import FailedBatches
     from billing.usage.ingest import UsageIngest
-    from billing.usage.model import BilledPeriod
+    from billing.usage.model import BilledPeriod, UsageEvent
     from billing.usage.readings import MeterReadings
+    from billing.usage.schema import EventInput
     from billing.usage.service import UsageService
+    from billing.usage.stamping import Directory
     from billing.webhooks_out.addresses import AddressPolicy
     from billing.webhooks_out.delivery import Deliverer
     from billing.webhooks_out.fanout import Fanout
@@ -139,11 +142,11 @@ def migrations() -> PlanMigrations:
 
 
 @lru_cache(maxsize=1)
-def usage_ingest() -> UsageIngest:
+def usage_directory() -> Directory:
+    """Where ingestion and prepaid charging look customers, subscriptions and the catalog up
+    (one cache for both)."""
     from billing.adapters.dynamodb.customers import DynamoCustomerRepository
     from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
-    from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
-    from billing.usage.ingest import UsageIngest
     from billing.usage.stamping import Directory
 
     def billed(scope: Scope, subscription_id: str) -> list[BilledPeriod]:
@@ -153,12 +156,29 @@ def usage_ingest() -> UsageIngest:
 
         return billed_periods(DynamoInvoiceRepository().of_subscription(scope, subscription_id))
 
-    directory = Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog_lookups(), billed)
+    return Directory(DynamoCustomerRepository(), DynamoSubscriptionRepository(), catalog_lookups(), billed)
+
+
+@lru_cache(maxsize=1)
+def usage_ingest() -> UsageIngest:
+    from billing.adapters.dynamodb.usage_events import DynamoUsageEventStore
+    from billing.usage.ingest import UsageIngest
 
     def grace(scope: Scope) -> timedelta:
         return settings_of(scope).grace
 
-    return UsageIngest(DynamoUsageEventStore(), directory, grace, times=test_clocks())
+    return UsageIngest(DynamoUsageEventStore(), usage_directory(), grace, times=test_clocks(), charging=prepaid())
+
+
+@lru_cache(maxsize=1)
+def prepaid() -> PrepaidCharging:
+    from billing.adapters.dynamodb.prepaid import DynamoPrepaidStore
+    from billing.prepaid.service import PrepaidCharging
+
+    def prepare(scope: Scope, event: EventInput) -> UsageEvent:
+        return usage_ingest().prepare(scope, event)
+
+    return PrepaidCharging(DynamoPrepaidStore(), usage_directory(), lambda scope: settings_of(scope).prepaid, prepare)
 
 
 tenant_settings: TtlCache[TenantSettings] = TtlCache(LOOKUP_TTL_S)
@@ -325,8 +345,12 @@ def customer_access() -> CustomerAccess:
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
     from billing.collections.access import CustomerAccess
 
+    def prepaid_balance(scope: Scope, customer: Customer) -> int | None:
+        balance = prepaid().balance(scope, customer)
+        return balance.wallet.balance if balance else None
+
     repo = DynamoCustomerRepository()
-    return CustomerAccess(repo, repo.get, DynamoInvoiceRepository().unsettled_of, biller().now)
+    return CustomerAccess(repo, repo.get, DynamoInvoiceRepository().unsettled_of, biller().now, prepaid_balance)
 
 
 @lru_cache(maxsize=1)
@@ -388,6 +412,7 @@ def payments() -> Payments:
     return Payments(
         DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, ledger.balances, biller().now,
         providers=provider_accounts(), settings=settings_of, cards=saved_cards(), credit_notes=credit_notes(),
+        prepaid=prepaid().balance,
     )  # fmt: skip
 
 
@@ -410,7 +435,7 @@ def off_session_charges() -> OffSessionCharges:
     customer_of = partial(find_customer, DynamoCustomerRepository())
     return OffSessionCharges(
         DynamoPaymentRepository(), DynamoInvoiceRepository(), customer_of, provider_accounts(), biller().now,
-        payments().apply,
+        payments().apply, settings_of,
     )  # fmt: skip
 
 

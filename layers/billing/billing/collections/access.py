@@ -8,11 +8,16 @@ can settle a debt (``functions/collections_events``: ``InvoicePaid``, ``InvoiceV
 ``CreditNoteIssued``, through a queue with retries and a dead-letter queue). Reviewing twice
 changes nothing: only a suspended customer is reinstated, in a write conditional on the
 customer's version.
+
+A prepaid customer whose balance ran out under ``prepaid_at_zero: suspend`` is suspended
+(``balance_exhausted``) from ``CustomerBalanceExhausted``, and reinstated once a top-up lifts
+its balance above zero (``CustomerCreditChanged``, a payment's credit).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -25,6 +30,7 @@ from billing.invoicing.model import Invoice
 from billing.scope import Scope
 
 DEBT = "suspended_for_debt"
+EXHAUSTED = "balance_exhausted"
 
 
 class AccessStore(Protocol):
@@ -42,9 +48,12 @@ class CustomerAccess:
         customer_of: Callable[[Scope, str], Customer | None],
         unsettled: Callable[[Scope, str], Sequence[Invoice]],
         now: Callable[[Scope, str | None], datetime],
+        prepaid_balance: Callable[[Scope, Customer], int | None],
     ):
-        """``unsettled``: a customer's open and written-off invoices."""
+        """``unsettled``: a customer's open and written-off invoices; ``prepaid_balance``: a
+        prepaid customer's spendable balance (None for a postpaid one)."""
         self._store, self._customer_of, self._open, self._now = store, customer_of, unsettled, now
+        self._balance = prepaid_balance
 
     def of(self, scope: Scope, customer_id: str) -> Access:
         customer = self._customer_of(scope, customer_id)
@@ -52,17 +61,38 @@ class CustomerAccess:
             raise NotFound(f"No such customer: '{customer_id}'", param="id")
         return customer.access
 
+    def exhausted(self, scope: Scope, customer_id: str) -> Access | None:
+        """Suspend a prepaid customer whose balance ran out (``CustomerBalanceExhausted``, under
+        the tenant's ``prepaid_at_zero: suspend``), if it still has nothing left and is not
+        suspended already; its new access, or None when nothing changed."""
+        for _ in range(3):
+            customer = self._customer_of(scope, customer_id)
+            if customer is None or customer.status == "archived" or customer.suspension is not None:
+                return None
+            balance = self._balance(scope, customer)
+            if balance is None or balance > 0:
+                return None  # topped up meanwhile
+            now = self._now(scope, customer.test_clock)
+            suspension = Suspension(EXHAUSTED, now)
+            access = replace(customer, suspension=suspension).access
+            event = DomainEvent("CustomerSuspended", scope, now, {"object": access.to_public(), "invoice": None})
+            try:
+                self._store.set_suspension(scope, customer, suspension, [event])
+                return access
+            except Conflict:
+                continue
+        return None
+
     def review(self, scope: Scope, customer_id: str) -> Access | None:
-        """Reinstate a customer suspended for debt that has nothing overdue any more; its new
-        access, or None when nothing changed."""
+        """Reinstate a customer suspended for debt that has nothing overdue any more, or for its
+        prepaid balance once it is above zero again; its new access, or None when nothing
+        changed."""
         for _ in range(3):
             customer = self._customer_of(scope, customer_id)
             if customer is None or customer.status == "archived" or customer.suspension is None:
                 return None
-            if customer.suspension.reason != DEBT:
-                return None
             now = self._now(scope, customer.test_clock)
-            if any(overdue(invoice, now) for invoice in self._open(scope, customer.id)):
+            if not self._settled(scope, customer, now):
                 return None
             reinstated = Access(customer.id, True, None, now)
             event = DomainEvent("CustomerReinstated", scope, now, {"object": reinstated.to_public()})
@@ -72,6 +102,16 @@ class CustomerAccess:
             except Conflict:
                 continue  # the customer changed meanwhile: look again
         return None
+
+    def _settled(self, scope: Scope, customer: Customer, now: datetime) -> bool:
+        """Whether what the customer is suspended for is over."""
+        assert customer.suspension is not None
+        if customer.suspension.reason == EXHAUSTED:
+            balance = self._balance(scope, customer)
+            return balance is None or balance > 0
+        if customer.suspension.reason == DEBT:
+            return not any(overdue(invoice, now) for invoice in self._open(scope, customer.id))
+        return False  # a suspension of another kind is lifted by whoever made it
 
 
 def overdue(invoice: Invoice, now: datetime) -> bool:

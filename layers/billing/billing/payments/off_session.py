@@ -1,5 +1,8 @@
 """Charging a customer's saved card when an invoice is finalized (off-session: without the
-customer on a page).
+customer on a page), and when a prepaid customer's balance goes low (``top_up``: the tenant's
+``prepaid_auto_top_up``, routed from ``CustomerBalanceLow`` by ``PrepaidTopUpRule`` to the same
+queue; the rules below hold for it as for an invoice, its payment being for no invoice: all of
+it customer credit, which raises the prepaid balance).
 
 ``InvoiceFinalized`` is routed from the bus to a queue (``InvoiceChargeRule`` ->
 ``InvoiceChargeQueue`` -> ``functions/invoice_charges``), which calls ``charge`` with the
@@ -44,6 +47,7 @@ invoice's id. The rules:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -58,6 +62,19 @@ from billing.payments.model import Payment, payment_event
 from billing.payments.providers import CARDS_ON_FILE, ProviderEvent, SavedCardCharge
 from billing.payments.providers.base import Credentials, ProviderCharge, ProviderError
 from billing.scope import Scope
+from billing.tenant_settings import TenantSettings
+
+
+@dataclass(frozen=True)
+class BalanceLow:
+    """A ``CustomerBalanceLow`` event, as the charge queue receives it: whose balance, and the
+    event's id and time (an auto top-up's payment is derived from them)."""
+
+    scope: Scope
+    customer: str
+    event_id: str
+    occurred_at: datetime
+
 
 REFUSED_OUTRIGHT = frozenset({400, 401, 403, 404})
 """Provider answers that say the charge was refused before any money moved (a detached card, a
@@ -85,10 +102,13 @@ class OffSessionCharges:
         providers: EnabledProviders,
         now: Callable[[Scope, str | None], datetime],
         settle: Callable[[Scope, str, ProviderEvent], Payment | None],
+        settings: Callable[[Scope], TenantSettings] | None = None,
     ):
-        """``settle`` applies a provider's report to a payment (``Payments.apply``)."""
+        """``settle`` applies a provider's report to a payment (``Payments.apply``); ``settings``
+        gives the tenant's ``prepaid_auto_top_up``."""
         self._repo, self._invoices, self._customer_of = repo, invoices, customer_of
         self._providers, self._now, self._settle = providers, now, settle
+        self._settings = settings or (lambda scope: TenantSettings())
 
     def charge(self, scope: Scope, invoice_id: str, attempt: str | None = None) -> Payment | None:
         """Charge the saved card of the customer of the finalized invoice ``invoice_id``: its
@@ -101,17 +121,59 @@ class OffSessionCharges:
         card = customer.default_payment_method if customer else None
         if customer is None or card is None or card.provider not in CARDS_ON_FILE:
             return None
+
+        def draft(now: str) -> Payment:
+            return Payment(
+                id=charge_id(invoice, attempt), livemode=scope.livemode, customer=customer.id, invoice=invoice.id,
+                provider=card.provider, method="card", channel="card", amount=invoice.amount_due,
+                currency=invoice.currency, status="pending", off_session=True, description=f"Invoice {invoice.number}",
+                created_at=now,
+            )  # fmt: skip
+
         if attempt is not None:  # a retry waits while the first charge is still in flight
             first = self._repo.get(scope, charge_id(invoice))
             if first is not None and first.status == "pending":
                 return first
-        earlier = self._repo.get(scope, charge_id(invoice, attempt))
+        return self._off_session(scope, customer, card, charge_id(invoice, attempt), draft)
+
+    def top_up(self, scope: Scope, low: BalanceLow) -> Payment | None:
+        """Auto top-up: the prepaid customer whose balance went below its tenant's
+        ``prepaid_low_balance_threshold`` (``CustomerBalanceLow``) has its saved card charged the
+        tenant's ``prepaid_auto_top_up``, once per crossing (the payment's id is derived from the
+        event's) and as an invoice's charge is (pending, then settled); received, it is customer
+        credit and raises the prepaid balance (``billing.prepaid``). Nothing without an amount, a
+        card or an enabled account, nor for a customer that is no longer prepaid."""
+        amount = self._settings(scope).prepaid_auto_top_up
+        customer = self._customer_of(scope, low.customer)
+        card = customer.default_payment_method if customer else None
+        if not amount or customer is None or customer.billing_mode != "prepaid" or not customer.currency:
+            return None
+        if card is None or card.provider not in CARDS_ON_FILE:
+            return None
+        payment_id = derived_id("pay", int(low.occurred_at.timestamp() * 1000), f"top_up:{low.event_id}")
+        currency = customer.currency
+
+        def draft(now: str) -> Payment:
+            return Payment(
+                id=payment_id, livemode=scope.livemode, customer=customer.id, invoice=None, provider=card.provider,
+                method="card", channel="card", amount=amount, currency=currency, status="pending", off_session=True,
+                description="Prepaid balance top-up", created_at=now,
+            )  # fmt: skip
+
+        return self._off_session(scope, customer, card, payment_id, draft)
+
+    def _off_session(
+        self, scope: Scope, customer: Customer, card: SavedCard, payment_id: str, draft: Callable[[str], Payment]
+    ) -> Payment | None:
+        """Charge ``card`` for the payment ``payment_id`` (``draft`` at the customer's time when it
+        is not written yet): the rules of the module's docstring."""
+        earlier = self._repo.get(scope, payment_id)
         if earlier is not None and earlier.status != "pending":
             return earlier
         credentials = self._providers.credentials(scope, card.provider)
         if credentials is None:
             return earlier
-        payment = earlier or self._pending(scope, invoice, customer, card.provider, attempt)
+        payment = earlier or self._pending(scope, draft(to_wire(self._now(scope, customer.test_clock))))
         if payment.status != "pending":
             return payment
         reference = payment.provider_reference
@@ -124,17 +186,9 @@ class OffSessionCharges:
                                reference=reference, payment=payment.id)  # fmt: skip
         return self._settle(scope, payment.provider, report) or payment
 
-    def _pending(
-        self, scope: Scope, invoice: Invoice, customer: Customer, provider: str, attempt: str | None
-    ) -> Payment:
-        """The invoice's off-session payment, written ``pending`` for what is due now, before any
-        money moves: once (the other delivery's, if it wrote first)."""
-        now = to_wire(self._now(scope, customer.test_clock))
-        payment = Payment(
-            id=charge_id(invoice, attempt), livemode=scope.livemode, customer=customer.id, invoice=invoice.id,
-            provider=provider, method="card", channel="card", amount=invoice.amount_due, currency=invoice.currency,
-            status="pending", off_session=True, description=f"Invoice {invoice.number}", created_at=now,
-        )  # fmt: skip
+    def _pending(self, scope: Scope, payment: Payment) -> Payment:
+        """The off-session payment, written ``pending`` before any money moves: once (the other
+        delivery's, if it wrote first)."""
         try:
             self._repo.record(scope, payment, [], [], [])
         except Conflict:  # the same event delivered twice at once: the other delivery wrote it

@@ -34,6 +34,7 @@ from billing.payments.providers import ProviderEvent
 from billing.payments.refunds import RefundCreate, RefundCreditNotes, Refunds
 from billing.payments.reports import Reports
 from billing.payments.saved_cards import SavedCards
+from billing.prepaid.model import PrepaidBalance
 from billing.scope import Scope
 from billing.tenant_settings import TenantSettings
 
@@ -81,13 +82,15 @@ class SupplierBalance:
 @dataclass(frozen=True)
 class Balance:
     """What a customer owes and holds: ``receivable`` and ``customer_credit`` from the ledger,
-    and what is still due per supplier from its open invoices."""
+    and what is still due per supplier from its open invoices; a prepaid customer's real-time
+    ``prepaid`` balance (None for a postpaid one)."""
 
     customer: str
     currency: str | None
     receivable: int
     customer_credit: int
     suppliers: list[SupplierBalance]
+    prepaid: PrepaidBalance | None = None
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -97,6 +100,7 @@ class Balance:
             "receivable": self.receivable,
             "customer_credit": self.customer_credit,
             "suppliers": [{"supplier": s.supplier, "receivable": s.receivable} for s in self.suppliers],
+            "prepaid": self.prepaid.to_public() if self.prepaid else None,
         }
 
 
@@ -113,12 +117,15 @@ class Payments:
         settings: Callable[[Scope], TenantSettings] | None = None,
         cards: SavedCards | None = None,
         credit_notes: RefundCreditNotes | None = None,
+        prepaid: Callable[[Scope, Customer], PrepaidBalance | None] | None = None,
     ):
         """``customer_of`` finds a customer by id or by the tenant's external id
         (``billing.customers.service.find_customer``), as usage events and the ledger do.
         ``providers`` gives the credentials ``apply`` asks a provider with; ``settings`` the
         tenant's ``underpayment_tolerance``; ``cards`` keeps the cards customers ask to save;
-        ``credit_notes`` issues a refund's credit notes."""
+        ``credit_notes`` issues a refund's credit notes; ``prepaid`` a prepaid customer's
+        real-time balance (``billing.prepaid``)."""
+        self._prepaid = prepaid
         self._repo, self._invoices, self._customer_of = repo, invoices, customer_of
         self._balances_of, self._now = balances_of, now
         self._reports = Reports(
@@ -223,4 +230,5 @@ class Payments:
             receivable=balances.get(ledger.RECEIVABLE, 0),
             customer_credit=ledger.credit_available(balances),
             suppliers=[SupplierBalance(None if key == OWN else key, amount) for key, amount in sorted(due.items())],
+            prepaid=self._prepaid(scope, customer) if self._prepaid else None,
         )

@@ -160,7 +160,8 @@ class DynamoInvoiceRepository:
             done = build(ledger.balances_of(found[0]), sequence)
             written[:] = [done.invoice]
             recorded = outbox.put_events([*events, *done.events])
-            return [*with_, table.put(to_item(scope, done.invoice), _NEW), *ledger.post(scope, done.journal), *recorded]
+            posted = ledger.post(scope, done.journal, ledger.release_of(found[0], done.invoice))
+            return [*with_, table.put(to_item(scope, done.invoice), _NEW), *posted, *recorded]
 
         numbering.take(_counter_key(scope), write, conflicts or {}, [ledger.balances_key(scope, customer)])
         return written[0]
@@ -211,7 +212,8 @@ class DynamoInvoiceRepository:
             done = build(ledger.balances_of(found[0]), sequence)
             written[:] = [done.invoice]
             final = table.put(to_item(scope, done.invoice), "revision = :r", {":r": draft.revision})
-            return [final, *ledger.post(scope, done.journal), *outbox.put_events(done.events)]
+            posted = ledger.post(scope, done.journal, ledger.release_of(found[0], done.invoice))
+            return [final, *posted, *outbox.put_events(done.events)]
 
         numbering.take(_counter_key(scope), write, {0: _changed()}, [ledger.balances_key(scope, draft.customer)])
         return written[0]

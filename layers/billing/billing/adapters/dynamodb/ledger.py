@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from billing import ledger
 from billing.adapters.dynamodb import table
 from billing.ledger import JournalEntry, Posting, StoredEntry
 from billing.scope import Scope
+
+if TYPE_CHECKING:
+    from billing.invoicing.model import Invoice
 
 _PREFIX = "acct:"
 
@@ -72,32 +76,80 @@ def from_item(item: Mapping[str, Any]) -> JournalEntry:
     )
 
 
-def post(scope: Scope, entry: JournalEntry) -> list[dict[str, Any]]:
+PREPAID_BALANCE = "pp_bal"
+"""A prepaid customer's spendable balance: customer credit less unbilled debits
+(``billing.prepaid``). Every update that moves customer credit moves it the other way."""
+PREPAID_UNBILLED = "pp_unb"
+PREPAID_PERIOD = "ppd:"
+
+
+def period_attribute(subscription: str, period_start: str) -> str:
+    """The balances item's attribute holding one subscription period's unbilled prepaid debits."""
+    return f"{PREPAID_PERIOD}{subscription}#{period_start}"
+
+
+@dataclass(frozen=True)
+class Release:
+    """A finalized statement's release of its period's prepaid debits: the balances item's
+    attribute holding them (removed) and their ``amount`` (given back to the spendable balance,
+    which the statement's applied credit takes again)."""
+
+    attribute: str
+    amount: int
+
+
+def release_of(balances_item: Mapping[str, Any] | None, invoice: Invoice) -> Release | None:
+    """What finalizing ``invoice`` releases: the unbilled prepaid debits of the subscription
+    period its usage lines bill (its usage basis), as the balances item holds them; None
+    without any (a postpaid customer's invoice, an invoice without usage)."""
+    if not balances_item or not invoice.subscription or invoice.usage is None:
+        return None
+    attribute = period_attribute(invoice.subscription, invoice.usage.period_start)
+    amount = balances_item.get(attribute)
+    return Release(attribute, int(amount)) if amount is not None else None
+
+
+def post(scope: Scope, entry: JournalEntry, release: Release | None = None) -> list[dict[str, Any]]:
     """The transaction operations that write ``entry`` and add it to the customer's balances."""
-    return post_all(scope, [entry])
+    return post_all(scope, [entry], release)
 
 
-def post_all(scope: Scope, entries: Sequence[JournalEntry]) -> list[dict[str, Any]]:
+def post_all(scope: Scope, entries: Sequence[JournalEntry], release: Release | None = None) -> list[dict[str, Any]]:
     """The operations that write ``entries`` (one customer's) and add them to its balances in
-    one update: a transaction may touch the balances item only once."""
+    one update: a transaction may touch the balances item only once. A change of customer
+    credit moves the prepaid balance with it; a ``release`` (a prepaid statement finalized)
+    gives its period's debits back, on the condition that they are still what was read."""
     operations = [table.put(to_item(scope, entry), "attribute_not_exists(PK)") for entry in entries]
-    deltas = {account: delta for account, delta in ledger.balances(entries).items() if delta}
-    if not deltas:
+    deltas = {_PREFIX + account: delta for account, delta in ledger.balances(entries).items() if delta}
+    credit = deltas.get(_PREFIX + ledger.CUSTOMER_CREDIT, 0)
+    if credit:
+        deltas[PREPAID_BALANCE] = -credit
+    if release:
+        deltas[PREPAID_BALANCE] = deltas.get(PREPAID_BALANCE, 0) + release.amount
+        deltas[PREPAID_UNBILLED] = -release.amount
+    if not deltas and not release:
         return operations
-    names = {f"#a{i}": _PREFIX + account for i, account in enumerate(deltas)}
+    names = {f"#a{i}": name for i, name in enumerate(deltas)}
     values: dict[str, Any] = {f":v{i}": delta for i, delta in enumerate(deltas.values())}
+    expression = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(deltas)))
+    conditions = []
+    if credit > 0:  # credit used: it must still be there (the balance is a credit: negative)
+        index = list(deltas).index(_PREFIX + ledger.CUSTOMER_CREDIT)
+        conditions.append(f"#a{index} <= :limit")
+        values[":limit"] = -credit
+    if release:
+        names["#rel"], values[":rel"] = release.attribute, release.amount
+        expression += " REMOVE #rel"
+        conditions.append("#rel = :rel")
     update: dict[str, Any] = {
         "TableName": table.table_name(),
         "Key": table.encode(balances_key(scope, entries[0].customer)),
-        "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(deltas))),
+        "UpdateExpression": expression,
         "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": table.encode(values),
     }
-    taken = deltas.get(ledger.CUSTOMER_CREDIT, 0)
-    if taken > 0:  # credit used: it must still be there (the balance is a credit: negative)
-        index = list(deltas).index(ledger.CUSTOMER_CREDIT)
-        update["ConditionExpression"] = f"#a{index} <= :limit"
-        values[":limit"] = -taken
-    update["ExpressionAttributeValues"] = table.encode(values)
+    if conditions:
+        update["ConditionExpression"] = " AND ".join(conditions)
     return [*operations, {"Update": update}]
 
 

@@ -66,6 +66,9 @@ def settings_to_item(scope: Scope, settings: TenantSettings) -> dict[str, Any]:
         "tax_id": settings.tax_id,
         "support_email": settings.support_email,
         "sms_sender_id": settings.sms_sender_id,
+        "pp_low": settings.prepaid_low_balance_threshold,
+        "pp_zero": settings.prepaid_at_zero,
+        "pp_auto": settings.prepaid_auto_top_up,
     }
 
 
@@ -84,6 +87,9 @@ def settings_from_item(item: dict[str, Any]) -> TenantSettings:
         tax_id=item.get("tax_id"),
         support_email=item.get("support_email"),
         sms_sender_id=item.get("sms_sender_id"),
+        prepaid_low_balance_threshold=int(item["pp_low"]) if item.get("pp_low") is not None else None,
+        prepaid_at_zero=item.get("pp_zero") or "refuse",
+        prepaid_auto_top_up=int(item["pp_auto"]) if item.get("pp_auto") is not None else None,
     )
 
 
