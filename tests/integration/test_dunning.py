@@ -206,3 +206,17 @@ def test_the_daily_job_fans_out_per_shard_and_its_worker_takes_the_steps(
     logged = api.get(f"/v1/customers/{customer}/notifications", key).body["data"]
     assert sorted(n["type"] for n in logged) == ["InvoiceFinalized", "InvoiceReminder"]
     assert run(api, key, due - timedelta(days=14))["steps"] == {}  # done once, by the worker
+
+
+def test_voiding_an_invoice_voids_the_fees_and_interest_still_pending_for_it(api: Api, key: str) -> None:
+    assert api.request("PUT", "/v1/dunning_policy", key, POLICY).status == 200
+    customer, invoice, due = overdue_invoice(api, key, "Billed in error")
+    run(api, key, due + timedelta(days=12))
+    pending = items(api, key, customer)
+    assert (pending["late_fee"][0]["amount"], pending["penalty_interest"][0]["amount"]) == (15_000, interest_to(12))
+    assert api.post(f"/v1/invoices/{invoice}/void", key).body["status"] == "void"
+    voided = items(api, key, customer)
+    assert all(i["voided_at"] for kind in ("late_fee", "penalty_interest") for i in voided[kind])
+    assert all(i["voided_at"] is None for i in voided["adjustment"])
+    debt = api.get(f"/v1/customers/{customer}/debt", key).body
+    assert (debt["late_fees"], debt["penalty_interest"], debt["total"]) == (0, 0, 0)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from billing.collections.access import CustomerAccess
     from billing.collections.debt import Debt
     from billing.collections.dunning import Dunning
+    from billing.collections.invoice_items import InvoiceItem
     from billing.collections.items import InvoiceItems
     from billing.collections.service import Debts, DunningPolicies
     from billing.customers import CustomerService
@@ -355,11 +356,19 @@ def customer_access() -> CustomerAccess:
 
 @lru_cache(maxsize=1)
 def invoices() -> InvoiceService:
+    from billing.adapters.dynamodb.invoice_items import DynamoInvoiceItemStore
     from billing.adapters.dynamodb.invoices import DynamoInvoiceRepository
     from billing.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
+    from billing.collections.invoice_items import penalties_of
     from billing.invoicing.service import InvoiceService
 
-    return InvoiceService(DynamoInvoiceRepository(), biller(), DynamoSubscriptionRepository().get, settings_of)
+    repo = DynamoInvoiceRepository()
+    items = DynamoInvoiceItemStore(repo)
+
+    def penalties(scope: Scope, invoice: Invoice) -> list[InvoiceItem]:
+        return penalties_of(items.of_customer(scope, invoice.customer), invoice.id)
+
+    return InvoiceService(repo, biller(), DynamoSubscriptionRepository().get, settings_of, penalties)
 
 
 @lru_cache(maxsize=1)

@@ -14,13 +14,15 @@ items): an adjustment the tenant adds, a late fee, penalty interest.
 - ``kind``: ``adjustment`` for items created through the API; dunning creates ``late_fee``
   and ``penalty_interest`` items, naming the overdue invoice they are charged for
   (``source_invoice``). Those are never discounted, and never a base for penalty interest.
+- Voiding an invoice voids the late fees and interest still pending for it (``voided_at``,
+  ``InvoiceItemVoided``): a charge for an invoice that no longer stands is never billed.
 - Amounts are positive integers of the currency's minor unit (a credit is a credit note's or
   a coupon's business, not an item's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -63,10 +65,11 @@ class InvoiceItem(BaseModel):
     source_invoice: str | None = None  # late fees and interest: the overdue invoice they are for
     invoice: str | None = None  # the invoice that billed it; None while pending
     created_at: str
+    voided_at: str | None = None  # a late fee or interest whose invoice was voided: never billed
 
     @property
     def pending(self) -> bool:
-        return self.invoice is None
+        return self.invoice is None and self.voided_at is None
 
     def line(self, period: tuple[str, str]) -> Line:
         """The charge line billing this item on an invoice of ``period``."""
@@ -83,6 +86,11 @@ class InvoiceItem(BaseModel):
 def billable(items: list[InvoiceItem], currency: str) -> list[InvoiceItem]:
     """The pending items an invoice in ``currency`` bills, oldest first."""
     return sorted((item for item in items if item.pending and item.currency == currency), key=lambda i: i.id)
+
+
+def penalties_of(items: Iterable[InvoiceItem], invoice_id: str) -> list[InvoiceItem]:
+    """The late fees and interest still pending for ``invoice_id``."""
+    return [item for item in items if item.pending and item.source_invoice == invoice_id and item.kind != "adjustment"]
 
 
 def billed_by(lines: list[Line]) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from billing import ledger
 from billing.clock import to_wire
+from billing.collections.invoice_items import InvoiceItem
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.ids import found
@@ -43,7 +44,13 @@ class InvoiceRepository(Protocol):
         invoice as written."""
 
     def post(
-        self, scope: Scope, invoice: Invoice, revision: int, journal: ledger.JournalEntry, events: Sequence[DomainEvent]
+        self,
+        scope: Scope,
+        invoice: Invoice,
+        revision: int,
+        journal: ledger.JournalEntry,
+        events: Sequence[DomainEvent],
+        voided_items: Sequence[InvoiceItem] = (),
     ) -> None: ...
 
     def journal(self, scope: Scope, customer: str) -> Sequence[ledger.JournalEntry]: ...
@@ -58,8 +65,12 @@ class InvoiceService:
         biller: SubscriptionBiller,
         subscriptions: Callable[[Scope, str], Subscription | None],
         settings: Callable[[Scope], TenantSettings],
+        penalties: Callable[[Scope, Invoice], Sequence[InvoiceItem]] = lambda scope, invoice: (),
     ):
+        """``penalties``: the late fees and interest still pending for an invoice (what its void
+        voids with it)."""
         self._repo, self._biller, self._subscriptions, self._settings = repo, biller, subscriptions, settings
+        self._penalties = penalties
 
     # -------------------------------------------------------------------- read
     def get(self, scope: Scope, invoice_id: str) -> Invoice:
@@ -111,8 +122,11 @@ class InvoiceService:
         if invoice.status == "uncollectible":  # its write-off goes back too: nothing stays receivable
             undone += ledger.reverse(ledger.written_off(invoice.amount_written_off))
         journal = ledger.entry(voided, "invoice_voided", now, undone)
-        event = invoice_event("InvoiceVoided", scope, voided, now)
-        self._repo.post(scope, voided, invoice.revision, journal, [event])
+        dropped = [item.model_copy(update={"voided_at": now}) for item in self._penalties(scope, invoice)]
+        events = [invoice_event("InvoiceVoided", scope, voided, now)]
+        at = datetime.fromisoformat(now)
+        events += [DomainEvent("InvoiceItemVoided", scope, at, {"object": item.to_public()}) for item in dropped]
+        self._repo.post(scope, voided, invoice.revision, journal, events, dropped)
         return voided
 
     def prorated(self, scope: Scope, invoice: Invoice) -> dict[str, int]:

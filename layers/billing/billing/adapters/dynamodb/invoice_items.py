@@ -34,6 +34,7 @@ _NEW = "attribute_not_exists(PK)"
 FIELDS = {
     "customer": "customer", "amt": "amount", "cur": "currency", "d": "description", "sp": "supplier",
     "k": "kind", "src": "source_invoice", "inv": "invoice", "ca": "created_at", "lm": "livemode",
+    "va": "voided_at",
 }  # fmt: skip
 
 
@@ -57,7 +58,7 @@ def to_item(scope: Scope, item: InvoiceItem) -> dict[str, Any]:
     fields = {short: getattr(item, name) for short, name in FIELDS.items()}
     return {
         **_key(scope, item.id), **indexes, **fields, "entity": "invoice_item", "id": item.id,
-        "status": "pending" if item.pending else "invoiced",
+        "status": "void" if item.voided_at else "pending" if item.pending else "invoiced",
     }  # fmt: skip
 
 
@@ -85,6 +86,24 @@ def billed_updates(scope: Scope, invoice: Invoice) -> list[dict[str, Any]]:
         }
         for line in invoice.lines
         if line.invoice_item
+    ]
+
+
+def void_updates(scope: Scope, items: Sequence[InvoiceItem], at: str) -> list[dict[str, Any]]:
+    """The operations that void pending ``items`` (their invoice was voided), each failing the
+    transaction if an invoice billed it meanwhile."""
+    return [
+        {
+            "Update": {
+                "TableName": table.table_name(),
+                "Key": table.encode(_key(scope, item.id)),
+                "UpdateExpression": "SET va = :at, #status = :void REMOVE GSI3PK, GSI3SK",
+                "ConditionExpression": "attribute_not_exists(inv) AND attribute_not_exists(va)",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": table.encode({":at": at, ":void": "void"}),
+            }
+        }
+        for item in items
     ]
 
 

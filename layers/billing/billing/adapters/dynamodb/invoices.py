@@ -24,6 +24,7 @@ from typing import Any
 from billing.adapters.dynamodb import due, invoice_items, ledger, numbering, outbox, subscriptions, table
 from billing.adapters.dynamodb.shapes import Shape, known, pack, unpack
 from billing.catalog.tax_rates import AppliedTaxRate
+from billing.collections.invoice_items import InvoiceItem
 from billing.errors import Conflict
 from billing.events import DomainEvent
 from billing.invoicing.biller import Outcome
@@ -219,12 +220,21 @@ class DynamoInvoiceRepository:
         return written[0]
 
     def post(
-        self, scope: Scope, invoice: Invoice, revision: int, journal: JournalEntry, events: Sequence[DomainEvent]
+        self,
+        scope: Scope,
+        invoice: Invoice,
+        revision: int,
+        journal: JournalEntry,
+        events: Sequence[DomainEvent],
+        voided_items: Sequence[InvoiceItem] = (),
     ) -> None:
-        """Write a change of a finalized invoice (a void) with the entry it posts."""
+        """Write a change of a finalized invoice (a void) with the entry it posts, and the
+        pending items it voids (its late fees and interest)."""
+        at = invoice.voided_at or ""
         operations = [
             table.put(to_item(scope, invoice), "revision = :r", {":r": revision}),
             *ledger.post(scope, journal),
+            *invoice_items.void_updates(scope, voided_items, at),
             *outbox.put_events(events),
         ]
         table.transact(operations, {0: _changed()})
