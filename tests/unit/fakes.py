@@ -412,7 +412,7 @@ class MemoryInvoices:
         self.counters[scope] = sequence
         return done
 
-    def post(self, scope: Scope, invoice, revision: int, journal, events) -> None:
+    def post(self, scope: Scope, invoice, revision: int, journal, events, voided_items=()) -> None:
         with self._lock:
             if self.rows[(scope, invoice.id)].revision != revision:
                 raise Conflict("raced", code="concurrent_update", retryable=True)
