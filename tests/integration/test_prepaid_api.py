@@ -192,6 +192,31 @@ def test_a_balance_run_out_suspends_the_customer_and_a_top_up_reinstates_it(
     assert (access["allowed"], access["reason"]) == (True, None)
 
 
+def test_a_top_up_is_refunded_only_from_what_is_left_and_trial_usage_is_free(api: Api, key: str) -> None:
+    tariff(api, key)
+    customer = prepaid_customer(api, key, 0)
+    paid = api.post("/v1/payments", key, {"customer": customer, "amount": 100, "currency": "USD",
+                                          "channel": "cash_desk"}).body  # fmt: skip
+    for n in range(3):
+        assert api.post("/v1/events", key, call(f"r-{n}", customer)).status == 202
+    assert prepaid(api, key, customer)["balance"] == 70
+    spent = api.post(f"/v1/payments/{paid['id']}/refund", key, {"amount": 80})
+    assert (spent.status, spent.body["error"]["code"]) == (422, "prepaid_balance_spent"), spent.body
+    assert api.post(f"/v1/payments/{paid['id']}/refund", key, {"amount": 70}).status == 200
+    assert prepaid(api, key, customer)["balance"] == 0
+
+    plan = {"code": "pp-trial", "name": "Trial", "currency": "USD", "interval": "month", "trial_days": 14,
+            "charges": [{"meter": "calls", "model": "per_unit", "unit_amount": "10"}]}  # fmt: skip
+    assert api.post("/v1/plans", key, plan).status == 201
+    trialing = api.post("/v1/customers", key, {"name": "Trying", "billing_mode": "prepaid"}).body["id"]
+    assert api.post("/v1/subscriptions", key, {"customer": trialing, "plan": "pp-trial"}).status == 201
+    top_up = {"customer": trialing, "amount": 50, "currency": "USD", "channel": "cash_desk"}
+    assert api.post("/v1/payments", key, top_up).status == 201
+    assert api.post("/v1/events", key, call("t-1", trialing)).status == 202
+    during_trial = prepaid(api, key, trialing)
+    assert (during_trial["balance"], during_trial["unbilled_usage"]) == (50, 0)  # a trial's usage is never billed
+
+
 def test_the_statement_bills_the_debited_usage_once_paid_from_the_balance(
     api: Api, key: str, stack: EmbeddedStack
 ) -> None:

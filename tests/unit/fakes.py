@@ -849,7 +849,15 @@ class MemoryPrepaid:
 
         with self._lock:
             wallet = self.wallets.get((scope, customer), Wallet())
-            self.wallets[(scope, customer)] = Wallet(wallet.balance + amount, wallet.unbilled)
+            self.wallets[(scope, customer)] = Wallet(wallet.balance + amount, wallet.unbilled, wallet.closed)
+
+    def close_all(self) -> None:
+        """Every period debited so far had its statement finalized (its debits released)."""
+        from dataclasses import replace
+
+        with self._lock:
+            periods = frozenset((meter.subscription, meter.period_start) for _, meter in self.running)
+            self.wallets = {key: replace(w, unbilled=0, closed=w.closed | periods) for key, w in self.wallets.items()}
 
     def read(self, scope: Scope, customer: str, meter):
         from billing.prepaid.model import Wallet
@@ -878,6 +886,8 @@ class MemoryPrepaid:
                 raise Stale()
             wallet = self.wallets.get((scope, event.customer), Wallet())
             amount, decision = debit.amount, debit.decision
+            if amount and (debit.meter.subscription, debit.meter.period_start) in wallet.closed:
+                raise Stale()
             if amount:
                 if debit.covered_required and amount > 0 and wallet.balance < amount:
                     raise Stale()
@@ -885,7 +895,9 @@ class MemoryPrepaid:
                     raise Stale()
                 if any(b.level <= wallet.balance <= b.level + amount - 1 for b in decision.kept):
                     raise Stale()
-                self.wallets[(scope, event.customer)] = Wallet(wallet.balance - amount, wallet.unbilled + amount)
+                self.wallets[(scope, event.customer)] = Wallet(
+                    wallet.balance - amount, wallet.unbilled + amount, wallet.closed
+                )
             if debit.step:
                 self.running[(scope, debit.meter)] = debit.step.after
             self.events.items[(scope, event.transaction_id)] = event

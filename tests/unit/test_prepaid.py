@@ -127,8 +127,9 @@ def test_a_periods_debits_add_up_to_its_usage_lines(charges: list[Charge], aggre
 def test_a_refusing_policy_refuses_what_the_balance_does_not_cover() -> None:
     assert decide(PrepaidPolicy("refuse"), 100, 100).allowed
     assert not decide(PrepaidPolicy("refuse"), 99, 100).allowed
-    assert decide(PrepaidPolicy("refuse"), 0, 0).allowed  # free usage is never refused
-    assert decide(PrepaidPolicy("refuse"), -5, -3).allowed  # money given back neither
+    assert decide(PrepaidPolicy("refuse"), 5, 0).allowed  # free usage with money left
+    assert not decide(PrepaidPolicy("refuse"), 0, 0).allowed  # at zero, nothing more: a free unit neither
+    assert decide(PrepaidPolicy("refuse"), -5, -3).allowed  # money given back always
 
 
 def test_a_suspending_policy_goes_below_zero_and_announces_it_once() -> None:
@@ -262,9 +263,25 @@ def test_a_top_up_arms_the_low_balance_notice_again() -> None:
     assert [(n.type, n.data["balance"]) for n in world.store.notices] == [(LOW, 15), (LOW, 15)]
 
 
-def test_meters_not_rated_at_once_are_stored_without_a_debit() -> None:
+def test_meters_not_rated_at_once_are_stored_without_a_debit_but_not_at_zero() -> None:
     world = World()
-    assert world.send("u", "users", u="alice") and world.balance == 0
+    with pytest.raises(InsufficientBalance):
+        world.send("u", "users", u="alice")  # at zero a refusing tenant takes nothing more
+    world.store.top_up(SCOPE, world.customer, 1)
+    assert world.send("u", "users", u="alice") and world.balance == 1
+
+
+def test_a_period_whose_statement_is_final_takes_no_more_debits() -> None:
+    from billing.errors import DomainRuleViolation
+
+    world = World()
+    world.store.top_up(SCOPE, world.customer, 100)
+    assert world.send("a")
+    world.store.close_all()  # the statement was finalized: its period's debits released
+    with pytest.raises(DomainRuleViolation) as closed:
+        world.send("b")
+    assert (closed.value.code, closed.value.param) == ("period_closed", "timestamp")
+    assert not world.events.existing(SCOPE, ["b"])
 
 
 def test_postpaid_customers_are_ingested_as_before() -> None:

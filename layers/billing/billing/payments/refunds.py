@@ -71,6 +71,7 @@ from billing.validation import Input
 if TYPE_CHECKING:
     from billing.payments.reports import Reports
     from billing.payments.service import CustomerInvoices, PaymentRepository
+    from billing.prepaid.model import PrepaidBalance
 
 REFUNDABLE = ("succeeded", "partially_paid", "refunded")
 ATTEMPTS = 5
@@ -113,16 +114,19 @@ class Refunds:
         providers: EnabledProviders,
         reports: Reports,
         credit_notes: RefundCreditNotes | None,
+        prepaid: Callable[[Scope, Customer], PrepaidBalance | None] | None = None,
     ):
         self._repo, self._invoices, self._balances_of, self._now = repo, invoices, balances_of, now
         self._customer_of, self._providers, self._reports, self._credit_notes = customer_of, providers, reports, \
             credit_notes  # fmt: skip
+        self._prepaid = prepaid
 
     def refund(self, scope: Scope, payment_id: str, data: RefundCreate, request_key: str | None = None) -> Payment:
         """Refund ``data.amount`` (default: all that is left) of the payment, as the module
         says; the payment as it is then. ``request_key``: the request's ``Idempotency-Key``."""
         payment = found(lambda object_id: self._repo.get(scope, object_id), payment_id, "pay", "payment")
         amount = refundable(payment, data.amount)
+        self._unspent(scope, payment, amount)
         expected = self._check_credit(scope, payment, amount) if data.credit_note else {}
         truth = self._truth(scope, payment, amount, request_key)
         before, after = self._reports.settle(scope, payment, truth)
@@ -130,6 +134,18 @@ class Refunds:
             for invoice_id, total in self._reopened_by_this(payment, before, after, amount, expected).items():
                 self._credit(scope, after, invoice_id, total)
         return after
+
+    def _unspent(self, scope: Scope, payment: Payment, amount: int) -> None:
+        """A prepaid customer's top-up is refunded only from what is left of the balance: the
+        part of a refund its credit gives back (first) may not exceed the spendable balance."""
+        customer = self._customer_of(scope, payment.customer)
+        balance = self._prepaid(scope, customer) if self._prepaid and customer else None
+        from_credit = min(amount, payment.credited)
+        if balance is not None and from_credit > max(balance.wallet.balance, 0):
+            raise DomainRuleViolation(
+                f"The customer's prepaid balance has {max(balance.wallet.balance, 0)} left; the rest of this "
+                "payment's credit was spent on usage.", code="prepaid_balance_spent", param="amount",
+            )  # fmt: skip
 
     @staticmethod
     def _reopened_by_this(

@@ -133,7 +133,7 @@ class Payments:
             settings or (lambda scope: TenantSettings()), cards,
         )  # fmt: skip
         self._refunds = Refunds(repo, invoices, customer_of, balances_of, now, providers or NoProviderAccounts(),
-                                self._reports, credit_notes)  # fmt: skip
+                                self._reports, credit_notes, prepaid)  # fmt: skip
 
     def record(self, scope: Scope, data: PaymentCreate) -> Payment:
         """An offline payment, succeeded as it is recorded."""

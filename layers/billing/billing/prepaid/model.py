@@ -49,6 +49,7 @@ class Wallet:
 
     balance: int = 0
     unbilled: int = 0
+    closed: frozenset[tuple[str, str]] = frozenset()  # (subscription, period start) of finalized statements
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A prepaid balance is an integer of the customer's currency (minor units). A debi
 when the balance covers it; when it does not, the tenant's ``at_zero`` rule decides:
 
 - ``refuse``: the event is refused (402 ``insufficient_balance``) and nothing is stored; the
-  balance never goes below zero;
+  balance never goes below zero, and at zero no event is taken, not even one that costs
+  nothing (a free unit, a meter not rated at once);
 - ``suspend``: the event is accepted and debited (the service was delivered: the rest becomes
   a debt collected like any other), the balance may go below zero, and the debit that takes it
   from above zero to zero or below emits ``CustomerBalanceExhausted``; the tenant's collections
@@ -68,7 +69,13 @@ class Decision:
     @property
     def covered(self) -> bool:
         """The balance covers the debit (what a refusing policy requires of every debit)."""
-        return self.amount <= 0 or self.before >= self.amount
+        return covers(self.before, self.amount)
+
+
+def covers(balance: int, amount: int) -> bool:
+    """A balance covers a debit it stays at or above zero after; at zero or below it covers
+    nothing more, not even a free unit (usage stops at zero), but always a refund."""
+    return amount < 0 or (balance > 0 and balance >= amount)
 
 
 def boundaries(policy: PrepaidPolicy) -> list[Boundary]:
@@ -82,7 +89,7 @@ def boundaries(policy: PrepaidPolicy) -> list[Boundary]:
 
 def decide(policy: PrepaidPolicy, before: int, amount: int) -> Decision:
     """The decision for a debit of ``amount`` from a balance of ``before``."""
-    covered = amount <= 0 or before >= amount
+    covered = covers(before, amount)
     allowed = covered or policy.at_zero == "suspend"
     found = boundaries(policy) if allowed else []
     crossed = tuple(b for b in found if b.crossed(before, amount))

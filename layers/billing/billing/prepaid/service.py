@@ -123,6 +123,11 @@ class PrepaidCharging:
         fresh = False
         for attempt in range(ATTEMPTS):
             wallet, running = self._state(scope, customer.id, meter if rated else None, fresh)
+            if (meter.subscription, meter.period_start) in wallet.closed:
+                raise DomainRuleViolation(
+                    f"The billing period from {meter.period_start} is closed: its statement is final.",
+                    code="period_closed", param="timestamp",
+                )  # fmt: skip
             step = rating.step(charges, aggregation, running, event.value) if rated else None
             decision = decide(policy, wallet.balance, step.amount if step else 0)
             if not decision.allowed:
@@ -226,10 +231,11 @@ class PrepaidCharging:
         return customer
 
     def _charges(self, scope: Scope, event: UsageEvent) -> list[Charge]:
-        """The charges on the event's meter of its subscription's plan."""
+        """The charges on the event's meter of its subscription's plan; none during a trial,
+        whose usage is never billed."""
         subscriptions = self._directory.subscriptions_of(scope, event.customer)
         found = next((s for s in subscriptions if s.id == event.subscription), None)
-        if found is None:
+        if found is None or (found.trial_end is not None and event.timestamp < found.trial_end):
             return []
         return rating.charges_of(self._directory.plan(scope, found.plan).charges, event.code)
 

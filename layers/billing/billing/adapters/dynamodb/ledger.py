@@ -81,6 +81,7 @@ PREPAID_BALANCE = "pp_bal"
 (``billing.prepaid``). Every update that moves customer credit moves it the other way."""
 PREPAID_UNBILLED = "pp_unb"
 PREPAID_PERIOD = "ppd:"
+PREPAID_CLOSED = "pp_closed"  # the period attributes whose statement was finalized: no debit reopens one
 
 
 def period_attribute(subscription: str, period_start: str) -> str:
@@ -139,7 +140,8 @@ def post_all(scope: Scope, entries: Sequence[JournalEntry], release: Release | N
         values[":limit"] = -credit
     if release:
         names["#rel"], values[":rel"] = release.attribute, release.amount
-        expression += " REMOVE #rel"
+        names["#closed"], values[":closed"] = PREPAID_CLOSED, {release.attribute}
+        expression += ", #closed :closed REMOVE #rel"
         conditions.append("#rel = :rel")
     update: dict[str, Any] = {
         "TableName": table.table_name(),

@@ -24,7 +24,14 @@ from decimal import Decimal
 from typing import Any
 
 from billing.adapters.dynamodb import outbox, table, usage_events
-from billing.adapters.dynamodb.ledger import PREPAID_BALANCE, PREPAID_UNBILLED, balances_key, period_attribute
+from billing.adapters.dynamodb.ledger import (
+    PREPAID_BALANCE,
+    PREPAID_CLOSED,
+    PREPAID_PERIOD,
+    PREPAID_UNBILLED,
+    balances_key,
+    period_attribute,
+)
 from billing.prepaid.model import Wallet
 from billing.prepaid.rating import Running
 from billing.prepaid.service import AlreadyStored, Debit, MeterPeriod, Stale
@@ -40,7 +47,13 @@ def running_key(scope: Scope, meter: MeterPeriod) -> dict[str, str]:
 
 def wallet_of(item: Mapping[str, Any] | None) -> Wallet:
     found = item or {}
-    return Wallet(int(found.get(BALANCE, 0)), int(found.get(UNBILLED, 0)))
+    closed = frozenset(_period(name) for name in found.get(PREPAID_CLOSED) or ())
+    return Wallet(int(found.get(BALANCE, 0)), int(found.get(UNBILLED, 0)), closed)
+
+
+def _period(attribute: str) -> tuple[str, str]:
+    subscription, _, start = attribute.removeprefix(PREPAID_PERIOD).partition("#")
+    return subscription, start
 
 
 def running_of(item: Mapping[str, Any] | None) -> Running:
@@ -107,9 +120,10 @@ class DynamoPrepaidStore:
 def _debit_update(scope: Scope, debit: Debit) -> dict[str, Any]:
     """The balances item's update: the debit added, on the conditions of the decision."""
     amount, decision = debit.amount, debit.decision
-    names = {"#b": BALANCE, "#u": UNBILLED, "#p": period_attribute(debit.meter.subscription, debit.meter.period_start)}
-    values: dict[str, Any] = {":neg": -amount, ":amt": amount}
-    conditions = []
+    period = period_attribute(debit.meter.subscription, debit.meter.period_start)
+    names = {"#b": BALANCE, "#u": UNBILLED, "#p": period, "#closed": PREPAID_CLOSED}
+    values: dict[str, Any] = {":neg": -amount, ":amt": amount, ":period": period}
+    conditions = ["(attribute_not_exists(#closed) OR NOT contains(#closed, :period))"]  # not finalized meanwhile
     if debit.covered_required and amount > 0:
         conditions.append("#b >= :amt")
     if decision.crossed:  # its notices name the balance after it: exactly the one read
