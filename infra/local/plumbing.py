@@ -324,6 +324,17 @@ class Schedule:
         return ((at - now).total_seconds() - 1) % 86400 + 1
 
 
+IDLE_MAX_S = 1.0
+
+
+def idle_wait(interval_s: float, idle_polls: int) -> float:
+    """How long a poller waits after ``idle_polls`` polls in a row found nothing: the interval,
+    doubling up to ``IDLE_MAX_S``, as Lambda's pollers back off from a quiet source. A stack has
+    a poller per queue and stream; polling each every 0.2 s while nothing happens kept a core
+    of the local platform busy asking the emulator."""
+    return float(min(interval_s * 2.0 ** min(idle_polls - 1, 10), max(IDLE_MAX_S, interval_s)))
+
+
 class Plumbing:
     """All pollers and schedules of a stack, each on its own daemon thread."""
 
@@ -374,14 +385,16 @@ class Plumbing:
             self._stop.wait(schedule.wait_s(datetime.now(UTC)))
 
     def _loop(self, poller: Poller) -> None:
+        idle = 0  # polls in a row that found nothing
         while not self._stop.is_set():
             try:
                 handled = poller.poll_once(gather=True)
             except Exception:
                 logger.exception("poller failed", poller=poller.name)
                 handled = 0
-            if not handled:
-                self._stop.wait(self._interval)
+            idle = 0 if handled else idle + 1
+            if idle:
+                self._stop.wait(idle_wait(self._interval, idle))
 
     def stop(self, wait_s: float = 5.0) -> None:
         """Ask every poller to stop and wait up to ``wait_s`` in all for those busy in a handler.

@@ -155,3 +155,9 @@ def test_a_daily_cron_schedule_waits_until_its_next_time_of_day() -> None:
     assert daily.wait_s(datetime(2026, 3, 1, 0, 0, tzinfo=UTC)) == 15 * 60
     assert daily.wait_s(datetime(2026, 3, 1, 0, 15, tzinfo=UTC)) == 86400  # fired now: tomorrow
     assert daily.wait_s(datetime(2026, 3, 1, 23, 0, tzinfo=UTC)) == 75 * 60
+
+
+def test_an_idle_poller_backs_off_to_a_second_and_a_busy_one_does_not_wait() -> None:
+    from infra.local.plumbing import idle_wait
+
+    assert [idle_wait(0.2, n) for n in (1, 2, 3, 4, 50)] == [0.2, 0.4, 0.8, 1.0, 1.0]
