@@ -67,23 +67,40 @@ def from_item(item: Mapping[str, Any]) -> InvoiceItem:
     return InvoiceItem(id=item["id"], **{**fields, "amount": int(item["amt"])})
 
 
+def _ended(scope: Scope, item_id: str, sets: str, condition: str, values: dict[str, Any]) -> dict[str, Any]:
+    """An update that takes a pending item out of the pending index (billed or voided) with
+    ``sets``, if ``condition`` (always: not billed yet) holds."""
+    return _update(scope, item_id, f"SET {sets} REMOVE GSI3PK, GSI3SK", f"attribute_not_exists(inv) AND {condition}",
+                   values, {"#status": "status"})  # fmt: skip
+
+
+def _update(
+    scope: Scope, item_id: str, expression: str, condition: str, values: dict[str, Any], names: dict[str, str] | None
+) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "TableName": table.table_name(),
+        "Key": table.encode(_key(scope, item_id)),
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": table.encode(values),
+    }
+    if names:
+        update["ExpressionAttributeNames"] = names
+    return {"Update": update}
+
+
 def billed_updates(scope: Scope, invoice: Invoice) -> list[dict[str, Any]]:
     """The operations that mark the items ``invoice`` bills as billed by it, each failing the
     transaction if another invoice billed it first, or its amount changed since it was read
     (dunning raised the interest it holds): the step is retried with the item as it is."""
     return [
-        {
-            "Update": {
-                "TableName": table.table_name(),
-                "Key": table.encode(_key(scope, line.invoice_item)),
-                "UpdateExpression": "SET inv = :inv, #status = :invoiced REMOVE GSI3PK, GSI3SK",
-                "ConditionExpression": "attribute_not_exists(inv) AND amt = :amt",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": table.encode(
-                    {":inv": invoice.id, ":invoiced": "invoiced", ":amt": line.amount}
-                ),
-            }
-        }
+        _ended(
+            scope,
+            line.invoice_item,
+            "inv = :inv, #status = :invoiced",
+            "amt = :amt",
+            {":inv": invoice.id, ":invoiced": "invoiced", ":amt": line.amount},
+        )
         for line in invoice.lines
         if line.invoice_item
     ]
@@ -93,16 +110,7 @@ def void_updates(scope: Scope, items: Sequence[InvoiceItem], at: str) -> list[di
     """The operations that void pending ``items`` (their invoice was voided), each failing the
     transaction if an invoice billed it meanwhile."""
     return [
-        {
-            "Update": {
-                "TableName": table.table_name(),
-                "Key": table.encode(_key(scope, item.id)),
-                "UpdateExpression": "SET va = :at, #status = :void REMOVE GSI3PK, GSI3SK",
-                "ConditionExpression": "attribute_not_exists(inv) AND attribute_not_exists(va)",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": table.encode({":at": at, ":void": "void"}),
-            }
-        }
+        _ended(scope, item.id, "va = :at, #status = :void", "attribute_not_exists(va)", {":at": at, ":void": "void"})
         for item in items
     ]
 
@@ -110,15 +118,8 @@ def void_updates(scope: Scope, items: Sequence[InvoiceItem], at: str) -> list[di
 def raise_amount(scope: Scope, item: InvoiceItem, before: int) -> dict[str, Any]:
     """Raise a pending item's amount from ``before`` (dunning's interest, day by day); fails if
     an invoice billed it meanwhile (or it changed)."""
-    return {
-        "Update": {
-            "TableName": table.table_name(),
-            "Key": table.encode(_key(scope, item.id)),
-            "UpdateExpression": "SET amt = :amt",
-            "ConditionExpression": "attribute_not_exists(inv) AND amt = :before",
-            "ExpressionAttributeValues": table.encode({":amt": item.amount, ":before": before}),
-        }
-    }
+    values = {":amt": item.amount, ":before": before}
+    return _update(scope, item.id, "SET amt = :amt", "attribute_not_exists(inv) AND amt = :before", values, None)
 
 
 _CONFLICTS = {
