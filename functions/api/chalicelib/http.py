@@ -71,6 +71,7 @@ class Call:
     accept: str = ""  # the Accept header, for views that answer something else than JSON
     headers: Mapping[str, str] = field(default_factory=dict)  # every header, lower-case names (pages, signatures)
     idempotency_key: str | None = None  # a POST's Idempotency-Key, for services that pass it on (a provider's key)
+    method: str = "GET"
 
     def json(self, exact: bool = False) -> Any:
         """The JSON body; ``exact`` reads fractional numbers as ``Decimal`` (usage quantities)."""
@@ -163,7 +164,7 @@ def _respond(
     headers = {name.lower(): value for name, value in (request.headers or {}).items()}
     key = request.headers.get("idempotency-key") if request.method == "POST" and auth else None
     call = Call(scope=scope, params=params, query=query, raw_body=raw_body, accept=headers.get("accept", ""),
-                headers=headers, idempotency_key=key)  # fmt: skip
+                headers=headers, idempotency_key=key, method=request.method)  # fmt: skip
     if key is not None:
         request_print = fingerprint(request.method, request.context.get("path", ""), _canonical(call.raw_body))
         return services.idempotency().run(scope, key, request_print, lambda: _guarded(lambda: view(call)))

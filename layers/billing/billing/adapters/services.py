@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from billing.adapters.kms import KmsCipher
     from billing.adapters.queues import SqsQueue
     from billing.adapters.webhook_queue import SqsDeliveryQueue
+    from billing.browser_sessions import BrowserSessions
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.service import CatalogService
     from billing.collections.access import CustomerAccess
@@ -481,6 +482,20 @@ def hosted_checkout() -> HostedCheckout:
 def business_name(scope: Scope) -> str:
     """What pages and documents call the tenant: its business name, else its name."""
     return settings_of(scope).business_name or tenants().tenant(scope.tenant_id).name
+
+
+@lru_cache(maxsize=1)
+def browser_sessions() -> BrowserSessions:
+    """Portal links and the sessions of the portal and the dashboard."""
+    from billing.adapters.dynamodb.browser_sessions import DynamoBrowserSessionRepository
+    from billing.adapters.dynamodb.customers import DynamoCustomerRepository
+    from billing.browser_sessions import BrowserSessions
+    from billing.customers.service import find_customer
+
+    customer_of = partial(find_customer, DynamoCustomerRepository())
+    return BrowserSessions(
+        DynamoBrowserSessionRepository(), customer_of, tenants().authenticate, get_settings().public_base_url
+    )
 
 
 @lru_cache(maxsize=1)

@@ -36,6 +36,14 @@ EN = {
     "error": "Something went wrong",
     "try_again": "Please try again in a moment.",
     "secure": "Card and wallet details are entered on the payment provider's page, never here.",
+    "link_expired": "This link has expired",
+    "link_expired_text": "Links to your account work once and for a few minutes. Please ask for a new one.",
+    "session_ended": "Your session has ended",
+    "signed_out": "You have signed out",
+    "sign_out": "Sign out",
+    "back_to": "Back to {business}",
+    "portal_nav": "Your account",
+    "portal_overview": "Overview",
 }
 
 RU = {
@@ -68,6 +76,14 @@ RU = {
     "error": "Что-то пошло не так",
     "try_again": "Попробуйте ещё раз чуть позже.",
     "secure": "Данные карты и кошелька вводятся на странице платёжной системы, а не здесь.",
+    "link_expired": "Срок действия ссылки истёк",
+    "link_expired_text": "Ссылка в личный кабинет действует один раз и несколько минут. Запросите новую.",
+    "session_ended": "Сеанс завершён",
+    "signed_out": "Вы вышли из личного кабинета",
+    "sign_out": "Выйти",
+    "back_to": "Вернуться в {business}",
+    "portal_nav": "Личный кабинет",
+    "portal_overview": "Обзор",
 }
 
 STRINGS = {"en": EN, "ru": RU}

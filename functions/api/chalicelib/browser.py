@@ -1,0 +1,129 @@
+"""What the portal's and the dashboard's views share: the session cookie, posted forms, the
+page answer and the redirect (``billing.browser_sessions`` keeps the sessions).
+
+A session view (``signed_in``) finds the session its cookie names, of its own kind, and for a
+POST checks the form token before anything runs; the view gets the session, whose scope and
+subject are all it may read. Cookies are ``HttpOnly``, ``SameSite=Lax``, limited to their
+pages' path, and ``Secure`` unless the platform is served over plain http (the local stack).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlparse
+
+from billing.adapters.services import browser_sessions
+from billing.browser_sessions import SESSION_LIFETIME, Kind, require_form
+from billing.errors import BillingError
+from billing.settings import get_settings
+from chalicelib.http import Call, Raw
+
+if TYPE_CHECKING:
+    from billing.browser_sessions import BrowserSession
+
+COOKIES: dict[Kind, str] = {"portal": "billing_portal", "dashboard": "billing_dashboard"}
+
+
+def link(path: str) -> str:
+    """``path`` on ``PUBLIC_BASE_URL`` (a stage prefix included), else from the root."""
+    return f"{get_settings().public_base_url or ''}{path}"
+
+
+def local() -> bool:
+    return link("").startswith("http://") or not link("")
+
+
+def form(call: Call) -> dict[str, str]:
+    """A posted ``application/x-www-form-urlencoded`` body, first value of each field."""
+    fields = parse_qs(call.raw_body.decode(errors="replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in fields.items()}
+
+
+def cookie_of(call: Call, kind: Kind) -> str | None:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(call.headers.get("cookie", ""))
+    except CookieError:
+        return None
+    morsel = jar.get(COOKIES[kind])
+    return morsel.value if morsel else None
+
+
+def set_cookie(kind: Kind, token: str) -> str:
+    return _cookie(kind, token, int(SESSION_LIFETIME.total_seconds()))
+
+
+def clear_cookie(kind: Kind) -> str:
+    return _cookie(kind, "", 0)
+
+
+def _cookie(kind: Kind, value: str, max_age: int) -> str:
+    path = urlparse(link("")).path.rstrip("/") + f"/{kind}"
+    secure = "" if local() else "; Secure"
+    return f"{COOKIES[kind]}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+
+
+def page(body: str, status: int = 200, cookie: str | None = None) -> Raw:
+    from billing import pages
+
+    headers = pages.headers(local=local())
+    if cookie is not None:
+        headers["Set-Cookie"] = cookie
+    return Raw(status, body, headers)
+
+
+def redirect(location: str, cookie: str | None = None) -> Raw:
+    """303 to ``location`` (a path of ours, or absolute)."""
+    target = location if "://" in location else link(location)
+    headers = {"Location": target, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    if cookie is not None:
+        headers["Set-Cookie"] = cookie
+    return Raw(303, "", headers)
+
+
+def language(call: Call, preferred: str | None = None) -> str:
+    from billing import pages
+
+    return pages.language(call.query.get("lang") or preferred, call.headers.get("accept-language", ""))
+
+
+def message(call: Call, status: int, heading: str, text: str = "", language_: str | None = None) -> Raw:
+    """A page that only says something: ``heading`` and ``text`` are keys of the pages' words."""
+    from billing import pages
+    from billing.pages.strings import STRINGS
+
+    lang = language_ or language(call)
+    words = STRINGS[lang]
+    body = pages.render("message.html", lang, heading=words[heading], message=words[text] if text else "")
+    return page(body, status)
+
+
+SessionView = Callable[["BrowserSession", dict[str, str]], Raw]
+
+
+def signed_in(call: Call, kind: Kind, view: SessionView, signed_out: Callable[[], Raw]) -> Raw:
+    """``view(session, form)`` for the live session of ``kind`` the request's cookie names, else
+    ``signed_out()``. A POST must carry the session's form token (400 otherwise, nothing done)."""
+    session = browser_sessions().session(kind, cookie_of(call, kind))
+    if session is None:
+        return signed_out()
+    posted = form(call) if call.raw_body else {}
+    try:
+        if call.method == "POST":
+            require_form(session, posted.get("form_token", ""))
+        return view(session, posted)
+    except BillingError as refused:
+        from billing import pages
+
+        lang = language(call, session.locale)
+        status = refused.status or 400
+        body = pages.render("message.html", lang, heading=_words(lang)["error"], message=refused.message)
+        return page(body, status if 400 <= status < 600 else 400)
+
+
+def _words(lang: str) -> dict[str, str]:
+    from billing.pages.strings import STRINGS
+
+    return STRINGS[lang]
