@@ -6,6 +6,9 @@ them as ``t.name``; both languages have every key (a unit test holds them equal)
 from __future__ import annotations
 
 EN = {
+    # the operator dashboard
+    "dashboard": "Dashboard",
+    # the hosted checkout
     "title_invoice": "Pay invoice {number}",
     "title_top_up": "Top up your balance",
     "billed_to": "Billed to",
@@ -36,6 +39,7 @@ EN = {
     "error": "Something went wrong",
     "try_again": "Please try again in a moment.",
     "secure": "Card and wallet details are entered on the payment provider's page, never here.",
+    # the customer portal
     "link_expired": "This link has expired",
     "link_expired_text": "Links to your account work once and for a few minutes. Please ask for a new one.",
     "session_ended": "Your session has ended",
@@ -47,6 +51,9 @@ EN = {
 }
 
 RU = {
+    # the operator dashboard
+    "dashboard": "Панель управления",
+    # the hosted checkout
     "title_invoice": "Оплата счёта {number}",
     "title_top_up": "Пополнение баланса",
     "billed_to": "Плательщик",
@@ -76,6 +83,7 @@ RU = {
     "error": "Что-то пошло не так",
     "try_again": "Попробуйте ещё раз чуть позже.",
     "secure": "Данные карты и кошелька вводятся на странице платёжной системы, а не здесь.",
+    # the customer portal
     "link_expired": "Срок действия ссылки истёк",
     "link_expired_text": "Ссылка в личный кабинет действует один раз и несколько минут. Запросите новую.",
     "session_ended": "Сеанс завершён",
