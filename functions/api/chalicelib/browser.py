@@ -18,7 +18,7 @@ from billing.adapters.services import browser_sessions
 from billing.browser_sessions import SESSION_LIFETIME, Kind, require_form
 from billing.errors import BillingError
 from billing.settings import get_settings
-from chalicelib.http import Call, Raw
+from chalicelib.http import STATUS, Call, Raw
 
 if TYPE_CHECKING:
     from billing.browser_sessions import BrowserSession
@@ -118,9 +118,8 @@ def signed_in(call: Call, kind: Kind, view: SessionView, signed_out: Callable[[]
         from billing import pages
 
         lang = language(call, session.locale)
-        status = refused.status or 400
         body = pages.render("message.html", lang, heading=_words(lang)["error"], message=refused.message)
-        return page(body, status if 400 <= status < 600 else 400)
+        return page(body, refused.status or STATUS[refused.type])
 
 
 def _words(lang: str) -> dict[str, str]:

@@ -54,3 +54,14 @@ def _show(value: Decimal, places: int, currency: str) -> str:
     sign = "-" if value < 0 else ""
     with localcontext(_WIDE):  # formatting rounds to the context's precision: keep every digit
         return f"{sign}{currency} {abs(value):,.{places}f}"
+
+
+def parse_amount(text: str, currency: str) -> int | None:
+    """What a person typed (``1,234.56``, ``15``) in minor units of ``currency``, exactly; None
+    for anything else (a sign, more decimals than the currency has, not a number)."""
+    cleaned = text.strip().replace(",", "").replace(" ", "")
+    whole, _, fraction = cleaned.partition(".")
+    places = exponent(currency)
+    if not whole.isdigit() or not (fraction == "" or fraction.isdigit()) or len(fraction) > places:
+        return None
+    return int(whole + fraction.ljust(places, "0"))

@@ -1,0 +1,232 @@
+"""The operator dashboard (``/dashboard``): the tenant's staff sign in with an API key and see
+the reports as charts and tables, list and search customers, subscriptions, invoices and
+payments, open each, and do what support needs: a portal link, a checkout link, a credit
+note, an offline payment.
+
+A session (``chalicelib.browser``) acts in the key's tenant and mode; every read and action
+goes through the same services and input models as the API, so a page refuses what the API
+refuses, naming the field. The lists take the API's own filters and cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from billing.adapters import services
+from billing.browser_sessions import BrowserSession
+from billing.errors import Unauthenticated
+from chalicelib import browser
+from chalicelib.http import Call, Raw, route
+
+QUERY = None  # pages read their own parameters (filters, ``lang``) and ignore any other
+
+
+@route("/dashboard/sign-in", auth=False, query=QUERY)
+def dashboard_sign_in_page(call: Call) -> Raw:
+    return _sign_in_form(call, 200)
+
+
+@route("/dashboard/sign-in", methods=("POST",), auth=False, query=QUERY)
+def dashboard_sign_in(call: Call) -> Raw:
+    """A valid key starts a session and opens the overview; a bad one shows the form again."""
+    try:
+        token, _ = services.browser_sessions().sign_in(browser.form(call).get("api_key", ""))
+    except Unauthenticated:
+        return _sign_in_form(call, 401, refused=True)
+    return browser.redirect("/dashboard", cookie=browser.set_cookie("dashboard", token))
+
+
+@route("/dashboard/sign-out", methods=("POST",), auth=False, query=QUERY)
+def dashboard_sign_out(call: Call) -> Raw:
+    def sign_out(session: BrowserSession, _: dict[str, str]) -> Raw:
+        services.browser_sessions().sign_out(browser.cookie_of(call, "dashboard") or "")
+        return browser.redirect("/dashboard/sign-in", cookie=browser.clear_cookie("dashboard"))
+
+    return _signed_in(call, sign_out)
+
+
+@route("/dashboard", auth=False, query=QUERY)
+def dashboard_overview(call: Call) -> Raw:
+    return _signed_in(call, lambda session, _: _render(call, session, "dashboard/overview.html", "overview"))
+
+
+@route("/dashboard/customers", auth=False, query=QUERY)
+def dashboard_customers(call: Call) -> Raw:
+    from billing.customers.model import CustomerQuery
+    from billing.dashboard.tables import customer_row
+
+    return _list(call, "customers", lambda scope, q: services.customers().list(scope, CustomerQuery.from_params(q)),
+                 customer_row)  # fmt: skip
+
+
+@route("/dashboard/subscriptions", auth=False, query=QUERY)
+def dashboard_subscriptions(call: Call) -> Raw:
+    from billing.dashboard.tables import subscription_row
+    from billing.subscriptions.service import SubscriptionQuery
+
+    query = SubscriptionQuery.from_params
+    return _list(call, "subscriptions", lambda scope, q: services.subscriptions().list(scope, query(q)),
+                 subscription_row)  # fmt: skip
+
+
+@route("/dashboard/invoices", auth=False, query=QUERY)
+def dashboard_invoices(call: Call) -> Raw:
+    from billing.dashboard.tables import invoice_row
+    from billing.invoicing.model import InvoiceQuery
+
+    return _list(call, "invoices", lambda scope, q: services.invoices().list(scope, InvoiceQuery.from_params(q)),
+                 invoice_row)  # fmt: skip
+
+
+@route("/dashboard/payments", auth=False, query=QUERY)
+def dashboard_payments(call: Call) -> Raw:
+    from billing.dashboard.tables import payment_row
+    from billing.payments.model import PaymentQuery
+
+    return _list(call, "payments", lambda scope, q: services.payments().list(scope, PaymentQuery.from_params(q)),
+                 payment_row)  # fmt: skip
+
+
+@route("/dashboard/search", auth=False, query=QUERY)
+def dashboard_search(call: Call) -> Raw:
+    from billing.dashboard.search import target
+
+    return _signed_in(call, lambda session, _: browser.redirect(target(call.query.get("q", ""))))
+
+
+@route("/dashboard/customers/{customer_id}", auth=False, query=QUERY)
+def dashboard_customer(call: Call) -> Raw:
+    """The customer, what it owes and holds, its latest subscriptions, invoices and payments."""
+
+    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
+        from billing.dashboard.tables import invoice_row, payment_row, subscription_row, table
+        from billing.invoicing.model import InvoiceQuery
+        from billing.payments.model import PaymentQuery
+        from billing.subscriptions.service import SubscriptionQuery
+
+        scope, customer = session.scope, services.customers().get(session.scope, call.params["customer_id"])
+        of = {"customer": customer.id, "limit": "10"}
+        subscriptions = services.subscriptions().list(scope, SubscriptionQuery.from_params(of))
+        invoices = services.invoices().list(scope, InvoiceQuery.from_params(of))
+        payments = services.payments().list(scope, PaymentQuery.from_params(of))
+        return _render(call, session, "dashboard/customer.html", "customers", customer=customer,
+                       balance=services.payments().balance(scope, customer.id),
+                       subscriptions=table("subscriptions", subscriptions, subscription_row, of),
+                       invoices=table("invoices", invoices, invoice_row, of),
+                       payments=table("payments", payments, payment_row, of))  # fmt: skip
+
+    return _signed_in(call, view)
+
+
+@route("/dashboard/subscriptions/{subscription_id}", auth=False, query=QUERY)
+def dashboard_subscription(call: Call) -> Raw:
+    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
+        subscription = services.subscriptions().get(session.scope, call.params["subscription_id"])
+        return _render(call, session, "dashboard/subscription.html", "subscriptions", subscription=subscription)
+
+    return _signed_in(call, view)
+
+
+@route("/dashboard/invoices/{invoice_id}", auth=False, query=QUERY)
+def dashboard_invoice(call: Call) -> Raw:
+    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
+        invoice = services.invoices().get(session.scope, call.params["invoice_id"])
+        return _render(call, session, "dashboard/invoice.html", "invoices", invoice=invoice)
+
+    return _signed_in(call, view)
+
+
+@route("/dashboard/payments/{payment_id}", auth=False, query=QUERY)
+def dashboard_payment(call: Call) -> Raw:
+    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
+        payment = services.payments().get(session.scope, call.params["payment_id"])
+        return _render(call, session, "dashboard/payment.html", "payments", payment=payment)
+
+    return _signed_in(call, view)
+
+
+@route("/dashboard/customers/{customer_id}/portal_link", methods=("POST",), auth=False, query=QUERY)
+def dashboard_portal_link(call: Call) -> Raw:
+    """A portal link for the customer, shown once to hand on (it opens once, within minutes)."""
+
+    def create(session: BrowserSession, _: dict[str, str]) -> Raw:
+        from billing.browser_sessions import PortalSessionCreate
+
+        customer_id = call.params["customer_id"]
+        link = services.browser_sessions().portal_link(session.scope, PortalSessionCreate(customer=customer_id))
+        return _render(call, session, "dashboard/link.html", "customers", kind="portal", url=link.url,
+                       back=f"/dashboard/customers/{customer_id}", expires_at=link.expires_at)  # fmt: skip
+
+    return _signed_in(call, create)
+
+
+@route("/dashboard/invoices/{invoice_id}/checkout_link", methods=("POST",), auth=False, query=QUERY)
+def dashboard_checkout_link(call: Call) -> Raw:
+    def create(session: BrowserSession, _: dict[str, str]) -> Raw:
+        from billing.payments.checkout import CheckoutSessionCreate
+
+        sessions, invoice_id = services.checkout_sessions(), call.params["invoice_id"]
+        checkout, _status = sessions.create(session.scope, CheckoutSessionCreate(invoice=invoice_id))
+        return _render(call, session, "dashboard/link.html", "invoices", kind="checkout", url=sessions.url(checkout),
+                       back=f"/dashboard/invoices/{invoice_id}", expires_at=checkout.expires_at)  # fmt: skip
+
+    return _signed_in(call, create)
+
+
+@route("/dashboard/invoices/{invoice_id}/credit_notes", methods=("POST",), auth=False, query=QUERY)
+def dashboard_credit_note(call: Call) -> Raw:
+    def create(session: BrowserSession, fields: dict[str, str]) -> Raw:
+        from billing.dashboard.forms import credit_note
+
+        invoice_id = call.params["invoice_id"]
+        services.credit_notes().create(session.scope, credit_note(invoice_id, fields))
+        return browser.redirect(f"/dashboard/invoices/{invoice_id}")
+
+    return _signed_in(call, create)
+
+
+@route("/dashboard/customers/{customer_id}/payments", methods=("POST",), auth=False, query=QUERY)
+def dashboard_offline_payment(call: Call) -> Raw:
+    def record(session: BrowserSession, fields: dict[str, str]) -> Raw:
+        from billing.dashboard.forms import offline_payment
+
+        customer_id = call.params["customer_id"]
+        services.payments().record(session.scope, offline_payment(customer_id, fields))
+        return browser.redirect(f"/dashboard/customers/{customer_id}")
+
+    return _signed_in(call, record)
+
+
+def _signed_in(call: Call, view: browser.SessionView) -> Raw:
+    return browser.signed_in(call, "dashboard", view, lambda: browser.redirect("/dashboard/sign-in"))
+
+
+def _list(call: Call, kind: str, listed: Callable[[Any, dict[str, str]], Any], row: Callable[[Any], Any]) -> Raw:
+    """A list page: the API's list with the request's filters, as a table."""
+
+    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
+        from billing.dashboard.tables import params, table
+
+        page = listed(session.scope, params(kind, call.query))
+        return _render(call, session, "dashboard/list.html", kind, table=table(kind, page, row, call.query))
+
+    return _signed_in(call, view)
+
+
+def _render(call: Call, session: BrowserSession, template: str, section: str, **context: Any) -> Raw:
+    from billing import pages
+    from billing.money import format_amount
+
+    language = browser.language(call)
+    body = pages.render(template, language, business=services.business_name(session.scope), section=section,
+                        livemode=session.scope.livemode, form_token=session.form_token, link=browser.link,
+                        money=format_amount, query=call.query, **context)  # fmt: skip
+    return browser.page(body)
+
+
+def _sign_in_form(call: Call, status: int, refused: bool = False) -> Raw:
+    from billing import pages
+
+    body = pages.render("dashboard/sign_in.html", browser.language(call), link=browser.link, refused=refused)
+    return browser.page(body, status)
