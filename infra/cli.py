@@ -83,6 +83,7 @@ Billing platform running.
   API:            {api}
   Demo tenant:    {tenant_id} ({origin})
   Demo API key:   {key}{pay}
+  Dashboard:      {api}/dashboard/sign-in   (sign in with the demo API key; README, Dashboard)
 
 Try it:
   export KEY={key}
@@ -91,6 +92,8 @@ Try it:
   curl -s {api}/v1/customers -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \\
        -H "Idempotency-Key: $(uuidgen || date +%s)" \\
        -d '{{"external_id": "cust-1", "name": "Jane Doe", "email": "jane@example.com", "currency": "USD"}}'
+  # a customer's portal: open the "url" this prints in a browser (once, within 10 minutes)
+  curl -s {api}/v1/portal_sessions -H "Authorization: Bearer $KEY" -d '{{"customer": "northwind-7"}}'
 
 More: .venv/bin/billing tenant create --name "Other Co"   (README.md has the walkthrough)
 Press Ctrl-C to stop.
