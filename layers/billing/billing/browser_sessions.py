@@ -158,6 +158,12 @@ class BrowserSessions:
             return None
         return found
 
+    def set_locale(self, token: str, locale: Locale) -> None:
+        """The language of the session's pages from now on (the customer chose another)."""
+        found = self._repo.get(digest(token)) if token else None
+        if found is not None:
+            self._repo.put(digest(token), replace(found, locale=locale), link=False)
+
     def sign_out(self, token: str) -> None:
         self._repo.delete(digest(token))
 
