@@ -9,6 +9,7 @@ from decimal import Decimal
 WIDTH = 620
 HEIGHT = 180
 AXIS = 24  # room under the bars for the day labels
+TOP = 18  # room above them for the largest value
 GAP = 2
 
 
@@ -39,7 +40,7 @@ def bar_chart(points: list[tuple[str, Decimal]], shown: list[str]) -> BarChart:
     slot = WIDTH // max(len(points), 1)
     bars = []
     for index, ((label, value), text) in enumerate(zip(points, shown, strict=True)):
-        height = int(value / peak * (baseline - 4)) if peak > 0 else 0
+        height = int(value / peak * (baseline - TOP)) if peak > 0 else 0
         if value > 0:
             height = max(height, 1)
         bars.append(Bar(index * slot + GAP // 2, baseline - height, max(slot - GAP, 1), height, label, text))

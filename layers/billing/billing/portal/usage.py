@@ -5,9 +5,10 @@ next invoice's estimate, ``previews.upcoming``).
 
 A day's quantity follows the meter's aggregation: additive meters (``count``, ``sum``,
 ``weighted_sum``) add the day's events up, ``max`` takes the largest, ``latest`` the last,
-``unique_count`` counts the day's distinct values. Days are UTC days. The days shown are the
-period's up to today, the last ``DAYS`` of them at most; the events read are ``MAX_EVENTS`` at
-most, the newest: a period with more says its chart is partial (its total stays exact).
+``unique_count`` counts the day's distinct values. Days are UTC days: the period's, those to
+come empty (of a period longer than ``DAYS``, the ``DAYS`` ending today). The events read are
+the newest ``MAX_EVENTS`` at most: a period with more says its charts are partial (its totals
+stay exact). Reading events per page view is bounded so; daily aggregates would lift the bound.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def usage_view(portal: Portal, scope: Scope, customer_id: str) -> UsageView:
     period = services.usage.usage(scope, customer.id, UsageQuery())
     now = services.biller.now(scope, customer.test_clock)
     events, partial = _events(portal, scope, customer.id, period.period_start)
-    days = _days(period.period_start, min(now, period.period_end - timedelta(microseconds=1)))
+    days = _days(period.period_start, period.period_end - timedelta(microseconds=1), now)
     costs: dict[str, int] = defaultdict(int)
     for line in estimate.invoice.lines if estimate else []:
         if line.type == "usage" and line.meter:
@@ -126,10 +127,12 @@ def _events(
     return by_meter, True
 
 
-def _days(start: datetime, end: datetime) -> list[date]:
+def _days(start: datetime, end: datetime, now: datetime) -> list[date]:
+    """The period's days (those to come stay empty); of a period longer than ``DAYS``, the
+    ``DAYS`` ending today."""
     first, last = start.date(), end.date()
-    if last < first:
-        return []
+    if (last - first).days + 1 > DAYS:
+        last = max(first, min(last, now.date()))
     count = min((last - first).days + 1, DAYS)
     return [last - timedelta(days=back) for back in reversed(range(count))]
 
