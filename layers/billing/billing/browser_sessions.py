@@ -23,15 +23,17 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import AfterValidator, Field
 
 from billing.clock import Clock, SystemClock, to_wire
-from billing.customers import Customer
 from billing.errors import Conflict, InvalidRequest, NotFound
 from billing.scope import Scope
 from billing.validation import Input
+
+if TYPE_CHECKING:
+    from billing.customers import Customer  # loaded with the customers' service, not at cold start
 
 Kind = Literal["portal", "dashboard"]
 Locale = Literal["en", "ru"]

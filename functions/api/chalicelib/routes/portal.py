@@ -11,12 +11,19 @@ plan, readings and preferences.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from billing.adapters.services import browser_sessions, portal
 from billing.browser_sessions import BrowserSession
 from billing.errors import NotFound
 from chalicelib import browser
 from chalicelib.http import Call, Document, Raw, route
 from chalicelib.portal_view import document, render, signed_in
+
+if TYPE_CHECKING:
+    from billing.portal.model import Listed
+    from billing.scope import Scope
 
 QUERY = None  # pages read ``?lang=`` (and ``after``, ``done``) and ignore any other parameter
 
@@ -42,11 +49,7 @@ def portal_overview(call: Call) -> Raw:
 
 @route("/portal/invoices", auth=False, query=QUERY)
 def portal_invoices(call: Call) -> Raw:
-    def show(session: BrowserSession, _: dict[str, str]) -> Raw:
-        listed = portal().invoices(session.scope, session.subject, call.query.get("after"))
-        return render(call, session, "portal/invoices.html", listed=listed)
-
-    return signed_in(call, show)
+    return _listed(call, "portal/invoices.html", portal().invoices)
 
 
 @route("/portal/invoices/{invoice_id}/pdf", auth=False, query=QUERY)
@@ -72,11 +75,7 @@ def portal_pay_invoice(call: Call) -> Raw:
 
 @route("/portal/payments", auth=False, query=QUERY)
 def portal_payments(call: Call) -> Raw:
-    def show(session: BrowserSession, _: dict[str, str]) -> Raw:
-        listed = portal().payments(session.scope, session.subject, call.query.get("after"))
-        return render(call, session, "portal/payments.html", listed=listed)
-
-    return signed_in(call, show)
+    return _listed(call, "portal/payments.html", portal().payments)
 
 
 @route("/portal/sign-out", methods=("POST",), auth=False, query=QUERY)
@@ -86,3 +85,13 @@ def portal_sign_out(call: Call) -> Raw:
         return browser.message(call, 200, "signed_out", language_=session.locale)
 
     return signed_in(call, sign_out)
+
+
+def _listed(call: Call, template: str, page_of: Callable[[Scope, str, str | None], Listed[Any]]) -> Raw:
+    """A page of the customer's invoices or payments, older ones after ``?after=``."""
+
+    def show(session: BrowserSession, _: dict[str, str]) -> Raw:
+        listed = page_of(session.scope, session.subject, call.query.get("after"))
+        return render(call, session, template, listed=listed)
+
+    return signed_in(call, show)
