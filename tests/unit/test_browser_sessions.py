@@ -42,12 +42,9 @@ class Memory:
 
 
 def customer_of(scope: Scope, ref: str) -> Customer | None:
-    found = ref == "cus_1"
-    return (
-        Customer(id="cus_1", livemode=False, name="Jane", created_at=datetime(2026, 1, 1, tzinfo=UTC))
-        if found
-        else None
-    )
+    if ref != "cus_1":
+        return None
+    return Customer(id="cus_1", livemode=False, name="Jane", created_at=datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def authenticate(header: str) -> Scope:

@@ -23,15 +23,17 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import AfterValidator, Field
 
 from billing.clock import Clock, SystemClock, to_wire
-from billing.customers import Customer
 from billing.errors import Conflict, InvalidRequest, NotFound
 from billing.scope import Scope
 from billing.validation import Input
+
+if TYPE_CHECKING:
+    from billing.customers import Customer  # loaded with the customers' service, not at cold start
 
 Kind = Literal["portal", "dashboard"]
 Locale = Literal["en", "ru"]
@@ -157,6 +159,12 @@ class BrowserSessions:
         if found is None or found.kind != kind or found.expired(self._clock.now()):
             return None
         return found
+
+    def set_locale(self, token: str, locale: Locale) -> None:
+        """The language of the session's pages from now on (the customer chose another)."""
+        found = self._repo.get(digest(token)) if token else None
+        if found is not None:
+            self._repo.put(digest(token), replace(found, locale=locale), link=False)
 
     def sign_out(self, token: str) -> None:
         self._repo.delete(digest(token))

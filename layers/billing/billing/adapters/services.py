@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from billing.payments.saved_cards import SavedCards
     from billing.payments.service import Payments
     from billing.payments.webhooks import WebhookIntake
+    from billing.portal.service import Portal
     from billing.prepaid.service import PrepaidCharging
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
@@ -496,6 +497,20 @@ def browser_sessions() -> BrowserSessions:
     return BrowserSessions(
         DynamoBrowserSessionRepository(), customer_of, tenants().authenticate, get_settings().public_base_url
     )
+
+
+@lru_cache(maxsize=1)
+def portal() -> Portal:
+    """The customer portal's pages, over the services the API uses."""
+    from billing.portal.service import Portal, Services
+
+    return Portal(
+        Services(
+            customers=customers(), invoices=invoices(), payments=payments(), subscriptions=subscriptions(),
+            usage=usage(), biller=biller(), catalog=catalog(), lookups=catalog_lookups(),
+            checkout=checkout_sessions(), documents=documents(), readings=meter_readings(),
+        )
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=1)

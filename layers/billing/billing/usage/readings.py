@@ -148,6 +148,10 @@ class MeterReadings:
         self._keep(scope, meter, state)
         return Submitted(data.reading_id, "accepted", state)
 
+    def last(self, scope: Scope, customer: str, meter: str) -> ReadingState | None:
+        """The last reading of a customer's meter (its baseline if there is no other yet)."""
+        return self._store.get(scope, customer, meter)
+
     def _keep(self, scope: Scope, meter: Meter, state: ReadingState) -> None:
         assert state.consumption is not None
         event = _event(meter, state.customer, state.reading_id, state.timestamp, wire(state.consumption))
