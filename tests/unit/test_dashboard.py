@@ -6,7 +6,7 @@ import pytest
 
 from billing.dashboard.search import target
 from billing.money import parse_amount
-from billing.pages.charts import HEIGHT, bars
+from billing.pages.charts import AXIS, HEIGHT, TOP, bars
 
 
 @pytest.mark.parametrize(
@@ -30,10 +30,10 @@ def test_the_search_box_opens_ids_and_finds_customers() -> None:
 def test_bars_scale_to_the_largest_and_hang_negatives_under_zero() -> None:
     chart = bars("MRR", [("Jan", 100, "1.00"), ("Feb", 200, "2.00"), ("Mar", -100, "-1.00")])
     jan, feb, mar = chart.bars
-    assert feb.height == 2 * jan.height and feb.y + feb.height == chart.baseline
-    assert mar.negative and mar.y == chart.baseline and mar.height == jan.height
-    assert HEIGHT - 1 <= feb.height + mar.height <= HEIGHT  # lowest to highest fills the drawing (whole units)
+    assert abs(feb.height - 2 * jan.height) <= 1 and feb.y + feb.height == chart.baseline and feb.y == TOP
+    assert mar.negative and mar.y == chart.baseline and abs(mar.height - jan.height) <= 1
+    assert HEIGHT - AXIS - TOP - 1 <= feb.height + mar.height <= HEIGHT - AXIS - TOP  # lowest to highest fills it
     assert jan.x < feb.x < mar.x and all(bar.width > 0 for bar in chart.bars)
     assert bars("empty", []).bars == ()
     flat = bars("zeros", [("a", 0, "0")])
-    assert flat.bars[0].height == 0 and flat.baseline == HEIGHT
+    assert flat.bars[0].height == 0 and flat.baseline == HEIGHT - AXIS  # all zero: the line at the bottom

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from billing.portal.charts import TOP, bar_chart
+from billing.pages.charts import TOP, bars
 from billing.portal.usage import DAYS, _daily, _days
 from billing.usage.model import UsageEvent
 
@@ -35,7 +35,8 @@ def test_the_days_are_the_periods_or_the_last_ones_of_a_long_period() -> None:
 
 
 def test_bars_are_scaled_to_the_largest_value() -> None:
-    chart = bar_chart([("03-01", Decimal(0)), ("03-02", Decimal(10)), ("03-03", Decimal("0.01"))], ["0", "10", "0.01"])
+    points = [("03-01", Decimal(0), "0"), ("03-02", Decimal(10), "10"), ("03-03", Decimal("0.01"), "0.01")]
+    chart = bars("water", points)
     heights = [bar.height for bar in chart.bars]
     assert heights == [0, chart.baseline - TOP, 1]  # the smallest value still shows
     assert chart.peak == "10" and all(bar.y + bar.height == chart.baseline for bar in chart.bars)

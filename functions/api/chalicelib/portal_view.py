@@ -8,9 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from billing.browser_sessions import BrowserSession
-from billing.errors import BillingError
 from chalicelib import browser
-from chalicelib.http import STATUS, Call, Document, Raw
+from chalicelib.http import Call, Document, Raw
 
 PortalView = Callable[[BrowserSession, dict[str, str]], Raw]
 DONE = frozenset({"plan_changed", "reading_saved", "preferences_saved"})
@@ -19,26 +18,10 @@ DONE = frozenset({"plan_changed", "reading_saved", "preferences_saved"})
 
 def signed_in(call: Call, view: PortalView) -> Raw:
     """``view(session, form)`` for the portal session of the request's cookie; a 401 page
-    without one, a 400 page for a form without the session's form token."""
+    without one, a 400 page for a form without the session's form token, a refusal as a page
+    with the status the API gives it (404 for what is not the customer's)."""
     ended = lambda: browser.message(call, 401, "session_ended", "link_expired_text")  # noqa: E731
-
-    def answered(session: BrowserSession, form: dict[str, str]) -> Raw:
-        try:
-            return view(session, form)
-        except BillingError as refused:  # with the status the API gives it (404 for what is not the customer's)
-            return _refusal(call, session, refused)
-
-    return browser.signed_in(call, "portal", answered, ended)
-
-
-def _refusal(call: Call, session: BrowserSession, refused: BillingError) -> Raw:
-    from billing import pages
-    from billing.pages.strings import STRINGS
-
-    language = browser.language(call, session.locale)
-    status = refused.status or STATUS.get(refused.type, 400)
-    body = pages.render("message.html", language, heading=STRINGS[language]["error"], message=refused.message)
-    return browser.page(body, status)
+    return browser.signed_in(call, "portal", view, ended)
 
 
 def document(call: Call, fetch: Callable[[BrowserSession], Document]) -> Raw | Document:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from billing.clock import to_wire
 from billing.decimals import plain
-from billing.portal.charts import BarChart, bar_chart
+from billing.pages.charts import BarChart, bars
 from billing.portal.model import Estimate
 from billing.scope import Scope
 
@@ -100,10 +100,11 @@ def _meter(
     meter = portal.services.lookups.meter(scope, code)
     series = _daily(events.get(code, []), days, str(total["aggregation"]))
     shown = [plain(value) for _, value in series]
-    chart = bar_chart([(day.strftime("%m-%d"), value) for day, value in series], shown)
+    name = meter.name if meter else code
+    chart = bars(name, [(day.strftime("%m-%d"), value, text) for (day, value), text in zip(series, shown, strict=True)])
     cost = costs.get(code)
     daily = [(day, text) for (day, _), text in zip(series, shown, strict=True)]
-    return MeterUsage(code, meter.name if meter else code, str(total["quantity"]), cost, daily, chart)
+    return MeterUsage(code, name, str(total["quantity"]), cost, daily, chart)
 
 
 def _events(
