@@ -59,6 +59,10 @@ if TYPE_CHECKING:
     from billing.payments.service import Payments
     from billing.payments.webhooks import WebhookIntake
     from billing.prepaid.service import PrepaidCharging
+    from billing.reports.aggregator import ReportsAggregator
+    from billing.reports.rebuild import Rebuild
+    from billing.reports.records import Records
+    from billing.reports.service import Reports
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
     from billing.testclocks import Advance, TestClock, TestClocks
@@ -645,3 +649,39 @@ def notification_queue() -> SqsQueue:
     from billing.adapters.queues import SqsQueue
 
     return SqsQueue("NOTIFICATION_QUEUE_URL", lambda: get_settings().notification_queue_url)
+
+
+def _report_records() -> Records:
+    from billing.adapters.dynamodb.report_sources import DynamoReportSources
+    from billing.reports.records import Records
+
+    return Records(DynamoReportSources(), catalog_lookups())
+
+
+@lru_cache(maxsize=1)
+def reports() -> Reports:
+    """The reports, read from their aggregates (the API's ``/v1/reports/...``, the dashboard)."""
+    from billing.adapters.dynamodb.report_sources import DynamoReportSources
+    from billing.adapters.dynamodb.reports import DynamoReportStore
+    from billing.reports.service import Reports
+
+    return Reports(DynamoReportStore(), DynamoReportSources().customers)
+
+
+@lru_cache(maxsize=1)
+def reports_aggregator() -> ReportsAggregator:
+    """Domain events -> report aggregates (``functions/reports_aggregator``)."""
+    from billing.adapters.dynamodb.reports import DynamoReportStore
+    from billing.reports.aggregator import ReportsAggregator
+
+    return ReportsAggregator(DynamoReportStore(), _report_records())
+
+
+@lru_cache(maxsize=1)
+def reports_rebuild() -> Rebuild:
+    """``billing reports rebuild``: a scope's aggregates again, from its records."""
+    from billing.adapters.dynamodb.report_sources import DynamoReportSources
+    from billing.adapters.dynamodb.reports import DynamoReportStore
+    from billing.reports.rebuild import Rebuild
+
+    return Rebuild(DynamoReportSources(), _report_records(), DynamoReportStore())
