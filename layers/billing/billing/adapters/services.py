@@ -651,7 +651,8 @@ def notification_queue() -> SqsQueue:
     return SqsQueue("NOTIFICATION_QUEUE_URL", lambda: get_settings().notification_queue_url)
 
 
-def _report_records() -> Records:
+def report_records() -> Records:
+    """Each source record's contribution to the reports (the aggregator, the rebuild, the bench)."""
     from billing.adapters.dynamodb.report_sources import DynamoReportSources
     from billing.reports.records import Records
 
@@ -674,7 +675,7 @@ def reports_aggregator() -> ReportsAggregator:
     from billing.adapters.dynamodb.reports import DynamoReportStore
     from billing.reports.aggregator import ReportsAggregator
 
-    return ReportsAggregator(DynamoReportStore(), _report_records())
+    return ReportsAggregator(DynamoReportStore(), report_records())
 
 
 @lru_cache(maxsize=1)
@@ -684,4 +685,4 @@ def reports_rebuild() -> Rebuild:
     from billing.adapters.dynamodb.reports import DynamoReportStore
     from billing.reports.rebuild import Rebuild
 
-    return Rebuild(DynamoReportSources(), _report_records(), DynamoReportStore())
+    return Rebuild(DynamoReportSources(), report_records(), DynamoReportStore())

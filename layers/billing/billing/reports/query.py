@@ -36,10 +36,16 @@ class ReportQuery:
     slice: str = ALL  # ``region:{region}``, ``tag:{tag}``
     plan: str | None = None
     months: int = 12
-    since: str = ""  # YYYY-MM, inclusive
-    until: str = ""  # YYYY-MM, inclusive
+    since: str = ""  # YYYY-MM, inclusive; "": 11 months before ``until``
+    until: str = ""  # YYYY-MM, inclusive; "": ``as_of``'s month
     group_by: GroupBy = "month"
     limit: int = 10
+
+    def __post_init__(self) -> None:
+        if not self.until:
+            object.__setattr__(self, "until", self.as_of.isoformat()[:7])
+        if not self.since:
+            object.__setattr__(self, "since", _months_before(self.until, 11))
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], today: date) -> ReportQuery:
@@ -54,7 +60,7 @@ class ReportQuery:
             raise InvalidRequest("Give one filter at most (region, tag or plan).", param=filters[1])
         where = next((f"{name}:{params[name]}" for name in ("region", "tag") if params.get(name)), ALL)
         as_of = _day(params, "as_of", today)
-        until = _month(params, "to", today.isoformat()[:7])
+        until = _month(params, "to", as_of.isoformat()[:7])
         since = _month(params, "from", _months_before(until, 11))
         if since > until:
             raise InvalidRequest("from must not be after to.", param="from")
