@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -147,3 +148,18 @@ def test_bad_report_queries_name_their_parameter(api: Api, key: str) -> None:
 def _window_start(day: date) -> date:
     index = day.year * 12 + day.month - 3
     return date(index // 12, index % 12 + 1, 1)
+
+
+def test_billing_reports_rebuild_recomputes_a_tenant(api: Api, stack: EmbeddedStack) -> None:
+    from tests.integration.test_cli import billing
+
+    tenant = json.loads(billing(stack, "tenant", "create", "--name", "Rebuilt Co", "--json").stdout)
+    key = tenant["api_key"]
+    ok(api.post("/v1/plans", key, {"code": "m", "name": "M", "currency": "USD", "interval": "month", "base_fee": 700}),
+       201)  # fmt: skip
+    ok(api.post("/v1/subscriptions", key, {"customer": customer(api, key, "One"), "plan": "m"}), 201)
+    assert ok(api.get("/v1/reports/mrr?currency=USD", key))["mrr"] == 0  # no event aggregated yet
+    done = billing(stack, "reports", "rebuild", "--tenant", tenant["tenant_id"])
+    assert done.returncode == 0, done.stderr
+    assert f"{tenant['tenant_id']} (test): 1 record(s) counted" in done.stdout
+    assert ok(api.get("/v1/reports/mrr?currency=USD", key))["mrr"] == 700
