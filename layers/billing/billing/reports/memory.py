@@ -5,26 +5,11 @@ record (the cost the aggregates save), and unit tests read contributions through
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from billing.reports.buckets import Contribution, Counters, total
+from billing.reports.buckets import Contribution, total
 from billing.reports.records import Counted
+from billing.reports.service import Row, Top
 from billing.scope import Scope
-
-
-@dataclass(frozen=True)
-class MemoryRow:
-    group: str
-    date: str
-    counters: Counters
-
-
-@dataclass(frozen=True)
-class MemoryDebtor:
-    customer: str
-    amount: int
-    oldest_due: str | None
-    invoices: int
 
 
 class MemoryReader:
@@ -33,7 +18,7 @@ class MemoryReader:
         self._debts = [(one, one.debt) for one in counted if one.debt]
 
     def buckets(self, scope: Scope, report: str, currency: str, slice_: str, grouping: str = "",
-                group: str | None = None, until: str = "9999") -> list[MemoryRow]:  # fmt: skip
+                group: str | None = None, until: str = "9999") -> list[Row]:  # fmt: skip
         rows = []
         for bucket, counters in self._buckets.items():
             kind, _, value = bucket.group.partition(":")
@@ -41,14 +26,14 @@ class MemoryReader:
                 continue
             if (group is not None and value != group) or bucket.date > until:
                 continue
-            rows.append(MemoryRow(value, bucket.date, counters))
+            rows.append(Row(value, bucket.date, counters))
         return sorted(rows, key=lambda row: (row.date, row.group))
 
-    def debtors(self, scope: Scope, currency: str, slice_: str, limit: int) -> list[MemoryDebtor]:
+    def debtors(self, scope: Scope, currency: str, slice_: str, limit: int) -> list[Top]:
         owed: dict[str, list[tuple[int, str]]] = {}
         for one, debt in self._debts:
             if debt and debt.currency == currency and slice_ in one.slices:
                 owed.setdefault(one.customer, []).append((debt.amount, debt.due_date))
-        found = [MemoryDebtor(c, sum(a for a, _ in d), min(due for _, due in d), len(d)) for c, d in owed.items()]
+        found = [Top(c, sum(a for a, _ in d), min(due for _, due in d), len(d)) for c, d in owed.items()]
         found.sort(key=lambda d: (-d.amount, d.customer))
         return found[:limit]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from calendar import monthrange
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
 from billing.customers.model import Customer
+from billing.reports.buckets import Counters
 from billing.reports.model import (
     AgingReport,
     Debtor,
@@ -28,24 +30,23 @@ from billing.reports.query import ReportQuery, months_between, months_ending
 from billing.scope import Scope
 
 
-class Row(Protocol):
-    @property
-    def group(self) -> str: ...
-    @property
-    def date(self) -> str: ...
-    @property
-    def counters(self) -> dict[str, int]: ...
+@dataclass(frozen=True)
+class Row:
+    """One bucket as read: its group's value, its date, its counters (shards summed)."""
+
+    group: str
+    date: str
+    counters: Counters
 
 
-class Top(Protocol):
-    @property
-    def customer(self) -> str: ...
-    @property
-    def amount(self) -> int: ...
-    @property
-    def oldest_due(self) -> str | None: ...
-    @property
-    def invoices(self) -> int: ...
+@dataclass(frozen=True)
+class Top:
+    """A debtor as its index ranks it."""
+
+    customer: str
+    amount: int
+    oldest_due: str | None
+    invoices: int
 
 
 class ReportReader(Protocol):

@@ -20,7 +20,6 @@ import json
 import time
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from billing.adapters.dynamodb import table
@@ -28,6 +27,7 @@ from billing.errors import BillingError
 from billing.reports.aggregator import Held
 from billing.reports.buckets import ALL, Bucket, Contribution, Counters, from_json, to_json
 from billing.reports.records import Counted, Debt, Ref
+from billing.reports.service import Row, Top
 from billing.scope import Scope
 
 SHARDS = {"MRR": 1, "REV": 4, "AGE": 4}
@@ -118,21 +118,6 @@ def _claim_put(scope: Scope, event_id: str) -> dict[str, Any]:
     return table.put(item, "attribute_not_exists(PK)")
 
 
-@dataclass(frozen=True)
-class BucketRow:
-    group: str
-    date: str
-    counters: Counters
-
-
-@dataclass(frozen=True)
-class DebtorRow:
-    customer: str
-    amount: int
-    oldest_due: str | None
-    invoices: int
-
-
 class DynamoReportStore:
     def held(self, scope: Scope, customer: str, ref: Ref) -> Held | None:
         item = table.get(_contribution_key(scope, customer, ref))
@@ -194,7 +179,7 @@ class DynamoReportStore:
 
     # ------------------------------------------------------------------ reading
     def buckets(self, scope: Scope, report: str, currency: str, slice_: str, grouping: str = "",
-                group: str | None = None, until: str = "9999") -> list[BucketRow]:  # fmt: skip
+                group: str | None = None, until: str = "9999") -> list[Row]:  # fmt: skip
         """The buckets of one grouping (``group``: one group's; None: totals, or every group of
         ``grouping``), dated up to ``until`` (inclusive), shards summed, in date order."""
         pk = partition(scope, report, currency, slice_, grouping)
@@ -214,9 +199,9 @@ class DynamoReportStore:
             for name, value in item.items():
                 if name not in ("PK", "SK", "g", "d"):
                     counters[name] = counters.get(name, 0) + int(value)
-        return [BucketRow(g, d, c) for (g, d), c in sorted(summed.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+        return [Row(g, d, c) for (g, d), c in sorted(summed.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
 
-    def debtors(self, scope: Scope, currency: str, slice_: str, limit: int) -> list[DebtorRow]:
+    def debtors(self, scope: Scope, currency: str, slice_: str, limit: int) -> list[Top]:
         """The ``limit`` customers owing most on open invoices, most first (the index, then the items)."""
         request = {
             "TableName": table.table_name(), "IndexName": "GSI1", "KeyConditionExpression": "GSI1PK = :pk",
@@ -225,7 +210,7 @@ class DynamoReportStore:
         }  # fmt: skip
         entries = [table.decode(item) for item in table.client().query(**request).get("Items", [])]
         return [
-            DebtorRow(item["cus"], int(item["amt"]), item.get("due"), len(item.get("inv", {})))
+            Top(item["cus"], int(item["amt"]), item.get("due"), len(item.get("inv", {})))
             for item in table.items_of(entries)
             if int(item.get("amt", 0)) > 0
         ]
@@ -265,9 +250,10 @@ def _rebuilt(scope: Scope, counted: Sequence[Counted]) -> Iterable[dict[str, Any
             yield debtor_item(scope, customer, currency, slice_, open_, 1)
 
 
-def _query(request: dict[str, Any]) -> Iterable[dict[str, Any]]:
+def _query(request: dict[str, Any], operation: str = "query") -> Iterable[dict[str, Any]]:
+    """Every item of a ``Query`` (or ``Scan``), page after page."""
     while True:
-        response = table.client().query(**request)
+        response = getattr(table.client(), operation)(**request)
         yield from (table.decode(item) for item in response.get("Items", []))
         if "LastEvaluatedKey" not in response:
             return
@@ -281,12 +267,7 @@ def _report_items(scope: Scope) -> Iterable[dict[str, Any]]:
         "FilterExpression": "begins_with(PK, :a) OR begins_with(PK, :c) OR begins_with(PK, :d)",
         "ExpressionAttributeValues": table.encode(prefixes),
     }  # fmt: skip
-    while True:
-        response = table.client().scan(**request)
-        yield from (table.decode(item) for item in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return
-        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return _query(request, "scan")
 
 
 def _delete_all(keys: Sequence[dict[str, str]]) -> None:
