@@ -7,9 +7,9 @@ parameter for a bad value) or built by the dashboard directly.
   ``mrr`` only). Filters are not combined (each is an aggregate slice of its own);
 - ``as_of`` (a day, UTC; default today) for ``mrr``, ``plans``, ``aging``, ``debtors``;
   ``months`` (1-36, default 12): how many month ends ``series`` shows, ending with ``as_of``'s;
-- ``from``/``to`` (months ``YYYY-MM``, inclusive; default the 12 months ending this month)
-  for ``revenue`` and ``usage``; ``group_by`` (``month``, ``plan``, ``meter``, ``supplier``)
-  for ``revenue``; ``limit`` (1-100, default 10) for ``debtors``.
+- ``from``/``to`` (months ``YYYY-MM``, inclusive; default the 12 months ending with ``as_of``'s)
+  and ``group_by`` (``month``, ``plan``, ``meter``, ``supplier``) for ``revenue``; ``limit``
+  (1-100, default 10) for ``debtors``.
 """
 
 from __future__ import annotations
