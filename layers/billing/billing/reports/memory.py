@@ -35,5 +35,5 @@ class MemoryReader:
             if debt and debt.currency == currency and slice_ in one.slices:
                 owed.setdefault(one.customer, []).append((debt.amount, debt.due_date))
         found = [Top(c, sum(a for a, _ in d), min(due for _, due in d), len(d)) for c, d in owed.items()]
-        found.sort(key=lambda d: (-d.amount, d.customer))
+        found.sort(key=lambda d: (d.amount, d.customer), reverse=True)  # as the index: amount, then customer id
         return found[:limit]
