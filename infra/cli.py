@@ -259,6 +259,20 @@ def ledger_check(tenant_id: str | None) -> int:
     return 1 if problems else 0
 
 
+def reports_rebuild(tenant_id: str | None) -> int:
+    """Recompute the report aggregates of one tenant, or of every tenant, in both modes, from
+    their source records (``billing.reports.rebuild``): a line per scope."""
+    from billing.adapters.services import reports_rebuild, tenants
+    from billing.scope import Scope
+
+    tenant_ids = [tenant_id] if tenant_id else tenants().tenant_ids()
+    for scope in (Scope(t, livemode) for t in tenant_ids for livemode in (False, True)):
+        done = reports_rebuild().run(scope)
+        mode = "live" if scope.livemode else "test"
+        print(f"{scope.tenant_id} ({mode}): {done.records} record(s) counted, {done.items} item(s) written", flush=True)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="billing", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -298,6 +312,10 @@ def parser() -> argparse.ArgumentParser:
     check = ledger.add_parser("check", help="check that every entry balances and every balance equals its postings")
     check.add_argument("--tenant", help="one tenant (default: every tenant), test and live mode")
 
+    reports = commands.add_parser("reports", help="report aggregates").add_subparsers(dest="action", required=True)
+    rebuild = reports.add_parser("rebuild", help="recompute the report aggregates from the source records")
+    rebuild.add_argument("--tenant", help="one tenant (default: every tenant), test and live mode")
+
     usage = commands.add_parser("usage", help="usage metering").add_subparsers(dest="action", required=True)
     listing = usage.add_parser("dead-letters", help="list usage the aggregator could not count")
     listing.add_argument("--json", action="store_true", help="print one JSON object")
@@ -328,6 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return dunning_run(args.tenant, args.as_of, args.live)
         if args.command == "ledger":
             return ledger_check(args.tenant)
+        if args.command == "reports":
+            return reports_rebuild(args.tenant)
         if args.command == "usage":
             from infra import usage_cli
 

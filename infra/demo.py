@@ -208,6 +208,8 @@ def seed(stack_name: str, settle: Callable[[], None] = lambda: None) -> Demo:
     _usage(scope)
     _history(scope, settle)
     _collections(scope)
+    settle()  # the events so far reach their consumers, the reports aggregator among them
+    services.reports_rebuild().run(scope)  # the reports whole at once; the aggregator keeps them from here
     ssm.put_parameter(Name=parameter, Value=tenant.id, Type="String", Overwrite=True)
     return Demo(tenant_id=tenant.id, api_key=issued.secret, created=True)
 

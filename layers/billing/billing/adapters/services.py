@@ -61,6 +61,10 @@ if TYPE_CHECKING:
     from billing.payments.webhooks import WebhookIntake
     from billing.portal.service import Portal
     from billing.prepaid.service import PrepaidCharging
+    from billing.reports.aggregator import ReportsAggregator
+    from billing.reports.rebuild import Rebuild
+    from billing.reports.records import Records
+    from billing.reports.service import Reports
     from billing.subscriptions.migrations import PlanMigrations
     from billing.subscriptions.service import SubscriptionService
     from billing.testclocks import Advance, TestClock, TestClocks
@@ -675,3 +679,40 @@ def notification_queue() -> SqsQueue:
     from billing.adapters.queues import SqsQueue
 
     return SqsQueue("NOTIFICATION_QUEUE_URL", lambda: get_settings().notification_queue_url)
+
+
+def report_records() -> Records:
+    """Each source record's contribution to the reports (the aggregator, the rebuild, the bench)."""
+    from billing.adapters.dynamodb.report_sources import DynamoReportSources
+    from billing.reports.records import Records
+
+    return Records(DynamoReportSources(), catalog_lookups())
+
+
+@lru_cache(maxsize=1)
+def reports() -> Reports:
+    """The reports, read from their aggregates (the API's ``/v1/reports/...``, the dashboard)."""
+    from billing.adapters.dynamodb.report_sources import DynamoReportSources
+    from billing.adapters.dynamodb.reports import DynamoReportStore
+    from billing.reports.service import Reports
+
+    return Reports(DynamoReportStore(), DynamoReportSources().customers)
+
+
+@lru_cache(maxsize=1)
+def reports_aggregator() -> ReportsAggregator:
+    """Domain events -> report aggregates (``functions/reports_aggregator``)."""
+    from billing.adapters.dynamodb.reports import DynamoReportStore
+    from billing.reports.aggregator import ReportsAggregator
+
+    return ReportsAggregator(DynamoReportStore(), report_records())
+
+
+@lru_cache(maxsize=1)
+def reports_rebuild() -> Rebuild:
+    """``billing reports rebuild``: a scope's aggregates again, from its records."""
+    from billing.adapters.dynamodb.report_sources import DynamoReportSources
+    from billing.adapters.dynamodb.reports import DynamoReportStore
+    from billing.reports.rebuild import Rebuild
+
+    return Rebuild(DynamoReportSources(), report_records(), DynamoReportStore())
