@@ -163,3 +163,44 @@ def test_billing_reports_rebuild_recomputes_a_tenant(api: Api, stack: EmbeddedSt
     assert done.returncode == 0, done.stderr
     assert f"{tenant['tenant_id']} (test): 1 record(s) counted" in done.stdout
     assert ok(api.get("/v1/reports/mrr?currency=USD", key))["mrr"] == 700
+
+
+def test_the_usage_report_sums_the_usage_billed_per_meter_and_month(api: Api, key: str, tenants: TenantService,
+                                                                      stack: EmbeddedStack) -> None:  # fmt: skip
+    """Two customers' water, 1.5 + 2.25 and 3 m3 in January, 0.5 in February, billed at each
+    month's end: 6.75 m3 in January and 0.5 in February; EUR has none; the rebuild agrees."""
+    assert stack.plumbing is not None
+    ok(api.post("/v1/meters", key, {"code": "water", "name": "Water", "aggregation": "sum", "field": "m3"}), 201)
+    plan = {"code": "metered", "name": "Metered", "currency": "USD", "interval": "month", "base_fee": 500,
+            "charges": [{"meter": "water", "model": "per_unit", "unit_amount": "100"}]}  # fmt: skip
+    ok(api.post("/v1/plans", key, plan), 201)
+    clock = ok(api.post("/v1/test_clocks", key, {"frozen_time": "2026-01-01T00:00:00Z"}), 201)["id"]
+    first, second = (customer(api, key, name, test_clock=clock) for name in ("A", "B"))
+    for who in (first, second):
+        ok(api.post("/v1/subscriptions", key, {"customer": who, "plan": "metered"}), 201)
+
+    def send(who: str, m3: str, at: str) -> None:
+        event = {"transaction_id": f"{who}-{at}-{m3}", "customer": who, "code": "water", "timestamp": at,
+                 "properties": {"m3": m3}}  # fmt: skip
+        ok(api.post("/v1/events", key, event), 202)
+
+    ok(api.post(f"/v1/test_clocks/{clock}/advance", key, {"to": "2026-01-20T00:00:00Z"}))
+    send(first, "1.5", "2026-01-05T00:00:00Z")
+    send(first, "2.25", "2026-01-06T00:00:00Z")
+    send(second, "3", "2026-01-07T00:00:00Z")
+    stack.plumbing.drain()
+    ok(api.post(f"/v1/test_clocks/{clock}/advance", key, {"to": "2026-02-20T00:00:00Z"}))
+    send(first, "0.5", "2026-02-10T00:00:00Z")
+    stack.plumbing.drain()
+    ok(api.post(f"/v1/test_clocks/{clock}/advance", key, {"to": "2026-03-01T02:00:00Z"}))
+    stack.plumbing.drain()
+
+    path = "usage?currency=USD&from=2026-01&to=2026-03"
+    usage = ok(api.get(f"/v1/reports/{path}", key))
+    assert usage["data"] == [{"meter": "water", "month": "2026-01", "quantity": "6.75"},
+                             {"meter": "water", "month": "2026-02", "quantity": "0.5"}]  # fmt: skip
+    assert ok(api.get("/v1/reports/usage?currency=EUR&from=2026-01&to=2026-03", key))["data"] == []
+    sheet = list(csv.reader(io.StringIO(api.get(f"/v1/reports/{path}&format=csv", key).raw.decode())))
+    assert sheet == [["meter", "month", "quantity"], ["water", "2026-01", "6.75"], ["water", "2026-02", "0.5"]]
+    services.reports_rebuild().run(tenants.authenticate(f"Bearer {key}"))
+    assert ok(api.get(f"/v1/reports/{path}", key)) == usage

@@ -41,6 +41,11 @@ def revenue_report(call: Call) -> Any:
     return _answer(call, "revenue", reports().revenue)
 
 
+@route("/v1/reports/usage", query=COMMON | {"from", "to"})
+def usage_report(call: Call) -> Any:
+    return _answer(call, "usage", reports().usage)
+
+
 @route("/v1/reports/plans", query=COMMON | {"as_of", "months"})
 def plans_report(call: Call) -> Any:
     return _answer(call, "plans", reports().plans)

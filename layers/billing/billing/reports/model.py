@@ -5,7 +5,10 @@ as decimal strings, rounded as each field says."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+from billing.decimals import plain
 
 Cell = str | int | None
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
@@ -68,6 +71,31 @@ class RevenueReport:
     def rows(self) -> list[list[Cell]]:
         header: list[Cell] = [self.group_by, "invoiced", "collected", "credited", "currency"]
         return [header, *[[r.group, r.invoiced, r.collected, r.credited, self.currency] for r in self.rows_]]
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    meter: str
+    month: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """The usage billed per meter and month (the month each usage period started), from the
+    usage lines of finalized invoices in ``currency``; quantities as exact decimal strings."""
+
+    currency: str
+    since: str
+    until: str
+    rows_: tuple[UsageRow, ...]
+
+    def to_public(self) -> dict[str, Any]:
+        data = [{"meter": r.meter, "month": r.month, "quantity": plain(r.quantity)} for r in self.rows_]
+        return {"currency": self.currency, "from": self.since, "to": self.until, "data": data}
+
+    def rows(self) -> list[list[Cell]]:
+        return [["meter", "month", "quantity"], *[row(r.meter, r.month, plain(r.quantity)) for r in self.rows_]]
 
 
 @dataclass(frozen=True)

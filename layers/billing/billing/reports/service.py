@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
 from billing.customers.model import Customer
+from billing.quantities import MAX_DECIMALS
 from billing.reports.buckets import Counters
 from billing.reports.model import (
     AgingReport,
@@ -25,6 +26,8 @@ from billing.reports.model import (
     PlansReport,
     RevenueReport,
     RevenueRow,
+    UsageReport,
+    UsageRow,
 )
 from billing.reports.query import ReportQuery, months_between, months_ending
 from billing.scope import Scope
@@ -118,6 +121,21 @@ class Reports:
             collected = sums["collected"] if attributed else None
             found.append(RevenueRow(key or None, sums["invoiced"], collected, sums["credited"]))
         return RevenueReport(query.currency, query.group_by, query.since, query.until, tuple(found))
+
+    def usage(self, scope: Scope, query: ReportQuery) -> UsageReport:
+        """The usage billed per meter and month from ``query.since`` to ``query.until``."""
+        rows = self._reader.buckets(scope, "USG", query.currency, query.slice, "meter", until=query.until)
+        summed: dict[tuple[str, str], int] = {}
+        for found in rows:
+            if query.since <= found.date <= query.until:
+                key = (found.group, found.date)
+                summed[key] = summed.get(key, 0) + found.counters.get("qty", 0)
+        kept = [
+            UsageRow(meter, month, Decimal(qty).scaleb(-MAX_DECIMALS))
+            for (meter, month), qty in sorted(summed.items())
+            if qty
+        ]
+        return UsageReport(query.currency, query.since, query.until, tuple(kept))
 
     def aging(self, scope: Scope, query: ReportQuery) -> AgingReport:
         day = query.as_of

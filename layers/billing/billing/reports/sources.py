@@ -11,7 +11,9 @@
   split over its charge lines by plan, meter and supplier (each line net of its discounts,
   plus its exclusive taxes, so the lines add up to the total; a line without one goes to the
   group without a value, ``plan:``); while open, its ``amount_due`` in the ``AGE`` bucket of
-  its due date (``due``, with ``n`` = 1 invoice).
+  its due date (``due``, with ``n`` = 1 invoice); and each usage line's quantity (``qty``, in
+  millionths of a unit, so exact: quantities have at most six decimals) in the ``USG`` bucket
+  of its meter and the month its usage period started: the usage billed.
 - A payment: the money kept (``amount_received`` less ``amount_refunded``) as ``collected``
   in the month it was paid (``paid_at``, else its creation), in total and by supplier (its
   allocations; customer credit and refunds in ``supplier:``).
@@ -22,12 +24,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 from billing.customers.model import Customer
 from billing.invoicing.credit_notes import CreditNote
 from billing.invoicing.lines import CHARGE_TYPES, Line
 from billing.invoicing.model import Invoice
 from billing.payments.model import Payment
+from billing.quantities import MAX_DECIMALS
 from billing.reports.buckets import Contribution, slices, spread
 from billing.reports.mrr import Point
 
@@ -75,9 +79,18 @@ def invoice(invoice: Invoice, customer: Customer | None, plan_code: Callable[[st
         if line.type in CHARGE_TYPES:
             amount = line.amount - line.discount_amount + sum(t.amount for t in line.tax_amounts if not t.inclusive)
             spread(into, "REV", currency, where, _groups(line, plan_code), month, invoiced=amount)
+    for line in invoice.lines:
+        if line.type == "usage" and line.meter and line.quantity:
+            started = (line.period_start or invoice.period_start)[:7]
+            spread(into, "USG", currency, where, [f"meter:{line.meter}"], started, qty=millionths(line.quantity))
     if invoice.status == "open" and invoice.amount_due > 0 and invoice.due_date:
         spread(into, "AGE", currency, where, [""], invoice.due_date[:10], due=invoice.amount_due, n=1)
     return into
+
+
+def millionths(quantity: str) -> int:
+    """A quantity (a decimal string, at most six decimals) as an integer count of millionths."""
+    return int(Decimal(quantity).scaleb(MAX_DECIMALS))
 
 
 def _groups(line: Line, plan_code: Callable[[str], str]) -> list[str]:
