@@ -1,4 +1,5 @@
-"""Headless Chromium in the operator dashboard: staff sign in with the tenant's key, search a
+"""Headless Chromium in the operator dashboard: staff sign in with the tenant's key, see the MRR
+the API reports, search a
 customer, open it, record an offline payment and create a portal link, which opens the
 customer's portal; every page passes axe-core with no serious or critical violation, at a
 desktop and a phone width. Screenshots are kept under ``E2E_ARTIFACTS``."""
@@ -35,12 +36,18 @@ def accessible(page: Any) -> None:
     ]
 
 
-def test_staff_find_a_customer_record_a_payment_and_hand_out_a_portal_link(served: str) -> None:
+def test_staff_find_a_customer_record_a_payment_and_hand_out_a_portal_link(stack: EmbeddedStack, served: str) -> None:
     from playwright.sync_api import sync_playwright
+
+    from billing.money import format_amount
 
     api = Http(served)
     key = services.tenants().create_tenant("Dashboard <b>Co</b>")[1].secret
     _, customer, jan, _ = customer_with_two_invoices(api, key)
+    assert stack.plumbing is not None
+    stack.plumbing.drain()  # the reports aggregator has the subscription
+    mrr = api.get("/v1/reports/mrr?currency=USD", key).body["mrr"]
+    assert mrr == 1500  # basic 10.00 and water 5.00 a month
     assert api.request("PATCH", f"/v1/customers/{customer}", key, {"email": "payer@example.com"}).status == 200
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
@@ -52,6 +59,8 @@ def test_staff_find_a_customer_record_a_payment_and_hand_out_a_portal_link(serve
         page.click("form[data-action=sign-in] button")
         page.wait_for_url(f"{served}/dashboard")
         assert page.locator("[data-field=business]").inner_text() == "Dashboard <b>Co</b>"
+        assert page.locator("[data-field=mrr]").inner_text() == format_amount(mrr, "USD")  # the API's MRR
+        assert page.locator("svg[data-chart=mrr] rect").count() == 12
         page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
 
         page.fill("#q", "payer@example.com")

@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlencode
 
 from billing.tenants import TenantService
+from infra.local.stack import EmbeddedStack
 from tests.integration.conftest import Api, Reply
 from tests.integration.test_payments_api import customer_with_two_invoices, invoice
 
@@ -133,3 +134,31 @@ def test_a_session_reaches_its_own_tenant_and_mode_only(
     live = sign_in(api, tenants.create_key(tenant, livemode=True).secret)
     assert 'data-field="mode"' not in html(api.get("/dashboard", cookie=live))
     assert api.get(f"/dashboard/customers/{customer}", cookie=live).status == 404
+
+
+def test_the_overview_shows_the_reports_the_api_answers(api: Api, key: str, stack: EmbeddedStack) -> None:
+    """Two subscriptions (a monthly 10.00 and a yearly 120.00 plan: 20.00 of MRR) and an open
+    invoice of 25.00: the overview's figures are the API's reports', in the currency asked for."""
+    assert stack.plumbing is not None
+    for code, interval, fee in (("m", "month", 1000), ("y", "year", 12000)):
+        plan = {"code": code, "name": code, "currency": "EUR", "interval": interval, "base_fee": fee}
+        assert api.post("/v1/plans", key, plan).status == 201
+    for name, plan in (("Ann", "m"), ("Bob", "y")):
+        who = api.post("/v1/customers", key, {"name": name, "currency": "EUR"}).body["id"]
+        assert api.post("/v1/subscriptions", key, {"customer": who, "plan": plan}).status == 201
+    item = {"customer": who, "amount": 2500, "currency": "EUR", "description": "Setup", "invoice_now": True}
+    assert api.post("/v1/invoice_items", key, item).status == 201  # Bob owes 25.00
+    stack.plumbing.drain()
+    cookie = sign_in(api, key)
+    page = html(api.get("/dashboard", cookie=cookie))  # the latest invoice's currency: EUR
+    mrr = api.get("/v1/reports/mrr?currency=EUR", key).body
+    aging = api.get("/v1/reports/aging?currency=EUR", key).body
+    assert mrr["mrr"] == 2000 and aging["total"] == 2500
+    assert 'data-field="mrr">EUR 20.00<' in page and 'data-field="arr">EUR 240.00<' in page
+    assert 'data-field="receivables">EUR 25.00<' in page
+    assert 'data-chart="mrr"' in page and 'data-table="debtors"' in page and "Bob" in page
+    usd = html(api.get("/dashboard?currency=USD", cookie=cookie))
+    assert 'data-field="mrr">USD 0.00<' in usd
+    assert api.get("/dashboard?currency=usdx", cookie=cookie).status == 400
+    debtors = html(api.get("/dashboard/debtors?currency=EUR", cookie=cookie))
+    assert "Bob" in debtors and "Ann" not in debtors

@@ -11,6 +11,7 @@ refuses, naming the field. The lists take the API's own filters and cursor.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from billing.adapters import services
@@ -48,7 +49,32 @@ def dashboard_sign_out(call: Call) -> Raw:
 
 @route("/dashboard", auth=False, query=QUERY)
 def dashboard_overview(call: Call) -> Raw:
-    return _signed_in(call, lambda session, _: _render(call, session, "dashboard/overview.html", "overview"))
+    """The reports of one currency (``?currency=``, else the latest invoice's) as charts and tables."""
+
+    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
+        from billing.dashboard.overview import overview
+        from billing.pages.strings import STRINGS
+
+        words = STRINGS[browser.language(call)]
+        shown = overview(services.reports(), session.scope, _currency(call, session), _today(),
+                         lambda bucket: words[f"aging_{bucket}"])  # fmt: skip
+        return _render(call, session, "dashboard/overview.html", "overview", overview=shown)
+
+    return _signed_in(call, view)
+
+
+@route("/dashboard/debtors", auth=False, query=QUERY)
+def dashboard_debtors(call: Call) -> Raw:
+    """The customers owing most (``GET /v1/reports/debtors``, up to 100), most first."""
+
+    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
+        from billing.reports.query import ReportQuery
+
+        query = ReportQuery.from_params({"currency": _currency(call, session), "limit": "100"}, _today())
+        debtors = services.reports().debtors(session.scope, query)
+        return _render(call, session, "dashboard/debtors.html", "debtors", debtors=debtors)
+
+    return _signed_in(call, view)
 
 
 @route("/dashboard/customers", auth=False, query=QUERY)
@@ -196,6 +222,21 @@ def dashboard_offline_payment(call: Call) -> Raw:
         return browser.redirect(f"/dashboard/customers/{customer_id}")
 
     return _signed_in(call, record)
+
+
+def _currency(call: Call, session: BrowserSession) -> str:
+    from billing.dashboard.overview import currency_of
+    from billing.invoicing.model import InvoiceQuery
+
+    def latest() -> str | None:
+        found = services.invoices().list(session.scope, InvoiceQuery.from_params({"limit": "1"})).data
+        return found[0].currency if found else None
+
+    return currency_of(call.query.get("currency"), latest)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
 
 
 def _signed_in(call: Call, view: browser.SessionView) -> Raw:
