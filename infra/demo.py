@@ -118,6 +118,7 @@ SETTINGS = {
     "tax_id": "DE123456789",
     "support_email": "billing@demo.example",
     "invoice_prefix": "DEMO",
+    "portal_plans": ["starter", "pro", "pro-annual"],  # what customers may change to in the portal
 }
 
 HISTORY_CUSTOMER = {

@@ -49,6 +49,7 @@ FUNCTION_ROLES = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in of_type("AWS
 
 WEBHOOKS = "/webhooks/{provider}/{endpoint_id}"
 PUBLIC = {"/health", WEBHOOKS}  # no API key: liveness, and the providers' signed webhooks
+PAGES = ("/pay/", "/portal", "/dashboard")  # no API key either: a link's token, or a session cookie
 
 
 def method_settings() -> dict[tuple[str, str], dict[str, Any]]:
@@ -71,7 +72,7 @@ def test_the_authorizer_names_the_usage_plan_key_of_every_keyed_route() -> None:
     for path, methods in BODY["paths"].items():
         for method, operation in methods.items():
             schemes = {name for requirement in operation.get("security", []) for name in requirement}
-            public = path in PUBLIC or path.startswith("/pay/")  # the hosted checkout's pages
+            public = path in PUBLIC or path.startswith(PAGES)  # the checkout's, the portal's, the dashboard's
             expected = set() if public else {"ApiKeyAuthorizer", "api_key"}
             assert schemes == expected, (path, method)
 
@@ -90,7 +91,7 @@ def test_the_public_routes_have_a_throttle_and_webhooks_a_concurrency_of_their_o
         for method in operations
         if method in ("get", "post", "put", "patch", "delete")
         and path != "/health"
-        and (path in PUBLIC or path.startswith("/pay/"))
+        and (path in PUBLIC or path.startswith(PAGES))
     }
     assert set(method_settings()) == {("/*", "*")} | public  # every public route has its own
     for route in public:

@@ -51,6 +51,8 @@ def portal_customer(api: Client, key: str, drain: Callable[[], None], name: str 
         ]  # fmt: skip
         for path, body in catalog:
             assert api.post(path, key, body).status == 201, (path, body)
+        opened = api.request("PATCH", "/v1/settings", key, {"portal_plans": ["plus"]})  # customers may pick plus
+        assert opened.status == 200, opened.body
     clock = api.post("/v1/test_clocks", key, {"frozen_time": JAN}).body["id"]
     created = api.post("/v1/customers", key, {"name": name, "currency": "USD", "test_clock": clock,
                                               "email": "jane@example.com"})  # fmt: skip

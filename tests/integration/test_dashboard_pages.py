@@ -28,8 +28,8 @@ def html(reply: Reply) -> str:
     return reply.raw.decode()
 
 
-def form_token(page: Reply) -> str:
-    found = re.search(r'name="form_token" value="([^"]+)"', html(page))
+def form_token(page: Reply, field: str = "form_token") -> str:
+    found = re.search(rf'name="{field}" value="([^"]+)"', html(page))
     assert found, html(page)
     return found.group(1)
 
@@ -87,19 +87,26 @@ def test_support_actions_go_through_the_apis_rules(api: Api, key: str) -> None:
     cookie = sign_in(api, key)
     page = api.get(f"/dashboard/customers/{customer}", cookie=cookie)
     assert page.status == 200 and jan["id"] in html(page) and 'data-field="receivable">USD 30.00' in html(page)
-    token = form_token(page)
+    token, nonce = form_token(page), form_token(page, "nonce")
 
     path = f"/dashboard/customers/{customer}/payments"
-    unsigned = post(api, path, cookie, {"amount": "15.00", "currency": "USD", "channel": "bank_transfer"})
+    unsigned = post(
+        api, path, cookie, {"nonce": nonce, "amount": "15.00", "currency": "USD", "channel": "bank_transfer"}
+    )
     assert unsigned.status == 400  # no form token: nothing recorded
-    too_fine = post(api, path, cookie, {"form_token": token, "amount": "15.001", "currency": "USD"})
+    signed = {"form_token": token, "nonce": nonce}
+    assert (
+        post(api, path, cookie, {"form_token": token, "amount": "15.00", "currency": "USD"}).status == 400
+    )  # no nonce
+    too_fine = post(api, path, cookie, {**signed, "amount": "15.001", "currency": "USD"})
     assert too_fine.status == 400 and "amount" in html(too_fine)
-    bad_channel = post(api, path, cookie, {"form_token": token, "amount": "15.00", "currency": "USD", "channel": "x"})
+    bad_channel = post(api, path, cookie, {**signed, "amount": "15.00", "currency": "USD", "channel": "x"})
     assert bad_channel.status == 400 and "channel" in html(bad_channel)
     assert api.get(f"/v1/payments?customer={customer}", key).body["data"] == []
-    paid = post(api, path, cookie, {"form_token": token, "amount": "15.00", "currency": "USD",
-                                    "channel": "bank_transfer", "reference": "BANK-1"})  # fmt: skip
+    fields = {**signed, "amount": "15,00", "currency": "USD", "channel": "bank_transfer", "reference": "BANK-1"}
+    paid = post(api, path, cookie, fields)
     assert paid.status == 303 and paid.headers["Location"].endswith(f"/dashboard/customers/{customer}")
+    assert post(api, path, cookie, fields).status == 303  # the same form again (a double click): recorded once
     [payment] = api.get(f"/v1/payments?customer={customer}", key).body["data"]
     assert (payment["amount"], payment["channel"], payment["provider_reference"]) == (1500, "bank_transfer", "BANK-1")
     assert invoice(api, key, jan["id"])["status"] == "paid"  # allocated oldest first
@@ -108,8 +115,10 @@ def test_support_actions_go_through_the_apis_rules(api: Api, key: str) -> None:
     assert checkout.status == 200 and "/pay/" in html(checkout)
     assert customer in html(api.get(f"/dashboard/invoices/{feb['id']}", cookie=cookie))
 
-    credited = post(api, f"/dashboard/invoices/{feb['id']}/credit_notes", cookie,
-                    {"form_token": token, "reason": "billing_error", "memo": "wrong meter"})  # fmt: skip
+    invoice_page = api.get(f"/dashboard/invoices/{feb['id']}", cookie=cookie)
+    credit = {"form_token": token, "nonce": form_token(invoice_page, "nonce"), "reason": "billing_error",
+              "memo": "wrong meter"}  # fmt: skip
+    credited = post(api, f"/dashboard/invoices/{feb['id']}/credit_notes", cookie, credit)
     assert credited.status == 303
     assert invoice(api, key, feb["id"])["amount_credited"] == 1500
 
@@ -162,3 +171,13 @@ def test_the_overview_shows_the_reports_the_api_answers(api: Api, key: str, stac
     assert api.get("/dashboard?currency=usdx", cookie=cookie).status == 400
     debtors = html(api.get("/dashboard/debtors?currency=EUR", cookie=cookie))
     assert "Bob" in debtors and "Ann" not in debtors
+
+
+def test_another_sites_page_cannot_sign_a_browser_in(api: Api, key: str) -> None:
+    """Login CSRF: a form on another site posting a key of its own is refused."""
+    body = urlencode({"api_key": key}).encode()
+    for headers in ({"sec_fetch_site": "cross-site"}, {"sec_fetch_site": "same-site"}):
+        refused = api.request("POST", "/dashboard/sign-in", body=body, content_type=FORM, **headers)
+        assert refused.status == 403 and "Set-Cookie" not in refused.headers
+    ours = api.request("POST", "/dashboard/sign-in", body=body, content_type=FORM, sec_fetch_site="same-origin")
+    assert ours.status == 303

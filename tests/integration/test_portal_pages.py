@@ -140,6 +140,11 @@ def test_every_form_needs_the_sessions_form_token(api: Api, key: str, jane: Port
 
 def test_a_plan_change_is_previewed_then_confirmed(api: Api, key: str, jane: PortalCustomer) -> None:
     browser = signed_in(api, key, jane.id)
+    assert api.request("PATCH", "/v1/settings", key, {"portal_plans": []}).status == 200
+    closed = html(browser.get("/portal/plan"))
+    assert 'value="plus"' not in closed  # no plan opened to customers: no change offered
+    assert browser.post("/portal/plan/preview", plan="plus").status == 404
+    assert api.request("PATCH", "/v1/settings", key, {"portal_plans": ["plus"]}).status == 200
     plan = html(browser.get("/portal/plan"))
     assert 'data-plan="basic"' in plan and 'value="plus"' in plan and "Support" in plan
     expected = api.get(f"/v1/subscriptions?customer={jane.id}", key).body["data"][0]
@@ -177,7 +182,8 @@ def test_meter_readings_are_refused_as_the_api_refuses_them(
     assert again.status == 303  # the same form twice: recorded once
     drain(stack)()  # the events are listed once the aggregator has them
     page = html(browser.get("/portal/readings?done=reading_saved"))
-    assert page.count('data-reading="portal-1"') == 1 and "23.5" in page and 'data-done="reading_saved"' in page
+    kept = f"portal-{jane.id}-portal-1"  # the id is the server's, under the customer's name
+    assert page.count(f'data-reading="{kept}"') == 1 and "23.5" in page and 'data-done="reading_saved"' in page
     assert browser.post("/portal/readings", meter="api_calls", reading="1", reading_id="p-x").status == 400
 
 

@@ -11,6 +11,7 @@ from billing.browser_sessions import BrowserSession, BrowserSessions, PortalSess
 from billing.customers import Customer
 from billing.errors import NotFound, Unauthenticated
 from billing.scope import Scope
+from billing.tenants import ApiKey
 
 SCOPE = Scope(tenant_id="ten_a", livemode=False)
 
@@ -47,15 +48,24 @@ def customer_of(scope: Scope, ref: str) -> Customer | None:
     return Customer(id="cus_1", livemode=False, name="Jane", created_at=datetime(2026, 1, 1, tzinfo=UTC))
 
 
-def authenticate(header: str) -> Scope:
+KEY = ApiKey(id="key_1", tenant_id="ten_a", livemode=False, digest="d", last4="good", created_at=datetime.now(UTC))
+REVOKED: set[str] = set()
+
+
+def authenticate(header: str) -> ApiKey:
     if header != "Bearer sk_test_good":
         raise Unauthenticated("The API key is not valid.")
-    return Scope(tenant_id="ten_a", livemode=False)
+    return KEY
+
+
+def key_active(tenant_id: str, key_id: str) -> bool:
+    return (tenant_id, key_id) == ("ten_a", "key_1") and key_id not in REVOKED
 
 
 def sessions() -> tuple[BrowserSessions, Memory, Clock]:
     memory, clock = Memory(), Clock()
-    return BrowserSessions(memory, customer_of, authenticate, "http://127.0.0.1:3000", clock), memory, clock
+    service = BrowserSessions(memory, customer_of, authenticate, key_active, "http://127.0.0.1:3000", clock)
+    return service, memory, clock
 
 
 def token_of(url: str) -> str:
@@ -94,8 +104,19 @@ def test_forms_need_the_session_token_and_sign_in_needs_a_good_key() -> None:
     assert session.accepts(session.form_token) and not session.accepts("") and not session.accepts("x")
     with pytest.raises(Unauthenticated):
         service.sign_in("sk_test_bad")
+    assert session.subject == "key_1" and not session.accepts("é")  # a non-ASCII token is refused, not an error
     service.sign_out(cookie)
     assert service.session("dashboard", cookie) is None
+
+
+def test_a_dashboard_session_ends_when_its_key_is_revoked() -> None:
+    service, _, _ = sessions()
+    cookie, _ = service.sign_in("sk_test_good")
+    REVOKED.add("key_1")
+    try:
+        assert service.session("dashboard", cookie) is None
+    finally:
+        REVOKED.discard("key_1")
 
 
 def test_a_link_names_an_existing_customer() -> None:

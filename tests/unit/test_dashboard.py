@@ -11,7 +11,8 @@ from billing.pages.charts import AXIS, HEIGHT, TOP, bars
 
 @pytest.mark.parametrize(
     ("typed", "currency", "minor"),
-    [("15.00", "USD", 1500), ("15", "USD", 1500), ("1,234.5", "USD", 123450), (" 0.01 ", "USD", 1),
+    [("15.00", "USD", 1500), ("15", "USD", 1500), ("15,5", "USD", 1550), (" 0.01 ", "USD", 1), ("1,234.5", "USD", None),
+     ("²", "USD", None), ("\u0661\u0665", "USD", None),
      ("1000", "JPY", 1000), ("12.345", "BHD", 12345), ("15.001", "USD", None), ("1.5", "JPY", None),
      ("-5", "USD", None), ("1e3", "USD", None), ("", "USD", None), ("0x10", "USD", None), ("1.2.3", "USD", None)],
 )  # fmt: skip

@@ -175,6 +175,10 @@ def test_customer_slices_and_debtors_rank_by_what_is_owed() -> None:
     who = Customer(id="cus_1", livemode=False, created_at=datetime.now(UTC), address={"region": "north"},
                    tags=("b", "a"))  # fmt: skip
     assert slices(who) == ["all", "region:north", "tag:a", "tag:b"]
+    tagged = Customer(
+        id="cus_2", livemode=False, created_at=datetime.now(UTC), tags=tuple(f"t{n:02d}" for n in range(50))
+    )
+    assert slices(tagged) == ["all", "tag:t00", "tag:t01", "tag:t02", "tag:t03", "tag:t04"]  # a transaction's room
     debts = [Counted(Ref("inv", f"inv_{n}"), f"cus_{n % 2}", {}, ("all",),
                      Debt(f"inv_{n}", "USD", 100 * n, f"2026-01-0{n}")) for n in (1, 2, 3)]  # fmt: skip
     top = MemoryReader(debts).debtors(SCOPE, "USD", "all", 10)

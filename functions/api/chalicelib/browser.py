@@ -32,7 +32,9 @@ def link(path: str) -> str:
 
 
 def local() -> bool:
-    return link("").startswith("http://") or not link("")
+    """Served over plain http (the local stack): cookies without ``Secure``. No public address
+    configured is not local: cookies stay ``Secure``."""
+    return link("").startswith("http://")
 
 
 def form(call: Call) -> dict[str, str]:

@@ -133,6 +133,8 @@ def route(
                 headers: dict[str, str | list[str]] = {
                     "Content-Type": response.body.content_type,
                     "Content-Disposition": disposition,
+                    "Cache-Control": "private, no-store",  # a customer's invoice: no shared cache keeps it
+                    "X-Content-Type-Options": "nosniff",
                 }
                 return Response(body=response.body.content, status_code=response.status, headers=headers)
             return Response(

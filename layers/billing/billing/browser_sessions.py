@@ -6,7 +6,8 @@
   as its SHA-256 digest. Opening it takes the link away (a conditional delete: a second
   opening, even at the same instant, finds nothing) and starts a session.
 - **Dashboard sign-in.** The tenant's staff post an API key to ``/dashboard/sign-in``; a valid
-  key starts a session in the key's tenant and mode. The key is never kept by the browser.
+  key starts a session in the key's tenant and mode. The key is never kept by the browser;
+  the session keeps the key's id and ends as soon as the key is revoked.
 - **Sessions.** A session's token (256 bits) is the cookie's value; the server keeps the
   session under the token's digest with its expiry (``SESSION_LIFETIME``, absolute: signing
   in again is cheap, a stolen cookie is worth less) and a form token every form posts back
@@ -34,6 +35,7 @@ from billing.validation import Input
 
 if TYPE_CHECKING:
     from billing.customers import Customer  # loaded with the customers' service, not at cold start
+    from billing.tenants import ApiKey
 
 Kind = Literal["portal", "dashboard"]
 Locale = Literal["en", "ru"]
@@ -60,7 +62,8 @@ class PortalSessionCreate(Input):
 @dataclass(frozen=True)
 class BrowserSession:
     """What a session (or a link not opened yet) reaches: one ``kind`` of page, one scope and,
-    for the portal, one customer (``subject``; the dashboard's is the API key's tenant)."""
+    for the portal, one customer (``subject``; the dashboard's is the id of the API key it was
+    opened with)."""
 
     kind: Kind
     scope: Scope
@@ -75,7 +78,7 @@ class BrowserSession:
 
     def accepts(self, form_token: str) -> bool:
         """Whether a posted form carries this session's form token (compared in constant time)."""
-        return bool(self.form_token) and hmac.compare_digest(self.form_token, form_token)
+        return bool(self.form_token) and hmac.compare_digest(self.form_token.encode(), form_token.encode())
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,13 @@ class BrowserSessions:
         self,
         repo: BrowserSessionRepository,
         customer_of: Callable[[Scope, str], Customer | None],
-        authenticate: Callable[[str], Scope],
+        authenticate: Callable[[str], ApiKey],
+        key_active: Callable[[str, str], bool],
         base_url: str | None,
         clock: Clock | None = None,
     ):
         self._repo, self._customer_of, self._authenticate = repo, customer_of, authenticate
+        self._key_active = key_active
         self._base_url, self._clock = base_url or "", clock or SystemClock()
 
     def portal_link(self, scope: Scope, data: PortalSessionCreate) -> PortalLink:
@@ -148,8 +153,9 @@ class BrowserSessions:
 
     def sign_in(self, api_key: str) -> tuple[str, BrowserSession]:
         """A dashboard session for the tenant and mode of ``api_key``; 401 for a bad key."""
-        scope = self._authenticate(f"Bearer {api_key.strip()}")
-        return self._start(BrowserSession("dashboard", scope, scope.tenant_id, self._clock.now()))
+        key = self._authenticate(f"Bearer {api_key.strip()}")
+        scope = Scope(tenant_id=key.tenant_id, livemode=key.livemode)
+        return self._start(BrowserSession("dashboard", scope, key.id, self._clock.now()))
 
     def session(self, kind: Kind, token: str | None) -> BrowserSession | None:
         """The live session of ``kind`` the cookie ``token`` names, else None."""
@@ -158,6 +164,8 @@ class BrowserSessions:
         found = self._repo.get(digest(token))
         if found is None or found.kind != kind or found.expired(self._clock.now()):
             return None
+        if kind == "dashboard" and not self._key_active(found.scope.tenant_id, found.subject):
+            return None  # the key it was opened with has been revoked
         return found
 
     def set_locale(self, token: str, locale: Locale) -> None:

@@ -9,6 +9,7 @@ decimals than the exponent. Only ``int`` and ``Decimal`` arithmetic, never a flo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
@@ -56,12 +57,16 @@ def _show(value: Decimal, places: int, currency: str) -> str:
         return f"{sign}{currency} {abs(value):,.{places}f}"
 
 
+_TYPED = re.compile(r"[0-9]{1,15}(?:[.,]([0-9]{1,6}))?")
+
+
 def parse_amount(text: str, currency: str) -> int | None:
-    """What a person typed (``1,234.56``, ``15``) in minor units of ``currency``, exactly; None
-    for anything else (a sign, more decimals than the currency has, not a number)."""
-    cleaned = text.strip().replace(",", "").replace(" ", "")
-    whole, _, fraction = cleaned.partition(".")
+    """What a person typed (``15``, ``15.50``, or ``15,50`` as Russian writes it) in minor units
+    of ``currency``, exactly; None for anything else: a sign, grouped thousands (``1,234.56``
+    would be ambiguous), more decimals than the currency has, digits other than ASCII ones."""
+    typed = _TYPED.fullmatch(text.strip())
     places = exponent(currency)
-    if not whole.isdigit() or not (fraction == "" or fraction.isdigit()) or len(fraction) > places:
+    if typed is None or len(typed.group(1) or "") > places:
         return None
-    return int(whole + fraction.ljust(places, "0"))
+    whole = typed.group(0).replace(",", ".").partition(".")[0]
+    return int(whole + (typed.group(1) or "").ljust(places, "0"))

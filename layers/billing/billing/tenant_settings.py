@@ -54,7 +54,10 @@ class TenantSettings(BaseModel):
       ``CustomerBalanceExhausted`` emitted as it reaches zero (``suspend``) (``billing.prepaid``).
     - ``prepaid_auto_top_up``: the amount (minor units of the customer's currency) a prepaid
       customer's saved card is charged when its balance goes below the threshold
-      (``billing.payments.off_session``); None: no automatic top-up."""
+      (``billing.payments.off_session``); None: no automatic top-up.
+    - ``portal_plans``: the codes of the plans a customer may change to by itself in the
+      customer portal (none by default: a tenant opens the change to its public plans only,
+      never to an internal or free one)."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -70,6 +73,7 @@ class TenantSettings(BaseModel):
     prepaid_low_balance_threshold: int | None = None
     prepaid_at_zero: AtZero = "refuse"
     prepaid_auto_top_up: int | None = None
+    portal_plans: list[str] = []
 
     @property
     def grace(self) -> timedelta:
@@ -96,3 +100,4 @@ class SettingsUpdate(Input):
     prepaid_low_balance_threshold: Annotated[int, Field(ge=1, le=10**15)] | None = None
     prepaid_at_zero: AtZero = "refuse"
     prepaid_auto_top_up: Annotated[int, Field(ge=1, le=10**15)] | None = None
+    portal_plans: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)] = []

@@ -113,6 +113,17 @@ class TenantService:
 
     def authenticate(self, authorization: str | None) -> Scope:
         """The scope a bearer key acts for; 401 for a missing, malformed or revoked key."""
+        key = self.key_of(authorization)
+        return Scope(tenant_id=key.tenant_id, livemode=key.livemode)
+
+    def key_active(self, tenant_id: str, key_id: str) -> bool:
+        """Whether the key still opens its tenant (not revoked): a dashboard session made with
+        it ends when it is revoked."""
+        key = self._repo.key_by_id(tenant_id, key_id)
+        return key is not None and key.revoked_at is None
+
+    def key_of(self, authorization: str | None) -> ApiKey:
+        """The key a bearer authorization names; 401 for a missing, malformed or revoked key."""
         secret = api_keys.bearer_token(authorization)
         if secret is None:
             raise Unauthenticated("Provide your API key as 'Authorization: Bearer sk_...'.", code="missing_api_key")
@@ -123,4 +134,4 @@ class TenantService:
             raise Unauthenticated("The API key is not valid.")
         if key.revoked_at is not None:
             raise Unauthenticated("The API key has been revoked.", code="api_key_revoked")
-        return Scope(tenant_id=key.tenant_id, livemode=key.livemode)
+        return key

@@ -10,6 +10,7 @@ refuses, naming the field. The lists take the API's own filters and cursor.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,7 +31,12 @@ def dashboard_sign_in_page(call: Call) -> Raw:
 
 @route("/dashboard/sign-in", methods=("POST",), auth=False, query=QUERY)
 def dashboard_sign_in(call: Call) -> Raw:
-    """A valid key starts a session and opens the overview; a bad one shows the form again."""
+    """A valid key starts a session and opens the overview; a bad one shows the form again. A
+    post from another site's page (``Sec-Fetch-Site``, else ``Origin``) is refused: it would sign
+    the browser in to someone else's tenant (login CSRF; the form has no session to carry a
+    token yet)."""
+    if _cross_site(call):
+        return _sign_in_form(call, 403, refused=True)
     try:
         token, _ = services.browser_sessions().sign_in(browser.form(call).get("api_key", ""))
     except Unauthenticated:
@@ -56,8 +62,7 @@ def dashboard_overview(call: Call) -> Raw:
         from billing.pages.strings import STRINGS
 
         words = STRINGS[browser.language(call)]
-        shown = overview(services.reports(), session.scope, _currency(call, session), _today(),
-                         lambda bucket: words[f"aging_{bucket}"])  # fmt: skip
+        shown = overview(services.reports(), session.scope, _currency(call, session), _today(), words.__getitem__)
         return _render(call, session, "dashboard/overview.html", "overview", overview=shown)
 
     return _signed_in(call, view)
@@ -178,9 +183,11 @@ def dashboard_portal_link(call: Call) -> Raw:
 
     def create(session: BrowserSession, _: dict[str, str]) -> Raw:
         from billing.browser_sessions import PortalSessionCreate
+        from billing.validation import parse
 
         customer_id = call.params["customer_id"]
-        link = services.browser_sessions().portal_link(session.scope, PortalSessionCreate(customer=customer_id))
+        asked = parse(PortalSessionCreate, {"customer": customer_id})
+        link = services.browser_sessions().portal_link(session.scope, asked)
         return _render(call, session, "dashboard/link.html", "customers", kind="portal", url=link.url,
                        back=f"/dashboard/customers/{customer_id}", expires_at=link.expires_at)  # fmt: skip
 
@@ -191,10 +198,12 @@ def dashboard_portal_link(call: Call) -> Raw:
 def dashboard_checkout_link(call: Call) -> Raw:
     def create(session: BrowserSession, _: dict[str, str]) -> Raw:
         from billing.payments.checkout import CheckoutSessionCreate
+        from billing.validation import parse
 
         sessions, invoice_id = services.checkout_sessions(), call.params["invoice_id"]
-        checkout, _status = sessions.create(session.scope, CheckoutSessionCreate(invoice=invoice_id))
-        return _render(call, session, "dashboard/link.html", "invoices", kind="checkout", url=sessions.url(checkout),
+        checkout, _status = sessions.create(session.scope, parse(CheckoutSessionCreate, {"invoice": invoice_id}))
+        url = sessions.url(checkout) or browser.link(f"/pay/{checkout.token}")
+        return _render(call, session, "dashboard/link.html", "invoices", kind="checkout", url=url,
                        back=f"/dashboard/invoices/{invoice_id}", expires_at=checkout.expires_at)  # fmt: skip
 
     return _signed_in(call, create)
@@ -206,7 +215,8 @@ def dashboard_credit_note(call: Call) -> Raw:
         from billing.dashboard.forms import credit_note
 
         invoice_id = call.params["invoice_id"]
-        services.credit_notes().create(session.scope, credit_note(invoice_id, fields))
+        _once(session, fields, f"credit_note:{invoice_id}",
+              lambda: services.credit_notes().create(session.scope, credit_note(invoice_id, fields)))  # fmt: skip
         return browser.redirect(f"/dashboard/invoices/{invoice_id}")
 
     return _signed_in(call, create)
@@ -218,10 +228,32 @@ def dashboard_offline_payment(call: Call) -> Raw:
         from billing.dashboard.forms import offline_payment
 
         customer_id = call.params["customer_id"]
-        services.payments().record(session.scope, offline_payment(customer_id, fields))
+        _once(session, fields, f"payment:{customer_id}",
+              lambda: services.payments().record(session.scope, offline_payment(customer_id, fields)))  # fmt: skip
         return browser.redirect(f"/dashboard/customers/{customer_id}")
 
     return _signed_in(call, record)
+
+
+def _once(session: BrowserSession, fields: dict[str, str], action: str, act: Callable[[], object]) -> None:
+    """``act`` once per form shown: its ``nonce`` (a hidden field, new on every page) is the
+    idempotency key, so a double click, a reload of the answer or a re-post records nothing
+    twice (the second is answered as the first). A refusal keeps nothing: the form may be sent
+    again, corrected."""
+    from billing.errors import InvalidRequest
+    from billing.idempotency import StoredResponse, canonical, fingerprint
+
+    nonce = fields.get("nonce", "")
+    if not nonce:
+        raise InvalidRequest("The form has expired; reload the page and try again.", code="form_expired",
+                             param="nonce")  # fmt: skip
+    body = canonical({name: value for name, value in fields.items() if name != "form_token"})
+
+    def run() -> StoredResponse:
+        act()
+        return StoredResponse(status=303, body={})
+
+    services.idempotency().run(session.scope, f"dashboard:{nonce}", fingerprint("POST", action, body), run)
 
 
 def _currency(call: Call, session: BrowserSession) -> str:
@@ -262,8 +294,19 @@ def _render(call: Call, session: BrowserSession, template: str, section: str, **
     language = browser.language(call)
     body = pages.render(template, language, business=services.business_name(session.scope), section=section,
                         livemode=session.scope.livemode, form_token=session.form_token, link=browser.link,
-                        money=format_amount, query=call.query, **context)  # fmt: skip
+                        money=format_amount, nonce=lambda: secrets.token_urlsafe(16), **context)  # fmt: skip
     return browser.page(body)
+
+
+def _cross_site(call: Call) -> bool:
+    from urllib.parse import urlparse
+
+    site = call.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = call.headers.get("origin")
+    ours = urlparse(browser.link("/") if "://" in browser.link("/") else "")
+    return origin is not None and bool(ours.netloc) and origin != f"{ours.scheme}://{ours.netloc}"
 
 
 def _sign_in_form(call: Call, status: int, refused: bool = False) -> Raw:

@@ -82,7 +82,10 @@ def portal_payments(call: Call) -> Raw:
 def portal_sign_out(call: Call) -> Raw:
     def sign_out(session: BrowserSession, _: dict[str, str]) -> Raw:
         browser_sessions().sign_out(browser.cookie_of(call, "portal") or "")
-        return browser.message(call, 200, "signed_out", language_=session.locale)
+        signed_out = browser.message(call, 200, "signed_out", language_=session.locale)
+        return Raw(
+            signed_out.status, signed_out.body, {**signed_out.headers, "Set-Cookie": browser.clear_cookie("portal")}
+        )
 
     return signed_in(call, sign_out)
 

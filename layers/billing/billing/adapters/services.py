@@ -499,8 +499,9 @@ def browser_sessions() -> BrowserSessions:
 
     customer_of = partial(find_customer, DynamoCustomerRepository())
     return BrowserSessions(
-        DynamoBrowserSessionRepository(), customer_of, tenants().authenticate, get_settings().public_base_url
-    )
+        DynamoBrowserSessionRepository(), customer_of, tenants().key_of, tenants().key_active,
+        get_settings().public_base_url,
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -512,7 +513,7 @@ def portal() -> Portal:
         Services(
             customers=customers(), invoices=invoices(), payments=payments(), subscriptions=subscriptions(),
             usage=usage(), biller=biller(), catalog=catalog(), lookups=catalog_lookups(),
-            checkout=checkout_sessions(), documents=documents(), readings=meter_readings(),
+            checkout=checkout_sessions(), documents=documents(), readings=meter_readings(), settings=settings_of,
         )
     )  # fmt: skip
 

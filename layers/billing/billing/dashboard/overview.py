@@ -31,11 +31,9 @@ class Overview:
     aging_chart: BarChart
 
 
-def overview(
-    reports: Reports, scope: Scope, currency: str, today: date, bucket_name: Callable[[str], str] = str
-) -> Overview:
-    """The overview in ``currency`` as of ``today``: a year of MRR and revenue by month; the
-    aging buckets' bars are labelled ``bucket_name(bucket)`` (the page's words)."""
+def overview(reports: Reports, scope: Scope, currency: str, today: date, word: Callable[[str], str] = str) -> Overview:
+    """The overview in ``currency`` as of ``today``: a year of MRR and revenue by month. Charts
+    are titled, and the aging buckets labelled, in the page's words (``word(key)``)."""
     query = ReportQuery.from_params({"currency": currency}, today)  # a 400 naming currency for a bad code
     mrr, revenue, aging = reports.mrr(scope, query), reports.revenue(scope, query), reports.aging(scope, query)
 
@@ -44,10 +42,10 @@ def overview(
 
     return Overview(
         currency, mrr, revenue, aging, reports.debtors(scope, query), reports.plans(scope, query),
-        bars("MRR", [(month, mrr_, shown(mrr_)) for month, mrr_ in mrr.series]),
-        bars("invoiced", [(row.group or "", row.invoiced, shown(row.invoiced)) for row in revenue.rows_]),
-        bars("aging", [(bucket_name(name), aging.buckets.get(name, 0), shown(aging.buckets.get(name, 0)))
-                       for name in AGING]),
+        bars(word("mrr_by_month"), [(month, mrr_, shown(mrr_)) for month, mrr_ in mrr.series]),
+        bars(word("revenue_by_month"), [(row.group or "", row.invoiced, shown(row.invoiced)) for row in revenue.rows_]),
+        bars(word("aging"), [(word(f"aging_{name}"), aging.buckets.get(name, 0), shown(aging.buckets.get(name, 0)))
+                             for name in AGING]),
     )  # fmt: skip
 
 

@@ -40,12 +40,12 @@ class ReadingMeter:
 @dataclass(frozen=True)
 class ReadingsView:
     meters: list[ReadingMeter]
-    reading_id: str  # the form's: a new one each time the page is shown
+    reading_id: str  # the form's nonce, new each time the page is shown (the reading's id: portal-{customer}-{nonce})
 
 
 def readings_view(portal: Portal, scope: Scope, customer_id: str) -> ReadingsView:
     meters = [_with_history(portal, scope, customer_id, offered) for offered in _meters(portal, scope, customer_id)]
-    return ReadingsView(meters, f"portal-{secrets.token_urlsafe(12)}")
+    return ReadingsView(meters, secrets.token_urlsafe(12))
 
 
 def submit_reading(portal: Portal, scope: Scope, customer_id: str, form: dict[str, str]) -> Submitted:
@@ -60,7 +60,9 @@ def submit_reading(portal: Portal, scope: Scope, customer_id: str, form: dict[st
         "meter": form.get("meter", "") if form.get("meter") in offered else "",
         "reading": form.get("reading", "").strip(),
         "timestamp": to_wire(portal.services.biller.now(scope, customer.test_clock)),
-        "reading_id": form.get("reading_id", ""),
+        # the id is the server's: a form's nonce under the customer's own name, so no customer can
+        # take an id the tenant's systems would use for another's reading (ids are tenant-wide)
+        "reading_id": f"portal-{customer.id}-{form.get('reading_id', '')[:40]}" if form.get("reading_id") else "",
         "meter_replaced": form.get("meter_replaced") == "1",
         "rollover": form.get("rollover") == "1",
         "counter_max": form.get("counter_max", "").strip() or None,

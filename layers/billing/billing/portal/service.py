@@ -18,6 +18,8 @@ from billing.portal.model import AddOnShown, Estimate, Listed, Overview, PlanPre
 from billing.scope import Scope
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from billing.catalog.lookups import CatalogLookups
     from billing.catalog.plans import Plan
     from billing.catalog.service import CatalogService
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from billing.payments.service import Payments
     from billing.subscriptions.model import ChangePlan, Subscription
     from billing.subscriptions.service import SubscriptionService
+    from billing.tenant_settings import TenantSettings
     from billing.usage.readings import MeterReadings
     from billing.usage.service import UsageService
 
@@ -54,6 +57,7 @@ class Services:
     checkout: CheckoutSessions
     documents: InvoiceDocuments
     readings: MeterReadings
+    settings: Callable[[Scope], TenantSettings]
 
 
 class Portal:
@@ -178,9 +182,9 @@ class Portal:
 
     # ------------------------------------------------------------------ plan
     def plan(self, scope: Scope, customer_id: str) -> PlanView:
-        """The running subscription, its plan and add-ons, and the plans it may change to: the
-        tenant's current plans in the subscription's currency (every one: the catalog has no
-        private plans)."""
+        """The running subscription, its plan and add-ons, and the plans it may change to: those
+        of the tenant's current plans in the subscription's currency that its ``portal_plans``
+        setting opens to customers (none by default)."""
         from billing.catalog import plans
         from billing.catalog.service import CatalogQuery
 
@@ -190,10 +194,11 @@ class Portal:
         lookups = self.services.lookups
         current = lookups.plan(scope, subscription.plan)
         listed = self.services.catalog.list(scope, plans.KIND.name, CatalogQuery(page=PageRequest(100)))
+        opened = set(self.services.settings(scope).portal_plans)
         choices = [
             plan for plan in listed.data
             if isinstance(plan, plans.Plan) and plan.status == "active" and plan.currency == subscription.currency
-            and plan.code != current.code
+            and plan.code != current.code and plan.code in opened
         ]  # fmt: skip
         add_ons = [AddOnShown(lookups.find_add_on(scope, a.add_on), a.add_on, a.quantity) for a in subscription.add_ons]
         return PlanView(subscription, current, add_ons, sorted(choices, key=lambda plan: (plan.base_fee, plan.code)))

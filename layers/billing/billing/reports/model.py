@@ -128,7 +128,8 @@ class PlansReport:
 
 @dataclass(frozen=True)
 class AgingReport:
-    """Open receivables at ``as_of`` by days past their due date. ``dso`` = open receivables x
+    """The receivables open now, by days past their due date at ``as_of`` (an earlier ``as_of``
+    ages today's open invoices as of that day; it does not reopen invoices paid since). ``dso`` = open receivables x
     days of the window / invoiced in the window, one decimal, half-even; ``collection_rate``
     = collected / invoiced in the window, four decimals, half-even (both null when nothing was
     invoiced). The window runs from the 1st of the month two months before ``as_of``'s to
@@ -170,7 +171,8 @@ class Debtor:
 
 @dataclass(frozen=True)
 class DebtorsReport:
-    """The customers owing most on open invoices at ``as_of``, most first."""
+    """The customers owing most on the invoices open now, most first; days past due counted at
+    ``as_of``."""
 
     currency: str
     as_of: str

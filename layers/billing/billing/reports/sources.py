@@ -79,8 +79,11 @@ def invoice(invoice: Invoice, customer: Customer | None, plan_code: Callable[[st
         if line.type in CHARGE_TYPES:
             amount = line.amount - line.discount_amount + sum(t.amount for t in line.tax_amounts if not t.inclusive)
             spread(into, "REV", currency, where, _groups(line, plan_code), month, invoiced=amount)
-    for line in invoice.lines:
-        if line.type == "usage" and line.meter and line.quantity:
+    billed: set[tuple[str, str | None, str | None]] = set()  # a meter's period, counted once
+    for line in invoice.lines:  # however many charges of the plan rate the same meter
+        period = (line.meter or "", line.period_start, line.period_end)
+        if line.type == "usage" and line.meter and line.quantity and period not in billed:
+            billed.add(period)
             started = (line.period_start or invoice.period_start)[:7]
             spread(into, "USG", currency, where, [f"meter:{line.meter}"], started, qty=millionths(line.quantity))
     if invoice.status == "open" and invoice.amount_due > 0 and invoice.due_date:

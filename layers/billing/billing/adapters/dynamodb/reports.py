@@ -30,7 +30,7 @@ from billing.reports.records import Counted, Debt, Ref
 from billing.reports.service import Row, Top
 from billing.scope import Scope
 
-SHARDS = {"MRR": 1, "REV": 4, "AGE": 4, "USG": 4}
+SHARDS = {"MRR": 4, "REV": 4, "AGE": 4, "USG": 4}
 CLAIM_TTL_S = 7 * 86400
 MAX_WRITES = 100  # a transaction's limit
 
