@@ -12,32 +12,18 @@ stand-in. Debian's ``chromium`` (``make`` installs it) driven by ``playwright`` 
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from billing.adapters import services
 from infra.local.stack import EmbeddedStack
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, FLAGS, needs_chromium
 from tests.integration.conftest import Reply
 from tests.integration.test_payments_api import balanced_ledger, customer_with_two_invoices, invoice
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]  # fmt: skip
-ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", "/tmp/billing-e2e"))
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make does)")
-
-
-@pytest.fixture
-def served(stack: EmbeddedStack) -> str:
-    if stack._server is None:
-        stack.serve_api()
-    return stack.api_url
+pytestmark = needs_chromium
 
 
 def test_a_customer_pays_an_invoice_by_card_in_a_browser(stack: EmbeddedStack, served: str) -> None:

@@ -6,34 +6,13 @@ desktop and a phone width. Screenshots are kept under ``E2E_ARTIFACTS``."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from billing.adapters import services
 from infra.local.stack import EmbeddedStack
-from tests.e2e.test_checkout_browser import ARTIFACTS, CHROMIUM, FLAGS, Http
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, FLAGS, accessible, needs_chromium
+from tests.e2e.test_checkout_browser import Http
 from tests.integration.test_payments_api import customer_with_two_invoices
 
-pytestmark = pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason="no Debian chromium")
-SERIOUS = ("serious", "critical")
-
-
-@pytest.fixture
-def served(stack: EmbeddedStack) -> str:
-    if stack._server is None:
-        stack.serve_api()
-    return stack.api_url
-
-
-def accessible(page: Any) -> None:
-    """No serious or critical axe-core violation on the page as shown."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    violations = Axe().run(page).response["violations"]
-    assert [v["id"] for v in violations if v["impact"] in SERIOUS] == [], [
-        (v["id"], v["impact"], [node["html"] for node in v["nodes"]]) for v in violations
-    ]
+pytestmark = needs_chromium
 
 
 def test_staff_find_a_customer_record_a_payment_and_hand_out_a_portal_link(stack: EmbeddedStack, served: str) -> None:

@@ -14,36 +14,24 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 import requests
 
 from billing.adapters import services
 from infra.local.stack import EmbeddedStack
-from tests.e2e.test_checkout_browser import ARTIFACTS, CHROMIUM, FLAGS, Http
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, FLAGS, accessible, needs_chromium
+from tests.e2e.test_checkout_browser import Http
 from tests.integration.portal_fixtures import portal_customer, portal_link
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make does)")
-SERIOUS = ("serious", "critical")
-
-
-@pytest.fixture
-def served(stack: EmbeddedStack) -> str:
-    if stack._server is None:
-        stack.serve_api()
-    return stack.api_url
+pytestmark = needs_chromium
 
 
 def checked(page: Page, name: str) -> None:
     """A full-page screenshot ``portal-<name>.png``, and axe-core's check of the page."""
-    from axe_playwright_python.sync_playwright import Axe
-
     page.screenshot(path=str(ARTIFACTS / f"portal-{name}.png"), full_page=True)
-    results = Axe().run(page)
-    serious = [v for v in results.response["violations"] if v.get("impact") in SERIOUS]
-    assert not serious, f"{name}: {results.generate_report()}"
+    accessible(page, name)
 
 
 def usd(cents: int) -> str:

@@ -157,6 +157,9 @@ def test_a_plan_change_is_previewed_then_confirmed(api: Api, key: str, jane: Por
     assert browser.post("/portal/plan/preview", plan="enterprise").status == 404
     changed = browser.post("/portal/plan/change", plan="plus")
     assert changed.status == 303 and changed.headers["Location"].endswith("/portal/plan?done=plan_changed")
+    again = browser.post("/portal/plan/change", plan="plus")  # posted twice: done once, no refusal
+    history = api.get(f"/v1/subscriptions/{expected['id']}/history", key).body["data"]
+    assert again.status == 303 and [entry["type"] for entry in history].count("plan_changed") == 1
     assert api.get(f"/v1/subscriptions/{expected['id']}", key).body["plan_code"] == "plus"
     assert 'data-done="plan_changed"' in html(browser.get("/portal/plan?done=plan_changed"))
 

@@ -152,29 +152,17 @@ def dashboard_customer(call: Call) -> Raw:
 
 @route("/dashboard/subscriptions/{subscription_id}", auth=False, query=QUERY)
 def dashboard_subscription(call: Call) -> Raw:
-    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
-        subscription = services.subscriptions().get(session.scope, call.params["subscription_id"])
-        return _render(call, session, "dashboard/subscription.html", "subscriptions", subscription=subscription)
-
-    return _signed_in(call, view)
+    return _detail(call, "subscription", lambda scope, found: services.subscriptions().get(scope, found))
 
 
 @route("/dashboard/invoices/{invoice_id}", auth=False, query=QUERY)
 def dashboard_invoice(call: Call) -> Raw:
-    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
-        invoice = services.invoices().get(session.scope, call.params["invoice_id"])
-        return _render(call, session, "dashboard/invoice.html", "invoices", invoice=invoice)
-
-    return _signed_in(call, view)
+    return _detail(call, "invoice", lambda scope, found: services.invoices().get(scope, found))
 
 
 @route("/dashboard/payments/{payment_id}", auth=False, query=QUERY)
 def dashboard_payment(call: Call) -> Raw:
-    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
-        payment = services.payments().get(session.scope, call.params["payment_id"])
-        return _render(call, session, "dashboard/payment.html", "payments", payment=payment)
-
-    return _signed_in(call, view)
+    return _detail(call, "payment", lambda scope, found: services.payments().get(scope, found))
 
 
 @route("/dashboard/customers/{customer_id}/portal_link", methods=("POST",), auth=False, query=QUERY)
@@ -273,6 +261,17 @@ def _today() -> date:
 
 def _signed_in(call: Call, view: browser.SessionView) -> Raw:
     return browser.signed_in(call, "dashboard", view, lambda: browser.redirect("/dashboard/sign-in"))
+
+
+def _detail(call: Call, kind: str, get: Callable[[Any, str], Any]) -> Raw:
+    """An object's page: ``dashboard/{kind}.html`` with the object the path names (404 when the
+    session's scope has none)."""
+
+    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
+        found = get(session.scope, call.params[f"{kind}_id"])
+        return _render(call, session, f"dashboard/{kind}.html", f"{kind}s", **{kind: found})
+
+    return _signed_in(call, view)
 
 
 def _list(call: Call, kind: str, listed: Callable[[Any, dict[str, str]], Any], row: Callable[[Any], Any]) -> Raw:

@@ -214,6 +214,11 @@ class Portal:
         return PlanPreview(subscription, self.services.lookups.plan(scope, subscription.plan), target, invoice)
 
     def change_plan(self, scope: Scope, customer_id: str, plan_code: str) -> Subscription:
+        """Change to ``plan_code`` now; the same form posted again (a double click, a browser
+        resending a post its connection lost) finds the change made and changes nothing."""
+        current = self.subscription(scope, self.customer(scope, customer_id))
+        if current is not None and current.plan_code == plan_code:
+            return current
         subscription, target = self._change(scope, customer_id, plan_code)
         return self.services.subscriptions.change_plan(scope, subscription.id, self._change_request(target))
 
