@@ -61,7 +61,8 @@ def test_a_link_opens_once_and_its_session_shows_its_customer(api: Api, key: str
     assert page.status == 200, html
     assert 'lang="ru"' in html and "Jane &lt;script&gt;" in html and EVIL not in html
     assert "https://example.com/account" in html
-    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "form-action 'self';" in policy  # no form of the portal leaves us
 
 
 def test_without_a_live_session_the_portal_is_closed(api: Api, key: str) -> None:

@@ -70,7 +70,7 @@ def _cookie(kind: Kind, value: str, max_age: int) -> str:
 def page(body: str, status: int = 200, cookie: str | None = None) -> Raw:
     from billing import pages
 
-    headers = pages.headers(local=local())
+    headers = pages.headers(local=local(), providers=False)  # no form of the portal or dashboard leaves us
     if cookie is not None:
         headers["Set-Cookie"] = cookie
     return Raw(status, body, headers)

@@ -72,11 +72,12 @@ def language(asked: str | None, accept_language: str) -> str:
     return "en"
 
 
-def headers(local: bool) -> dict[str, str]:
-    """A page's security headers. Forms post to us, and paying redirects to the provider's
-    hosted page, which ``form-action`` must also allow (browsers check redirects of a form
-    post): any https origin, and plain http ones on a local stack only."""
-    targets = "'self' https:" + (" http:" if local else "")
+def headers(local: bool, providers: bool = True) -> dict[str, str]:
+    """A page's security headers. Forms post to us; on the hosted checkout (``providers``)
+    paying redirects to the provider's hosted page, which ``form-action`` must also allow
+    (browsers check redirects of a form post): any https origin, and plain http ones on a local
+    stack only. The portal's and the dashboard's forms never leave us: ``'self'`` alone."""
+    targets = "'self'" + ((" https:" + (" http:" if local else "")) if providers else "")
     policy = (
         f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; img-src 'self' data:; form-action {targets}; "
         "base-uri 'none'; frame-ancestors 'none'"
