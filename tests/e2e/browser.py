@@ -26,3 +26,14 @@ def accessible(page: Any, name: str = "") -> None:
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v.get("impact") in SERIOUS]
     assert not serious, f"{name or page.url}: {results.generate_report()}"
+
+
+def shown(page: Any, selector: str, timeout: float = 30_000) -> None:
+    """Wait for ``selector``; if it never shows, fail with the page's address and text (what a
+    refusal said), not only a timeout."""
+    from playwright.sync_api import TimeoutError as Timeout
+
+    try:
+        page.wait_for_selector(selector, timeout=timeout)
+    except Timeout:
+        pytest.fail(f"{selector} never showed on {page.url}:\n{page.inner_text('body')[:2000]}")

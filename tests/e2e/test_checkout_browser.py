@@ -19,7 +19,7 @@ import requests
 
 from billing.adapters import services
 from infra.local.stack import EmbeddedStack
-from tests.e2e.browser import ARTIFACTS, CHROMIUM, FLAGS, needs_chromium
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, FLAGS, needs_chromium, shown
 from tests.integration.conftest import Reply
 from tests.integration.test_payments_api import balanced_ledger, customer_with_two_invoices, invoice
 
@@ -48,12 +48,12 @@ def test_a_customer_pays_an_invoice_by_card_in_a_browser(stack: EmbeddedStack, s
         assert page.locator("[data-field=amount_due]").inner_text() == "USD 25.00"
         page.screenshot(path=str(ARTIFACTS / "checkout.png"), full_page=True)
         page.click("form[data-method=card] button")
-        page.wait_for_selector("form[data-action=pay]")
+        shown(page, "form[data-action=pay]")
         page.click("form[data-action=pay] button")
         page.wait_for_url(link["url"] + "/return")
         assert page.locator("[data-state]").get_attribute("data-state") == "processing"
         stack.plumbing.drain()  # the webhook the stand-in sent: queued, now processed
-        page.wait_for_selector("[data-state=paid]", timeout=30_000)  # the page refreshed itself
+        shown(page, "[data-state=paid]")  # the page refreshed itself
         page.screenshot(path=str(ARTIFACTS / "checkout-return.png"), full_page=True)
         browser.close()
     fetched = requests.get(f"{url}/v1/checkout_sessions/{link['id']}", headers=headers, timeout=10).json()
@@ -112,7 +112,7 @@ def test_a_customer_underpays_an_invoice_in_crypto_then_pays_the_rest(stack: Emb
         page.screenshot(path=str(ARTIFACTS / "crypto-checkout.png"), full_page=True)
 
         page.click("form[data-method=whitepay] button")  # our server creates the order, 303 to its page
-        page.wait_for_selector("form[data-action=pay]")
+        shown(page, "form[data-action=pay]")
         assert page.input_value("form[data-action=pay] input[name=amount]") == "15"  # the full amount by default
         page.fill("form[data-action=pay] input[name=amount]", "10")
         page.screenshot(path=str(ARTIFACTS / "crypto-standin-underpay.png"), full_page=True)
@@ -120,22 +120,22 @@ def test_a_customer_underpays_an_invoice_in_crypto_then_pays_the_rest(stack: Emb
         page.wait_for_url(link["url"] + "/return")
         assert page.locator("[data-state]").get_attribute("data-state") == "processing"
         stack.plumbing.drain()  # transaction::completed, order::partially_fulfilled: processed
-        page.wait_for_selector("[data-state=partially_paid]", timeout=30_000)  # the page refreshed itself
+        shown(page, "[data-state=partially_paid]")  # the page refreshed itself
         assert page.locator("[data-field=amount_due]").inner_text() == "USD 5.00"
         page.screenshot(path=str(ARTIFACTS / "crypto-return-partially-paid.png"), full_page=True)
         underpaid = invoice(api, key, jan["id"])
         assert (underpaid["status"], underpaid["amount_paid"], underpaid["amount_due"]) == ("open", 1000, 500)
 
         page.click("a[data-action=back]")  # the return page links back to the checkout for the rest
-        page.wait_for_selector("form[data-method=whitepay]")
+        shown(page, "form[data-method=whitepay]")
         assert page.locator("[data-field=amount_due]").inner_text() == "USD 5.00"
         page.click("form[data-method=whitepay] button")  # a new order, for the rest
-        page.wait_for_selector("form[data-action=pay]")
+        shown(page, "form[data-action=pay]")
         assert page.input_value("form[data-action=pay] input[name=amount]") == "5"
         page.click("form[data-action=pay] button")
         page.wait_for_url(link["url"] + "/return")
         stack.plumbing.drain()
-        page.wait_for_selector("[data-state=paid]", timeout=30_000)
+        shown(page, "[data-state=paid]")
         page.screenshot(path=str(ARTIFACTS / "crypto-return-paid.png"), full_page=True)
         page.goto(link["url"])
         assert page.locator("form").count() == 0  # nothing left to pay

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from billing.adapters import services
 from infra.local.stack import EmbeddedStack
-from tests.e2e.browser import ARTIFACTS, CHROMIUM, FLAGS, accessible, needs_chromium
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, FLAGS, accessible, needs_chromium, shown
 from tests.e2e.test_checkout_browser import Http
 from tests.integration.test_payments_api import customer_with_two_invoices
 
@@ -33,7 +33,7 @@ def test_staff_find_a_customer_record_a_payment_and_hand_out_a_portal_link(stack
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(java_script_enabled=False)  # every action is a plain form
         page.goto(f"{served}/dashboard")
-        page.wait_for_selector("form[data-action=sign-in]")  # no session: the sign-in form
+        shown(page, "form[data-action=sign-in]")  # no session: the sign-in form
         page.fill("#api_key", key)
         page.click("form[data-action=sign-in] button")
         page.wait_for_url(f"{served}/dashboard")
@@ -44,7 +44,7 @@ def test_staff_find_a_customer_record_a_payment_and_hand_out_a_portal_link(stack
 
         page.fill("#q", "payer@example.com")
         page.click("form[data-action=search] button")
-        page.wait_for_selector("table[data-table=customers]")
+        shown(page, "table[data-table=customers]")
         page.screenshot(path=str(ARTIFACTS / "dashboard-customers.png"), full_page=True)
         page.click("table[data-table=customers] a")
         page.wait_for_url(f"{served}/dashboard/customers/{customer}")

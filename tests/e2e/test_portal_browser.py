@@ -18,7 +18,7 @@ import requests
 
 from billing.adapters import services
 from infra.local.stack import EmbeddedStack
-from tests.e2e.browser import ARTIFACTS, CHROMIUM, FLAGS, accessible, needs_chromium
+from tests.e2e.browser import ARTIFACTS, CHROMIUM, FLAGS, accessible, needs_chromium, shown
 from tests.e2e.test_checkout_browser import Http
 from tests.integration.portal_fixtures import portal_customer, portal_link
 
@@ -72,11 +72,11 @@ def test_a_customer_uses_the_portal_in_a_browser(stack: EmbeddedStack, served: s
         page.click("[data-nav=plan]")
         page.check("input[name=plan][value=plus]")
         page.click("form[data-action=preview] button")
-        page.wait_for_selector("form[data-action=confirm-plan]")
+        shown(page, "form[data-action=confirm-plan]")
         assert page.locator("[data-field=target]").inner_text() == "Plus"
         checked(page, "plan-preview")
         page.click("form[data-action=confirm-plan] button")
-        page.wait_for_selector("[data-done=plan_changed]")
+        shown(page, "[data-done=plan_changed]")
         assert page.locator("[data-field=plan]").get_attribute("data-plan") == "plus"
 
         page.click("[data-nav=readings]")
@@ -85,7 +85,7 @@ def test_a_customer_uses_the_portal_in_a_browser(stack: EmbeddedStack, served: s
         assert "below the previous reading" in page.locator("[data-error=reading]").inner_text()
         page.fill("input[name=reading]", "131.5")
         page.click("form[data-action=reading] button")
-        page.wait_for_selector("[data-done=reading_saved]")
+        shown(page, "[data-done=reading_saved]")
         stack.plumbing.drain()  # the reading's event reaches the aggregates
         page.reload()
         assert "21.5" in page.locator("section[data-meter=water_m3] table").inner_text()
@@ -101,14 +101,14 @@ def test_a_customer_uses_the_portal_in_a_browser(stack: EmbeddedStack, served: s
 
         page.click("[data-nav=invoices]")
         page.click(f"form[data-action=pay][data-invoice={oldest['id']}] button")  # to our hosted checkout
-        page.wait_for_selector("form[data-method=card]")
+        shown(page, "form[data-method=card]")
         assert page.locator("[data-field=number]").inner_text() == oldest["number"]
         page.click("form[data-method=card] button")
-        page.wait_for_selector("form[data-action=pay]")  # the Stripe stand-in's page
+        shown(page, "form[data-action=pay]")  # the Stripe stand-in's page
         page.click("form[data-action=pay] button")
         page.wait_for_url("**/return")
         stack.plumbing.drain()  # Stripe's webhook: queued, now processed
-        page.wait_for_selector("[data-state=paid]", timeout=30_000)
+        shown(page, "[data-state=paid]")
         page.goto(f"{served}/portal/payments")
         assert page.locator("[data-status=succeeded]").count() == 1
 

@@ -5,7 +5,9 @@ mode (404, as for an id that does not exist)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from urllib.parse import urlencode
 
@@ -55,6 +57,12 @@ def signed_in(api: Api, key: str, customer: str, **link: str) -> Browser:
 
 def html(page: Reply) -> str:
     return page.raw.decode()
+
+
+def nonce(page: str) -> str:
+    found = re.search(r'name="nonce" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
 
 
 def test_the_overview_shows_what_is_due_and_escapes_every_name(api: Api, key: str, jane: PortalCustomer) -> None:
@@ -138,7 +146,9 @@ def test_every_form_needs_the_sessions_form_token(api: Api, key: str, jane: Port
     assert api.request("POST", "/portal/plan/change", body=b"plan=plus", content_type=FORM).status == 401
 
 
-def test_a_plan_change_is_previewed_then_confirmed(api: Api, key: str, jane: PortalCustomer) -> None:
+def test_a_plan_change_is_previewed_then_confirmed(
+    api: Api, key: str, jane: PortalCustomer, stack: EmbeddedStack
+) -> None:
     browser = signed_in(api, key, jane.id)
     assert api.request("PATCH", "/v1/settings", key, {"portal_plans": []}).status == 200
     closed = html(browser.get("/portal/plan"))
@@ -155,9 +165,16 @@ def test_a_plan_change_is_previewed_then_confirmed(api: Api, key: str, jane: Por
     assert 'data-action="confirm-plan"' in shown and f"USD {api_preview['total'] / 100:,.2f}" in shown
     assert api.get(f"/v1/subscriptions/{expected['id']}", key).body["plan_code"] == "basic"  # nothing changed yet
     assert browser.post("/portal/plan/preview", plan="enterprise").status == 404
-    changed = browser.post("/portal/plan/change", plan="plus")
-    assert changed.status == 303 and changed.headers["Location"].endswith("/portal/plan?done=plan_changed")
-    again = browser.post("/portal/plan/change", plan="plus")  # posted twice: done once, no refusal
+    assert browser.post("/portal/plan/change", plan="plus").status == 400  # not the form shown: no nonce
+    confirm = {"plan": "plus", "nonce": nonce(shown)}
+    twins = [Browser(Api(stack), browser.cookie) for _ in range(2)]  # two connections, as a browser resending
+    for twin in twins:
+        twin.token = browser.token
+    with ThreadPoolExecutor(2) as pool:  # a double click: both posts at once, both answered as the first
+        answers = list(pool.map(lambda twin: twin.post("/portal/plan/change", **confirm), twins))
+    assert [a.status for a in answers] == [303, 303], [a.raw for a in answers]
+    assert all(a.headers["Location"].endswith("/portal/plan?done=plan_changed") for a in answers)
+    again = browser.post("/portal/plan/change", plan="plus", nonce="another-form")  # the same change again
     history = api.get(f"/v1/subscriptions/{expected['id']}/history", key).body["data"]
     assert again.status == 303 and [entry["type"] for entry in history].count("plan_changed") == 1
     assert api.get(f"/v1/subscriptions/{expected['id']}", key).body["plan_code"] == "plus"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -68,6 +69,45 @@ def test_a_lost_race_releases_the_key(idem: Idempotency) -> None:
     idem.run(SCOPE, "k1", "print-a", Counter(StoredResponse(409, {}, retryable=True)))
     again = Counter(StoredResponse(200, {"ok": True}))
     assert idem.run(SCOPE, "k1", "print-a", again).body == {"ok": True}
+
+
+def test_a_post_waiting_for_its_twin_still_running_gets_the_twins_answer(idem: Idempotency) -> None:
+    started, finish = threading.Event(), threading.Event()
+
+    def slow() -> StoredResponse:
+        started.set()
+        finish.wait(5)
+        return StoredResponse(303, {"first": True})
+
+    answers: list[StoredResponse] = []
+    first = threading.Thread(target=lambda: answers.append(idem.run(SCOPE, "k1", "print-a", slow)))
+    first.start()
+    started.wait(5)
+    second = Counter(StoredResponse(303, {"second": True}))
+    threading.Timer(0.3, finish.set).start()  # the first finishes while the second waits
+    assert idem.run_waiting(SCOPE, "k1", "print-a", second, timedelta(seconds=5)).body == {"first": True}
+    first.join(5)
+    assert answers == [StoredResponse(303, {"first": True})] and second.calls == 0
+
+
+def test_a_post_waits_for_its_twin_only_so_long(clock: FrozenClock) -> None:
+    store = MemoryIdempotency()
+    idem = Idempotency(store, clock)
+    store.claim(SCOPE, "k1", "print-a", clock.now(), clock.now() + LEASE)  # a twin still running
+    second = Counter(StoredResponse(303, {}))
+    with pytest.raises(Conflict) as refused:
+        idem.run_waiting(SCOPE, "k1", "print-a", second, timedelta(seconds=0.3))
+    assert refused.value.code == "idempotency_request_in_progress" and second.calls == 0
+
+
+def test_a_post_whose_twin_failed_runs_itself(idem: Idempotency) -> None:
+    def refused() -> StoredResponse:
+        raise InvalidRequest("no", param="x")
+
+    with pytest.raises(InvalidRequest):
+        idem.run(SCOPE, "k1", "print-a", refused)
+    again = Counter(StoredResponse(303, {"ran": True}))
+    assert idem.run_waiting(SCOPE, "k1", "print-a", again, timedelta(seconds=1)).body == {"ran": True}
 
 
 @pytest.mark.parametrize("status", [500, 503])

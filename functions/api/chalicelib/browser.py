@@ -9,16 +9,19 @@ pages' path, and ``Secure`` unless the platform is served over plain http (the l
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from http.cookies import CookieError, SimpleCookie
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
+from billing.adapters import services
 from billing.adapters.services import browser_sessions
 from billing.browser_sessions import SESSION_LIFETIME, Kind, require_form
 from billing.errors import BillingError
 from billing.settings import get_settings
-from chalicelib.http import STATUS, Call, Raw
+from chalicelib.http import STATUS, Call, Document, Raw
 
 if TYPE_CHECKING:
     from billing.browser_sessions import BrowserSession
@@ -85,6 +88,48 @@ def redirect(location: str, cookie: str | None = None) -> Raw:
     return Raw(303, "", headers)
 
 
+def render(call: Call, session: BrowserSession, template: str, status: int = 200, **context: Any) -> Raw:
+    """``template`` in the session's language, with what every layout reads (the business, the
+    mode, the form token, links, amounts, a fresh ``nonce()`` per form) beside the page's own
+    ``context``."""
+    from billing import pages
+    from billing.money import format_amount
+
+    body = pages.render(
+        template, language(call, session.locale), business=services.business_name(session.scope),
+        livemode=session.scope.livemode, form_token=session.form_token, link=link, money=format_amount,
+        nonce=lambda: secrets.token_urlsafe(16), **context,
+    )  # fmt: skip
+    return page(body, status)
+
+
+ONCE_WAIT = timedelta(seconds=20)
+"""How long a form's second post waits for its first to finish (then it is told to retry)."""
+
+
+def once(session: BrowserSession, fields: dict[str, str], action: str, act: Callable[[], object]) -> None:
+    """``act`` once per form shown: the form's ``nonce`` (a hidden field, new on every page) is
+    the idempotency key. A second post of the form (a double click, a reload of the answer, a
+    browser resending a post whose connection it lost) is answered as the first, after waiting
+    for it if it is still running. A refusal keeps nothing: the form may be sent again,
+    corrected."""
+    from billing.errors import InvalidRequest
+    from billing.idempotency import StoredResponse, canonical, fingerprint
+
+    nonce = fields.get("nonce", "")
+    if not nonce:
+        raise InvalidRequest("The form has expired; reload the page and try again.", code="form_expired",
+                             param="nonce")  # fmt: skip
+    body = canonical({name: value for name, value in fields.items() if name != "form_token"})
+
+    def run() -> StoredResponse:
+        act()
+        return StoredResponse(status=303, body={})
+
+    key, request = f"{session.kind}:{nonce}", fingerprint("POST", action, body)
+    services.idempotency().run_waiting(session.scope, key, request, run, ONCE_WAIT)
+
+
 def language(call: Call, preferred: str | None = None) -> str:
     from billing import pages
 
@@ -102,12 +147,14 @@ def message(call: Call, status: int, heading: str, text: str = "", language_: st
     return page(body, status)
 
 
-SessionView = Callable[["BrowserSession", dict[str, str]], Raw]
+Answer = TypeVar("Answer", Raw, Document, Raw | Document)
+SessionView = Callable[["BrowserSession", dict[str, str]], Answer]
 
 
-def signed_in(call: Call, kind: Kind, view: SessionView, signed_out: Callable[[], Raw]) -> Raw:
-    """``view(session, form)`` for the live session of ``kind`` the request's cookie names, else
-    ``signed_out()``. A POST must carry the session's form token (400 otherwise, nothing done)."""
+def signed_in(call: Call, kind: Kind, view: SessionView[Answer], signed_out: Callable[[], Raw]) -> Answer | Raw:
+    """``view(session, form)`` (a page, or a file such as a PDF) for the live session of
+    ``kind`` the request's cookie names, else ``signed_out()``. A POST must carry the
+    session's form token (400 otherwise, nothing done)."""
     session = browser_sessions().session(kind, cookie_of(call, kind))
     if session is None:
         return signed_out()

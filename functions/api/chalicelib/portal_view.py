@@ -4,19 +4,17 @@ each page shows; ``chalicelib.browser`` keeps the session)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from billing.browser_sessions import BrowserSession
 from chalicelib import browser
-from chalicelib.http import Call, Document, Raw
+from chalicelib.http import Call, Raw
 
-PortalView = Callable[[BrowserSession, dict[str, str]], Raw]
 DONE = frozenset({"plan_changed", "reading_saved", "preferences_saved"})
 """``?done=`` after an action: the note the page shows (only these; anything else is ignored)."""
 
 
-def signed_in(call: Call, view: PortalView) -> Raw:
+def signed_in(call: Call, view: browser.SessionView[browser.Answer]) -> browser.Answer | Raw:
     """``view(session, form)`` for the portal session of the request's cookie; a 401 page
     without one, a 400 page for a form without the session's form token, a refusal as a page
     with the status the API gives it (404 for what is not the customer's)."""
@@ -24,36 +22,17 @@ def signed_in(call: Call, view: PortalView) -> Raw:
     return browser.signed_in(call, "portal", view, ended)
 
 
-def document(call: Call, fetch: Callable[[BrowserSession], Document]) -> Raw | Document:
-    """A file of the session's (a PDF) rather than a page; a page when refused."""
-    sent: list[Document] = []
-
-    def view(session: BrowserSession, _: dict[str, str]) -> Raw:
-        sent.append(fetch(session))
-        return Raw(200, "", {})
-
-    answer = signed_in(call, view)
-    return sent[0] if sent else answer
-
-
 def render(call: Call, session: BrowserSession, template: str, status: int = 200, **context: Any) -> Raw:
-    """``template`` for the session's customer, in the session's language; ``context`` is the
-    page's own (``billing.portal`` values), beside what the layout needs."""
-    from billing import pages
-    from billing.adapters.services import business_name, portal
+    """``template`` for the session's customer (``browser.render``); ``context`` is the page's
+    own (``billing.portal`` values), beside what the portal's layout needs."""
+    from billing.adapters.services import portal
     from billing.decimals import plain
-    from billing.money import format_amount
 
-    language = browser.language(call, session.locale)
     customer = context.pop("customer", None) or portal().customer(session.scope, session.subject)
     done = call.query.get("done")
     context = {"errors": None, "typed": {}} | context
-    body = pages.render(
-        template, language, business=business_name(session.scope), customer=customer, form_token=session.form_token,
-        link=browser.link, return_url=session.return_url, money=format_amount, qty=plain,
-        done=done if done in DONE else None, livemode=session.scope.livemode, **context,
-    )  # fmt: skip
-    return browser.page(body, status)
+    return browser.render(call, session, template, status, customer=customer, return_url=session.return_url,
+                          qty=plain, done=done if done in DONE else None, **context)  # fmt: skip
 
 
 def refused_again(call: Call, session: BrowserSession, template: str, refused: Any, **context: Any) -> Raw:

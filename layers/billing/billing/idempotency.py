@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from billing.scope import Scope
 RETENTION = timedelta(hours=24)
 LEASE = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
+POLL = 0.25  # seconds between looks at a request still running, for ``run_waiting``
 logger = logging.getLogger(__name__)
 
 
@@ -107,24 +109,40 @@ class Idempotency:
     def run(
         self, scope: Scope, key: str, request_fingerprint: str, call: Callable[[], StoredResponse]
     ) -> StoredResponse:
+        return self.run_waiting(scope, key, request_fingerprint, call, timedelta(0))
+
+    def run_waiting(
+        self, scope: Scope, key: str, request_fingerprint: str, call: Callable[[], StoredResponse], wait: timedelta
+    ) -> StoredResponse:
+        """``run``, except that a request with the key still running is waited for, up to
+        ``wait``, and its answer given (or, if it failed and let the key go, this one runs): a
+        browser shows only the answer to a form's last post, so a second post must be answered
+        as the first rather than told to retry."""
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
             raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", param="Idempotency-Key")
-        now = self._clock.now()
-        existing = self._store.claim(scope, key, request_fingerprint, now, now + LEASE)
-        if existing is not None:
+        deadline = time.monotonic() + wait.total_seconds()
+        while True:
+            now = self._clock.now()
+            existing = self._store.claim(scope, key, request_fingerprint, now, now + LEASE)
+            if existing is None:
+                return self._run(scope, key, call)
             if existing.fingerprint != request_fingerprint:
                 raise Conflict(
                     "This Idempotency-Key was already used with a different request.",
                     code="idempotency_key_reused",
                     param="Idempotency-Key",
                 )
-            if existing.response is None:
+            if existing.response is not None:
+                return existing.response
+            if time.monotonic() >= deadline:
                 raise Conflict(
                     "A request with this Idempotency-Key is still in progress; retry later.",
                     code="idempotency_request_in_progress",
                     param="Idempotency-Key",
                 )
-            return existing.response
+            time.sleep(POLL)
+
+    def _run(self, scope: Scope, key: str, call: Callable[[], StoredResponse]) -> StoredResponse:
         try:
             response = call()
         except BaseException:

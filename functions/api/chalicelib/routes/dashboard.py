@@ -10,7 +10,6 @@ refuses, naming the field. The lists take the API's own filters and cursor.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -199,49 +198,30 @@ def dashboard_checkout_link(call: Call) -> Raw:
 
 @route("/dashboard/invoices/{invoice_id}/credit_notes", methods=("POST",), auth=False, query=QUERY)
 def dashboard_credit_note(call: Call) -> Raw:
-    def create(session: BrowserSession, fields: dict[str, str]) -> Raw:
-        from billing.dashboard.forms import credit_note
+    from billing.dashboard.forms import credit_note
 
-        invoice_id = call.params["invoice_id"]
-        _once(session, fields, f"credit_note:{invoice_id}",
-              lambda: services.credit_notes().create(session.scope, credit_note(invoice_id, fields)))  # fmt: skip
-        return browser.redirect(f"/dashboard/invoices/{invoice_id}")
-
-    return _signed_in(call, create)
+    invoice_id = call.params["invoice_id"]
+    create = lambda session, fields: services.credit_notes().create(session.scope, credit_note(invoice_id, fields))  # noqa: E731
+    return _action(call, f"credit_note:{invoice_id}", f"/dashboard/invoices/{invoice_id}", create)
 
 
 @route("/dashboard/customers/{customer_id}/payments", methods=("POST",), auth=False, query=QUERY)
 def dashboard_offline_payment(call: Call) -> Raw:
-    def record(session: BrowserSession, fields: dict[str, str]) -> Raw:
-        from billing.dashboard.forms import offline_payment
+    from billing.dashboard.forms import offline_payment
 
-        customer_id = call.params["customer_id"]
-        _once(session, fields, f"payment:{customer_id}",
-              lambda: services.payments().record(session.scope, offline_payment(customer_id, fields)))  # fmt: skip
-        return browser.redirect(f"/dashboard/customers/{customer_id}")
-
-    return _signed_in(call, record)
+    customer_id = call.params["customer_id"]
+    record = lambda session, fields: services.payments().record(session.scope, offline_payment(customer_id, fields))  # noqa: E731
+    return _action(call, f"payment:{customer_id}", f"/dashboard/customers/{customer_id}", record)
 
 
-def _once(session: BrowserSession, fields: dict[str, str], action: str, act: Callable[[], object]) -> None:
-    """``act`` once per form shown: its ``nonce`` (a hidden field, new on every page) is the
-    idempotency key, so a double click, a reload of the answer or a re-post records nothing
-    twice (the second is answered as the first). A refusal keeps nothing: the form may be sent
-    again, corrected."""
-    from billing.errors import InvalidRequest
-    from billing.idempotency import StoredResponse, canonical, fingerprint
+def _action(call: Call, action: str, done: str, act: Callable[[BrowserSession, dict[str, str]], object]) -> Raw:
+    """A form's action, run once per form shown (``browser.once``), then back to ``done``."""
 
-    nonce = fields.get("nonce", "")
-    if not nonce:
-        raise InvalidRequest("The form has expired; reload the page and try again.", code="form_expired",
-                             param="nonce")  # fmt: skip
-    body = canonical({name: value for name, value in fields.items() if name != "form_token"})
+    def run(session: BrowserSession, fields: dict[str, str]) -> Raw:
+        browser.once(session, fields, action, lambda: act(session, fields))
+        return browser.redirect(done)
 
-    def run() -> StoredResponse:
-        act()
-        return StoredResponse(status=303, body={})
-
-    services.idempotency().run(session.scope, f"dashboard:{nonce}", fingerprint("POST", action, body), run)
+    return _signed_in(call, run)
 
 
 def _currency(call: Call, session: BrowserSession) -> str:
@@ -259,7 +239,7 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _signed_in(call: Call, view: browser.SessionView) -> Raw:
+def _signed_in(call: Call, view: browser.SessionView[Raw]) -> Raw:
     return browser.signed_in(call, "dashboard", view, lambda: browser.redirect("/dashboard/sign-in"))
 
 
@@ -287,14 +267,7 @@ def _list(call: Call, kind: str, listed: Callable[[Any, dict[str, str]], Any], r
 
 
 def _render(call: Call, session: BrowserSession, template: str, section: str, **context: Any) -> Raw:
-    from billing import pages
-    from billing.money import format_amount
-
-    language = browser.language(call)
-    body = pages.render(template, language, business=services.business_name(session.scope), section=section,
-                        livemode=session.scope.livemode, form_token=session.form_token, link=browser.link,
-                        money=format_amount, nonce=lambda: secrets.token_urlsafe(16), **context)  # fmt: skip
-    return browser.page(body)
+    return browser.render(call, session, template, section=section, **context)
 
 
 def _cross_site(call: Call) -> bool:

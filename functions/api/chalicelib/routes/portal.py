@@ -19,7 +19,7 @@ from billing.browser_sessions import BrowserSession
 from billing.errors import NotFound
 from chalicelib import browser
 from chalicelib.http import Call, Document, Raw, route
-from chalicelib.portal_view import document, render, signed_in
+from chalicelib.portal_view import render, signed_in
 
 if TYPE_CHECKING:
     from billing.portal.model import Listed
@@ -56,11 +56,11 @@ def portal_invoices(call: Call) -> Raw:
 def portal_invoice_pdf(call: Call) -> Raw | Document:
     """The customer's invoice as a PDF; 404 for an invoice that is not the session customer's."""
 
-    def pdf(session: BrowserSession) -> Document:
+    def pdf(session: BrowserSession, _: dict[str, str]) -> Document:
         content, filename = portal().invoice_pdf(session.scope, session.subject, call.params["invoice_id"])
         return Document(content, "application/pdf", filename)
 
-    return document(call, pdf)
+    return signed_in(call, pdf)
 
 
 @route("/portal/invoices/{invoice_id}/pay", methods=("POST",), auth=False, query=QUERY)

@@ -50,7 +50,8 @@ def portal_plan_preview(call: Call) -> Raw:
 @route("/portal/plan/change", methods=("POST",), auth=False, query=QUERY)
 def portal_plan_change(call: Call) -> Raw:
     def change(session: BrowserSession, form: dict[str, str]) -> Raw:
-        portal().change_plan(session.scope, session.subject, form.get("plan", ""))
+        plan = form.get("plan", "")
+        browser.once(session, form, "plan_change", lambda: portal().change_plan(session.scope, session.subject, plan))
         return browser.redirect("/portal/plan?done=plan_changed")
 
     return signed_in(call, change)
