@@ -11,7 +11,6 @@ refuses, naming the field. The lists take the API's own filters and cursor.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from typing import Any
 
 from billing.adapters import services
@@ -61,7 +60,7 @@ def dashboard_overview(call: Call) -> Raw:
         from billing.pages.strings import STRINGS
 
         words = STRINGS[browser.language(call)]
-        shown = overview(services.reports(), session.scope, _currency(call, session), _today(), words.__getitem__)
+        shown = overview(services.reports(), session.scope, _currency(call, session), words.__getitem__)
         return _render(call, session, "dashboard/overview.html", "overview", overview=shown)
 
     return _signed_in(call, view)
@@ -74,7 +73,7 @@ def dashboard_debtors(call: Call) -> Raw:
     def view(session: BrowserSession, _: dict[str, str]) -> Raw:
         from billing.reports.query import ReportQuery
 
-        query = ReportQuery.from_params({"currency": _currency(call, session), "limit": "100"}, _today())
+        query = ReportQuery.from_params({"currency": _currency(call, session), "limit": "100"})
         debtors = services.reports().debtors(session.scope, query)
         return _render(call, session, "dashboard/debtors.html", "debtors", debtors=debtors)
 
@@ -130,21 +129,11 @@ def dashboard_customer(call: Call) -> Raw:
     """The customer, what it owes and holds, its latest subscriptions, invoices and payments."""
 
     def view(session: BrowserSession, _: dict[str, str]) -> Raw:
-        from billing.dashboard.tables import invoice_row, payment_row, subscription_row, table
-        from billing.invoicing.model import InvoiceQuery
-        from billing.payments.model import PaymentQuery
-        from billing.subscriptions.service import SubscriptionQuery
+        from billing.dashboard.customer import customer_page
 
-        scope, customer = session.scope, services.customers().get(session.scope, call.params["customer_id"])
-        of = {"customer": customer.id, "limit": "10"}
-        subscriptions = services.subscriptions().list(scope, SubscriptionQuery.from_params(of))
-        invoices = services.invoices().list(scope, InvoiceQuery.from_params(of))
-        payments = services.payments().list(scope, PaymentQuery.from_params(of))
-        return _render(call, session, "dashboard/customer.html", "customers", customer=customer,
-                       balance=services.payments().balance(scope, customer.id),
-                       subscriptions=table("subscriptions", subscriptions, subscription_row, of),
-                       invoices=table("invoices", invoices, invoice_row, of),
-                       payments=table("payments", payments, payment_row, of))  # fmt: skip
+        shown = customer_page(services.customers(), services.subscriptions(), services.invoices(),
+                              services.payments(), session.scope, call.params["customer_id"])  # fmt: skip
+        return _render(call, session, "dashboard/customer.html", "customers", shown=shown)
 
     return _signed_in(call, view)
 
@@ -233,10 +222,6 @@ def _currency(call: Call, session: BrowserSession) -> str:
         return found[0].currency if found else None
 
     return currency_of(call.query.get("currency"), latest)
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 def _signed_in(call: Call, view: browser.SessionView[Raw]) -> Raw:

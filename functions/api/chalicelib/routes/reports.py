@@ -5,7 +5,6 @@ Each answers the report's JSON, or with ``?format=csv`` the same figures as a CS
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from billing.adapters.services import reports
@@ -22,7 +21,7 @@ def _answer(call: Call, name: str, build: Callable[[Any, Any], Any]) -> Any:
     shape = call.query.get("format", "json")
     if shape not in ("json", "csv"):
         raise InvalidRequest("format must be one of json, csv.", param="format")
-    query = ReportQuery.from_params(call.query, datetime.now(UTC).date())
+    query = ReportQuery.from_params(call.query)
     report = build(call.scope, query)
     if shape == "json":
         return report.to_public()

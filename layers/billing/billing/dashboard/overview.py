@@ -31,8 +31,10 @@ class Overview:
     aging_chart: BarChart
 
 
-def overview(reports: Reports, scope: Scope, currency: str, today: date, word: Callable[[str], str] = str) -> Overview:
-    """The overview in ``currency`` as of ``today``: a year of MRR and revenue by month. Charts
+def overview(
+    reports: Reports, scope: Scope, currency: str, word: Callable[[str], str] = str, today: date | None = None
+) -> Overview:
+    """The overview in ``currency`` as of ``today`` (by default UTC's): a year of MRR and revenue by month. Charts
     are titled, and the aging buckets labelled, in the page's words (``word(key)``)."""
     query = ReportQuery.from_params({"currency": currency}, today)  # a 400 naming currency for a bad code
     mrr, revenue, aging = reports.mrr(scope, query), reports.revenue(scope, query), reports.aging(scope, query)

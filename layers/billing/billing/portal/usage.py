@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from billing.clock import to_wire
 from billing.decimals import plain
@@ -29,6 +29,7 @@ from billing.scope import Scope
 if TYPE_CHECKING:
     from billing.portal.service import Portal
     from billing.usage.model import UsageEvent
+    from billing.usage.totals import MeterTotal
 
 DAYS = 31
 MAX_EVENTS = 3000
@@ -91,20 +92,20 @@ def usage_view(portal: Portal, scope: Scope, customer_id: str) -> UsageView:
 def _meter(
     portal: Portal,
     scope: Scope,
-    total: dict[str, Any],
+    total: MeterTotal,
     events: dict[str, list[UsageEvent]],
     days: list[date],
     costs: dict[str, int],
 ) -> MeterUsage:
-    code = str(total["code"])
+    code = total.code
     meter = portal.services.lookups.meter(scope, code)
-    series = _daily(events.get(code, []), days, str(total["aggregation"]))
+    series = _daily(events.get(code, []), days, total.aggregation)
     shown = [plain(value) for _, value in series]
     name = meter.name if meter else code
     chart = bars(name, [(day.strftime("%m-%d"), value, text) for (day, value), text in zip(series, shown, strict=True)])
     cost = costs.get(code)
     daily = [(day, text) for (day, _), text in zip(series, shown, strict=True)]
-    return MeterUsage(code, name, str(total["quantity"]), cost, daily, chart)
+    return MeterUsage(code, name, plain(total.quantity), cost, daily, chart)
 
 
 def _events(

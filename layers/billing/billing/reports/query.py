@@ -48,7 +48,11 @@ class ReportQuery:
             object.__setattr__(self, "since", _months_before(self.until, 11))
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], today: date) -> ReportQuery:
+    def from_params(cls, params: Mapping[str, str], today: date | None = None) -> ReportQuery:
+        """The query a request's parameters ask for; dates default to ``today`` (UTC's, unless given)."""
+        from billing.clock import SystemClock
+
+        today = today or SystemClock().now().date()
         currency = params.get("currency", "")
         if not currency:
             raise InvalidRequest("currency is required: reports never add different currencies.",

@@ -22,7 +22,7 @@ from billing.subscriptions.model import Subscription
 from billing.subscriptions.service import SubscriptionQuery, SubscriptionService
 from billing.testclocks import ClockTimes, now_for
 from billing.usage.model import UsageEvent, group_key
-from billing.usage.totals import MeterTotal, Stored, meter_totals, usage_items
+from billing.usage.totals import MeterTotal, Stored, meter_totals
 from billing.validation import Input, Timestamp, parse
 
 Which = Literal["current", "previous"]
@@ -87,7 +87,7 @@ class PeriodUsage:
     subscription: str
     period_start: datetime
     period_end: datetime
-    meters: list[dict[str, Any]]  # as ``usage_items`` shows them
+    meters: list[MeterTotal]
 
     def to_public(self, livemode: bool) -> dict[str, Any]:
         return {
@@ -97,7 +97,7 @@ class PeriodUsage:
             "subscription": self.subscription,
             "period_start": to_wire(self.period_start),
             "period_end": to_wire(self.period_end),
-            "meters": self.meters,
+            "meters": [meter.to_public() for meter in self.meters],
         }
 
 
@@ -129,12 +129,13 @@ class UsageService:
             periods.insert(0, period_containing(subscription, plan, periods[0][0] - timedelta(microseconds=1)))
         stored = [self._aggregates.period(scope, subscription.id, to_wire(start)) for start, _ in periods]
         start, end = periods[0]
-        meters = usage_items(stored[0], (to_wire(start), to_wire(end)), self._levels(scope, subscription.id, stored))
-        shown = {meter["code"] for meter in meters}
+        levels = self._levels(scope, subscription.id, stored)
+        meters = list(meter_totals(stored[0], (to_wire(start), to_wire(end)), levels).values())
+        shown = {meter.code for meter in meters}
         for code in sorted({charge.meter for charge in plan.charges} - shown):
             meter = self._catalog.meter(scope, code)
             if meter is not None:
-                meters.append({"code": code, "aggregation": meter.aggregation, "quantity": "0", "groups": []})
+                meters.append(MeterTotal(code, meter.aggregation))
         return PeriodUsage(customer.id, subscription.id, start, end, meters)
 
     def list_events(self, scope: Scope, query: EventQuery) -> Page[UsageEvent]:

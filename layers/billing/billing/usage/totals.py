@@ -138,6 +138,15 @@ class MeterTotal:
     events: int = 0
     groups: list[tuple[dict[str, str | None], Decimal]] = field(default_factory=list)
 
+    def to_public(self) -> dict[str, Any]:
+        """As a usage answer's ``meters`` show it: its quantity and its groups'."""
+        return {
+            "code": self.code,
+            "aggregation": self.aggregation,
+            "quantity": wire(self.quantity),
+            "groups": [{"group": group, "quantity": wire(value)} for group, value in self.groups],
+        }
+
 
 def meter_totals(
     stored: Sequence[Stored], period: tuple[str, str], levels: dict[tuple[str, str], Decimal]
@@ -155,16 +164,3 @@ def meter_totals(
     for code, total in totals.items():
         total.quantity = combine(total.aggregation, values[code])
     return totals
-
-
-def usage_items(stored: Sequence[Stored], period: tuple[str, str], levels: dict[tuple[str, str], Decimal]) -> Any:
-    """The ``meters`` of a usage answer: per meter, its quantity and its groups'."""
-    return [
-        {
-            "code": total.code,
-            "aggregation": total.aggregation,
-            "quantity": wire(total.quantity),
-            "groups": [{"group": group, "quantity": wire(value)} for group, value in total.groups],
-        }
-        for total in meter_totals(stored, period, levels).values()
-    ]
