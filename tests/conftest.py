@@ -138,7 +138,19 @@ def start_platform() -> Started:
 
 @pytest.fixture(scope="session")
 def running() -> Iterator[Running]:
-    """The platform as `make run` starts it, shared by a session's e2e and contract tests."""
+    """The platform as `make run` starts it, shared by a session's e2e and contract tests. At
+    the end it must stop cleanly on SIGTERM (what a service manager sends), as
+    tests/e2e/test_lifecycle.py checks of Ctrl-C: one platform fewer to start."""
     started = start_platform()
     yield started.running
-    started.stop()
+    assert started.stop(signal.SIGTERM) == 0, "".join(started.output[-40:])
+    assert any("Stopping" in line for line in started.output), "".join(started.output[-40:])
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of ``running`` on one worker (``--dist loadgroup``): the platform starts
+    once, not once per worker (half a minute of the run's two cores each time)."""
+    for item in items:
+        if "running" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("platform"))

@@ -29,7 +29,10 @@ CUSTOMER = Customer(
     discounts=({"name": "Veteran", "percent_off": "50"},), test_clock="clock_1",
 )  # fmt: skip
 SETTINGS = TenantSettings(grace_period=60, payment_terms_days=30, invoice_prefix="ACME", business_name="Acme",
-                          business_address=["1 Main St"], tax_id="DE1", support_email="help@acme.example")  # fmt: skip
+                          business_address=["1 Main St"], tax_id="DE1", support_email="help@acme.example",
+                          underpayment_tolerance=50, sms_sender_id="ACME", prepaid_low_balance_threshold=500,
+                          prepaid_at_zero="suspend", prepaid_auto_top_up=2000, portal_plans=["pro"])  # fmt: skip
+"""Every field away from its default, so reading back what was stored checks each is stored."""
 EVENT = DomainEvent(type="CustomerCreated", scope=SCOPE, occurred_at=AT, data={"object": {"id": "cus_1"}})
 KEY = ApiKey(id="key_1", tenant_id="ten_a", livemode=True, digest="d" * 64, last4="abcd", created_at=AT)
 
@@ -65,6 +68,13 @@ def test_items_do_not_change_when_the_api_json_does(monkeypatch: pytest.MonkeyPa
     for cls, method in API_SHAPES:
         monkeypatch.setattr(cls, method, lambda *args, **kwargs: renamed)
     assert items() == before
+
+
+def test_the_stored_settings_set_every_field() -> None:
+    """Settings stored without a field lost it once the cache of the settings expired
+    (``portal_plans``, ``underpayment_tolerance``): the round trip below needs every field set."""
+    default = TenantSettings()
+    assert [name for name in TenantSettings.model_fields if getattr(SETTINGS, name) == getattr(default, name)] == []
 
 
 def test_items_read_back_as_they_were_written() -> None:

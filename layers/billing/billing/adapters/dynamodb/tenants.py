@@ -69,6 +69,8 @@ def settings_to_item(scope: Scope, settings: TenantSettings) -> dict[str, Any]:
         "pp_low": settings.prepaid_low_balance_threshold,
         "pp_zero": settings.prepaid_at_zero,
         "pp_auto": settings.prepaid_auto_top_up,
+        "underpaid_ok": settings.underpayment_tolerance,
+        "portal_plans": settings.portal_plans,
     }
 
 
@@ -90,6 +92,8 @@ def settings_from_item(item: dict[str, Any]) -> TenantSettings:
         prepaid_low_balance_threshold=int(item["pp_low"]) if item.get("pp_low") is not None else None,
         prepaid_at_zero=item.get("pp_zero") or "refuse",
         prepaid_auto_top_up=int(item["pp_auto"]) if item.get("pp_auto") is not None else None,
+        underpayment_tolerance=int(item.get("underpaid_ok") or 0),
+        portal_plans=list(item.get("portal_plans") or []),
     )
 
 
