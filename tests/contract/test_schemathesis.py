@@ -31,7 +31,7 @@ def test_running_api_conforms_to_openapi(running: Running, tmp_path: Path) -> No
         "--url", running.url,
         "--header", f"Authorization: Bearer {key}",
         "--checks", CHECKS,
-        "--max-examples", "20",
+        "--max-examples", "15",
         # Pages behind a browser session answer every request without its cookie before they
         # read anything (401, or 303 to sign in): fuzzing them tests nothing. Their sign-in
         # and the portal's link are kept; the pages are tested with sessions in
