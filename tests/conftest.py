@@ -145,12 +145,3 @@ def running() -> Iterator[Running]:
     yield started.running
     assert started.stop(signal.SIGTERM) == 0, "".join(started.output[-40:])
     assert any("Stopping" in line for line in started.output), "".join(started.output[-40:])
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of ``running`` on one worker (``--dist loadgroup``): the platform starts
-    once, not once per worker (half a minute of the run's two cores each time)."""
-    for item in items:
-        if "running" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("platform"))
