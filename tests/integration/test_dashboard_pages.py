@@ -5,6 +5,7 @@ form post with the session's form token; a session reaches its own tenant and mo
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from billing.tenants import TenantService
@@ -82,7 +83,7 @@ def test_lists_take_the_apis_filters_and_cursor(api: Api, key: str) -> None:
     assert by_search.headers["Location"].endswith("/dashboard/customers?email=c2%40example.com")
 
 
-def test_support_actions_go_through_the_apis_rules(api: Api, key: str) -> None:
+def test_support_actions_go_through_the_apis_rules(api: Api, key: str, stack: EmbeddedStack) -> None:
     _, customer, jan, feb = customer_with_two_invoices(api, key)
     cookie = sign_in(api, key)
     page = api.get(f"/dashboard/customers/{customer}", cookie=cookie)
@@ -104,9 +105,13 @@ def test_support_actions_go_through_the_apis_rules(api: Api, key: str) -> None:
     assert bad_channel.status == 400 and "channel" in html(bad_channel)
     assert api.get(f"/v1/payments?customer={customer}", key).body["data"] == []
     fields = {**signed, "amount": "15,00", "currency": "USD", "channel": "bank_transfer", "reference": "BANK-1"}
-    paid = post(api, path, cookie, fields)
-    assert paid.status == 303 and paid.headers["Location"].endswith(f"/dashboard/customers/{customer}")
-    assert post(api, path, cookie, fields).status == 303  # the same form again (a double click): recorded once
+    with ThreadPoolExecutor(2) as pool:  # a double click: both posts at once, both answered as the first
+        answers = list(pool.map(lambda client: post(client, path, cookie, fields), [Api(stack), Api(stack)]))
+    assert [paid.status for paid in answers] == [303, 303], [paid.raw for paid in answers]
+    assert answers[0].headers["Location"].endswith(f"/dashboard/customers/{customer}")
+    assert post(api, path, cookie, fields).status == 303  # the same form again later: still recorded once
+    edited = post(api, path, cookie, {**fields, "amount": "16.00"})  # the form edited after going back
+    assert edited.status == 409 and "already sent" in html(edited)
     [payment] = api.get(f"/v1/payments?customer={customer}", key).body["data"]
     assert (payment["amount"], payment["channel"], payment["provider_reference"]) == (1500, "bank_transfer", "BANK-1")
     assert invoice(api, key, jan["id"])["status"] == "paid"  # allocated oldest first

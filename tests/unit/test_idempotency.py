@@ -100,6 +100,32 @@ def test_a_post_waits_for_its_twin_only_so_long(clock: FrozenClock) -> None:
     assert refused.value.code == "idempotency_request_in_progress" and second.calls == 0
 
 
+def test_a_post_whose_twin_fails_while_it_waits_runs_itself(idem: Idempotency) -> None:
+    started, finish = threading.Event(), threading.Event()
+
+    def refused() -> StoredResponse:
+        started.set()
+        finish.wait(5)
+        raise InvalidRequest("no", param="x")  # refused: nothing done, the key is let go
+
+    errors: list[BaseException] = []
+
+    def post_first() -> None:
+        try:
+            idem.run(SCOPE, "k1", "print-a", refused)
+        except InvalidRequest as error:
+            errors.append(error)
+
+    first = threading.Thread(target=post_first)
+    first.start()
+    started.wait(5)
+    threading.Timer(0.3, finish.set).start()
+    again = Counter(StoredResponse(303, {"ran": True}))
+    assert idem.run_waiting(SCOPE, "k1", "print-a", again, timedelta(seconds=5)).body == {"ran": True}
+    first.join(5)
+    assert again.calls == 1 and len(errors) == 1
+
+
 def test_a_post_whose_twin_failed_runs_itself(idem: Idempotency) -> None:
     def refused() -> StoredResponse:
         raise InvalidRequest("no", param="x")

@@ -101,6 +101,11 @@ def test_items_of_the_older_shapes_are_still_read() -> None:
         "settings": {**SETTINGS.model_dump(), "grace_period": Decimal(60)},
     }
     assert tenants.settings_from_item(settings) == SETTINGS
+    before = stored(tenants.settings_to_item(SCOPE, SETTINGS))  # written before two fields were stored
+    del before["underpaid_ok"], before["portal_plans"]
+    assert tenants.settings_from_item(before) == SETTINGS.model_copy(
+        update={"underpayment_tolerance": 0, "portal_plans": []}
+    )
     assert outbox.envelopes_of({"entity": "event", "body": json.dumps(EVENT.envelope())}) == [EVENT.envelope()]
     claim = idempotency.from_item({"fingerprint": "print", "status": Decimal(201), "body": '{"id":"cus_1"}'})
     assert claim.response == StoredResponse(status=201, body={"id": "cus_1"})

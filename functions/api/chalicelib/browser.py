@@ -105,29 +105,49 @@ def render(call: Call, session: BrowserSession, template: str, status: int = 200
 
 ONCE_WAIT = timedelta(seconds=20)
 """How long a form's second post waits for its first to finish (then it is told to retry)."""
+MAX_NONCE = 64
 
 
 def once(session: BrowserSession, fields: dict[str, str], action: str, act: Callable[[], object]) -> None:
     """``act`` once per form shown: the form's ``nonce`` (a hidden field, new on every page) is
-    the idempotency key. A second post of the form (a double click, a reload of the answer, a
-    browser resending a post whose connection it lost) is answered as the first, after waiting
-    for it if it is still running. A refusal keeps nothing: the form may be sent again,
-    corrected."""
-    from billing.errors import InvalidRequest
+    the idempotency key, under the session's subject. A second post of the form (a double
+    click, a reload of the answer, a browser resending a post whose connection it lost) is
+    answered as the first, after waiting for it if it is still running. A refusal keeps
+    nothing: the form may be sent again, corrected. A failure of ours is kept, as the API's
+    are, so its twin never runs what may already be half done."""
+    from billing.errors import BillingError, Conflict, InvalidRequest
     from billing.idempotency import StoredResponse, canonical, fingerprint
+    from chalicelib.http import logger
 
     nonce = fields.get("nonce", "")
-    if not nonce:
+    if not 1 <= len(nonce) <= MAX_NONCE:
         raise InvalidRequest("The form has expired; reload the page and try again.", code="form_expired",
                              param="nonce")  # fmt: skip
     body = canonical({name: value for name, value in fields.items() if name != "form_token"})
 
     def run() -> StoredResponse:
-        act()
+        try:
+            act()
+        except BillingError as refused:
+            if (refused.status or STATUS[refused.type]) < 500:
+                raise  # nothing was done: the key is let go
+            logger.exception("form action failed", action=action)
+            return StoredResponse(status=500, body={})
+        except Exception:
+            logger.exception("form action failed", action=action)
+            return StoredResponse(status=500, body={})
         return StoredResponse(status=303, body={})
 
-    key, request = f"{session.kind}:{nonce}", fingerprint("POST", action, body)
-    services.idempotency().run_waiting(session.scope, key, request, run, ONCE_WAIT)
+    key, request = f"{session.kind}:{session.subject}:{nonce}", fingerprint("POST", action, body)
+    try:
+        answer = services.idempotency().run_waiting(session.scope, key, request, run, ONCE_WAIT)
+    except Conflict as taken:
+        if taken.code not in ("idempotency_key_reused", "idempotency_request_in_progress"):
+            raise
+        raise Conflict("This form was already sent; reload the page to send it again.",
+                       code="form_already_sent") from None  # fmt: skip
+    if answer.status != 303:
+        raise BillingError("Something went wrong, and nothing was done twice. Reload the page to see where it stands.")
 
 
 def language(call: Call, preferred: str | None = None) -> str:
