@@ -208,22 +208,24 @@ class Portal:
         not stored (``previews.plan_change``); refused as the API refuses the change."""
         from billing.invoicing import previews
 
-        subscription, target = self._change(scope, customer_id, plan_code)
+        subscription, target = self._chosen(self.plan(scope, customer_id), plan_code)
         change = self._change_request(target)
         invoice = previews.plan_change(self.services.biller, self.services.subscriptions, scope, subscription, change)
         return PlanPreview(subscription, self.services.lookups.plan(scope, subscription.plan), target, invoice)
 
     def change_plan(self, scope: Scope, customer_id: str, plan_code: str) -> Subscription:
-        """Change to ``plan_code`` now; the same form posted again (a double click, a browser
-        resending a post its connection lost) finds the change made and changes nothing."""
-        current = self.subscription(scope, self.customer(scope, customer_id))
-        if current is not None and current.plan_code == plan_code:
-            return current
-        subscription, target = self._change(scope, customer_id, plan_code)
+        """Change to ``plan_code`` now. A form for a change already made (another tab's preview,
+        confirmed after the first) finds it made and changes nothing; the same form posted twice
+        is answered once by the page (``browser.once``)."""
+        view = self.plan(scope, customer_id)
+        if view.subscription is not None and view.subscription.plan_code == plan_code:
+            return view.subscription
+        subscription, target = self._chosen(view, plan_code)
         return self.services.subscriptions.change_plan(scope, subscription.id, self._change_request(target))
 
-    def _change(self, scope: Scope, customer_id: str, plan_code: str) -> tuple[Subscription, Plan]:
-        view = self.plan(scope, customer_id)
+    @staticmethod
+    def _chosen(view: PlanView, plan_code: str) -> tuple[Subscription, Plan]:
+        """The running subscription and the plan it may change to; 404 naming ``plan`` otherwise."""
         target = next((plan for plan in view.choices if plan.code == plan_code), None)
         if view.subscription is None or target is None:
             raise NotFound(f"No such plan to change to: '{plan_code}'", param="plan")
